@@ -1,0 +1,534 @@
+/*
+ * smbcopy SMB2/3 client library: the public API.
+ *
+ * The objects mirror the Python smbprotocol library:
+ *
+ *   smb_conn     one TCP connection to a server (Connection), negotiated
+ *   smb_session  an authenticated user on a connection (Session)
+ *   smb_tree     a connected share (TreeConnect)
+ *   smb_open     an open file or directory handle (Open)
+ *
+ * Every object is closed explicitly; closing a parent closes (and frees) all
+ * of its children first, so after smb_conn_close() every session, tree and
+ * open made on it is gone. All functions are thread-safe: one connection,
+ * session, tree or open may be used from many threads at once (but an object
+ * must not be closed while another thread still uses it).
+ *
+ * Errors: functions that can fail return 0 (or a pointer) on success and a
+ * negative SMB_ERR_* code (or NULL) on failure, and fill the caller's
+ * smb_error when one is passed: a category code, the server's NTSTATUS when
+ * there was one, and a one-line message for a human.
+ *
+ * Paths inside a share are UTF-8 with '/' or '\\' separators, relative to
+ * the share root. Times are Windows FILETIME (100 ns units since 1601-01-01).
+ */
+#ifndef SMBCOPY_SMB_H
+#define SMBCOPY_SMB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---------------------------------------------------------------- errors */
+
+/** Error categories (negative return values). */
+enum smb_err_code {
+    SMB_OK = 0,
+    SMB_ERR_INVALID_ARG = -1,   /**< bad argument from the caller */
+    SMB_ERR_NO_MEMORY = -2,     /**< allocation failed */
+    SMB_ERR_CONNECT = -3,       /**< cannot resolve or connect to the server */
+    SMB_ERR_DISCONNECTED = -4,  /**< the connection was lost or closed */
+    SMB_ERR_TIMEOUT = -5,       /**< the server did not answer in time */
+    SMB_ERR_PROTOCOL = -6,      /**< malformed or unexpected data from the server */
+    SMB_ERR_SMB1_ONLY = -7,     /**< the server speaks only SMB1 */
+    SMB_ERR_NEGOTIATE = -8,     /**< no common dialect or a required feature missing */
+    SMB_ERR_AUTH = -9,          /**< authentication failed */
+    SMB_ERR_SIGNATURE = -10,    /**< a response failed signature or encryption checks */
+    SMB_ERR_NOT_FOUND = -11,    /**< file or directory not found */
+    SMB_ERR_EXISTS = -12,       /**< the name already exists */
+    SMB_ERR_ACCESS = -13,       /**< access denied */
+    SMB_ERR_SHARING = -14,      /**< sharing violation or file locked */
+    SMB_ERR_NO_SPACE = -15,     /**< disk full or quota exceeded */
+    SMB_ERR_BAD_SHARE = -16,    /**< the share does not exist */
+    SMB_ERR_NOT_EMPTY = -17,    /**< directory not empty */
+    SMB_ERR_IS_DIR = -18,       /**< a file operation on a directory */
+    SMB_ERR_NOT_DIR = -19,      /**< a directory operation on a file */
+    SMB_ERR_BAD_NAME = -20,     /**< a name the server or this library refuses */
+    SMB_ERR_CLOSED = -21,       /**< the object was closed */
+    SMB_ERR_ENCRYPTION = -22,   /**< encryption required but not available */
+    SMB_ERR_SERVER = -23,       /**< any other NTSTATUS from the server */
+    SMB_ERR_CANCELLED = -24,    /**< the request was cancelled */
+    SMB_ERR_UNSUPPORTED = -25,  /**< the server does not support the operation */
+    SMB_ERR_CRYPTO = -26,       /**< a local cryptographic failure */
+};
+
+/** Details of a failure. */
+typedef struct smb_error {
+    int code;          /**< an smb_err_code */
+    uint32_t ntstatus; /**< the server's NTSTATUS, 0 when the error is local */
+    char message[320]; /**< one line for a human, never holds a password */
+} smb_error;
+
+/** A short, static description of an error category. */
+const char *smb_strerror(int code);
+/** The symbolic name of an NTSTATUS ("STATUS_ACCESS_DENIED"), or "0x%08x" form in buf. */
+const char *smb_ntstatus_name(uint32_t status, char buf[16]);
+/** Map an NTSTATUS to an error category (SMB_OK for success and informational codes). */
+int smb_ntstatus_to_code(uint32_t status);
+
+/* ---------------------------------------------------------------- dialects */
+
+#define SMB_DIALECT_2_0_2 0x0202
+#define SMB_DIALECT_2_1 0x0210
+#define SMB_DIALECT_3_0 0x0300
+#define SMB_DIALECT_3_0_2 0x0302
+#define SMB_DIALECT_3_1_1 0x0311
+
+/** Parse "2.0.2", "2.1", "3.0", "3.0.2", "3.1.1" (also SMB2_02 .. SMB3_11); 0 if unknown. */
+uint16_t smb_dialect_parse(const char *s);
+/** "3.1.1" for SMB_DIALECT_3_1_1 and so on; "?" if unknown. */
+const char *smb_dialect_name(uint16_t dialect);
+
+/** Signing algorithms (MS-SMB2 2.2.3.1.7 ids). */
+enum smb_signing_alg { SMB_SIGN_HMAC_SHA256 = 0, SMB_SIGN_AES_CMAC = 1, SMB_SIGN_AES_GMAC = 2 };
+/** Encryption ciphers (MS-SMB2 2.2.3.1.2 ids); 0 means none. */
+enum smb_cipher {
+    SMB_CIPHER_NONE = 0,
+    SMB_CIPHER_AES_128_CCM = 1,
+    SMB_CIPHER_AES_128_GCM = 2,
+    SMB_CIPHER_AES_256_CCM = 3,
+    SMB_CIPHER_AES_256_GCM = 4,
+};
+
+/** Policy for signing and for encryption. */
+enum smb_policy {
+    SMB_POLICY_AUTO = 0,     /**< use it when the server requires it */
+    SMB_POLICY_REQUIRED = 1, /**< always use it; fail when it cannot be used */
+    SMB_POLICY_OFF = 2,      /**< do not ask for it (the server may still insist) */
+};
+
+/* ---------------------------------------------------------------- connection */
+
+typedef struct smb_conn smb_conn;
+typedef struct smb_session smb_session;
+typedef struct smb_tree smb_tree;
+typedef struct smb_open smb_open;
+
+/** Connection options; initialise with smb_conn_opts_init(). */
+typedef struct smb_conn_opts {
+    uint16_t min_dialect;        /**< lowest dialect offered (default 2.0.2) */
+    uint16_t max_dialect;        /**< highest dialect offered (default 3.1.1) */
+    int signing;                 /**< smb_policy (default AUTO) */
+    int encryption;              /**< smb_policy (default AUTO) */
+    unsigned connect_timeout_ms; /**< TCP connect and negotiate (default 15000) */
+    unsigned request_timeout_ms; /**< a request with no answer fails after this (default 60000) */
+    unsigned pending_timeout_ms; /**< after an interim STATUS_PENDING (default 600000) */
+    unsigned echo_interval_s;    /**< keep-alive ECHO after this much idle time (default 120; 0 = never) */
+    uint32_t max_io_size;        /**< cap on one READ/WRITE (default 8 MiB, also capped by the server) */
+    uint16_t credits_target;     /**< credits to ask the server to keep granted (default 512) */
+    uint8_t client_guid[16];     /**< all zero: a random GUID is made */
+} smb_conn_opts;
+
+/** Fill opts with the defaults. */
+void smb_conn_opts_init(smb_conn_opts *opts);
+
+/**
+ * Connect to host:port (port 0 means 445) and negotiate a dialect
+ * (MS-SMB2 3.2.4.2.2). Returns NULL on failure with err filled; a server
+ * that speaks only SMB1 gives SMB_ERR_SMB1_ONLY.
+ */
+smb_conn *smb_conn_connect(const char *host, uint16_t port, const smb_conn_opts *opts, smb_error *err);
+
+/** What a connection negotiated. */
+typedef struct smb_conn_info {
+    uint16_t dialect;           /**< SMB_DIALECT_* */
+    uint16_t security_mode;     /**< server's SecurityMode (bit 0x2: signing required) */
+    uint32_t capabilities;      /**< server's Capabilities */
+    uint32_t max_read_size;     /**< usable READ size (server limit and our cap) */
+    uint32_t max_write_size;    /**< usable WRITE size */
+    uint32_t max_transact_size; /**< server's MaxTransactSize */
+    uint8_t server_guid[16];    /**< server's GUID */
+    uint16_t cipher;            /**< smb_cipher negotiated (3.1.1 context, or CCM for 3.0.x) */
+    uint16_t signing_alg;       /**< smb_signing_alg that sessions on this connection use */
+} smb_conn_info;
+
+/** Fill info with what the connection negotiated. */
+void smb_conn_get_info(const smb_conn *conn, smb_conn_info *info);
+
+/** Send an ECHO and wait for its answer (MS-SMB2 2.2.28). */
+int smb_conn_echo(smb_conn *conn, smb_error *err);
+
+/** Counters of one connection (all monotonic). */
+typedef struct smb_conn_stats {
+    uint64_t requests;       /**< requests sent */
+    uint64_t bytes_sent;     /**< bytes written to the socket */
+    uint64_t bytes_received; /**< bytes read from the socket */
+    uint32_t credits;        /**< credits available now */
+    uint32_t in_flight;      /**< requests awaiting an answer now */
+} smb_conn_stats;
+
+/** Read the connection's counters. */
+void smb_conn_get_stats(smb_conn *conn, smb_conn_stats *stats);
+
+/** Log off every session (closing their trees and opens), close the socket, free. NULL is a no-op. */
+void smb_conn_close(smb_conn *conn);
+
+/* ---------------------------------------------------------------- session */
+
+/** Which authentication mechanisms may be used. */
+enum smb_auth_mech_policy {
+    SMB_AUTH_AUTO = 0,      /**< Kerberos when credentials exist, else NTLM */
+    SMB_AUTH_NTLM = 1,      /**< NTLM only */
+    SMB_AUTH_KERBEROS = 2,  /**< Kerberos only */
+};
+
+/** Credentials for a session. Strings are UTF-8 and copied by the call. */
+typedef struct smb_creds {
+    const char *username; /**< "user", "DOMAIN\\user" or "user@domain"; NULL or "" = anonymous */
+    const char *password; /**< NULL or "" for anonymous */
+    const char *domain;   /**< used when the user name carries none */
+    const char *workstation; /**< our name sent in NTLM (default: none) */
+    bool guest;           /**< log on as guest (any user name and password the server maps to guest) */
+    int mech;             /**< smb_auth_mech_policy */
+    const char *target_host; /**< host name for a Kerberos service principal (default: the connected host) */
+} smb_creds;
+
+/**
+ * Authenticate a new session on conn (MS-SMB2 3.2.4.2.3) through SPNEGO.
+ * A wrong password gives SMB_ERR_AUTH with a hint about the user name's form.
+ */
+smb_session *smb_session_setup(smb_conn *conn, const smb_creds *creds, smb_error *err);
+
+/** What a session is. */
+typedef struct smb_session_info {
+    uint64_t session_id; /**< server's SessionId */
+    bool guest;          /**< logged on as guest */
+    bool anonymous;      /**< null session */
+    bool signing;        /**< requests and responses are signed */
+    bool encryption;     /**< messages are encrypted */
+    const char *mech;    /**< "NTLM" or "Kerberos" */
+} smb_session_info;
+
+/** Fill info for the session. */
+void smb_session_get_info(const smb_session *sess, smb_session_info *info);
+
+/** Disconnect every tree, send LOGOFF and free the session. NULL is a no-op. */
+int smb_session_logoff(smb_session *sess, smb_error *err);
+
+/* ---------------------------------------------------------------- tree */
+
+/** Connect a share: "share", or a full "\\\\host\\share" UNC path (MS-SMB2 3.2.4.2.4). */
+smb_tree *smb_tree_connect(smb_session *sess, const char *share, smb_error *err);
+
+/** Share type (MS-SMB2 2.2.10). */
+enum smb_share_type { SMB_SHARE_DISK = 1, SMB_SHARE_PIPE = 2, SMB_SHARE_PRINT = 3 };
+
+/** What a tree connect returned. */
+typedef struct smb_tree_info {
+    uint32_t tree_id;      /**< TreeId */
+    uint8_t share_type;    /**< smb_share_type */
+    uint32_t share_flags;  /**< ShareFlags (0x8000: encrypt data) */
+    uint32_t capabilities; /**< share capabilities */
+    uint32_t maximal_access; /**< access mask the user has on the share root */
+} smb_tree_info;
+
+/** Fill info for the tree. */
+void smb_tree_get_info(const smb_tree *tree, smb_tree_info *info);
+
+/** Close every open on the tree, send TREE_DISCONNECT and free it. NULL is a no-op. */
+int smb_tree_disconnect(smb_tree *tree, smb_error *err);
+
+/* ---------------------------------------------------------------- create */
+
+/* Access masks (MS-SMB2 2.2.13.1). */
+#define SMB_FILE_READ_DATA 0x00000001u
+#define SMB_FILE_LIST_DIRECTORY 0x00000001u
+#define SMB_FILE_WRITE_DATA 0x00000002u
+#define SMB_FILE_ADD_FILE 0x00000002u
+#define SMB_FILE_APPEND_DATA 0x00000004u
+#define SMB_FILE_ADD_SUBDIRECTORY 0x00000004u
+#define SMB_FILE_READ_EA 0x00000008u
+#define SMB_FILE_WRITE_EA 0x00000010u
+#define SMB_FILE_EXECUTE 0x00000020u
+#define SMB_FILE_TRAVERSE 0x00000020u
+#define SMB_FILE_DELETE_CHILD 0x00000040u
+#define SMB_FILE_READ_ATTRIBUTES 0x00000080u
+#define SMB_FILE_WRITE_ATTRIBUTES 0x00000100u
+#define SMB_DELETE 0x00010000u
+#define SMB_READ_CONTROL 0x00020000u
+#define SMB_WRITE_DAC 0x00040000u
+#define SMB_WRITE_OWNER 0x00080000u
+#define SMB_SYNCHRONIZE 0x00100000u
+#define SMB_MAXIMUM_ALLOWED 0x02000000u
+#define SMB_GENERIC_ALL 0x10000000u
+#define SMB_GENERIC_EXECUTE 0x20000000u
+#define SMB_GENERIC_WRITE 0x40000000u
+#define SMB_GENERIC_READ 0x80000000u
+
+/* Share access (MS-SMB2 2.2.13). */
+#define SMB_SHARE_READ 0x1u
+#define SMB_SHARE_WRITE 0x2u
+#define SMB_SHARE_DELETE 0x4u
+
+/* Create dispositions (MS-SMB2 2.2.13). */
+#define SMB_FILE_SUPERSEDE 0u
+#define SMB_FILE_OPEN 1u
+#define SMB_FILE_CREATE 2u
+#define SMB_FILE_OPEN_IF 3u
+#define SMB_FILE_OVERWRITE 4u
+#define SMB_FILE_OVERWRITE_IF 5u
+
+/* Create options (MS-SMB2 2.2.13). */
+#define SMB_FILE_DIRECTORY_FILE 0x00000001u
+#define SMB_FILE_WRITE_THROUGH 0x00000002u
+#define SMB_FILE_SEQUENTIAL_ONLY 0x00000004u
+#define SMB_FILE_NON_DIRECTORY_FILE 0x00000040u
+#define SMB_FILE_RANDOM_ACCESS 0x00000800u
+#define SMB_FILE_DELETE_ON_CLOSE 0x00001000u
+#define SMB_FILE_OPEN_REPARSE_POINT 0x00200000u
+
+/* File attributes (MS-FSCC 2.6). */
+#define SMB_ATTR_READONLY 0x00000001u
+#define SMB_ATTR_HIDDEN 0x00000002u
+#define SMB_ATTR_SYSTEM 0x00000004u
+#define SMB_ATTR_DIRECTORY 0x00000010u
+#define SMB_ATTR_ARCHIVE 0x00000020u
+#define SMB_ATTR_NORMAL 0x00000080u
+#define SMB_ATTR_TEMPORARY 0x00000100u
+#define SMB_ATTR_SPARSE_FILE 0x00000200u
+#define SMB_ATTR_REPARSE_POINT 0x00000400u
+#define SMB_ATTR_COMPRESSED 0x00000800u
+
+/* Oplock levels (MS-SMB2 2.2.13). */
+#define SMB_OPLOCK_NONE 0x00u
+#define SMB_OPLOCK_II 0x01u
+#define SMB_OPLOCK_EXCLUSIVE 0x08u
+#define SMB_OPLOCK_BATCH 0x09u
+
+/* Create actions returned (MS-SMB2 2.2.14). */
+#define SMB_CREATE_ACTION_SUPERSEDED 0u
+#define SMB_CREATE_ACTION_OPENED 1u
+#define SMB_CREATE_ACTION_CREATED 2u
+#define SMB_CREATE_ACTION_OVERWRITTEN 3u
+
+/** One create context (MS-SMB2 2.2.13.2): a name ("MxAc", "QFid", ...) and data. */
+typedef struct smb_create_context {
+    const char *name;  /**< ASCII tag, e.g. "MxAc" */
+    const void *data;  /**< context data (may be NULL when len is 0) */
+    size_t len;        /**< data length */
+} smb_create_context;
+
+/** Parameters of a CREATE; initialise with smb_create_params_init(). */
+typedef struct smb_create_params {
+    uint32_t desired_access;   /**< SMB_FILE_* / SMB_GENERIC_* mask */
+    uint32_t file_attributes;  /**< SMB_ATTR_* for a new file (0 = normal) */
+    uint32_t share_access;     /**< SMB_SHARE_* */
+    uint32_t disposition;      /**< SMB_FILE_OPEN etc. */
+    uint32_t options;          /**< SMB_FILE_* create options */
+    uint8_t oplock;            /**< requested oplock level (default none) */
+    uint32_t impersonation;    /**< impersonation level (default 2, impersonation) */
+    const smb_create_context *contexts; /**< request contexts */
+    size_t ncontexts;          /**< how many */
+} smb_create_params;
+
+/** Defaults: read access, share read/write/delete, FILE_OPEN, no options. */
+void smb_create_params_init(smb_create_params *p);
+
+/** Metadata of a file (from CREATE, CLOSE, QUERY_INFO or QUERY_DIRECTORY). */
+typedef struct smb_file_info {
+    uint64_t creation_time;    /**< FILETIME */
+    uint64_t last_access_time; /**< FILETIME */
+    uint64_t last_write_time;  /**< FILETIME */
+    uint64_t change_time;      /**< FILETIME */
+    uint64_t allocation_size;  /**< bytes allocated */
+    uint64_t end_of_file;      /**< file size in bytes */
+    uint32_t attributes;       /**< SMB_ATTR_* */
+    uint64_t file_id;          /**< server's file id (0 when unknown) */
+} smb_file_info;
+
+/** True when the attributes say directory. */
+static inline bool smb_file_info_is_dir(const smb_file_info *i) { return (i->attributes & SMB_ATTR_DIRECTORY) != 0; }
+
+/**
+ * Open or create path on tree (MS-SMB2 3.2.4.3). On success info (optional)
+ * receives the file's metadata from the response and *create_action
+ * (optional) what the server did.
+ */
+smb_open *smb_create(smb_tree *tree, const char *path, const smb_create_params *params,
+                     smb_file_info *info, uint32_t *create_action, smb_error *err);
+
+/**
+ * Close an open (MS-SMB2 3.2.4.5) and free it. With info non-NULL the server
+ * is asked for the final attributes (SMB2_CLOSE_FLAG_POSTQUERY_ATTRIB).
+ */
+int smb_close(smb_open *op, smb_file_info *info, smb_error *err);
+
+/** Largest READ one request may carry on this open's connection. */
+uint32_t smb_open_max_read(const smb_open *op);
+/** Largest WRITE one request may carry on this open's connection. */
+uint32_t smb_open_max_write(const smb_open *op);
+
+/** Flush the file's data to stable storage on the server (MS-SMB2 2.2.17). */
+int smb_flush(smb_open *op, smb_error *err);
+
+/* ---------------------------------------------------------------- read, write */
+
+/** An asynchronous READ or WRITE in flight. */
+typedef struct smb_io smb_io;
+
+/**
+ * Submit a READ of up to len bytes at offset into buf (len must not exceed
+ * smb_open_max_read). The payload is received straight into buf. buf must
+ * stay valid until smb_io_wait() returns. Waits only for credits.
+ */
+smb_io *smb_read_submit(smb_open *op, void *buf, size_t len, uint64_t offset, smb_error *err);
+/**
+ * Submit a WRITE of len bytes at offset from buf (len must not exceed
+ * smb_open_max_write). buf must stay valid until smb_io_wait() returns.
+ */
+smb_io *smb_write_submit(smb_open *op, const void *buf, size_t len, uint64_t offset, smb_error *err);
+/**
+ * Wait for an io to finish and free it. *bytes (optional) receives the bytes
+ * read (0 at end of file) or written. Returns 0 or an SMB_ERR_* code.
+ */
+int smb_io_wait(smb_io *io, size_t *bytes, smb_error *err);
+
+/**
+ * Read len bytes at offset, keeping up to `window` requests of
+ * smb_open_max_read in flight (0 = a default). Stops early at end of file;
+ * *nread receives what was read.
+ */
+int smb_pread(smb_open *op, void *buf, size_t len, uint64_t offset, unsigned window, size_t *nread, smb_error *err);
+/** Write len bytes at offset, pipelined like smb_pread. */
+int smb_pwrite(smb_open *op, const void *buf, size_t len, uint64_t offset, unsigned window, smb_error *err);
+
+/* ---------------------------------------------------------------- info */
+
+/** Query the file's metadata (FileNetworkOpenInformation and FileInternalInformation). */
+int smb_query_file_info(smb_open *op, smb_file_info *info, smb_error *err);
+
+/* Info types and classes for the raw calls (MS-SMB2 2.2.37, MS-FSCC 2.4). */
+#define SMB_INFO_FILE 1
+#define SMB_INFO_FILESYSTEM 2
+#define SMB_INFO_SECURITY 3
+#define SMB_INFO_QUOTA 4
+#define SMB_FILE_BASIC_INFORMATION 4
+#define SMB_FILE_STANDARD_INFORMATION 5
+#define SMB_FILE_INTERNAL_INFORMATION 6
+#define SMB_FILE_RENAME_INFORMATION 10
+#define SMB_FILE_DISPOSITION_INFORMATION 13
+#define SMB_FILE_ALL_INFORMATION 18
+#define SMB_FILE_END_OF_FILE_INFORMATION 20
+#define SMB_FILE_NETWORK_OPEN_INFORMATION 34
+
+/**
+ * QUERY_INFO with any type and class (MS-SMB2 2.2.37); the raw answer is
+ * copied to out (at most cap bytes), its length to *out_len.
+ */
+int smb_query_info(smb_open *op, uint8_t info_type, uint8_t info_class, uint32_t additional,
+                   void *out, size_t cap, size_t *out_len, smb_error *err);
+/** SET_INFO with any type and class (MS-SMB2 2.2.39). */
+int smb_set_info(smb_open *op, uint8_t info_type, uint8_t info_class, uint32_t additional,
+                 const void *data, size_t len, smb_error *err);
+
+/** Basic information to set: a time of 0 leaves it unchanged; attributes 0 leaves them. */
+typedef struct smb_basic_info {
+    uint64_t creation_time;    /**< FILETIME or 0 */
+    uint64_t last_access_time; /**< FILETIME or 0 */
+    uint64_t last_write_time;  /**< FILETIME or 0 */
+    uint64_t change_time;      /**< FILETIME or 0 */
+    uint32_t attributes;       /**< SMB_ATTR_* or 0 */
+} smb_basic_info;
+
+/** Set times and attributes (FileBasicInformation). */
+int smb_set_basic_info(smb_open *op, const smb_basic_info *bi, smb_error *err);
+/** Set the file's size (FileEndOfFileInformation). */
+int smb_set_end_of_file(smb_open *op, uint64_t size, smb_error *err);
+/** Rename the open file to new_path in the same share (FileRenameInformation). */
+int smb_set_rename(smb_open *op, const char *new_path, bool replace, smb_error *err);
+/** Mark or unmark the file for deletion when the last handle closes (FileDispositionInformation). */
+int smb_set_delete_on_close(smb_open *op, bool del, smb_error *err);
+
+/* ---------------------------------------------------------------- ioctl, misc */
+
+#define SMB_FSCTL_VALIDATE_NEGOTIATE_INFO 0x00140204u
+#define SMB_FSCTL_QUERY_NETWORK_INTERFACE_INFO 0x001401FCu
+#define SMB_FSCTL_SRV_REQUEST_RESUME_KEY 0x00140078u
+#define SMB_FSCTL_SRV_COPYCHUNK 0x001440F2u
+#define SMB_FSCTL_SRV_COPYCHUNK_WRITE 0x001480F2u
+#define SMB_FSCTL_SET_SPARSE 0x000900C4u
+
+/**
+ * An FSCTL on an open (or, with op NULL, on the tree's connection, using
+ * tree): input in[0..in_len), output copied to out (at most cap bytes).
+ */
+int smb_fsctl(smb_tree *tree, smb_open *op, uint32_t ctl_code, const void *in, size_t in_len,
+              void *out, size_t cap, size_t *out_len, smb_error *err);
+
+/* ---------------------------------------------------------------- directories */
+
+/** One directory entry. name is valid until the next smb_dir_next() or smb_dir_close(). */
+typedef struct smb_dirent {
+    const char *name;   /**< UTF-8 name (a lone UTF-16 surrogate is kept reversibly as WTF-8) */
+    smb_file_info info; /**< the entry's metadata */
+} smb_dirent;
+
+/** A directory listing in progress. */
+typedef struct smb_dir smb_dir;
+
+/**
+ * Start listing the directory open as dir (opened with SMB_FILE_LIST_DIRECTORY),
+ * matching pattern (NULL = "*"). The listing is fetched in batches as
+ * smb_dir_next() asks (QUERY_DIRECTORY continuation, MS-SMB2 3.2.4.17), so
+ * directories of any size work in flat memory. "." and ".." are skipped.
+ */
+smb_dir *smb_dir_start(smb_open *dir, const char *pattern, smb_error *err);
+/** The next entry: 1 and *ent set, 0 at the end, or a negative error code. */
+int smb_dir_next(smb_dir *d, smb_dirent *ent, smb_error *err);
+/** Free the listing (the directory open stays open). NULL is a no-op. */
+void smb_dir_finish(smb_dir *d);
+
+/* ---------------------------------------------------------------- path helpers */
+
+/** Metadata of path (one compounded CREATE+CLOSE round trip). */
+int smb_stat(smb_tree *tree, const char *path, smb_file_info *info, smb_error *err);
+/** Create a directory. */
+int smb_mkdir(smb_tree *tree, const char *path, smb_error *err);
+/** Remove an empty directory. */
+int smb_rmdir(smb_tree *tree, const char *path, smb_error *err);
+/** Delete a file. */
+int smb_unlink(smb_tree *tree, const char *path, smb_error *err);
+/** Rename from to to within the share; replace an existing file when replace is set. */
+int smb_rename(smb_tree *tree, const char *from, const char *to, bool replace, smb_error *err);
+/** Set times and attributes of path (see smb_basic_info). */
+int smb_set_times(smb_tree *tree, const char *path, const smb_basic_info *bi, smb_error *err);
+
+/* Flags for smb_open_file. */
+#define SMB_O_RDONLY 0x0
+#define SMB_O_WRONLY 0x1
+#define SMB_O_RDWR 0x2
+#define SMB_O_CREAT 0x10
+#define SMB_O_TRUNC 0x20
+#define SMB_O_EXCL 0x40
+
+/** Open a file for reading and/or writing with open(2)-like flags. */
+smb_open *smb_open_file(smb_tree *tree, const char *path, int flags, smb_file_info *info, smb_error *err);
+/** Open a directory for listing. */
+smb_open *smb_open_dir(smb_tree *tree, const char *path, smb_error *err);
+
+/* ---------------------------------------------------------------- time */
+
+/** FILETIME from Unix seconds and nanoseconds. */
+uint64_t smb_filetime_from_unix(int64_t sec, long nsec);
+/** Unix time from a FILETIME. */
+struct timespec smb_filetime_to_timespec(uint64_t ft);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

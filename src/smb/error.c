@@ -1,0 +1,17 @@
+#include "error.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+
+int smb_err_set(smb_error *err, int code, uint32_t ntstatus, const char *fmt, ...)
+{
+    if (err) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err->message, sizeof err->message, fmt, ap);
+        va_end(ap);
+        err->code = code;
+        err->ntstatus = ntstatus;
+    }
+    return code;
+}
