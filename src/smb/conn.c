@@ -1,0 +1,801 @@
+/*
+ * Requests on a connection: credits, message ids, the pending table, the
+ * receiver thread and the watchdog (timeouts and keep-alive ECHO).
+ */
+#include "conn.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include "error.h"
+#include "transport.h"
+
+#define STATUS_SUCCESS 0x00000000u
+#define STATUS_PENDING 0x00000103u
+#define STATUS_BUFFER_OVERFLOW 0x80000005u
+#define STATUS_MORE_PROCESSING_REQUIRED 0xC0000016u
+
+/* MS-SMB2 3.1.5.2: one credit pays for 64 KiB of payload. */
+#define CREDIT_UNIT 65536u
+/* MessageId of an unsolicited oplock/lease break notification (MS-SMB2 2.2.23). */
+#define MID_UNSOLICITED UINT64_MAX
+
+uint64_t smb_now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* ------------------------------------------------------------ requests */
+
+smb_req *smb_req_new(smb_conn *c, uint16_t command, uint64_t session_id, uint32_t tree_id, const smb_sec *sec)
+{
+    smb_req *r = calloc(1, sizeof *r);
+    if (!r)
+        return NULL;
+    r->conn = c;
+    r->command = command;
+    r->session_id = session_id;
+    r->sec = sec;
+    pthread_cond_init(&r->cond, NULL);
+    smb_wr_init_grow(&r->msg, 256);
+    smb2_hdr h = {.command = command, .session_id = session_id, .tree_id = tree_id};
+    smb2_hdr_encode(&r->msg, &h);
+    if (!smb_wr_ok(&r->msg)) {
+        smb_req_free(r);
+        return NULL;
+    }
+    return r;
+}
+
+void smb_req_free(smb_req *r)
+{
+    if (!r)
+        return;
+    smb_wr_free(&r->msg);
+    free(r->rsp);
+    pthread_cond_destroy(&r->cond);
+    free(r);
+}
+
+smb_rd smb_req_rsp_body(const smb_req *r)
+{
+    smb_rd rd;
+    smb_rd_init(&rd, r->rsp, r->rsp_len);
+    smb_rd_seek(&rd, SMB2_HDR_LEN);
+    return rd;
+}
+
+int smb_req_status_error(const smb_req *r, const char *what, smb_error *err)
+{
+    return smb_err_status(err, r->status, what);
+}
+
+/* ------------------------------------------------------------ pending table */
+
+static size_t slot(const smb_conn *c, uint64_t mid) { return (size_t)(mid & (c->table_size - 1)); }
+
+static void table_insert(smb_conn *c, smb_req *r)
+{
+    size_t i = slot(c, r->mid);
+    r->hash_next = c->table[i];
+    c->table[i] = r;
+    c->in_flight++;
+}
+
+static smb_req *table_find(smb_conn *c, uint64_t mid)
+{
+    for (smb_req *r = c->table[slot(c, mid)]; r; r = r->hash_next)
+        if (r->mid == mid)
+            return r;
+    return NULL;
+}
+
+static void table_remove(smb_conn *c, smb_req *r)
+{
+    for (smb_req **pp = &c->table[slot(c, r->mid)]; *pp; pp = &(*pp)->hash_next) {
+        if (*pp == r) {
+            *pp = r->hash_next;
+            r->hash_next = NULL;
+            c->in_flight--;
+            c->outstanding -= r->charge ? r->charge : 1;
+            return;
+        }
+    }
+}
+
+/* Mark r done and wake its waiter, or run its callback. Called without c->lock. */
+static void complete(smb_conn *c, smb_req *r)
+{
+    if (r->cb) {
+        pthread_mutex_lock(&c->lock);
+        r->state = REQ_DONE;
+        pthread_mutex_unlock(&c->lock);
+        r->cb(r, r->cb_arg);
+        if (r->detached)
+            smb_req_free(r);
+        return;
+    }
+    pthread_mutex_lock(&c->lock);
+    r->state = REQ_DONE;
+    pthread_cond_signal(&r->cond);
+    pthread_mutex_unlock(&c->lock);
+}
+
+/* Fail every request in the table except one being received into right now
+ * (the receiver fails that one itself when its read breaks). Requests are
+ * collected under the lock and completed after it. */
+static void fail_all_locked(smb_conn *c, smb_req **done_list)
+{
+    for (size_t i = 0; i < c->table_size; i++) {
+        smb_req **pp = &c->table[i];
+        while (*pp) {
+            smb_req *r = *pp;
+            if (r->state == REQ_RECEIVING) {
+                pp = &r->hash_next;
+                continue;
+            }
+            *pp = r->hash_next;
+            c->in_flight--;
+            c->outstanding -= r->charge ? r->charge : 1;
+            r->err = c->dead_err.code;
+            r->err_detail = c->dead_err;
+            r->hash_next = *done_list;
+            *done_list = r;
+        }
+    }
+}
+
+static void complete_list(smb_conn *c, smb_req *list)
+{
+    while (list) {
+        smb_req *next = list->hash_next;
+        list->hash_next = NULL;
+        complete(c, list);
+        list = next;
+    }
+}
+
+void smb_conn_fail(smb_conn *c, int code, const char *fmt, ...)
+{
+    smb_req *done = NULL;
+    pthread_mutex_lock(&c->lock);
+    if (!c->dead) {
+        c->dead = true;
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(c->dead_err.message, sizeof c->dead_err.message, fmt, ap);
+        va_end(ap);
+        c->dead_err.code = code;
+        c->dead_err.ntstatus = 0;
+        shutdown(c->fd, SHUT_RDWR);
+    }
+    fail_all_locked(c, &done);
+    pthread_cond_broadcast(&c->credit_cond);
+    pthread_cond_broadcast(&c->wd_cond);
+    pthread_mutex_unlock(&c->lock);
+    complete_list(c, done);
+}
+
+/* ------------------------------------------------------------ sending */
+
+static uint16_t charge_for(const smb_conn *c, size_t send_bytes, size_t expect_bytes)
+{
+    if (!c->neg.multi_credit)
+        return 1;
+    size_t n = send_bytes > expect_bytes ? send_bytes : expect_bytes;
+    size_t credits = (n + CREDIT_UNIT - 1) / CREDIT_UNIT;
+    return (uint16_t)(credits ? credits : 1);
+}
+
+/* Credits to ask for: this request's charge plus what tops the window up to
+ * the target, so that many requests can stay in flight (MS-SMB2 3.2.4.1.2). */
+static uint16_t credit_request(const smb_conn *c, uint16_t charge)
+{
+    uint32_t have = c->credits + c->outstanding;
+    uint32_t want = charge;
+    if (have < c->opts.credits_target)
+        want += c->opts.credits_target - have;
+    return (uint16_t)(want > 8192 ? 8192 : want);
+}
+
+/* Write the header fields that are known only at send time. */
+static void finish_header(smb_req *r, uint32_t flags, uint32_t next_command, uint16_t credits)
+{
+    uint8_t *h = r->msg.buf;
+    smb_put16(h + 6, r->conn->neg.multi_credit ? r->charge : 0);
+    smb_put16(h + 14, credits);
+    smb_put32(h + 16, smb_le32(h + 16) | flags);
+    smb_put32(h + 20, next_command);
+    smb_put64(h + 24, r->mid);
+}
+
+static int sign_message(smb_req *r, const void *extra, size_t extra_len)
+{
+    uint8_t *h = r->msg.buf;
+    smb_put32(h + 16, smb_le32(h + 16) | SMB2_FLAGS_SIGNED);
+    memset(h + 48, 0, 16);
+    smb_iov iov[2] = {{h, r->msg.len}, {extra, extra_len}};
+    uint8_t sig[16];
+    if (smb_sign(r->sec->signing_alg, r->sec->signing_key, iov, extra_len ? 2 : 1, sig) != 0)
+        return -1;
+    memcpy(h + 48, sig, 16);
+    return 0;
+}
+
+static bool wants_signing(const smb_req *r)
+{
+    return r->sec && r->sec->signing && r->command != SMB2_NEGOTIATE;
+}
+
+/* Take credits and message ids for n requests at once; waits while the
+ * window is short. Called and returns with c->lock held. */
+static int acquire_locked(smb_conn *c, smb_req **rs, int n, smb_error *err)
+{
+    uint32_t need = 0;
+    for (int i = 0; i < n; i++) {
+        size_t send = rs[i]->msg.len - SMB2_HDR_LEN + rs[i]->payload_len;
+        rs[i]->charge = charge_for(c, send, rs[i]->expect_len);
+        need += rs[i]->charge;
+    }
+    uint64_t deadline = smb_now_ns() + (uint64_t)c->opts.request_timeout_ms * 1000000ull;
+    while (!c->dead && c->credits < need) {
+        if (c->outstanding == 0) {
+            return smb_err_set(err, SMB_ERR_PROTOCOL, 0,
+                               "server granted %u credits but a request needs %u", c->credits, need);
+        }
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        uint64_t now = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+        if (now >= deadline)
+            return smb_err_set(err, SMB_ERR_TIMEOUT, 0, "no credits granted by the server in time");
+        uint64_t wake = now + 1000000000ull < deadline ? now + 1000000000ull : deadline;
+        ts.tv_sec = (time_t)(wake / 1000000000ull);
+        ts.tv_nsec = (long)(wake % 1000000000ull);
+        pthread_cond_timedwait(&c->credit_cond, &c->lock, &ts);
+    }
+    if (c->dead) {
+        if (err)
+            *err = c->dead_err;
+        return c->dead_err.code;
+    }
+    c->credits -= need;
+    uint64_t deadline_rsp = smb_now_ns() + (uint64_t)c->opts.request_timeout_ms * 1000000ull;
+    for (int i = 0; i < n; i++) {
+        smb_req *r = rs[i];
+        r->mid = c->next_mid;
+        c->next_mid += r->charge;
+        c->outstanding += r->charge;
+        r->state = REQ_SENT;
+        r->err = 0;
+        r->deadline_ns = deadline_rsp;
+        table_insert(c, r);
+        c->stats.requests++;
+    }
+    return 0;
+}
+
+static int transmit(smb_conn *c, struct iovec *iov, int niov, size_t total, smb_error *err)
+{
+    pthread_mutex_lock(&c->send_lock);
+    int rc = smb_tcp_writev_full(c->fd, iov, niov);
+    int e = errno;
+    pthread_mutex_unlock(&c->send_lock);
+    if (rc != 0) {
+        smb_conn_fail(c, SMB_ERR_DISCONNECTED, "connection to %s lost while sending: %s", c->host,
+                      e ? strerror(e) : "closed");
+        if (err)
+            *err = c->dead_err;
+        return SMB_ERR_DISCONNECTED;
+    }
+    pthread_mutex_lock(&c->lock);
+    c->stats.bytes_sent += total;
+    c->last_send_ns = smb_now_ns();
+    pthread_mutex_unlock(&c->lock);
+    return 0;
+}
+
+static const uint8_t zero_pad[8];
+
+int smb_req_send_compound(smb_req **rs, int n, bool related, smb_error *err)
+{
+    smb_conn *c = rs[0]->conn;
+    if (n < 1 || n > 16)
+        return smb_err_set(err, SMB_ERR_INVALID_ARG, 0, "bad compound size %d", n);
+    /* A payload in the middle of a compound is folded into its message so
+     * that every member is one 8-aligned piece (MS-SMB2 3.2.4.1.4). */
+    for (int i = 0; i < n; i++) {
+        smb_req *r = rs[i];
+        if (!smb_wr_ok(&r->msg))
+            return smb_err_set(err, SMB_ERR_NO_MEMORY, 0, "out of memory building a request");
+        if (i < n - 1) {
+            if (r->payload_len) {
+                smb_wr_bytes(&r->msg, r->payload, r->payload_len);
+                r->payload = NULL;
+                r->payload_len = 0;
+            }
+            smb_wr_align(&r->msg, 8);
+            if (!smb_wr_ok(&r->msg))
+                return smb_err_set(err, SMB_ERR_NO_MEMORY, 0, "out of memory building a request");
+        }
+    }
+    pthread_mutex_lock(&c->lock);
+    int rc = acquire_locked(c, rs, n, err);
+    uint16_t req_credits[16];
+    for (int i = 0; rc == 0 && i < n; i++)
+        req_credits[i] = credit_request(c, rs[i]->charge);
+    pthread_mutex_unlock(&c->lock);
+    if (rc != 0)
+        return rc;
+
+    struct iovec iov[34];
+    int niov = 0;
+    size_t total = 4;
+    uint8_t nbss[4];
+    iov[niov++] = (struct iovec){nbss, 4};
+    for (int i = 0; i < n; i++) {
+        smb_req *r = rs[i];
+        uint32_t flags = (related && i > 0) ? SMB2_FLAGS_RELATED_OPERATIONS : 0;
+        uint32_t next = i < n - 1 ? (uint32_t)r->msg.len : 0;
+        finish_header(r, flags, next, req_credits[i]);
+        if (wants_signing(r) && sign_message(r, r->payload, r->payload_len) != 0) {
+            smb_conn_fail(c, SMB_ERR_CRYPTO, "signing a request failed");
+            return smb_err_set(err, SMB_ERR_CRYPTO, 0, "signing a request failed");
+        }
+        iov[niov++] = (struct iovec){r->msg.buf, r->msg.len};
+        total += r->msg.len;
+        if (r->payload_len) {
+            iov[niov++] = (struct iovec){(void *)r->payload, r->payload_len};
+            total += r->payload_len;
+        }
+    }
+    size_t frame = total - 4;
+    if (frame > 0xFFFFFF)
+        return smb_err_set(err, SMB_ERR_INVALID_ARG, 0, "request too large (%zu bytes)", frame);
+    nbss[0] = 0;
+    nbss[1] = (uint8_t)(frame >> 16);
+    nbss[2] = (uint8_t)(frame >> 8);
+    nbss[3] = (uint8_t)frame;
+    (void)zero_pad;
+    return transmit(c, iov, niov, total, err);
+}
+
+int smb_req_send(smb_req *r, smb_error *err) { return smb_req_send_compound(&r, 1, false, err); }
+
+int smb_req_wait(smb_req *r, smb_error *err)
+{
+    smb_conn *c = r->conn;
+    pthread_mutex_lock(&c->lock);
+    while (r->state != REQ_DONE)
+        pthread_cond_wait(&r->cond, &c->lock);
+    pthread_mutex_unlock(&c->lock);
+    if (r->err) {
+        if (err)
+            *err = r->err_detail;
+        return r->err;
+    }
+    return 0;
+}
+
+int smb_req_run(smb_req *r, const char *what, smb_error *err)
+{
+    int rc = smb_req_send(r, err);
+    if (rc == 0)
+        rc = smb_req_wait(r, err);
+    if (rc == 0 && r->status != STATUS_SUCCESS)
+        rc = smb_req_status_error(r, what, err);
+    return rc;
+}
+
+/* ------------------------------------------------------------ receiving */
+
+static void req_set_error(smb_req *r, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void req_set_error(smb_req *r, int code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(r->err_detail.message, sizeof r->err_detail.message, fmt, ap);
+    va_end(ap);
+    r->err_detail.code = code;
+    r->err_detail.ntstatus = 0;
+    r->err = code;
+}
+
+/* Verify a response's signature (MS-SMB2 3.2.5.1.3). iov[0] is the message
+ * start (header first); the signature field is checked against a copy. */
+static bool signature_ok(const smb_req *r, const uint8_t *msg, size_t len, const void *extra, size_t extra_len)
+{
+    uint8_t hdr[SMB2_HDR_LEN];
+    memcpy(hdr, msg, SMB2_HDR_LEN);
+    memset(hdr + 48, 0, 16);
+    smb_iov iov[3] = {{hdr, SMB2_HDR_LEN}, {msg + SMB2_HDR_LEN, len - SMB2_HDR_LEN}, {extra, extra_len}};
+    uint8_t sig[16];
+    if (smb_sign(r->sec->signing_alg, r->sec->signing_key, iov, extra_len ? 3 : 2, sig) != 0)
+        return false;
+    /* Constant-time comparison: the signature is a MAC. */
+    uint8_t diff = 0;
+    for (int i = 0; i < 16; i++)
+        diff |= (uint8_t)(sig[i] ^ msg[48 + i]);
+    return diff == 0;
+}
+
+/* Check signing rules for a response that arrived for r. */
+static void check_signature(smb_req *r, const smb2_hdr *h, const uint8_t *msg, size_t len, const void *extra,
+                            size_t extra_len)
+{
+    if (!r->sec || !r->sec->signing || r->no_verify)
+        return;
+    if (!(h->flags & SMB2_FLAGS_SIGNED)) {
+        req_set_error(r, SMB_ERR_SIGNATURE, "server sent an unsigned response on a signed session");
+        return;
+    }
+    if (!signature_ok(r, msg, len, extra, extra_len))
+        req_set_error(r, SMB_ERR_SIGNATURE, "response signature does not verify (message id %llu)",
+                      (unsigned long long)h->message_id);
+}
+
+/* Copy the data of a READ response that came through the buffered path. */
+static void copy_read_payload(smb_req *r)
+{
+    smb_rd rd = smb_req_rsp_body(r);
+    smb2_read_rsp rr;
+    if (smb2_read_rsp_decode_fixed(&rd, &rr) != 0) {
+        req_set_error(r, SMB_ERR_PROTOCOL, "malformed READ response");
+        return;
+    }
+    smb_rd all;
+    smb_rd_init(&all, r->rsp, r->rsp_len);
+    smb_rd data = smb_rd_sub(&all, rr.data_offset, rr.data_length);
+    if (!smb_rd_ok(&data) || rr.data_length > r->read_cap) {
+        req_set_error(r, SMB_ERR_PROTOCOL, "READ response data (%u bytes at %u) outside the frame or larger than asked",
+                      rr.data_length, rr.data_offset);
+        return;
+    }
+    if (rr.data_length)
+        memcpy(r->read_buf, data.base, rr.data_length);
+    r->read_len = rr.data_length;
+}
+
+/* Account a response's credits and find its request; handles interim
+ * responses. Returns the request to complete, or NULL. Takes c->lock. */
+static smb_req *claim_response(smb_conn *c, const smb2_hdr *h, bool *unknown)
+{
+    *unknown = false;
+    pthread_mutex_lock(&c->lock);
+    c->credits += h->credits;
+    if (h->credits)
+        pthread_cond_broadcast(&c->credit_cond);
+    c->last_recv_ns = smb_now_ns();
+    smb_req *r = table_find(c, h->message_id);
+    if (!r) {
+        *unknown = h->message_id != MID_UNSOLICITED;
+        pthread_mutex_unlock(&c->lock);
+        return NULL;
+    }
+    if ((h->flags & SMB2_FLAGS_ASYNC_COMMAND) && h->status == STATUS_PENDING) {
+        /* Interim response (MS-SMB2 3.2.5.1.5): keep waiting, longer. */
+        r->is_async = true;
+        r->async_id = h->async_id;
+        r->deadline_ns = smb_now_ns() + (uint64_t)c->opts.pending_timeout_ms * 1000000ull;
+        if (r->state == REQ_RECEIVING)
+            r->state = REQ_SENT;
+        pthread_mutex_unlock(&c->lock);
+        return NULL;
+    }
+    table_remove(c, r);
+    pthread_mutex_unlock(&c->lock);
+    return r;
+}
+
+/* Handle one complete response message (owned: msg is freed or kept). */
+static void dispatch(smb_conn *c, uint8_t *msg, size_t len)
+{
+    smb_rd rd;
+    smb_rd_init(&rd, msg, len);
+    smb2_hdr h;
+    if (smb2_hdr_decode(&rd, &h) != 0 || !(h.flags & SMB2_FLAGS_SERVER_TO_REDIR)) {
+        free(msg);
+        smb_conn_fail(c, SMB_ERR_PROTOCOL, "malformed SMB2 header from %s", c->host);
+        return;
+    }
+    bool unknown;
+    smb_req *r = claim_response(c, &h, &unknown);
+    if (!r) {
+        free(msg);
+        if (unknown)
+            smb_conn_fail(c, SMB_ERR_PROTOCOL, "server answered message id %llu that was never sent",
+                          (unsigned long long)h.message_id);
+        return;
+    }
+    r->rsp_hdr = h;
+    r->status = h.status;
+    r->rsp = msg;
+    r->rsp_len = len;
+    if (h.command != r->command) {
+        req_set_error(r, SMB_ERR_PROTOCOL, "server answered command %u with command %u", r->command, h.command);
+    } else {
+        check_signature(r, &h, msg, len, NULL, 0);
+        if (!r->err && r->read_buf && (h.status == STATUS_SUCCESS || h.status == STATUS_BUFFER_OVERFLOW))
+            copy_read_payload(r);
+    }
+    complete(c, r);
+}
+
+/* Split a frame of compounded responses (MS-SMB2 3.3.4.1.3) into messages. */
+static void dispatch_frame(smb_conn *c, uint8_t *frame, size_t len)
+{
+    size_t off = 0;
+    for (;;) {
+        smb_rd rd;
+        smb_rd_init(&rd, frame + off, len - off);
+        smb2_hdr h;
+        if (smb2_hdr_decode(&rd, &h) != 0) {
+            free(frame);
+            smb_conn_fail(c, SMB_ERR_PROTOCOL, "malformed SMB2 header from %s", c->host);
+            return;
+        }
+        size_t next = h.next_command;
+        if (next == 0) {
+            if (off == 0) {
+                dispatch(c, frame, len);
+            } else {
+                uint8_t *m = malloc(len - off);
+                if (m)
+                    memcpy(m, frame + off, len - off);
+                free(frame);
+                if (!m) {
+                    smb_conn_fail(c, SMB_ERR_NO_MEMORY, "out of memory receiving");
+                    return;
+                }
+                dispatch(c, m, len - off);
+            }
+            return;
+        }
+        if (next < SMB2_HDR_LEN || next % 8 || next >= len - off) {
+            free(frame);
+            smb_conn_fail(c, SMB_ERR_PROTOCOL, "bad NextCommand offset %zu in a compounded response", next);
+            return;
+        }
+        uint8_t *m = malloc(next);
+        if (!m) {
+            free(frame);
+            smb_conn_fail(c, SMB_ERR_NO_MEMORY, "out of memory receiving");
+            return;
+        }
+        memcpy(m, frame + off, next);
+        dispatch(c, m, next);
+        off += next;
+    }
+}
+
+/*
+ * The zero-copy path for a plain READ response: the 64-byte header and the
+ * 16 fixed bytes are already in head; the data goes straight into the
+ * caller's buffer. Returns true when it handled the frame; false leaves the
+ * frame to the buffered path (nothing more was read).
+ */
+static bool try_direct_read(smb_conn *c, const uint8_t *head, size_t len, bool *broken)
+{
+    *broken = false;
+    smb_rd rd;
+    smb_rd_init(&rd, head, SMB2_HDR_LEN + SMB2_READ_RSP_FIXED);
+    smb2_hdr h;
+    smb2_read_rsp rr;
+    if (smb2_hdr_decode(&rd, &h) != 0 || h.command != SMB2_READ || h.next_command != 0 ||
+        h.status != STATUS_SUCCESS || !(h.flags & SMB2_FLAGS_SERVER_TO_REDIR))
+        return false;
+    if (smb2_read_rsp_decode_fixed(&rd, &rr) != 0 || rr.data_offset != SMB2_HDR_LEN + SMB2_READ_RSP_FIXED ||
+        (size_t)rr.data_offset + rr.data_length != len)
+        return false;
+
+    pthread_mutex_lock(&c->lock);
+    smb_req *r = table_find(c, h.message_id);
+    bool ok = r && r->read_buf && r->state == REQ_SENT && r->command == SMB2_READ && rr.data_length <= r->read_cap;
+    if (ok)
+        r->state = REQ_RECEIVING;
+    pthread_mutex_unlock(&c->lock);
+    if (!ok)
+        return false;
+
+    if (smb_tcp_read_full(c->fd, r->read_buf, rr.data_length) != 0) {
+        int e = errno;
+        *broken = true;
+        smb_conn_fail(c, SMB_ERR_DISCONNECTED, "connection to %s lost while receiving: %s", c->host,
+                      e ? strerror(e) : "closed by the server");
+        pthread_mutex_lock(&c->lock);
+        table_remove(c, r);
+        pthread_mutex_unlock(&c->lock);
+        r->err = c->dead_err.code;
+        r->err_detail = c->dead_err;
+        complete(c, r);
+        return true;
+    }
+    bool unknown;
+    smb_req *claimed = claim_response(c, &h, &unknown);
+    (void)claimed; /* the same request: it was in the table under this mid */
+    r->rsp = malloc(SMB2_HDR_LEN + SMB2_READ_RSP_FIXED);
+    if (!r->rsp) {
+        req_set_error(r, SMB_ERR_NO_MEMORY, "out of memory receiving");
+    } else {
+        memcpy(r->rsp, head, SMB2_HDR_LEN + SMB2_READ_RSP_FIXED);
+        r->rsp_len = SMB2_HDR_LEN + SMB2_READ_RSP_FIXED;
+        r->rsp_hdr = h;
+        r->status = h.status;
+        r->read_len = rr.data_length;
+        check_signature(r, &h, r->rsp, r->rsp_len, r->read_buf, rr.data_length);
+    }
+    complete(c, r);
+    return true;
+}
+
+static bool read_or_fail(smb_conn *c, void *buf, size_t n)
+{
+    if (smb_tcp_read_full(c->fd, buf, n) == 0)
+        return true;
+    int e = errno;
+    smb_conn_fail(c, SMB_ERR_DISCONNECTED, "connection to %s lost: %s", c->host,
+                  e ? strerror(e) : "closed by the server");
+    return false;
+}
+
+/* Read and handle one frame of len bytes. Returns false when the connection broke. */
+static bool receive_frame(smb_conn *c, size_t len)
+{
+    uint8_t head[SMB2_HDR_LEN + SMB2_READ_RSP_FIXED];
+    size_t hl = len < sizeof head ? len : sizeof head;
+    if (!read_or_fail(c, head, hl))
+        return false;
+    if (hl >= 4 && head[0] == 0xFF && memcmp(head + 1, "SMB", 3) == 0) {
+        smb_conn_fail(c, SMB_ERR_SMB1_ONLY,
+                      "server supports only SMB1, which smbcopy does not speak; enable SMB2/3 on the server");
+        return false;
+    }
+    if (hl >= 4 && head[0] == 0xFD && memcmp(head + 1, "SMB", 3) == 0) {
+        smb_conn_fail(c, SMB_ERR_PROTOCOL, "server sent an encrypted message on a session without encryption");
+        return false;
+    }
+    if (hl < SMB2_HDR_LEN || head[0] != 0xFE || memcmp(head + 1, "SMB", 3) != 0) {
+        smb_conn_fail(c, SMB_ERR_PROTOCOL, "server sent a frame that is not SMB2 (%zu bytes)", len);
+        return false;
+    }
+    if (hl == sizeof head) {
+        bool broken;
+        if (try_direct_read(c, head, len, &broken))
+            return !broken;
+    }
+    uint8_t *frame = malloc(len);
+    if (!frame) {
+        smb_conn_fail(c, SMB_ERR_NO_MEMORY, "out of memory for a %zu-byte frame", len);
+        return false;
+    }
+    memcpy(frame, head, hl);
+    if (!read_or_fail(c, frame + hl, len - hl)) {
+        free(frame);
+        return false;
+    }
+    dispatch_frame(c, frame, len);
+    return true;
+}
+
+static void *rx_main(void *arg)
+{
+    smb_conn *c = arg;
+    for (;;) {
+        uint8_t nb[4];
+        if (!read_or_fail(c, nb, 4))
+            break;
+        size_t len = ((size_t)nb[1] << 16) | ((size_t)nb[2] << 8) | nb[3];
+        if (nb[0] != 0) {
+            smb_conn_fail(c, SMB_ERR_PROTOCOL, "bad transport header (type 0x%02x)", nb[0]);
+            break;
+        }
+        pthread_mutex_lock(&c->lock);
+        c->stats.bytes_received += len + 4;
+        size_t max = c->max_frame;
+        pthread_mutex_unlock(&c->lock);
+        if (len < 4 || len > max) {
+            smb_conn_fail(c, SMB_ERR_PROTOCOL, "server sent a frame of %zu bytes (limit %zu)", len, max);
+            break;
+        }
+        if (!receive_frame(c, len))
+            break;
+    }
+    return NULL;
+}
+
+/* ------------------------------------------------------------ watchdog */
+
+static void echo_done(smb_req *r, void *arg)
+{
+    (void)r;
+    (void)arg;
+}
+
+/* Send a keep-alive ECHO without waiting for it. */
+static void send_keepalive(smb_conn *c)
+{
+    smb_req *r = smb_req_new(c, SMB2_ECHO, 0, 0, NULL);
+    if (!r)
+        return;
+    smb2_simple_req_encode(smb_req_body(r));
+    r->cb = echo_done;
+    r->detached = true;
+    if (smb_req_send(r, NULL) != 0)
+        smb_req_free(r);
+}
+
+static void *wd_main(void *arg)
+{
+    smb_conn *c = arg;
+    pthread_mutex_lock(&c->lock);
+    while (!c->closing) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        ts.tv_sec += 1;
+        pthread_cond_timedwait(&c->wd_cond, &c->lock, &ts);
+        if (c->closing || c->dead)
+            continue;
+        uint64_t now = smb_now_ns();
+        smb_req *late = NULL;
+        for (size_t i = 0; i < c->table_size && !late; i++)
+            for (smb_req *r = c->table[i]; r && !late; r = r->hash_next)
+                if (r->state == REQ_SENT && r->deadline_ns && now > r->deadline_ns)
+                    late = r;
+        if (late) {
+            unsigned secs = (late->is_async ? c->opts.pending_timeout_ms : c->opts.request_timeout_ms) / 1000;
+            uint16_t cmd = late->command;
+            pthread_mutex_unlock(&c->lock);
+            /* A server that stops answering one request is not trusted with
+             * the next ones either: the connection is closed. */
+            smb_conn_fail(c, SMB_ERR_TIMEOUT, "server %s did not answer a request (command %u) within %u s",
+                          c->host, cmd, secs);
+            pthread_mutex_lock(&c->lock);
+            continue;
+        }
+        uint64_t idle_ns = (uint64_t)c->opts.echo_interval_s * 1000000000ull;
+        uint64_t last = c->last_send_ns > c->last_recv_ns ? c->last_send_ns : c->last_recv_ns;
+        if (idle_ns && c->in_flight == 0 && now - last > idle_ns) {
+            c->last_send_ns = now;
+            pthread_mutex_unlock(&c->lock);
+            send_keepalive(c);
+            pthread_mutex_lock(&c->lock);
+        }
+    }
+    pthread_mutex_unlock(&c->lock);
+    return NULL;
+}
+
+int smb_conn_start_threads(smb_conn *c, smb_error *err);
+int smb_conn_start_threads(smb_conn *c, smb_error *err)
+{
+    if (pthread_create(&c->rx_thread, NULL, rx_main, c) != 0)
+        return smb_err_set(err, SMB_ERR_NO_MEMORY, 0, "cannot start the receiver thread");
+    if (pthread_create(&c->wd_thread, NULL, wd_main, c) != 0) {
+        smb_conn_fail(c, SMB_ERR_NO_MEMORY, "cannot start the watchdog thread");
+        pthread_join(c->rx_thread, NULL);
+        return smb_err_set(err, SMB_ERR_NO_MEMORY, 0, "cannot start the watchdog thread");
+    }
+    c->threads_started = true;
+    return 0;
+}
+
+void smb_conn_stop_threads(smb_conn *c);
+void smb_conn_stop_threads(smb_conn *c)
+{
+    if (!c->threads_started)
+        return;
+    pthread_mutex_lock(&c->lock);
+    c->closing = true;
+    pthread_cond_broadcast(&c->wd_cond);
+    pthread_mutex_unlock(&c->lock);
+    smb_conn_fail(c, SMB_ERR_CLOSED, "connection closed");
+    pthread_join(c->rx_thread, NULL);
+    pthread_join(c->wd_thread, NULL);
+    c->threads_started = false;
+}

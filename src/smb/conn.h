@@ -1,0 +1,173 @@
+/*
+ * Internal view of connections and requests.
+ *
+ * A connection owns one TCP socket, one receiver thread and one watchdog
+ * thread. Any thread may build a request (smb_req), send it and wait for it:
+ * the receiver reads each frame, verifies it, finds the waiting request by
+ * MessageId and completes it. Credits are a counted resource (MS-SMB2
+ * 3.2.4.1.5): sending a request of N bytes takes ceil(N / 64 KiB) credits
+ * and waits while there are not enough.
+ */
+#ifndef SMBCOPY_CONN_H
+#define SMBCOPY_CONN_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <smbcopy/smb.h>
+
+#include "crypto.h"
+#include "pdu.h"
+#include "wire.h"
+
+typedef struct smb_req smb_req;
+
+/** Keys and flags a session contributes to messages on one channel. */
+typedef struct smb_sec {
+    bool signing;            /**< sign requests, require signed responses */
+    uint16_t signing_alg;    /**< smb_signing_alg */
+    uint8_t signing_key[16];
+    bool encrypt;            /**< encrypt every message (issue: encryption) */
+    uint16_t cipher;
+    uint8_t enc_key[32];     /**< client to server */
+    uint8_t dec_key[32];     /**< server to client */
+} smb_sec;
+
+/** Completion callback, run on the receiver thread after the response arrived. */
+typedef void (*smb_req_cb)(smb_req *req, void *arg);
+
+enum smb_req_state { REQ_NEW, REQ_SENT, REQ_RECEIVING, REQ_DONE };
+
+struct smb_req {
+    smb_req *hash_next;     /* pending-table chain */
+    smb_conn *conn;
+    uint64_t session_id;
+    const smb_sec *sec;     /* NULL: no signing/encryption */
+    smb_wr msg;             /* header + body */
+    const void *payload;    /* WRITE data, sent after msg without a copy */
+    size_t payload_len;
+    uint16_t command;
+    uint16_t charge;        /* credits (and message ids) used */
+    uint32_t expect_len;    /* expected response payload, for the charge */
+    uint64_t mid;
+    uint64_t async_id;
+    bool is_async;
+    bool no_verify;         /* caller verifies the signature itself (final SESSION_SETUP) */
+    enum smb_req_state state;
+    int err;                /* local error (SMB_ERR_*), 0 when a response arrived */
+    smb_error err_detail;
+    uint32_t status;        /* NTSTATUS of the response */
+    smb2_hdr rsp_hdr;
+    uint8_t *rsp;           /* the whole response message (header included) */
+    size_t rsp_len;
+    void *read_buf;         /* READ payload destination (zero-copy) */
+    size_t read_cap;
+    size_t read_len;
+    uint64_t deadline_ns;
+    pthread_cond_t cond;
+    smb_req_cb cb;          /* when set, called instead of signalling */
+    void *cb_arg;
+    bool detached;          /* freed by the receiver after cb */
+};
+
+/* What a connection knows after NEGOTIATE. */
+struct smb_conn_neg {
+    uint16_t dialect;
+    uint16_t security_mode;
+    uint32_t capabilities;
+    uint32_t max_transact;
+    uint32_t max_read;
+    uint32_t max_write;
+    uint8_t server_guid[16];
+    uint16_t cipher;
+    uint16_t signing_alg;
+    uint8_t preauth[64];    /* 3.1.1 connection preauth integrity hash */
+    uint8_t *spnego_hint;   /* security buffer of the NEGOTIATE response */
+    size_t spnego_hint_len;
+    bool multi_credit;
+    /* What we offered, for VALIDATE_NEGOTIATE_INFO (MS-SMB2 3.2.5.14.12). */
+    uint16_t our_dialects[8];
+    int our_ndialects;
+    uint16_t our_security_mode;
+    uint32_t our_capabilities;
+};
+
+struct smb_conn {
+    int fd;
+    char *host;
+    uint16_t port;
+    smb_conn_opts opts;
+    uint8_t client_guid[16];
+    struct smb_conn_neg neg;
+
+    pthread_mutex_t lock;       /* protects the fields below */
+    pthread_mutex_t send_lock;  /* serialises socket writes */
+    pthread_cond_t credit_cond;
+    pthread_cond_t wd_cond;
+    uint64_t next_mid;
+    uint32_t credits;           /* available */
+    uint32_t outstanding;       /* charge of requests in flight */
+    smb_req **table;            /* pending requests by mid */
+    size_t table_size;
+    uint32_t in_flight;
+    bool dead;
+    bool closing;
+    smb_error dead_err;
+    uint64_t last_send_ns;
+    uint64_t last_recv_ns;
+    struct smb_conn_stats_raw {
+        uint64_t requests, bytes_sent, bytes_received;
+    } stats;
+    smb_session *sessions;      /* children */
+
+    pthread_t rx_thread;
+    pthread_t wd_thread;
+    bool threads_started;
+    size_t max_frame;
+};
+
+/** Monotonic time in nanoseconds. */
+uint64_t smb_now_ns(void);
+
+/** New request for command; the header is reserved, the body follows. */
+smb_req *smb_req_new(smb_conn *c, uint16_t command, uint64_t session_id, uint32_t tree_id, const smb_sec *sec);
+/** The writer of the request body (its position 0 is the header start). */
+static inline smb_wr *smb_req_body(smb_req *r) { return &r->msg; }
+/** Free a request that is not in flight (or is done). */
+void smb_req_free(smb_req *r);
+
+/**
+ * Send one request: take credits, give it message ids, sign, write. The
+ * charge covers max(request size, expect_len). Returns 0 or an error.
+ */
+int smb_req_send(smb_req *r, smb_error *err);
+/**
+ * Send n requests as one compound frame (MS-SMB2 3.2.4.1.4); with related
+ * set, every request after the first carries SMB2_FLAGS_RELATED_OPERATIONS.
+ */
+int smb_req_send_compound(smb_req **rs, int n, bool related, smb_error *err);
+/** Wait until r completes. Returns 0 when a response arrived (see r->status) or a local error. */
+int smb_req_wait(smb_req *r, smb_error *err);
+/**
+ * Send, wait, and turn a non-success status into an error described by
+ * `what`. Returns 0 or the error code.
+ */
+int smb_req_run(smb_req *r, const char *what, smb_error *err);
+/** A reader over the response, positioned at the body (offset 64). */
+smb_rd smb_req_rsp_body(const smb_req *r);
+
+/** Fail a request's status as an error (when status is not success). */
+int smb_req_status_error(const smb_req *r, const char *what, smb_error *err);
+
+/** Mark the connection dead (first cause wins), failing every request. */
+void smb_conn_fail(smb_conn *c, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/** Connection's session list helpers (used by session.c). */
+void smb_conn_add_session(smb_conn *c, smb_session *s);
+void smb_conn_remove_session(smb_conn *c, smb_session *s);
+
+/** Close a session without talking to the server when the connection is dead. */
+int smb_session_close_internal(smb_session *s, bool send_logoff, smb_error *err);
+
+#endif

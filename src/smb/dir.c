@@ -1,0 +1,158 @@
+/*
+ * Directory listings: QUERY_DIRECTORY with continuation (MS-SMB2
+ * 3.2.4.17), one batch at a time, FileIdFullDirectoryInformation entries.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "error.h"
+#include "objects.h"
+#include "open.h"
+#include "utf16.h"
+
+#define STATUS_SUCCESS 0x00000000u
+#define STATUS_NO_MORE_FILES 0x80000006u
+
+/* Ask for up to this much per round trip (bounded by MaxTransactSize). */
+#define DIR_BATCH (1u << 20)
+
+struct smb_dir {
+    smb_open *op;
+    uint8_t *pattern;   /* UTF-16LE */
+    size_t pattern_len;
+    smb_req *batch;     /* response holding the current entries */
+    const uint8_t *buf; /* entries inside batch */
+    size_t buf_len;
+    size_t pos;
+    bool first;
+    bool end;
+    char *name;         /* the last returned name */
+};
+
+smb_dir *smb_dir_start(smb_open *op, const char *pattern, smb_error *err)
+{
+    smb_dir *d = calloc(1, sizeof *d);
+    if (!d) {
+        smb_err_set(err, SMB_ERR_NO_MEMORY, 0, "out of memory");
+        return NULL;
+    }
+    const char *p = pattern && *pattern ? pattern : "*";
+    d->pattern = smb_utf8_to_utf16le(p, strlen(p), &d->pattern_len);
+    if (!d->pattern) {
+        free(d);
+        smb_err_set(err, SMB_ERR_BAD_NAME, 0, "pattern is not valid UTF-8");
+        return NULL;
+    }
+    d->op = op;
+    d->first = true;
+    d->pos = SIZE_MAX;
+    return d;
+}
+
+/* Fetch the next batch. Returns 1 with entries, 0 at the end, or an error. */
+static int fetch(smb_dir *d, smb_error *err)
+{
+    smb_req_free(d->batch);
+    d->batch = NULL;
+    d->buf = NULL;
+    d->buf_len = 0;
+    smb_conn *c = d->op->tree->sess->conn;
+    smb_req *r = smb_tree_req(d->op->tree, SMB2_QUERY_DIRECTORY);
+    if (!r)
+        return smb_err_set(err, SMB_ERR_NO_MEMORY, 0, "out of memory");
+    smb2_query_dir_req q = {
+        .info_class = SMB2_FILE_ID_FULL_DIRECTORY_INFORMATION,
+        .flags = d->first ? SMB2_RESTART_SCANS : 0,
+        .fid = d->op->fid,
+        .pattern_utf16 = d->pattern,
+        .pattern_len = d->pattern_len,
+        .output_buffer_length = c->neg.max_transact < DIR_BATCH ? c->neg.max_transact : DIR_BATCH,
+    };
+    smb2_query_dir_req_encode(smb_req_body(r), &q);
+    r->expect_len = q.output_buffer_length;
+    d->first = false;
+    int rc = smb_req_send(r, err);
+    if (rc == 0)
+        rc = smb_req_wait(r, err);
+    if (rc != 0) {
+        smb_req_free(r);
+        return rc;
+    }
+    if (r->status == STATUS_NO_MORE_FILES) {
+        smb_req_free(r);
+        d->end = true;
+        return 0;
+    }
+    if (r->status != STATUS_SUCCESS) {
+        rc = smb_req_status_error(r, "list directory", err);
+        smb_req_free(r);
+        return rc;
+    }
+    smb2_blob out;
+    smb_rd rd = smb_req_rsp_body(r);
+    if (smb2_query_dir_rsp_decode(&rd, &out) != 0) {
+        smb_req_free(r);
+        return smb_err_set(err, SMB_ERR_PROTOCOL, 0, "malformed QUERY_DIRECTORY response");
+    }
+    d->batch = r;
+    d->buf = out.data;
+    d->buf_len = out.len;
+    d->pos = 0;
+    if (!out.len) {
+        d->end = true;
+        return 0;
+    }
+    return 1;
+}
+
+static bool is_dot_name(const smb2_blob *n)
+{
+    const uint8_t *p = n->data;
+    return (n->len == 2 && p[0] == '.' && p[1] == 0) ||
+           (n->len == 4 && p[0] == '.' && p[1] == 0 && p[2] == '.' && p[3] == 0);
+}
+
+int smb_dir_next(smb_dir *d, smb_dirent *ent, smb_error *err)
+{
+    for (;;) {
+        if (d->end)
+            return 0;
+        if (d->pos == SIZE_MAX || !d->buf) {
+            int rc = fetch(d, err);
+            if (rc <= 0)
+                return rc;
+        }
+        smb2_dirent de;
+        int rc = smb2_dirent_next(d->buf, d->buf_len, &d->pos, &de);
+        if (rc < 0) {
+            d->end = true;
+            return smb_err_set(err, SMB_ERR_PROTOCOL, 0, "malformed directory listing from the server");
+        }
+        if (rc == 0) {
+            d->pos = SIZE_MAX;
+            continue;
+        }
+        if (is_dot_name(&de.name_utf16))
+            continue;
+        free(d->name);
+        d->name = smb_utf16le_to_utf8(de.name_utf16.data, de.name_utf16.len);
+        if (!d->name || !*d->name)
+            return smb_err_set(err, SMB_ERR_BAD_NAME, 0,
+                               "server sent a directory entry with an empty or undecodable name (skipped)");
+        memset(ent, 0, sizeof *ent);
+        ent->name = d->name;
+        smb_file_info_from_times(&ent->info, &de.times);
+        ent->info.file_id = de.file_id;
+        return 1;
+    }
+}
+
+void smb_dir_finish(smb_dir *d)
+{
+    if (!d)
+        return;
+    smb_req_free(d->batch);
+    free(d->pattern);
+    free(d->name);
+    free(d);
+}

@@ -1,0 +1,171 @@
+/*
+ * READ and WRITE (MS-SMB2 3.2.4.6, 3.2.4.7): asynchronous submissions and
+ * the pipelined pread/pwrite built on them.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "error.h"
+#include "objects.h"
+
+#define STATUS_SUCCESS 0x00000000u
+#define STATUS_END_OF_FILE 0xC0000011u
+
+struct smb_io {
+    smb_req *req;
+    bool is_read;
+};
+
+static smb_io *submit(smb_open *op, bool is_read, void *buf, size_t len, uint64_t offset, smb_error *err)
+{
+    uint32_t max = is_read ? smb_open_max_read(op) : smb_open_max_write(op);
+    if (!op || len > max || (!buf && len)) {
+        smb_err_set(err, SMB_ERR_INVALID_ARG, 0, "%s of %zu bytes exceeds the limit of %u", is_read ? "read" : "write",
+                    len, max);
+        return NULL;
+    }
+    smb_io *io = malloc(sizeof *io);
+    smb_req *r = io ? smb_tree_req(op->tree, is_read ? SMB2_READ : SMB2_WRITE) : NULL;
+    if (!r) {
+        free(io);
+        smb_err_set(err, SMB_ERR_NO_MEMORY, 0, "out of memory");
+        return NULL;
+    }
+    if (is_read) {
+        smb2_read_req rr = {.length = (uint32_t)len, .offset = offset, .fid = op->fid};
+        smb2_read_req_encode(smb_req_body(r), &rr);
+        r->read_buf = buf;
+        r->read_cap = len;
+        r->expect_len = (uint32_t)len;
+    } else {
+        smb2_write_req wr = {.length = (uint32_t)len, .offset = offset, .fid = op->fid};
+        smb2_write_req_encode(smb_req_body(r), &wr);
+        r->payload = buf;
+        r->payload_len = len;
+    }
+    io->req = r;
+    io->is_read = is_read;
+    if (smb_req_send(r, err) != 0) {
+        smb_req_free(r);
+        free(io);
+        return NULL;
+    }
+    return io;
+}
+
+smb_io *smb_read_submit(smb_open *op, void *buf, size_t len, uint64_t offset, smb_error *err)
+{
+    return submit(op, true, buf, len, offset, err);
+}
+
+smb_io *smb_write_submit(smb_open *op, const void *buf, size_t len, uint64_t offset, smb_error *err)
+{
+    return submit(op, false, (void *)buf, len, offset, err);
+}
+
+int smb_io_wait(smb_io *io, size_t *bytes, smb_error *err)
+{
+    if (!io)
+        return smb_err_set(err, SMB_ERR_INVALID_ARG, 0, "no io");
+    smb_req *r = io->req;
+    size_t n = 0;
+    int rc = smb_req_wait(r, err);
+    if (rc == 0) {
+        if (io->is_read && r->status == STATUS_END_OF_FILE) {
+            n = 0;
+        } else if (r->status != STATUS_SUCCESS) {
+            rc = smb_req_status_error(r, io->is_read ? "read" : "write", err);
+        } else if (io->is_read) {
+            n = r->read_len;
+        } else {
+            uint32_t count = 0;
+            smb_rd rd = smb_req_rsp_body(r);
+            if (smb2_write_rsp_decode(&rd, &count) != 0 || count > r->payload_len)
+                rc = smb_err_set(err, SMB_ERR_PROTOCOL, 0, "malformed WRITE response");
+            n = count;
+        }
+    }
+    if (bytes)
+        *bytes = n;
+    smb_req_free(r);
+    free(io);
+    return rc;
+}
+
+/* Default number of requests kept in flight by smb_pread/smb_pwrite. */
+#define DEFAULT_WINDOW 8
+#define MAX_WINDOW 64
+
+/*
+ * Shared pipeline: keep up to `window` chunk-sized requests in flight, wait
+ * for the oldest, refill. A short read ends the file: later chunks are
+ * drained and ignored.
+ */
+static int pipeline(smb_open *op, bool is_read, uint8_t *buf, size_t len, uint64_t offset, unsigned window,
+                    size_t *done_out, smb_error *err)
+{
+    smb_error local;
+    if (!err)
+        err = &local;
+    if (!window)
+        window = DEFAULT_WINDOW;
+    if (window > MAX_WINDOW)
+        window = MAX_WINDOW;
+    size_t chunk = is_read ? smb_open_max_read(op) : smb_open_max_write(op);
+    smb_io *ring[MAX_WINDOW];
+    size_t ring_len[MAX_WINDOW];
+    unsigned head = 0, count = 0;
+    size_t submitted = 0, done = 0;
+    bool eof = false;
+    int rc = 0;
+    while ((submitted < len && !eof && rc == 0) || count) {
+        while (rc == 0 && !eof && submitted < len && count < window) {
+            size_t n = len - submitted < chunk ? len - submitted : chunk;
+            smb_io *io = submit(op, is_read, buf + submitted, n, offset + submitted, err);
+            if (!io) {
+                rc = err->code;
+                break;
+            }
+            unsigned slot = (head + count) % MAX_WINDOW;
+            ring[slot] = io;
+            ring_len[slot] = n;
+            count++;
+            submitted += n;
+        }
+        if (!count)
+            break;
+        size_t got = 0;
+        smb_error e2;
+        int wrc = smb_io_wait(ring[head], &got, rc ? &e2 : err);
+        (void)e2;
+        size_t want = ring_len[head];
+        head = (head + 1) % MAX_WINDOW;
+        count--;
+        if (rc)
+            continue; /* draining after an error */
+        if (wrc) {
+            rc = wrc;
+            continue;
+        }
+        if (!eof)
+            done += got;
+        if (got < want) {
+            if (!is_read)
+                rc = smb_err_set(err, SMB_ERR_PROTOCOL, 0, "server wrote %zu of %zu bytes", got, want);
+            eof = true;
+        }
+    }
+    if (done_out)
+        *done_out = done;
+    return rc;
+}
+
+int smb_pread(smb_open *op, void *buf, size_t len, uint64_t offset, unsigned window, size_t *nread, smb_error *err)
+{
+    return pipeline(op, true, buf, len, offset, window, nread, err);
+}
+
+int smb_pwrite(smb_open *op, const void *buf, size_t len, uint64_t offset, unsigned window, smb_error *err)
+{
+    return pipeline(op, false, (uint8_t *)buf, len, offset, window, NULL, err);
+}

@@ -1,0 +1,302 @@
+/*
+ * Sessions: SESSION_SETUP through SPNEGO (MS-SMB2 3.2.4.2.3, 3.2.5.3), key
+ * derivation (MS-SMB2 3.2.5.3.1), LOGOFF.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "auth/auth.h"
+#include "error.h"
+#include "objects.h"
+
+#define STATUS_SUCCESS 0x00000000u
+#define STATUS_MORE_PROCESSING_REQUIRED 0xC0000016u
+
+static int preauth_add(uint8_t hash[64], const uint8_t *msg, size_t len)
+{
+    smb_iov iov = {msg, len};
+    return smb_preauth_update(hash, &iov, 1);
+}
+
+/* Derive the signing and encryption keys from the session key (MS-SMB2 3.2.5.3.1). */
+static int derive_keys(smb_session *s, const uint8_t *skey, size_t skey_len, const uint8_t preauth[64])
+{
+    const struct smb_conn_neg *n = &s->conn->neg;
+    uint8_t key16[16] = {0};
+    memcpy(key16, skey, skey_len < 16 ? skey_len : 16);
+    s->sec.signing_alg = n->signing_alg;
+    s->sec.cipher = n->cipher;
+    int rc = 0;
+    if (n->dialect < SMB_DIALECT_3_0) {
+        memcpy(s->sec.signing_key, key16, 16);
+    } else if (n->dialect < SMB_DIALECT_3_1_1) {
+        rc |= smb_kdf(key16, 16, "SMB2AESCMAC", 12, "SmbSign", 8, s->sec.signing_key, 16);
+        rc |= smb_kdf(key16, 16, "SMB2AESCCM", 11, "ServerIn ", 10, s->sec.enc_key, 16);
+        rc |= smb_kdf(key16, 16, "SMB2AESCCM", 11, "ServerOut", 10, s->sec.dec_key, 16);
+    } else {
+        rc |= smb_kdf(key16, 16, "SMBSigningKey", 14, preauth, 64, s->sec.signing_key, 16);
+        if (n->cipher) {
+            /* AES-256 ciphers derive from the full session key. */
+            size_t klen = smb_cipher_key_len(n->cipher);
+            const uint8_t *ki = klen == 32 ? skey : key16;
+            size_t ki_len = klen == 32 ? skey_len : 16;
+            rc |= smb_kdf(ki, ki_len, "SMBC2SCipherKey", 16, preauth, 64, s->sec.enc_key, klen);
+            rc |= smb_kdf(ki, ki_len, "SMBS2CCipherKey", 16, preauth, 64, s->sec.dec_key, klen);
+        }
+    }
+    memset(key16, 0, sizeof key16);
+    return rc ? -1 : 0;
+}
+
+/* Check the signature of the final SESSION_SETUP response (MS-SMB2 3.2.5.3.1). */
+static int verify_final(smb_session *s, const smb_req *r, smb_error *err)
+{
+    if (!(r->rsp_hdr.flags & SMB2_FLAGS_SIGNED)) {
+        if (s->sec.signing && s->conn->neg.dialect >= SMB_DIALECT_3_0)
+            return smb_err_set(err, SMB_ERR_SIGNATURE, 0, "the server's final logon response is not signed");
+        return 0;
+    }
+    uint8_t hdr[SMB2_HDR_LEN];
+    memcpy(hdr, r->rsp, SMB2_HDR_LEN);
+    memset(hdr + 48, 0, 16);
+    smb_iov iov[2] = {{hdr, SMB2_HDR_LEN}, {r->rsp + SMB2_HDR_LEN, r->rsp_len - SMB2_HDR_LEN}};
+    uint8_t sig[16];
+    if (smb_sign(s->sec.signing_alg, s->sec.signing_key, iov, 2, sig) != 0 || memcmp(sig, r->rsp + 48, 16) != 0)
+        return smb_err_set(err, SMB_ERR_SIGNATURE, 0,
+                           "the server's logon response has a bad signature (wrong password or a tampered connection)");
+    return 0;
+}
+
+static int default_random(void *buf, size_t n, void *arg)
+{
+    (void)arg;
+    return smb_random(buf, n);
+}
+
+/* Run the SESSION_SETUP rounds until the server says SUCCESS. */
+static int authenticate(smb_session *s, smb_spnego *sp, const char *who, smb_error *err)
+{
+    smb_conn *c = s->conn;
+    uint8_t preauth[64];
+    memcpy(preauth, c->neg.preauth, 64);
+    smb_req *last = NULL;
+    const uint8_t *in = NULL;
+    size_t in_len = 0;
+    int rc = 0;
+    for (int round = 0; round < 16; round++) {
+        smb_buf out = {0};
+        int step = smb_spnego_step(sp, in, in_len, &out, err);
+        if (step < 0) {
+            rc = step;
+            break;
+        }
+        if (last && last->status == STATUS_SUCCESS) {
+            free(out.data);
+            if (step != SMB_AUTH_DONE)
+                rc = smb_err_set(err, SMB_ERR_AUTH, 0, "server accepted the logon before authentication finished");
+            break;
+        }
+        if (!out.len) {
+            free(out.data);
+            rc = smb_err_set(err, SMB_ERR_AUTH, 0, "authentication produced no token to send");
+            break;
+        }
+        smb_req *r = smb_req_new(c, SMB2_SESSION_SETUP, s->id, 0, NULL);
+        if (!r) {
+            free(out.data);
+            rc = smb_err_set(err, SMB_ERR_NO_MEMORY, 0, "out of memory");
+            break;
+        }
+        smb2_session_setup_req sr = {
+            .security_mode = (uint8_t)c->neg.our_security_mode,
+            .token = out.data,
+            .token_len = out.len,
+        };
+        smb2_session_setup_req_encode(smb_req_body(r), &sr);
+        rc = smb_req_send(r, err);
+        free(out.data);
+        if (rc == 0)
+            rc = smb_req_wait(r, err);
+        smb_req_free(last);
+        last = r;
+        if (rc != 0)
+            break;
+        if (r->status != STATUS_SUCCESS && r->status != STATUS_MORE_PROCESSING_REQUIRED) {
+            char what[200];
+            snprintf(what, sizeof what, "logon as '%s' on %s", who, c->host);
+            rc = smb_err_status(err, r->status, what);
+            if (rc == SMB_ERR_SERVER || rc == SMB_ERR_ACCESS)
+                rc = err ? (err->code = SMB_ERR_AUTH) : SMB_ERR_AUTH;
+            break;
+        }
+        s->id = r->rsp_hdr.session_id;
+        if (c->neg.dialect == SMB_DIALECT_3_1_1) {
+            /* The final response stays out of the hash (MS-SMB2 3.2.5.3.1). */
+            if (preauth_add(preauth, r->msg.buf, r->msg.len) != 0 ||
+                (r->status == STATUS_MORE_PROCESSING_REQUIRED && preauth_add(preauth, r->rsp, r->rsp_len) != 0)) {
+                rc = smb_err_set(err, SMB_ERR_CRYPTO, 0, "preauth integrity hash failed");
+                break;
+            }
+        }
+        smb2_session_setup_rsp ssr;
+        smb_rd rd = smb_req_rsp_body(r);
+        if (smb2_session_setup_rsp_decode(&rd, &ssr) != 0) {
+            rc = smb_err_set(err, SMB_ERR_PROTOCOL, 0, "malformed SESSION_SETUP response");
+            break;
+        }
+        in = ssr.token.data;
+        in_len = ssr.token.len;
+        if (r->status == STATUS_SUCCESS) {
+            s->guest = (ssr.session_flags & SMB2_SESSION_FLAG_IS_GUEST) != 0;
+            s->anonymous = s->anonymous || (ssr.session_flags & SMB2_SESSION_FLAG_IS_NULL) != 0;
+            s->sec.encrypt = (ssr.session_flags & SMB2_SESSION_FLAG_ENCRYPT_DATA) != 0;
+        }
+    }
+    if (rc == 0 && (!last || last->status != STATUS_SUCCESS))
+        rc = smb_err_set(err, SMB_ERR_AUTH, 0, "authentication did not finish");
+    if (rc == 0) {
+        uint8_t skey[64];
+        size_t skey_len = 0;
+        bool need_key = !s->guest && !s->anonymous;
+        if (need_key && (smb_spnego_session_key(sp, skey, sizeof skey, &skey_len) != 0 || skey_len == 0))
+            rc = smb_err_set(err, SMB_ERR_AUTH, 0, "authentication gave no session key");
+        if (rc == 0 && need_key && derive_keys(s, skey, skey_len, preauth) != 0)
+            rc = smb_err_set(err, SMB_ERR_CRYPTO, 0, "key derivation failed");
+        memset(skey, 0, sizeof skey);
+        if (rc == 0 && need_key) {
+            s->sec.signing = (c->neg.security_mode & SMB2_NEGOTIATE_SIGNING_REQUIRED) ||
+                             c->opts.signing == SMB_POLICY_REQUIRED;
+            rc = verify_final(s, last, err);
+        }
+    }
+    smb_req_free(last);
+    return rc;
+}
+
+static int check_policies(smb_session *s, smb_error *err)
+{
+    smb_conn *c = s->conn;
+    if ((s->guest || s->anonymous) && c->opts.signing == SMB_POLICY_REQUIRED)
+        return smb_err_set(err, SMB_ERR_AUTH, 0, "signing is required but the server logged us on as %s, which cannot sign",
+                           s->guest ? "guest" : "anonymous");
+    if (s->sec.encrypt || c->opts.encryption == SMB_POLICY_REQUIRED)
+        return smb_err_set(err, SMB_ERR_ENCRYPTION, 0,
+                           "the session needs encryption, which this version of smbcopy cannot do yet");
+    return 0;
+}
+
+smb_session *smb_session_setup(smb_conn *c, const smb_creds *cr, smb_error *err)
+{
+    smb_creds none = {0};
+    if (!cr)
+        cr = &none;
+    if (!c) {
+        smb_err_set(err, SMB_ERR_INVALID_ARG, 0, "no connection");
+        return NULL;
+    }
+    smb_session *s = calloc(1, sizeof *s);
+    if (!s) {
+        smb_err_set(err, SMB_ERR_NO_MEMORY, 0, "out of memory");
+        return NULL;
+    }
+    s->conn = c;
+    pthread_mutex_init(&s->lock, NULL);
+    char *user = NULL, *domain = NULL;
+    const char *name = cr->username && *cr->username ? cr->username : (cr->guest ? "guest" : "");
+    int rc = smb_auth_split_user(name, cr->domain, &user, &domain);
+    if (rc != 0) {
+        smb_err_set(err, rc, 0, "out of memory");
+        goto fail;
+    }
+    smb_auth_params p = {
+        .user = user,
+        .domain = domain,
+        .password = cr->password ? cr->password : "",
+        .workstation = cr->workstation,
+        .anonymous = !*name,
+        .target_host = cr->target_host ? cr->target_host : c->host,
+        .mech_policy = cr->mech,
+        .random = default_random,
+    };
+    s->anonymous = p.anonymous;
+    smb_spnego *sp = smb_spnego_new(&p, c->neg.spnego_hint, c->neg.spnego_hint_len, err);
+    if (!sp) {
+        rc = err ? err->code : SMB_ERR_AUTH;
+        goto fail;
+    }
+    rc = authenticate(s, sp, *name ? name : "(anonymous)", err);
+    snprintf(s->mech, sizeof s->mech, "%s", smb_spnego_mech_name(sp));
+    smb_spnego_free(sp);
+    if (rc == 0)
+        rc = check_policies(s, err);
+    if (rc != 0)
+        goto fail;
+    free(user);
+    free(domain);
+    smb_conn_add_session(c, s);
+    return s;
+fail:
+    if (s->id && rc != SMB_ERR_DISCONNECTED) {
+        /* Drop what the server holds for a half-made session. */
+        smb_req *r = smb_req_new(c, SMB2_LOGOFF, s->id, 0, NULL);
+        if (r) {
+            smb2_simple_req_encode(smb_req_body(r));
+            smb_req_run(r, "logoff", NULL);
+            smb_req_free(r);
+        }
+    }
+    free(user);
+    free(domain);
+    pthread_mutex_destroy(&s->lock);
+    free(s);
+    return NULL;
+}
+
+void smb_session_get_info(const smb_session *s, smb_session_info *info)
+{
+    info->session_id = s->id;
+    info->guest = s->guest;
+    info->anonymous = s->anonymous;
+    info->signing = s->sec.signing;
+    info->encryption = s->sec.encrypt;
+    info->mech = s->mech;
+}
+
+int smb_session_close_internal(smb_session *s, bool send_logoff, smb_error *err)
+{
+    for (;;) {
+        pthread_mutex_lock(&s->lock);
+        smb_tree *t = s->trees;
+        pthread_mutex_unlock(&s->lock);
+        if (!t)
+            break;
+        smb_tree_close_internal(t, send_logoff, NULL);
+    }
+    int rc = 0;
+    if (send_logoff) {
+        smb_req *r = smb_req_new(s->conn, SMB2_LOGOFF, s->id, 0, &s->sec);
+        if (!r) {
+            rc = smb_err_set(err, SMB_ERR_NO_MEMORY, 0, "out of memory");
+        } else {
+            smb2_simple_req_encode(smb_req_body(r));
+            rc = smb_req_run(r, "logoff", err);
+            smb_req_free(r);
+        }
+    }
+    smb_conn_remove_session(s->conn, s);
+    pthread_mutex_destroy(&s->lock);
+    memset(&s->sec, 0, sizeof s->sec);
+    free(s);
+    return rc;
+}
+
+int smb_session_logoff(smb_session *s, smb_error *err)
+{
+    if (!s)
+        return 0;
+    pthread_mutex_lock(&s->conn->lock);
+    bool alive = !s->conn->dead;
+    pthread_mutex_unlock(&s->conn->lock);
+    return smb_session_close_internal(s, alive, err);
+}
