@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include "credits.h"
 #include "error.h"
 #include "transport.h"
 
@@ -20,8 +21,6 @@
 #define STATUS_BUFFER_OVERFLOW 0x80000005u
 #define STATUS_MORE_PROCESSING_REQUIRED 0xC0000016u
 
-/* MS-SMB2 3.1.5.2: one credit pays for 64 KiB of payload. */
-#define CREDIT_UNIT 65536u
 /* MessageId of an unsolicited oplock/lease break notification (MS-SMB2 2.2.23). */
 #define MID_UNSOLICITED UINT64_MAX
 
@@ -185,26 +184,6 @@ void smb_conn_fail(smb_conn *c, int code, const char *fmt, ...)
 
 /* ------------------------------------------------------------ sending */
 
-static uint16_t charge_for(const smb_conn *c, size_t send_bytes, size_t expect_bytes)
-{
-    if (!c->neg.multi_credit)
-        return 1;
-    size_t n = send_bytes > expect_bytes ? send_bytes : expect_bytes;
-    size_t credits = (n + CREDIT_UNIT - 1) / CREDIT_UNIT;
-    return (uint16_t)(credits ? credits : 1);
-}
-
-/* Credits to ask for: this request's charge plus what tops the window up to
- * the target, so that many requests can stay in flight (MS-SMB2 3.2.4.1.2). */
-static uint16_t credit_request(const smb_conn *c, uint16_t charge)
-{
-    uint32_t have = c->credits + c->outstanding;
-    uint32_t want = charge;
-    if (have < c->opts.credits_target)
-        want += c->opts.credits_target - have;
-    return (uint16_t)(want > 8192 ? 8192 : want);
-}
-
 /* Write the header fields that are known only at send time. */
 static void finish_header(smb_req *r, uint32_t flags, uint32_t next_command, uint16_t credits)
 {
@@ -241,7 +220,7 @@ static int acquire_locked(smb_conn *c, smb_req **rs, int n, smb_error *err)
     uint32_t need = 0;
     for (int i = 0; i < n; i++) {
         size_t send = rs[i]->msg.len - SMB2_HDR_LEN + rs[i]->payload_len;
-        rs[i]->charge = charge_for(c, send, rs[i]->expect_len);
+        rs[i]->charge = smb_credit_charge(c->neg.multi_credit, send, rs[i]->expect_len);
         need += rs[i]->charge;
     }
     uint64_t deadline = smb_now_ns() + (uint64_t)c->opts.request_timeout_ms * 1000000ull;
@@ -329,7 +308,7 @@ int smb_req_send_compound(smb_req **rs, int n, bool related, smb_error *err)
     int rc = acquire_locked(c, rs, n, err);
     uint16_t req_credits[16];
     for (int i = 0; rc == 0 && i < n; i++)
-        req_credits[i] = credit_request(c, rs[i]->charge);
+        req_credits[i] = smb_credit_request(c->credits, c->outstanding, c->opts.credits_target, rs[i]->charge);
     pthread_mutex_unlock(&c->lock);
     if (rc != 0)
         return rc;

@@ -1,0 +1,31 @@
+/*
+ * Credit arithmetic (MS-SMB2 3.1.5.2, 3.2.4.1.5): pure functions, so the
+ * rules can be tested without a server.
+ */
+#ifndef SMBCOPY_CREDITS_H
+#define SMBCOPY_CREDITS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/** One credit pays for up to 64 KiB of request or response payload. */
+#define SMB_CREDIT_UNIT 65536u
+/** Most credits asked for in one request. */
+#define SMB_CREDIT_REQUEST_MAX 8192u
+
+/**
+ * Credits a request costs: ceil(max(send_bytes, expect_bytes) / 64 KiB),
+ * at least 1; always 1 on a connection without multi-credit support
+ * (SMB 2.0.2, or no SMB2_GLOBAL_CAP_LARGE_MTU).
+ */
+uint16_t smb_credit_charge(bool multi_credit, size_t send_bytes, size_t expect_bytes);
+
+/**
+ * Credits to ask for with a request of `charge`: the charge itself plus
+ * what tops available + outstanding up to target, capped at
+ * SMB_CREDIT_REQUEST_MAX.
+ */
+uint16_t smb_credit_request(uint32_t available, uint32_t outstanding, uint32_t target, uint16_t charge);
+
+#endif

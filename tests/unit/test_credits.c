@@ -1,0 +1,66 @@
+/* Credit charge and request arithmetic (MS-SMB2 3.1.5.2, 3.2.4.1.5). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "credits.h"
+
+static void test_charge_boundaries(void **state)
+{
+    (void)state;
+    assert_int_equal(smb_credit_charge(true, 0, 0), 1);
+    assert_int_equal(smb_credit_charge(true, 1, 0), 1);
+    assert_int_equal(smb_credit_charge(true, 65536, 0), 1);
+    assert_int_equal(smb_credit_charge(true, 65537, 0), 2);
+    assert_int_equal(smb_credit_charge(true, 0, 65537), 2);
+    assert_int_equal(smb_credit_charge(true, 100, 8u << 20), 128);
+    assert_int_equal(smb_credit_charge(true, (8u << 20) + 1, 0), 129);
+    /* The larger of the two sizes decides. */
+    assert_int_equal(smb_credit_charge(true, 3 * 65536, 65536), 3);
+}
+
+static void test_charge_without_multicredit(void **state)
+{
+    (void)state;
+    assert_int_equal(smb_credit_charge(false, 0, 0), 1);
+    assert_int_equal(smb_credit_charge(false, 65537, 1u << 20), 1);
+}
+
+static void test_charge_saturates(void **state)
+{
+    (void)state;
+    assert_int_equal(smb_credit_charge(true, SIZE_MAX, 0), UINT16_MAX);
+}
+
+static void test_request_tops_up_to_target(void **state)
+{
+    (void)state;
+    /* Nothing granted yet: ask for the charge plus the whole target. */
+    assert_int_equal(smb_credit_request(0, 0, 512, 1), 513);
+    /* Half the window in use: ask for the rest. */
+    assert_int_equal(smb_credit_request(100, 156, 512, 4), 260);
+    /* At or above the target: just replace what this request uses. */
+    assert_int_equal(smb_credit_request(400, 112, 512, 16), 16);
+    assert_int_equal(smb_credit_request(4000, 0, 512, 2), 2);
+}
+
+static void test_request_capped(void **state)
+{
+    (void)state;
+    assert_int_equal(smb_credit_request(0, 0, 60000, 1), SMB_CREDIT_REQUEST_MAX);
+    assert_int_equal(smb_credit_request(UINT32_MAX, UINT32_MAX, 512, 3), 3);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_charge_boundaries),
+        cmocka_unit_test(test_charge_without_multicredit),
+        cmocka_unit_test(test_charge_saturates),
+        cmocka_unit_test(test_request_tops_up_to_target),
+        cmocka_unit_test(test_request_capped),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
