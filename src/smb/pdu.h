@@ -328,7 +328,9 @@ typedef struct smb2_read_rsp {
 /**
  * Decode the 16 fixed bytes of a READ response at r's position (the data
  * itself may not be in the buffer yet: the receiver reads it straight into
- * the caller's memory). Checks only the structure size.
+ * the caller's memory). Checks the structure size and, when DataLength is
+ * not 0, that DataOffset does not point into the header or fixed part; the
+ * caller checks DataOffset + DataLength against the frame.
  */
 int smb2_read_rsp_decode_fixed(smb_rd *r, smb2_read_rsp *rsp);
 
@@ -346,6 +348,7 @@ typedef struct smb2_write_req {
 /**
  * Append the 48 fixed bytes of a WRITE body, DataOffset = 0x70. The caller
  * sends req->length data bytes right after (as a separate iov, no copy).
+ * When req->length is 0 one zero byte follows (the Buffer is never empty).
  */
 void smb2_write_req_encode(smb_wr *w, const smb2_write_req *req);
 
@@ -368,7 +371,7 @@ void smb2_query_dir_req_encode(smb_wr *w, const smb2_query_dir_req *req);
 /** QUERY_DIRECTORY, QUERY_INFO and IOCTL responses each carry one output buffer. */
 int smb2_query_dir_rsp_decode(smb_rd *r, smb2_blob *out);
 
-/** One decoded FileIdFullDirectoryInformation entry (MS-FSCC 2.4.18). */
+/** One decoded FileIdFullDirectoryInformation entry (MS-FSCC 2.4.23). */
 typedef struct smb2_dirent {
     uint32_t file_index;
     smb2_file_times times;
