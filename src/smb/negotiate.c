@@ -10,6 +10,7 @@
 
 #include "error.h"
 #include "objects.h"
+#include "smb1_probe.h"
 #include "transport.h"
 
 #define STATUS_SUCCESS 0x00000000u
@@ -144,7 +145,10 @@ static int negotiate(smb_conn *c, smb_error *err)
     int rc = smb_req_send(r, err);
     if (rc == 0)
         rc = smb_req_wait(r, err);
-    if (rc == SMB_ERR_DISCONNECTED) {
+    if (rc == SMB_ERR_DISCONNECTED && smb1_server_is_smb1_only(c->host, c->port, c->opts.connect_timeout_ms)) {
+        rc = smb_err_set(err, SMB_ERR_SMB1_ONLY, 0,
+                         "server supports only SMB1, which smbcopy does not speak; enable SMB2/3 on the server");
+    } else if (rc == SMB_ERR_DISCONNECTED) {
         smb_err_set(err, SMB_ERR_DISCONNECTED, 0,
                     "%s closed the connection during protocol negotiation (does it speak SMB2/3? a server "
                     "that speaks only SMB1 is not supported)",

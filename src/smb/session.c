@@ -165,8 +165,10 @@ static int authenticate(smb_session *s, smb_spnego *sp, const char *who, smb_err
             rc = smb_err_set(err, SMB_ERR_CRYPTO, 0, "key derivation failed");
         memset(skey, 0, sizeof skey);
         if (rc == 0 && need_key) {
+            /* 3.1.1 signs every authenticated session: servers refuse an
+             * unsigned TREE_CONNECT there (MS-SMB2 3.3.5.7). */
             s->sec.signing = (c->neg.security_mode & SMB2_NEGOTIATE_SIGNING_REQUIRED) ||
-                             c->opts.signing == SMB_POLICY_REQUIRED;
+                             c->opts.signing == SMB_POLICY_REQUIRED || c->neg.dialect == SMB_DIALECT_3_1_1;
             rc = verify_final(s, last, err);
         }
     }

@@ -93,7 +93,7 @@ static void test_dialect(void **state)
     assert_non_null(mkdtemp(tmpl));
     for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
         uint64_t size = sizes[i];
-        char rel[128], disk[PATH_MAX], local[PATH_MAX + 64], cmd[1024];
+        char rel[128], disk[PATH_MAX], local[PATH_MAX + 64], cmd[2 * PATH_MAX + 256];
         /* Library writes; the disk and smbclient see the same bytes. */
         snprintf(rel, sizeof rel, "%s/lib-%zu.bin", dir, i);
         lib_write(&c, rel, size, 100 + i);
