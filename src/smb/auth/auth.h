@@ -60,7 +60,7 @@ typedef struct smb_auth_params {
     /** Random bytes source for the client challenge and exported session key (tests pass a fixed one). */
     int (*random)(void *buf, size_t n, void *arg);
     void *random_arg;
-    /** Current time as FILETIME for NTLMv2 when the server sends none (tests fix it); NULL = now. */
+    /** Current time as FILETIME for NTLMv2 when the server sends none (tests fix it), called with random_arg; NULL = now. */
     uint64_t (*now)(void *arg);
 } smb_auth_params;
 
@@ -86,6 +86,19 @@ typedef struct smb_spnego smb_spnego;
  * its mechanism list), may be empty.
  */
 smb_spnego *smb_spnego_new(const smb_auth_params *params, const uint8_t *server_hint, size_t hint_len, smb_error *err);
+/** A mechanism SPNEGO may offer: its operations and the constructor of its state. */
+typedef struct smb_mech_entry {
+    const smb_mech_ops *ops;
+    void *(*create)(const smb_auth_params *p); /**< NULL on allocation failure */
+} smb_mech_entry;
+
+/**
+ * smb_spnego_new with an explicit list of mechanisms in order of preference
+ * (n from 1 to 4; the first sends the optimistic token). For mechanisms
+ * added later and for tests; policy is not consulted.
+ */
+smb_spnego *smb_spnego_new_with(const smb_auth_params *params, const smb_mech_entry *mechs, int n,
+                                const uint8_t *server_hint, size_t hint_len, smb_error *err);
 /**
  * One round: in is the SESSION_SETUP response's security buffer (NULL/0
  * first). out receives the token to send. Returns SMB_AUTH_CONTINUE,
