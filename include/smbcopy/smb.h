@@ -516,7 +516,10 @@ int smb_set_times(smb_tree *tree, const char *path, const smb_basic_info *bi, sm
 #define SMB_O_TRUNC 0x20
 #define SMB_O_EXCL 0x40
 
-/** Open a file for reading and/or writing with open(2)-like flags. */
+/**
+ * Open a file for reading and/or writing with open(2)-like flags. A writable
+ * open also gets DELETE access, so the handle can rename or delete the file.
+ */
 smb_open *smb_open_file(smb_tree *tree, const char *path, int flags, smb_file_info *info, smb_error *err);
 /** Open a directory for listing. */
 smb_open *smb_open_dir(smb_tree *tree, const char *path, smb_error *err);

@@ -83,6 +83,11 @@ static int path_compound(smb_tree *t, const char *path, smb2_create_req *cr, smb
                 rc = smb_err_set(err, SMB_ERR_PROTOCOL, 0, "malformed FileInternalInformation");
         }
     }
+    /* The CLOSE can fail too (e.g. a delete that could not happen). */
+    if (rc == 0 && wrc[n - 1])
+        rc = wrc[n - 1];
+    else if (rc == 0 && rs[n - 1]->status != STATUS_SUCCESS)
+        rc = smb_req_status_error(rs[n - 1], msg, err);
     for (int i = 0; i < n; i++)
         smb_req_free(rs[i]);
     return rc;
@@ -124,22 +129,6 @@ int smb_mkdir(smb_tree *t, const char *path, smb_error *err)
     return path_compound(t, path, &cr, NULL, NULL, "create directory", err);
 }
 
-int smb_rmdir(smb_tree *t, const char *path, smb_error *err)
-{
-    smb2_create_req cr;
-    create_defaults(&cr, SMB_DELETE | SMB_FILE_READ_ATTRIBUTES, SMB_FILE_OPEN,
-                    SMB_FILE_DIRECTORY_FILE | SMB_FILE_DELETE_ON_CLOSE);
-    return path_compound(t, path, &cr, NULL, NULL, "remove directory", err);
-}
-
-int smb_unlink(smb_tree *t, const char *path, smb_error *err)
-{
-    smb2_create_req cr;
-    create_defaults(&cr, SMB_DELETE | SMB_FILE_READ_ATTRIBUTES, SMB_FILE_OPEN,
-                    SMB_FILE_NON_DIRECTORY_FILE | SMB_FILE_DELETE_ON_CLOSE);
-    return path_compound(t, path, &cr, NULL, NULL, "delete", err);
-}
-
 /* A SET_INFO on the related handle with data. */
 static smb_req *set_info_req(smb_tree *t, uint8_t cls, const void *data, size_t len)
 {
@@ -155,6 +144,29 @@ static smb_req *set_info_req(smb_tree *t, uint8_t cls, const void *data, size_t 
         smb2_set_info_req_encode(smb_req_body(r), &s);
     }
     return r;
+}
+
+/* Delete through FileDispositionInformation on the related handle: unlike
+ * FILE_DELETE_ON_CLOSE, it reports a non-empty directory (MS-FSA 2.1.5.14.3). */
+static int delete_path(smb_tree *t, const char *path, uint32_t options, const char *what, smb_error *err)
+{
+    uint8_t one = 1;
+    smb_req *s = set_info_req(t, SMB_FILE_DISPOSITION_INFORMATION, &one, 1);
+    if (!s)
+        return smb_err_set(err, SMB_ERR_NO_MEMORY, 0, "out of memory");
+    smb2_create_req cr;
+    create_defaults(&cr, SMB_DELETE | SMB_FILE_READ_ATTRIBUTES | SMB_SYNCHRONIZE, SMB_FILE_OPEN, options);
+    return path_compound(t, path, &cr, s, NULL, what, err);
+}
+
+int smb_rmdir(smb_tree *t, const char *path, smb_error *err)
+{
+    return delete_path(t, path, SMB_FILE_DIRECTORY_FILE, "remove directory", err);
+}
+
+int smb_unlink(smb_tree *t, const char *path, smb_error *err)
+{
+    return delete_path(t, path, SMB_FILE_NON_DIRECTORY_FILE, "delete", err);
 }
 
 int smb_rename(smb_tree *t, const char *from, const char *to, bool replace, smb_error *err)
@@ -200,7 +212,8 @@ smb_open *smb_open_file(smb_tree *t, const char *path, int flags, smb_file_info 
     if (mode == SMB_O_RDONLY || mode == SMB_O_RDWR)
         p.desired_access |= SMB_FILE_READ_DATA;
     if (mode == SMB_O_WRONLY || mode == SMB_O_RDWR)
-        p.desired_access |= SMB_FILE_WRITE_DATA | SMB_FILE_APPEND_DATA | SMB_FILE_WRITE_ATTRIBUTES;
+        /* DELETE too: a writer may rename or delete what it writes. */
+        p.desired_access |= SMB_FILE_WRITE_DATA | SMB_FILE_APPEND_DATA | SMB_FILE_WRITE_ATTRIBUTES | SMB_DELETE;
     p.options = SMB_FILE_NON_DIRECTORY_FILE;
     if ((flags & SMB_O_CREAT) && (flags & SMB_O_EXCL))
         p.disposition = SMB_FILE_CREATE;

@@ -156,9 +156,11 @@ static void *fake_main(void *arg)
         send_all(fd, "\xFESMB\x40\0\0\0\0\0", 10);
         break;
     }
-    case FAKE_NOT_SMB:
-        send_frame(fd, (const uint8_t *)"HTTP/1.1 400 Bad Request\r\n\r\n<html></html>\r\n....................", 72);
+    case FAKE_NOT_SMB: {
+        static const char http[] = "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+        send_frame(fd, (const uint8_t *)http, sizeof http - 1);
         break;
+    }
     }
     /* Give the client time to read before the close. */
     usleep(100000);
