@@ -399,6 +399,12 @@ smb_io *smb_write_submit(smb_open *op, const void *buf, size_t len, uint64_t off
 int smb_io_wait(smb_io *io, size_t *bytes, smb_error *err);
 
 /**
+ * Ask the server to cancel an io still in flight (SMB2 CANCEL). The io must
+ * still be waited for; it then usually fails with SMB_ERR_CANCELLED.
+ */
+int smb_io_cancel(smb_io *io, smb_error *err);
+
+/**
  * Read len bytes at offset, keeping up to `window` requests of
  * smb_open_max_read in flight (0 = a default). Stops early at end of file;
  * *nread receives what was read.

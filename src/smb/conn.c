@@ -347,6 +347,46 @@ int smb_req_send_compound(smb_req **rs, int n, bool related, smb_error *err)
 
 int smb_req_send(smb_req *r, smb_error *err) { return smb_req_send_compound(&r, 1, false, err); }
 
+int smb_req_cancel(smb_req *r, smb_error *err)
+{
+    smb_conn *c = r->conn;
+    pthread_mutex_lock(&c->lock);
+    bool pending = r->state == REQ_SENT;
+    smb2_hdr h = {
+        .command = SMB2_CANCEL,
+        .message_id = r->mid,
+        .session_id = r->session_id,
+        .tree_id = smb_le32(r->msg.buf + 36),
+    };
+    if (r->is_async) {
+        h.flags = SMB2_FLAGS_ASYNC_COMMAND;
+        h.async_id = r->async_id;
+    }
+    pthread_mutex_unlock(&c->lock);
+    if (!pending)
+        return 0;
+    /* CANCEL takes no credits and gets no response (MS-SMB2 3.2.4.24). */
+    smb_req *cr = smb_req_new(c, SMB2_CANCEL, r->session_id, 0, r->sec);
+    if (!cr)
+        return smb_err_set(err, SMB_ERR_NO_MEMORY, 0, "out of memory");
+    cr->msg.len = 0;
+    smb2_hdr_encode(&cr->msg, &h);
+    smb2_simple_req_encode(&cr->msg);
+    int rc = 0;
+    if (!smb_wr_ok(&cr->msg))
+        rc = smb_err_set(err, SMB_ERR_NO_MEMORY, 0, "out of memory");
+    else if (wants_signing(cr) && sign_message(cr, NULL, 0) != 0)
+        rc = smb_err_set(err, SMB_ERR_CRYPTO, 0, "signing a request failed");
+    if (rc == 0) {
+        size_t len = cr->msg.len;
+        uint8_t nbss[4] = {0, (uint8_t)(len >> 16), (uint8_t)(len >> 8), (uint8_t)len};
+        struct iovec iov[2] = {{nbss, 4}, {cr->msg.buf, len}};
+        rc = transmit(c, iov, 2, len + 4, err);
+    }
+    smb_req_free(cr);
+    return rc;
+}
+
 int smb_req_wait(smb_req *r, smb_error *err)
 {
     smb_conn *c = r->conn;

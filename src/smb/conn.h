@@ -147,6 +147,12 @@ int smb_req_send(smb_req *r, smb_error *err);
  * set, every request after the first carries SMB2_FLAGS_RELATED_OPERATIONS.
  */
 int smb_req_send_compound(smb_req **rs, int n, bool related, smb_error *err);
+/**
+ * Ask the server to cancel r while it is in flight (MS-SMB2 3.2.4.24): the
+ * request then completes, normally with STATUS_CANCELLED. A no-op once r is
+ * done. Returns 0 or an error sending the CANCEL.
+ */
+int smb_req_cancel(smb_req *r, smb_error *err);
 /** Wait until r completes. Returns 0 when a response arrived (see r->status) or a local error. */
 int smb_req_wait(smb_req *r, smb_error *err);
 /**

@@ -63,6 +63,13 @@ smb_io *smb_write_submit(smb_open *op, const void *buf, size_t len, uint64_t off
     return submit(op, false, (void *)buf, len, offset, err);
 }
 
+int smb_io_cancel(smb_io *io, smb_error *err)
+{
+    if (!io)
+        return smb_err_set(err, SMB_ERR_INVALID_ARG, 0, "no io");
+    return smb_req_cancel(io->req, err);
+}
+
 int smb_io_wait(smb_io *io, size_t *bytes, smb_error *err)
 {
     if (!io)

@@ -1,0 +1,320 @@
+/*
+ * Protocol mechanics against real Samba, through the internal request API:
+ * interim STATUS_PENDING and CANCEL, unrelated compounds, keep-alive ECHO,
+ * and signed responses altered in transit (through a tampering proxy).
+ */
+#include "itest_smb.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <sys/socket.h>
+
+#include "conn.h"
+#include "objects.h"
+#include "open.h"
+#include "utf16.h"
+
+#define STATUS_CANCELLED 0xC0000120u
+#define STATUS_SUCCESS 0u
+
+/* CHANGE_NOTIFY request body (MS-SMB2 2.2.35): only this test needs one. */
+static void change_notify_encode(smb_wr *w, smb2_fileid fid)
+{
+    smb_wr_u16(w, 32);
+    smb_wr_u16(w, 0);
+    smb_wr_u32(w, 4096);
+    smb_wr_u64(w, fid.persistent);
+    smb_wr_u64(w, fid.volatile_);
+    smb_wr_u32(w, 0x1); /* FILE_NOTIFY_CHANGE_FILE_NAME */
+    smb_wr_u32(w, 0);
+}
+
+static void test_pending_then_cancel(void **state)
+{
+    (void)state;
+    it_fresh_dir("main", "notify");
+    it_client c;
+    it_connect(&c, "main");
+    smb_error err = {0};
+    smb_open *d = smb_open_dir(c.tree, "notify", &err);
+    assert_non_null(d);
+    smb_req *r = smb_tree_req(c.tree, SMB2_CHANGE_NOTIFY);
+    change_notify_encode(smb_req_body(r), d->fid);
+    r->expect_len = 4096;
+    IT_OK(smb_req_send(r, &err), err);
+    /* The server parks the request and answers STATUS_PENDING first. */
+    bool went_async = false;
+    for (int i = 0; i < 200 && !went_async; i++) {
+        pthread_mutex_lock(&c.conn->lock);
+        went_async = r->is_async && r->state == REQ_SENT;
+        pthread_mutex_unlock(&c.conn->lock);
+        if (!went_async)
+            usleep(10000);
+    }
+    assert_true(went_async);
+    assert_true(r->async_id != 0);
+    IT_OK(smb_req_cancel(r, &err), err);
+    IT_OK(smb_req_wait(r, &err), err);
+    assert_int_equal(r->status, STATUS_CANCELLED);
+    smb_req_free(r);
+    /* The connection carries on. */
+    IT_OK(smb_conn_echo(c.conn, &err), err);
+    it_close(&c);
+}
+
+static void test_unrelated_compound(void **state)
+{
+    (void)state;
+    it_fresh_dir("main", "compound");
+    it_client c;
+    it_connect(&c, "main");
+    smb_error err = {0};
+    const char *names[3] = {"compound/one", "compound/two", "compound/three"};
+    smb_req *rs[3];
+    for (int i = 0; i < 3; i++) {
+        size_t wlen;
+        char wire[64];
+        snprintf(wire, sizeof wire, "compound\\%s", names[i] + 9);
+        uint8_t *w = smb_utf8_to_utf16le(wire, strlen(wire), &wlen);
+        smb2_create_req cr = {
+            .impersonation = 2,
+            .desired_access = SMB_FILE_WRITE_DATA | SMB_FILE_READ_ATTRIBUTES,
+            .share_access = SMB_SHARE_READ | SMB_SHARE_WRITE | SMB_SHARE_DELETE,
+            .disposition = SMB_FILE_CREATE,
+            .options = SMB_FILE_NON_DIRECTORY_FILE,
+            .name_utf16 = w,
+            .name_len = wlen,
+        };
+        rs[i] = smb_tree_req(c.tree, SMB2_CREATE);
+        smb2_create_req_encode(smb_req_body(rs[i]), &cr);
+        free(w);
+    }
+    IT_OK(smb_req_send_compound(rs, 3, false, &err), err);
+    smb_conn_stats st;
+    smb_conn_get_stats(c.conn, &st);
+    for (int i = 0; i < 3; i++) {
+        IT_OK(smb_req_wait(rs[i], &err), err);
+        assert_int_equal(rs[i]->status, STATUS_SUCCESS);
+        smb2_create_rsp crsp;
+        smb_rd rd = smb_req_rsp_body(rs[i]);
+        assert_int_equal(smb2_create_rsp_decode(&rd, &crsp), 0);
+        assert_int_equal(crsp.create_action, SMB_CREATE_ACTION_CREATED);
+        smb_open *op = smb_open_register(c.tree, crsp.fid, false);
+        IT_OK(smb_close(op, NULL, &err), err);
+        smb_req_free(rs[i]);
+        char disk[PATH_MAX];
+        struct stat sb;
+        assert_int_equal(stat(it_disk_path("main", names[i], disk, sizeof disk), &sb), 0);
+    }
+    it_close(&c);
+}
+
+static void test_keepalive_echo(void **state)
+{
+    (void)state;
+    smb_conn_opts o;
+    smb_conn_opts_init(&o);
+    o.echo_interval_s = 1;
+    it_client c;
+    it_connect_opts(&c, "main", &o);
+    smb_conn_stats before, after;
+    smb_conn_get_stats(c.conn, &before);
+    sleep(4);
+    smb_conn_get_stats(c.conn, &after);
+    /* At least one ECHO went out on its own, and was answered. */
+    assert_true(after.requests >= before.requests + 1);
+    assert_true(after.bytes_received > before.bytes_received);
+    assert_int_equal(after.in_flight, 0);
+    smb_error err = {0};
+    IT_OK(smb_stat(c.tree, "", NULL, &err), err);
+    it_close(&c);
+}
+
+/* ---------------------------------------------------------------- tampering proxy */
+
+typedef struct proxy {
+    int listen_fd;
+    uint16_t port;
+    uint16_t server_port;
+    uint16_t tamper_command; /* flip a byte in the next response of this command */
+    bool armed;
+    int tampered;
+    pthread_mutex_t lock;
+    pthread_t thread;
+} proxy;
+
+static int read_n(int fd, uint8_t *p, size_t n)
+{
+    while (n) {
+        ssize_t r = recv(fd, p, n, 0);
+        if (r <= 0)
+            return -1;
+        p += r;
+        n -= (size_t)r;
+    }
+    return 0;
+}
+
+static int write_n(int fd, const uint8_t *p, size_t n)
+{
+    while (n) {
+        ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
+        if (w <= 0)
+            return -1;
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+typedef struct pipe_arg {
+    proxy *px;
+    int from, to;
+    bool server_side;
+} pipe_arg;
+
+/* Forward whole frames; on the server side, alter one armed response. */
+static void *pipe_main(void *p)
+{
+    pipe_arg *a = p;
+    uint8_t *buf = malloc(1 << 24);
+    for (;;) {
+        uint8_t nb[4];
+        if (read_n(a->from, nb, 4))
+            break;
+        size_t len = ((size_t)nb[1] << 16) | ((size_t)nb[2] << 8) | nb[3];
+        if (read_n(a->from, buf, len))
+            break;
+        if (a->server_side && len > 120) {
+            pthread_mutex_lock(&a->px->lock);
+            if (a->px->armed && smb_le16(buf + 12) == a->px->tamper_command && smb_le32(buf + 8) == 0) {
+                buf[len - 3] ^= 0x40; /* inside the body, away from the header */
+                a->px->armed = false;
+                a->px->tampered++;
+            }
+            pthread_mutex_unlock(&a->px->lock);
+        }
+        if (write_n(a->to, nb, 4) || write_n(a->to, buf, len))
+            break;
+    }
+    shutdown(a->to, SHUT_RDWR);
+    shutdown(a->from, SHUT_RDWR);
+    free(buf);
+    return NULL;
+}
+
+static void *proxy_main(void *p)
+{
+    proxy *px = p;
+    int cfd = accept(px->listen_fd, NULL, NULL);
+    if (cfd < 0)
+        return NULL;
+    int sfd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(px->server_port),
+                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    if (connect(sfd, (struct sockaddr *)&sa, sizeof sa) != 0) {
+        close(cfd);
+        close(sfd);
+        return NULL;
+    }
+    pipe_arg up = {px, cfd, sfd, false}, down = {px, sfd, cfd, true};
+    pthread_t t1, t2;
+    pthread_create(&t1, NULL, pipe_main, &up);
+    pthread_create(&t2, NULL, pipe_main, &down);
+    pthread_join(t1, NULL);
+    pthread_join(t2, NULL);
+    close(cfd);
+    close(sfd);
+    return NULL;
+}
+
+static void proxy_start(proxy *px, uint16_t server_port)
+{
+    memset(px, 0, sizeof *px);
+    pthread_mutex_init(&px->lock, NULL);
+    px->server_port = server_port;
+    px->listen_fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    assert_int_equal(bind(px->listen_fd, (struct sockaddr *)&sa, sizeof sa), 0);
+    assert_int_equal(listen(px->listen_fd, 1), 0);
+    socklen_t sl = sizeof sa;
+    getsockname(px->listen_fd, (struct sockaddr *)&sa, &sl);
+    px->port = ntohs(sa.sin_port);
+    pthread_create(&px->thread, NULL, proxy_main, px);
+}
+
+static void proxy_arm(proxy *px, uint16_t command)
+{
+    pthread_mutex_lock(&px->lock);
+    px->tamper_command = command;
+    px->armed = true;
+    pthread_mutex_unlock(&px->lock);
+}
+
+static void proxy_stop(proxy *px)
+{
+    shutdown(px->listen_fd, SHUT_RDWR);
+    close(px->listen_fd);
+    pthread_join(px->thread, NULL);
+    pthread_mutex_destroy(&px->lock);
+}
+
+static void test_tampered_signed_responses_rejected(void **state)
+{
+    (void)state;
+    const itest_env *env = itest_require_env();
+    const size_t size = 200000;
+    char disk[PATH_MAX];
+    assert_int_equal(itest_write_file(it_disk_path("signreq", "tamper.bin", disk, sizeof disk), size, 31), 0);
+    proxy px;
+    proxy_start(&px, (uint16_t)itest_port(env, "signreq"));
+    smb_error err = {0};
+    smb_conn *conn = smb_conn_connect("127.0.0.1", px.port, NULL, &err);
+    assert_non_null(conn);
+    smb_creds cr = {.username = env->user, .password = env->password, .domain = env->domain};
+    smb_session *s = smb_session_setup(conn, &cr, &err);
+    if (!s)
+        fail_msg("logon through the proxy: %s", err.message);
+    smb_tree *t = smb_tree_connect(s, env->share, &err);
+    assert_non_null(t);
+    smb_open *f = smb_open_file(t, "tamper.bin", SMB_O_RDONLY, NULL, &err);
+    if (!f)
+        fail_msg("open through the proxy: %s", err.message);
+    uint8_t *buf = malloc(size);
+    size_t n = 0;
+
+    /* A READ response (received straight into our buffer) with one bit changed. */
+    proxy_arm(&px, SMB2_READ);
+    assert_int_equal(smb_pread(f, buf, size, 0, 1, &n, &err), SMB_ERR_SIGNATURE);
+    assert_non_null(strstr(err.message, "signature"));
+    assert_int_equal(px.tampered, 1);
+    /* Untouched, the same read succeeds with the right bytes. */
+    IT_OK(smb_pread(f, buf, size, 0, 1, &n, &err), err);
+    assert_int_equal(n, size);
+    assert_int_equal(itest_compare_file(disk, buf, size), 0);
+
+    /* A buffered response (directory listing) with one bit changed. */
+    smb_open *d = smb_open_dir(t, "", &err);
+    assert_non_null(d);
+    proxy_arm(&px, SMB2_QUERY_DIRECTORY);
+    smb_dir *l = smb_dir_start(d, NULL, &err);
+    smb_dirent ent;
+    assert_int_equal(smb_dir_next(l, &ent, &err), SMB_ERR_SIGNATURE);
+    assert_int_equal(px.tampered, 2);
+    smb_dir_finish(l);
+    free(buf);
+    smb_conn_close(conn);
+    proxy_stop(&px);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_pending_then_cancel),
+        cmocka_unit_test(test_unrelated_compound),
+        cmocka_unit_test(test_keepalive_echo),
+        cmocka_unit_test(test_tampered_signed_responses_rejected),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
