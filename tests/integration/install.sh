@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# The installed library works on its own: install into a private prefix,
+# build the quickstart against it with pkg-config only, run it against the
+# fixture server.
+set -euo pipefail
+env_file=${SMBCOPY_TEST_ENV:?run through ctest}
+if [ ! -r "$env_file" ]; then
+  echo "Samba fixture environment missing: $env_file" >&2
+  [ "${CI:-}" = true ] && exit 1
+  exit 77
+fi
+set -a; . "$env_file"; set +a
+prefix=$(mktemp -d)
+trap 'rm -rf "$prefix"' EXIT
+cmake --install "${SMBCOPY_BUILD_DIR:?}" --prefix "$prefix" >/dev/null
+test -f "$prefix/include/smbcopy/smb.h"
+export PKG_CONFIG_PATH=$(dirname "$(find "$prefix" -name smbcopy.pc | head -1)")
+# Sanitizer builds need the same flags at link time.
+extra=$(grep -q 'SMBCOPY_SANITIZE:BOOL=ON' "$SMBCOPY_BUILD_DIR/CMakeCache.txt" && echo "-fsanitize=address,undefined" || true)
+cc -std=c11 -Wall -Werror $extra "${SMBCOPY_SOURCE_DIR:?}/examples/quickstart.c" -o "$prefix/quickstart" \
+   $(pkg-config --cflags --libs smbcopy) -Wl,-rpath,"$(pkg-config --variable=libdir smbcopy)"
+out=$(SMB_USERNAME=$SMBCOPY_TEST_USER SMB_PASSWORD=$SMBCOPY_TEST_PASSWORD \
+      "$prefix/quickstart" "$SMBCOPY_TEST_HOST:$SMBCOPY_TEST_PORT" "$SMBCOPY_TEST_SHARE" sample)
+echo "$out"
+echo "$out" | grep -q 'with SMB 3.1.1'
+ldd "$prefix/quickstart" | grep -q "$prefix/.*libsmbcopy.so"
+echo "installed library: headers, pkg-config file and shared library work"
