@@ -1,0 +1,144 @@
+/*
+ * Endpoints: one interface (a table of functions) over where files live.
+ * The local filesystem and SMB shares implement it now; the archive
+ * endpoint (a libarchive writer as destination, reader as source) will.
+ * Every direction of a copy is then the same engine code.
+ *
+ * Paths are relative to the endpoint's root, '/'-separated, "" for the
+ * root. Times are FILETIME (100 ns since 1601). Functions return 0 or a
+ * negative SMB_ERR_* with err filled; a missing entry is SMB_ERR_NOT_FOUND.
+ * All functions are safe to call from several threads at once; one ep_file
+ * may have several reads or writes in flight from different threads.
+ */
+#ifndef SMBCOPY_ENDPOINT_H
+#define SMBCOPY_ENDPOINT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <smbcopy/engine.h>
+#include <smbcopy/smb.h>
+
+typedef enum ep_type { EP_FILE, EP_DIR, EP_SYMLINK, EP_OTHER } ep_type;
+
+/** Metadata of an entry. */
+typedef struct ep_stat {
+    ep_type type;
+    uint64_t size;
+    uint64_t mtime;      /**< last write time (FILETIME) */
+    uint64_t ctime;      /**< creation time (FILETIME), 0 when the endpoint has none */
+    uint32_t attributes; /**< SMB_ATTR_* (READONLY, HIDDEN, SYSTEM, ARCHIVE, REPARSE_POINT, ...) */
+    uint64_t file_id;    /**< inode or server file id, 0 when unknown */
+} ep_stat;
+
+typedef struct ep ep;
+typedef struct ep_file ep_file;
+typedef struct ep_io ep_io;
+
+/**
+ * Directory listing callback: one call per entry (never "." or ".."). name
+ * is as the endpoint holds it (not yet validated by the engine). Return 0 to
+ * go on, non-zero to stop the listing.
+ */
+typedef int (*ep_list_cb)(void *arg, const char *name, const ep_stat *st);
+
+/** Capabilities. */
+#define EP_CAP_CREATION_TIME 0x1 /**< keeps creation times */
+#define EP_CAP_DOS_ATTRS 0x2     /**< keeps DOS attributes */
+#define EP_CAP_WINDOWS_NAMES 0x4 /**< refuses names Windows refuses (trailing dot, <>:"|?*, CON, ...) */
+
+typedef struct ep_ops {
+    const char *kind; /**< "local", "smb" */
+    /** Metadata of rel (not following a final symlink). */
+    int (*stat)(ep *e, const char *rel, ep_stat *st, smb_error *err);
+    /** List directory rel, streaming entries to cb. */
+    int (*list)(ep *e, const char *rel, ep_list_cb cb, void *arg, smb_error *err);
+    /** Create directory rel (its parent exists). SMB_ERR_EXISTS when it does. */
+    int (*mkdir)(ep *e, const char *rel, smb_error *err);
+    /** Open rel for reading. */
+    int (*open_read)(ep *e, const char *rel, ep_file **f, smb_error *err);
+    /**
+     * Create rel for writing (a temporary name: it must not exist), of
+     * final size `size` (the endpoint may set it up front, leaving holes).
+     */
+    int (*open_write)(ep *e, const char *rel, uint64_t size, ep_file **f, smb_error *err);
+    /** Start reading len bytes at off into buf; complete with io_wait. */
+    ep_io *(*read_submit)(ep_file *f, void *buf, size_t len, uint64_t off, smb_error *err);
+    /** Start writing len bytes at off from buf; complete with io_wait. */
+    ep_io *(*write_submit)(ep_file *f, const void *buf, size_t len, uint64_t off, smb_error *err);
+    /** Wait for an io and free it; *n gets the bytes moved (0 at end of file). */
+    int (*io_wait)(ep_io *io, size_t *n, smb_error *err);
+    /** Largest efficient single I/O on this file. */
+    size_t (*io_size)(ep_file *f);
+    /**
+     * After the last write: set times and attributes from meta (mtime,
+     * ctime when kept, attributes when kept) on the open file, then read
+     * them back into *got (size, mtime) so the engine can check them.
+     */
+    int (*finish)(ep_file *f, const ep_stat *meta, ep_stat *got, smb_error *err);
+    /** Close (and free) a file. */
+    int (*close)(ep_file *f, smb_error *err);
+    /** Rename from to to, replacing to when it exists. */
+    int (*rename)(ep *e, const char *from, const char *to, smb_error *err);
+    /** Delete a file. */
+    int (*unlink)(ep *e, const char *rel, smb_error *err);
+    /** Delete an empty directory. */
+    int (*rmdir)(ep *e, const char *rel, smb_error *err);
+    /** Set times (and attributes when kept) of rel, for directories. */
+    int (*set_meta)(ep *e, const char *rel, const ep_stat *meta, smb_error *err);
+    /**
+     * Optional (NULL when not offered): copy len bytes at off from src to
+     * dst on the server, no data through the client (FSCTL_SRV_COPYCHUNK).
+     * Only called when same_server() says the two files may do it.
+     */
+    int (*server_copy)(ep_file *src, ep_file *dst, uint64_t off, uint64_t len, smb_error *err);
+    /** Optional: true when files of a and b can be copied with server_copy. */
+    bool (*same_server)(ep *a, ep *b);
+    /** Close connections and free the endpoint. */
+    void (*free)(ep *e);
+} ep_ops;
+
+/** The common head of every endpoint. */
+struct ep {
+    const ep_ops *ops;
+    unsigned caps;     /**< EP_CAP_* */
+    char *display;     /**< for messages, never holds a password */
+};
+
+/** Counters kept by every endpoint (atomically updated). */
+typedef struct ep_counters {
+    uint64_t bytes_read;
+    uint64_t bytes_written;
+    uint64_t bytes_server_copied;
+} ep_counters;
+
+/**
+ * Open a local endpoint rooted at path (which may not exist yet: the
+ * engine creates it with mkdir(""), and stat("") tells). counters may be NULL.
+ */
+ep *ep_local_open(const char *root, ep_counters *counters, smb_error *err);
+
+/** A pool of SMB sessions shared by the endpoints of one job. */
+typedef struct ep_smb_pool ep_smb_pool;
+
+/** New pool: conn options and default credentials (copied). */
+ep_smb_pool *ep_smb_pool_new(const smb_conn_opts *opts, const sc_credentials *creds);
+/** Close every connection of the pool and free it (after its endpoints). */
+void ep_smb_pool_free(ep_smb_pool *pool);
+
+/**
+ * Open an SMB endpoint for an SMB location: connects (or reuses the pool's
+ * session for the same host, port and credentials), connects the share, and
+ * roots the endpoint at loc->path. Errors: SMB_ERR_CONNECT, SMB_ERR_AUTH,
+ * SMB_ERR_BAD_SHARE, ...
+ */
+ep *ep_smb_open(ep_smb_pool *pool, const sc_location *loc, ep_counters *counters, smb_error *err);
+
+/** Convenience wrappers. */
+static inline int ep_stat_path(ep *e, const char *rel, ep_stat *st, smb_error *err)
+{
+    return e->ops->stat(e, rel, st, err);
+}
+
+#endif
