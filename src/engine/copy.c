@@ -1,0 +1,430 @@
+/*
+ * Copying one file: plan (skip, compare, copy), a temporary name in the
+ * destination directory, a pipeline of reads and writes (or a server-side
+ * copy), times set after the last write and checked, then the rename over
+ * the final name. Large files are split into ranges that several workers
+ * copy at once; the last range to finish completes the file.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "crypto.h"
+#include "error.h"
+#include "engine/job_internal.h"
+#include "engine/plan.h"
+
+/* Largest single read or write, and reads kept in flight per range. */
+#define CHUNK_MAX (4u << 20)
+#define WINDOW 4
+/* Files above this are split into ranges of RANGE_SIZE for several workers. */
+#define SPLIT_THRESHOLD (64ull << 20)
+#define RANGE_SIZE (32ull << 20)
+
+/* A file being copied, shared by its ranges. */
+typedef struct file_copy {
+    job_pair *pair;
+    dir_node *dir;
+    char *rel;     /* destination path */
+    char *src_rel; /* source path */
+    char *tmp;
+    ep_stat st;
+    ep_file *src, *dst;
+    atomic_int ranges_left;
+    pthread_mutex_t lock;
+    bool failed;
+    smb_error err;
+    const char *stage;
+} file_copy;
+
+static void fc_fail(file_copy *fc, const char *stage, const smb_error *err)
+{
+    pthread_mutex_lock(&fc->lock);
+    if (!fc->failed) {
+        fc->failed = true;
+        fc->stage = stage;
+        fc->err = *err;
+    }
+    pthread_mutex_unlock(&fc->lock);
+}
+
+static bool fc_failed(file_copy *fc)
+{
+    pthread_mutex_lock(&fc->lock);
+    bool f = fc->failed;
+    pthread_mutex_unlock(&fc->lock);
+    return f;
+}
+
+/* ".smbcopy-<16 hex>.tmp" next to rel: short, so long names still fit. */
+static char *temp_name(const char *rel)
+{
+    uint8_t rnd[8];
+    if (smb_random(rnd, sizeof rnd) != 0)
+        return NULL;
+    char leaf[40];
+    snprintf(leaf, sizeof leaf, ".smbcopy-%02x%02x%02x%02x%02x%02x%02x%02x.tmp", rnd[0], rnd[1], rnd[2], rnd[3],
+             rnd[4], rnd[5], rnd[6], rnd[7]);
+    const char *slash = strrchr(rel, '/');
+    size_t dlen = slash ? (size_t)(slash - rel) : 0;
+    char *dir = strndup(rel, dlen);
+    char *p = dir ? job_join(dir, leaf) : NULL;
+    free(dir);
+    return p;
+}
+
+static bool all_zero(const uint8_t *p, size_t n)
+{
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t w;
+        memcpy(&w, p + i, 8);
+        if (w)
+            return false;
+    }
+    for (; i < n; i++)
+        if (p[i])
+            return false;
+    return true;
+}
+
+static size_t chunk_size(file_copy *fc)
+{
+    size_t a = fc->pair->src->ops->io_size(fc->src), b = fc->pair->dst->ops->io_size(fc->dst);
+    size_t c = a < b ? a : b;
+    return c < CHUNK_MAX ? c : CHUNK_MAX;
+}
+
+/*
+ * The pipeline for [off, off+len): up to WINDOW reads in flight; each read
+ * that completes becomes a write (skipped when all zeros: the destination
+ * was created at its final size, so holes stay holes); a buffer is reused
+ * once its write completed.
+ */
+static int copy_stream(sc_job *job, file_copy *fc, uint64_t off, uint64_t len, smb_error *err)
+{
+    const ep_ops *so = fc->pair->src->ops, *dop = fc->pair->dst->ops;
+    size_t chunk = chunk_size(fc);
+    if (!chunk)
+        return smb_err_set(err, SMB_ERR_INVALID_ARG, 0, "endpoint reports no I/O size");
+    unsigned window = WINDOW;
+    if ((uint64_t)chunk * window > len)
+        window = (unsigned)((len + chunk - 1) / chunk);
+    if (!window)
+        return 0;
+    struct slot {
+        uint8_t *buf;
+        ep_io *rd, *wr;
+        uint64_t off;
+        size_t len;
+    } slots[WINDOW];
+    memset(slots, 0, sizeof slots);
+    int rc = 0;
+    for (unsigned i = 0; i < window; i++)
+        if (!(slots[i].buf = malloc(len < chunk ? (size_t)len : chunk)))
+            rc = smb_err_set(err, SMB_ERR_NO_MEMORY, 0, "out of memory for copy buffers");
+    uint64_t next = off, end = off + len;
+    unsigned head = 0, reading = 0;
+    while (rc == 0 && (next < end || reading)) {
+        /* Fill the window with reads. */
+        while (rc == 0 && next < end && reading < window) {
+            struct slot *s = &slots[(head + reading) % window];
+            if (s->wr) {
+                size_t n;
+                rc = dop->io_wait(s->wr, &n, err);
+                s->wr = NULL;
+                if (rc)
+                    break;
+            }
+            s->off = next;
+            s->len = end - next < chunk ? (size_t)(end - next) : chunk;
+            s->rd = so->read_submit(fc->src, s->buf, s->len, s->off, err);
+            if (!s->rd) {
+                rc = err->code ? err->code : SMB_ERR_NO_MEMORY;
+                break;
+            }
+            next += s->len;
+            reading++;
+        }
+        if (rc || !reading)
+            break;
+        struct slot *s = &slots[head];
+        size_t n = 0;
+        rc = so->io_wait(s->rd, &n, err);
+        s->rd = NULL;
+        reading--;
+        head = (head + 1) % window;
+        if (rc)
+            break;
+        if (n != s->len) {
+            rc = smb_err_set(err, SMB_ERR_SERVER, 0, "the source file changed during the copy (short read at %llu)",
+                             (unsigned long long)s->off);
+            break;
+        }
+        if (!all_zero(s->buf, n)) {
+            s->wr = dop->write_submit(fc->dst, s->buf, n, s->off, err);
+            if (!s->wr) {
+                rc = err->code ? err->code : SMB_ERR_NO_MEMORY;
+                break;
+            }
+        }
+        job_event(job, SC_EV_FILE_PROGRESS, fc->rel, n, false, NULL);
+        if (job_stopping(job))
+            rc = smb_err_set(err, SMB_ERR_CANCELLED, 0, "stopped");
+    }
+    /* Drain whatever is still in flight before the buffers go. */
+    for (unsigned i = 0; i < window; i++) {
+        smb_error e2;
+        size_t n;
+        if (slots[i].rd)
+            so->io_wait(slots[i].rd, &n, &e2);
+        if (slots[i].wr) {
+            int w = dop->io_wait(slots[i].wr, &n, rc ? &e2 : err);
+            if (!rc && w)
+                rc = w;
+        }
+        free(slots[i].buf);
+    }
+    return rc;
+}
+
+static int copy_range_body(sc_job *job, file_copy *fc, uint64_t off, uint64_t len, smb_error *err)
+{
+    if (fc->pair->server_copy) {
+        int rc = fc->pair->src->ops->server_copy(fc->src, fc->dst, off, len, err);
+        if (rc == 0)
+            job_event(job, SC_EV_FILE_PROGRESS, fc->rel, len, false, NULL);
+        return rc;
+    }
+    return copy_stream(job, fc, off, len, err);
+}
+
+static void fc_free(file_copy *fc)
+{
+    free(fc->rel);
+    free(fc->src_rel);
+    free(fc->tmp);
+    pthread_mutex_destroy(&fc->lock);
+    free(fc);
+}
+
+/* Last step: times, checks, close, rename; or clean up after a failure. */
+static void finalize(sc_job *job, file_copy *fc)
+{
+    ep *dst = fc->pair->dst, *src = fc->pair->src;
+    smb_error err = {0};
+    if (!fc->failed) {
+        ep_stat meta = fc->st, got = {0};
+        if (!(dst->caps & EP_CAP_CREATION_TIME) || !(src->caps & EP_CAP_CREATION_TIME))
+            meta.ctime = 0;
+        meta.attributes &= SMB_ATTR_READONLY | SMB_ATTR_HIDDEN | SMB_ATTR_SYSTEM | SMB_ATTR_ARCHIVE;
+        if (dst->ops->finish(fc->dst, &meta, &got, &err) != 0)
+            fc_fail(fc, "set times", &err);
+        else if (got.size != fc->st.size) {
+            smb_err_set(&err, SMB_ERR_SERVER, 0, "destination holds %llu bytes, expected %llu",
+                        (unsigned long long)got.size, (unsigned long long)fc->st.size);
+            fc_fail(fc, "check size", &err);
+        } else if (got.mtime != fc->st.mtime) {
+            smb_err_set(&err, SMB_ERR_SERVER, 0, "the destination did not keep the modification time");
+            fc_fail(fc, "check times", &err);
+        }
+    }
+    smb_error cerr = {0};
+    if (dst->ops->close(fc->dst, &cerr) != 0 && !fc->failed)
+        fc_fail(fc, "close", &cerr);
+    src->ops->close(fc->src, &cerr);
+    if (!fc->failed && dst->ops->rename(dst, fc->tmp, fc->rel, &err) != 0)
+        fc_fail(fc, "rename into place", &err);
+    if (fc->failed) {
+        smb_error uerr;
+        dst->ops->unlink(dst, fc->tmp, &uerr); /* never leave a temporary behind */
+        if (job_error_is_fatal(fc->err.code))
+            job_set_fatal(job, &fc->err);
+        if (fc->err.code != SMB_ERR_CANCELLED)
+            job_fail(job, fc->rel, false, "%s: %s", fc->stage, fc->err.message);
+    } else {
+        pthread_mutex_lock(&job->lock);
+        job->sum.files_copied++;
+        job->sum.bytes_copied += fc->st.size;
+        pthread_mutex_unlock(&job->lock);
+        job_event(job, SC_EV_FILE_DONE, fc->rel, fc->st.size, false, NULL);
+    }
+    job_dir_release(job, fc->dir);
+    fc_free(fc);
+}
+
+void job_copy_range(sc_job *job, task *t)
+{
+    file_copy *fc = t->fc;
+    if (!fc_failed(fc) && !job_stopping(job)) {
+        smb_error err = {0};
+        if (copy_range_body(job, fc, t->off, t->len, &err) != 0)
+            fc_fail(fc, "copy", &err);
+    } else if (!fc_failed(fc)) {
+        smb_error err;
+        smb_err_set(&err, SMB_ERR_CANCELLED, 0, "stopped");
+        fc_fail(fc, "copy", &err);
+    }
+    if (atomic_fetch_sub(&fc->ranges_left, 1) == 1)
+        finalize(job, fc);
+}
+
+/* Open both ends and copy; split large files. Returns 0, or an error before anything was queued. */
+static int start_copy(sc_job *job, task *t, smb_error *err)
+{
+    job_pair *pair = t->pair;
+    file_copy *fc = calloc(1, sizeof *fc);
+    if (!fc)
+        return smb_err_set(err, SMB_ERR_NO_MEMORY, 0, "out of memory");
+    pthread_mutex_init(&fc->lock, NULL);
+    fc->pair = pair;
+    fc->dir = t->dir;
+    fc->st = t->st;
+    fc->rel = strdup(t->dst_rel ? t->dst_rel : t->rel);
+    fc->src_rel = strdup(t->rel);
+    fc->tmp = fc->rel ? temp_name(fc->rel) : NULL;
+    if (!fc->rel || !fc->src_rel || !fc->tmp) {
+        fc_free(fc);
+        return smb_err_set(err, SMB_ERR_NO_MEMORY, 0, "out of memory");
+    }
+    int rc = pair->src->ops->open_read(pair->src, fc->src_rel, &fc->src, err);
+    if (rc != 0) {
+        fc_free(fc);
+        return rc;
+    }
+    rc = pair->dst->ops->open_write(pair->dst, fc->tmp, t->st.size, &fc->dst, err);
+    if (rc != 0) {
+        smb_error e2;
+        pair->src->ops->close(fc->src, &e2);
+        fc_free(fc);
+        return rc;
+    }
+    /* From here on the file is finished through finalize(), which releases t->dir. */
+    uint64_t size = t->st.size;
+    unsigned nranges = 1;
+    if (size > SPLIT_THRESHOLD && job->opts.threads > 1)
+        nranges = (unsigned)((size + RANGE_SIZE - 1) / RANGE_SIZE);
+    atomic_init(&fc->ranges_left, (int)nranges);
+    for (unsigned i = 1; i < nranges; i++) {
+        task *r = calloc(1, sizeof *r);
+        if (!r) {
+            smb_error e2;
+            smb_err_set(&e2, SMB_ERR_NO_MEMORY, 0, "out of memory");
+            fc_fail(fc, "copy", &e2);
+            if (atomic_fetch_sub(&fc->ranges_left, 1) == 1)
+                finalize(job, fc);
+            continue;
+        }
+        r->kind = TASK_RANGE;
+        r->fc = fc;
+        r->off = (uint64_t)i * RANGE_SIZE;
+        r->len = size - r->off < RANGE_SIZE ? size - r->off : RANGE_SIZE;
+        job_push(job, r, false);
+    }
+    task first = {.kind = TASK_RANGE, .fc = fc, .off = 0, .len = nranges > 1 ? RANGE_SIZE : size};
+    job_copy_range(job, &first);
+    return 0;
+}
+
+/* True when src and dst hold the same bytes (checksum mode). */
+static int same_content(sc_job *job, task *t, bool *same, smb_error *err)
+{
+    job_pair *pair = t->pair;
+    ep_file *a = NULL, *b = NULL;
+    int rc = pair->src->ops->open_read(pair->src, t->rel, &a, err);
+    if (rc == 0)
+        rc = pair->dst->ops->open_read(pair->dst, t->dst_rel ? t->dst_rel : t->rel, &b, err);
+    size_t chunk = 1u << 20;
+    uint8_t *x = malloc(chunk), *y = malloc(chunk);
+    if (rc == 0 && (!x || !y))
+        rc = smb_err_set(err, SMB_ERR_NO_MEMORY, 0, "out of memory");
+    *same = rc == 0;
+    for (uint64_t off = 0; rc == 0 && off < t->st.size && *same && !job_stopping(job); off += chunk) {
+        size_t n = t->st.size - off < chunk ? (size_t)(t->st.size - off) : chunk, na = 0, nb = 0;
+        ep_io *ia = pair->src->ops->read_submit(a, x, n, off, err);
+        ep_io *ib = ia ? pair->dst->ops->read_submit(b, y, n, off, err) : NULL;
+        if (ia)
+            rc = pair->src->ops->io_wait(ia, &na, err);
+        if (ib) {
+            smb_error e2;
+            int r2 = pair->dst->ops->io_wait(ib, &nb, rc ? &e2 : err);
+            if (!rc)
+                rc = r2;
+        } else if (!rc) {
+            rc = err->code ? err->code : SMB_ERR_NO_MEMORY;
+        }
+        if (rc == 0)
+            *same = na == n && nb == n && memcmp(x, y, n) == 0;
+    }
+    free(x);
+    free(y);
+    smb_error e3;
+    if (a)
+        pair->src->ops->close(a, &e3);
+    if (b)
+        pair->dst->ops->close(b, &e3);
+    return rc;
+}
+
+static bool transient(int code) { return code == SMB_ERR_SHARING; }
+
+void job_copy_file(sc_job *job, task *t)
+{
+    const char *shown = t->dst_rel ? t->dst_rel : t->rel;
+    if (job_stopping(job)) {
+        job_dir_release(job, t->dir);
+        return;
+    }
+    plan_action act = plan_file(&t->st, t->dst_exists, &t->dst_st, job->opts.checksum);
+    smb_error err = {0};
+    if (act == PLAN_COMPARE) {
+        bool same = false;
+        if (same_content(job, t, &same, &err) != 0) {
+            job_fail(job, shown, false, "compare: %s", err.message);
+            job_dir_release(job, t->dir);
+            return;
+        }
+        act = same ? PLAN_SKIP : PLAN_UPDATE;
+    }
+    if (act == PLAN_SKIP) {
+        pthread_mutex_lock(&job->lock);
+        job->sum.files_skipped++;
+        job->sum.bytes_skipped += t->st.size;
+        pthread_mutex_unlock(&job->lock);
+        job_event(job, SC_EV_FILE_SKIPPED, shown, t->st.size, false, NULL);
+        job_dir_release(job, t->dir);
+        return;
+    }
+    if (job->opts.dry_run) {
+        pthread_mutex_lock(&job->lock);
+        job->sum.files_copied++;
+        job->sum.bytes_copied += t->st.size;
+        pthread_mutex_unlock(&job->lock);
+        job_event(job, SC_EV_DRY_RUN, shown, t->st.size, false, act == PLAN_COPY ? "copy" : "update");
+        job_dir_release(job, t->dir);
+        return;
+    }
+    job_event(job, SC_EV_FILE_START, shown, t->st.size, false, NULL);
+    unsigned attempts = job->opts.retries + 1;
+    for (unsigned i = 0; i < attempts; i++) {
+        memset(&err, 0, sizeof err);
+        if (start_copy(job, t, &err) == 0)
+            return; /* finalize() reports and releases */
+        if (!transient(err.code) || i + 1 == attempts || job_stopping(job))
+            break;
+        job_event(job, SC_EV_RETRY, shown, 0, false, err.message);
+        struct timespec ts = {0, (long)(200000000L << (2 * i))};
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec = ts.tv_nsec / 1000000000L;
+            ts.tv_nsec %= 1000000000L;
+        }
+        nanosleep(&ts, NULL);
+    }
+    if (job_error_is_fatal(err.code))
+        job_set_fatal(job, &err);
+    if (err.code != SMB_ERR_CANCELLED)
+        job_fail(job, shown, false, "%s", err.message);
+    job_dir_release(job, t->dir);
+}

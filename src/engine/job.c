@@ -1,0 +1,382 @@
+/*
+ * Jobs: options, opening the endpoints of every source and the destination,
+ * applying the directory rule, running the pool, the summary.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "error.h"
+#include "engine/job_internal.h"
+
+void sc_job_opts_init(sc_job_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->threads = 8;
+    o->retries = 3;
+    smb_conn_opts_init(&o->conn);
+}
+
+static char **dup_strings(const char *const *v, size_t n)
+{
+    char **out = calloc(n + 1, sizeof *out);
+    for (size_t i = 0; out && i < n; i++)
+        if (!(out[i] = strdup(v[i]))) {
+            for (size_t j = 0; j < i; j++)
+                free(out[j]);
+            free(out);
+            return NULL;
+        }
+    return out;
+}
+
+static void free_strings(char **v)
+{
+    for (size_t i = 0; v && v[i]; i++)
+        free(v[i]);
+    free(v);
+}
+
+sc_job *sc_job_new(const sc_job_opts *opts, smb_error *err)
+{
+    if (!opts || !opts->dest || !opts->nsources) {
+        smb_err_set(err, SMB_ERR_INVALID_ARG, 0, "a job needs at least one source and a destination");
+        return NULL;
+    }
+    sc_job *job = calloc(1, sizeof *job);
+    if (!job) {
+        smb_err_set(err, SMB_ERR_NO_MEMORY, 0, "out of memory");
+        return NULL;
+    }
+    job->opts = *opts;
+    if (!job->opts.threads)
+        job->opts.threads = 8;
+    if (job->opts.threads > 256)
+        job->opts.threads = 256;
+    job->sources = dup_strings(opts->sources, opts->nsources);
+    job->excludes = dup_strings(opts->excludes, opts->nexcludes);
+    job->includes = dup_strings(opts->includes, opts->nincludes);
+    job->dest = strdup(opts->dest);
+    job->pairs = calloc(opts->nsources, sizeof *job->pairs);
+    pthread_mutex_init(&job->lock, NULL);
+    pthread_mutex_init(&job->ev_lock, NULL);
+    pthread_cond_init(&job->cond, NULL);
+    atomic_init(&job->cancel, false);
+    atomic_init(&job->fatal, 0);
+    if (!job->sources || !job->excludes || !job->includes || !job->dest || !job->pairs) {
+        sc_job_free(job);
+        smb_err_set(err, SMB_ERR_NO_MEMORY, 0, "out of memory");
+        return NULL;
+    }
+    return job;
+}
+
+void sc_job_cancel(sc_job *job)
+{
+    if (job)
+        atomic_store(&job->cancel, true);
+}
+
+/* Open an endpoint for loc, rooted at root_path (NULL = the location's path). */
+static ep *open_ep(sc_job *job, const sc_location *loc, const char *root_path, smb_error *err)
+{
+    if (!loc->is_smb)
+        return ep_local_open(root_path ? root_path : loc->path, &job->counters, err);
+    sc_location l = *loc;
+    if (root_path)
+        l.path = (char *)root_path;
+    return ep_smb_open(job->pool, &l, &job->counters, err);
+}
+
+/* Split p at its last '/' into a parent ("" or "." for none) and a leaf. */
+static void split_path(const char *p, bool local, char **parent, const char **leaf)
+{
+    size_t n = strlen(p);
+    while (n > 1 && p[n - 1] == '/')
+        n--;
+    const char *end = p + n;
+    const char *slash = NULL;
+    for (const char *q = p; q < end; q++)
+        if (*q == '/')
+            slash = q;
+    if (!slash) {
+        *parent = strdup(local ? "." : "");
+        *leaf = p;
+    } else {
+        *parent = strndup(p, slash == p ? 1 : (size_t)(slash - p));
+        *leaf = slash + 1;
+    }
+}
+
+static void release_root(sc_job *job, dir_node *root) { job_dir_release(job, root); }
+
+/* Queue a source directory: its contents go into the destination root. */
+static int plan_dir_source(sc_job *job, job_pair *pair, const ep_stat *src_st, bool dst_exists, smb_error *err)
+{
+    if (!dst_exists) {
+        if (job->opts.dry_run) {
+            job_event(job, SC_EV_DRY_RUN, ".", 0, true, "mkdir");
+        } else if (pair->dst->ops->mkdir(pair->dst, "", err) != 0 && err->code != SMB_ERR_EXISTS) {
+            return smb_err_set(err, err->code, err->ntstatus, "cannot create the destination %s: %s",
+                               pair->dst->display, err->message);
+        }
+        job_count(job, &job->sum.dirs_created, 1);
+    }
+    dir_node *root = job_dir_node_new(NULL, pair, "", src_st);
+    task *t = calloc(1, sizeof *t);
+    if (!root || !t || !(t->rel = strdup(""))) {
+        free(t);
+        if (root)
+            release_root(job, root);
+        return smb_err_set(err, SMB_ERR_NO_MEMORY, 0, "out of memory");
+    }
+    t->kind = TASK_DIR;
+    t->pair = pair;
+    t->dir = root;
+    t->st = *src_st;
+    job_push(job, t, false);
+    return 0;
+}
+
+/* Queue a single source file as dst_rel inside pair->dst. */
+static int plan_file_source(sc_job *job, job_pair *pair, const char *src_rel, const char *dst_rel,
+                            const ep_stat *src_st, smb_error *err)
+{
+    dir_node *root = job_dir_node_new(NULL, pair, "", NULL);
+    task *t = calloc(1, sizeof *t);
+    if (!root || !t || !(t->rel = strdup(src_rel)) || !(t->dst_rel = strdup(dst_rel))) {
+        if (t)
+            task_free(t);
+        if (root)
+            release_root(job, root);
+        return smb_err_set(err, SMB_ERR_NO_MEMORY, 0, "out of memory");
+    }
+    ep_stat dst_st;
+    smb_error e2 = {0};
+    int rc = pair->dst->ops->stat(pair->dst, dst_rel, &dst_st, &e2);
+    if (rc == 0 && dst_st.type == EP_DIR) {
+        task_free(t);
+        release_root(job, root);
+        return smb_err_set(err, SMB_ERR_IS_DIR, 0, "destination %s/%s is a directory", pair->dst->display, dst_rel);
+    }
+    t->kind = TASK_FILE;
+    t->pair = pair;
+    t->dir = root;
+    atomic_fetch_add(&root->pending, 1);
+    t->st = *src_st;
+    t->dst_exists = rc == 0;
+    t->dst_st = dst_st;
+    pthread_mutex_lock(&job->lock);
+    job->sum.files_total++;
+    job->sum.bytes_total += src_st->size;
+    pthread_mutex_unlock(&job->lock);
+    job_push(job, t, false);
+    release_root(job, root);
+    return 0;
+}
+
+static void set_pair_caps(job_pair *p)
+{
+    p->server_copy = p->src->ops == p->dst->ops && p->src->ops->server_copy && p->src->ops->same_server &&
+                     p->src->ops->same_server(p->src, p->dst);
+}
+
+/* Set up one source: open its endpoints, apply the directory rule, queue. */
+static int plan_source(sc_job *job, size_t i, const sc_location *dloc, smb_error *err)
+{
+    sc_location sloc;
+    int rc = sc_location_parse(job->sources[i], &sloc, err);
+    if (rc != 0)
+        return rc;
+    job_pair *pair = &job->pairs[i];
+    ep *src = open_ep(job, &sloc, NULL, err);
+    ep_stat sst, dst_st;
+    if (!src) {
+        rc = err->code;
+        goto out;
+    }
+    if ((rc = src->ops->stat(src, "", &sst, err)) != 0) {
+        if (rc == SMB_ERR_NOT_FOUND) {
+            char shown[256];
+            job_fail(job, sc_location_display(&sloc, shown, sizeof shown), false, "source not found");
+            rc = 0;
+        }
+        src->ops->free(src);
+        goto out;
+    }
+    ep *dst = open_ep(job, dloc, NULL, err);
+    if (!dst) {
+        src->ops->free(src);
+        rc = err->code;
+        goto out;
+    }
+    smb_error e2 = {0};
+    bool dst_exists = dst->ops->stat(dst, "", &dst_st, &e2) == 0;
+    if (sst.type == EP_DIR) {
+        pair->src = src;
+        pair->dst = dst;
+        set_pair_caps(pair);
+        if (dst_exists && dst_st.type != EP_DIR)
+            rc = smb_err_set(err, SMB_ERR_NOT_DIR, 0, "destination %s is a file, the source a directory",
+                             dst->display);
+        else
+            rc = plan_dir_source(job, pair, &sst, dst_exists, err);
+        goto out;
+    }
+    if (sst.type != EP_FILE) {
+        src->ops->free(src);
+        dst->ops->free(dst);
+        rc = smb_err_set(err, SMB_ERR_INVALID_ARG, 0, "source %s is neither a file nor a directory", job->sources[i]);
+        goto out;
+    }
+    /* A single file: root the source at its parent. */
+    src->ops->free(src);
+    char *sparent = NULL;
+    const char *sleaf;
+    split_path(sloc.path, !sloc.is_smb, &sparent, &sleaf);
+    pair->src = sparent ? open_ep(job, &sloc, sparent, err) : NULL;
+    if (!pair->src) {
+        free(sparent);
+        dst->ops->free(dst);
+        rc = err->code ? err->code : SMB_ERR_NO_MEMORY;
+        goto out;
+    }
+    char *leaf = strdup(sleaf);
+    free(sparent);
+    if ((dst_exists && dst_st.type == EP_DIR) || dloc->trailing_sep) {
+        if (!dst_exists && !job->opts.dry_run && dst->ops->mkdir(dst, "", &e2) != 0 && e2.code != SMB_ERR_EXISTS) {
+            rc = smb_err_set(err, e2.code, e2.ntstatus, "cannot create the destination %s: %s", dst->display,
+                             e2.message);
+            pair->dst = dst;
+            free(leaf);
+            goto out;
+        }
+        pair->dst = dst;
+        set_pair_caps(pair);
+        rc = leaf ? plan_file_source(job, pair, leaf, leaf, &sst, err) : SMB_ERR_NO_MEMORY;
+    } else {
+        /* Copy to the destination's own name: root it at its parent. */
+        dst->ops->free(dst);
+        char *dparent = NULL;
+        const char *dleaf;
+        split_path(dloc->path, !dloc->is_smb, &dparent, &dleaf);
+        pair->dst = dparent ? open_ep(job, dloc, dparent, err) : NULL;
+        free(dparent);
+        if (!pair->dst)
+            rc = err->code ? err->code : SMB_ERR_NO_MEMORY;
+        else {
+            set_pair_caps(pair);
+            rc = leaf ? plan_file_source(job, pair, leaf, dleaf, &sst, err) : SMB_ERR_NO_MEMORY;
+        }
+    }
+    free(leaf);
+out:
+    sc_location_free(&sloc);
+    return rc;
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Run the pool and fill the summary (shared by both entry points). */
+static int run_and_summarise(sc_job *job, int rc, double t0, sc_summary *sum, smb_error *err)
+{
+    if (rc != 0)
+        sc_job_cancel(job); /* drain what was queued without copying */
+    job_run_pool(job);
+    job->sum.seconds = now_s() - t0;
+    job->sum.bytes_read = __atomic_load_n(&job->counters.bytes_read, __ATOMIC_RELAXED);
+    job->sum.bytes_written = __atomic_load_n(&job->counters.bytes_written, __ATOMIC_RELAXED);
+    job->sum.bytes_server_copied = __atomic_load_n(&job->counters.bytes_server_copied, __ATOMIC_RELAXED);
+    job->sum.interrupted = rc == 0 && atomic_load(&job->cancel);
+    if (rc == 0 && atomic_load(&job->fatal)) {
+        *err = job->fatal_err;
+        rc = atomic_load(&job->fatal);
+    }
+    if (sum) {
+        *sum = job->sum;
+        job->sum.failures = NULL; /* moved to the caller */
+        job->sum.nfailures = 0;
+    }
+    return rc;
+}
+
+int job_run_endpoints(sc_job *job, ep *src, ep *dst, sc_summary *sum, smb_error *err)
+{
+    smb_error local = {0};
+    if (!err)
+        err = &local;
+    double t0 = now_s();
+    job->pairs[0].src = src;
+    job->pairs[0].dst = dst;
+    job->npairs = 1;
+    set_pair_caps(&job->pairs[0]);
+    ep_stat sst, dst_st;
+    smb_error e2 = {0};
+    int rc = src->ops->stat(src, "", &sst, err);
+    if (rc == 0 && sst.type != EP_DIR)
+        rc = smb_err_set(err, SMB_ERR_NOT_DIR, 0, "source is not a directory");
+    if (rc == 0)
+        rc = plan_dir_source(job, &job->pairs[0], &sst, dst->ops->stat(dst, "", &dst_st, &e2) == 0, err);
+    return run_and_summarise(job, rc, t0, sum, err);
+}
+
+int sc_job_run(sc_job *job, sc_summary *sum, smb_error *err)
+{
+    smb_error local = {0};
+    if (!err)
+        err = &local;
+    double t0 = now_s();
+    job->pool = ep_smb_pool_new(&job->opts.conn, &job->opts.creds);
+    sc_location dloc;
+    int rc = job->pool ? sc_location_parse(job->dest, &dloc, err) : smb_err_set(err, SMB_ERR_NO_MEMORY, 0, "out of memory");
+    if (rc == 0) {
+        for (size_t i = 0; rc == 0 && i < job->opts.nsources; i++) {
+            rc = plan_source(job, i, &dloc, err);
+            job->npairs = i + 1;
+        }
+        sc_location_free(&dloc);
+    }
+    return run_and_summarise(job, rc, t0, sum, err);
+}
+
+void sc_job_free(sc_job *job)
+{
+    if (!job)
+        return;
+    for (size_t i = 0; job->pairs && i < job->opts.nsources; i++) {
+        if (job->pairs[i].src)
+            job->pairs[i].src->ops->free(job->pairs[i].src);
+        if (job->pairs[i].dst)
+            job->pairs[i].dst->ops->free(job->pairs[i].dst);
+    }
+    free(job->pairs);
+    if (job->pool)
+        ep_smb_pool_free(job->pool);
+    free_strings(job->sources);
+    free_strings(job->excludes);
+    free_strings(job->includes);
+    free(job->dest);
+    sc_summary sum = job->sum;
+    sc_summary_free(&sum);
+    pthread_mutex_destroy(&job->lock);
+    pthread_mutex_destroy(&job->ev_lock);
+    pthread_cond_destroy(&job->cond);
+    free(job);
+}
+
+void sc_summary_free(sc_summary *s)
+{
+    for (size_t i = 0; i < s->nfailures; i++) {
+        free(s->failures[i].path);
+        free(s->failures[i].message);
+    }
+    free(s->failures);
+    s->failures = NULL;
+    s->nfailures = 0;
+}

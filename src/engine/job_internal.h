@@ -1,0 +1,133 @@
+/*
+ * Internal state of a job: the pairs of endpoints, the task queue of the
+ * worker pool, directory nodes (to set a directory's times after its last
+ * child), counters and failures.
+ */
+#ifndef SMBCOPY_JOB_INTERNAL_H
+#define SMBCOPY_JOB_INTERNAL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include <smbcopy/engine.h>
+
+#include "engine/endpoint.h"
+
+/** One source tree and where it goes. */
+typedef struct job_pair {
+    ep *src;
+    ep *dst;
+    bool server_copy; /* src and dst may copy server-side */
+} job_pair;
+
+/**
+ * A directory being copied. pending counts the listing itself plus every
+ * child task not finished; when it reaches zero the directory's times are
+ * set (children change them) and the parent's count drops.
+ */
+typedef struct dir_node {
+    struct dir_node *parent;
+    atomic_int pending;
+    job_pair *pair;
+    char *rel;
+    ep_stat st;      /* the source directory's metadata */
+    bool set_meta;   /* set times on the destination when done */
+} dir_node;
+
+typedef enum task_kind { TASK_DIR, TASK_FILE, TASK_RANGE } task_kind;
+
+struct file_copy; /* a large file split into ranges (copy.c) */
+
+typedef struct task {
+    struct task *next;
+    task_kind kind;
+    job_pair *pair;
+    dir_node *dir;   /* TASK_DIR: the node; TASK_FILE: the parent directory */
+    char *rel;       /* path relative to both roots */
+    char *dst_rel;   /* destination path when it differs (a single file copied to a new name) */
+    ep_stat st;      /* source metadata */
+    bool dst_exists; /* TASK_FILE: the destination has a file of that name */
+    ep_stat dst_st;
+    struct file_copy *fc; /* TASK_RANGE */
+    uint64_t off, len;    /* TASK_RANGE */
+} task;
+
+typedef struct task_list {
+    task *head, *tail;
+    size_t n;
+} task_list;
+
+struct sc_job {
+    sc_job_opts opts;
+    char **excludes, **includes;
+    char **sources;
+    char *dest;
+    ep_smb_pool *pool;
+    ep_counters counters;
+    job_pair *pairs;
+    size_t npairs;
+
+    pthread_mutex_t lock; /* queue, counters below, failures */
+    pthread_cond_t cond;
+    task_list ranges, files, dirs;
+    unsigned active;      /* workers running a task */
+    size_t dirs_pending;  /* dir tasks queued or running */
+    bool walk_done_sent;
+    atomic_bool cancel;
+    atomic_int fatal;     /* an SMB_ERR_* that stops the job (connection lost) */
+    smb_error fatal_err;
+
+    pthread_mutex_t ev_lock; /* serialises the event callback */
+    sc_summary sum;
+    size_t failures_cap;
+};
+
+/* queue.c */
+/** Queue a task (takes ownership). Files beyond the bound are refused: returns false. */
+bool job_push(sc_job *job, task *t, bool bounded);
+/** Run the worker pool until every task is done. */
+void job_run_pool(sc_job *job);
+/** Free a task. */
+void task_free(task *t);
+
+/* walk.c */
+/** Run one directory task. */
+void job_walk_dir(sc_job *job, task *t);
+/** A child of node finished; sets times and releases nodes that are complete. */
+void job_dir_release(sc_job *job, dir_node *node);
+/** New node (pending 1); NULL on allocation failure. */
+dir_node *job_dir_node_new(dir_node *parent, job_pair *pair, const char *rel, const ep_stat *st);
+
+/* copy.c */
+/** Copy (or skip, compare, dry-run) one file. */
+void job_copy_file(sc_job *job, task *t);
+/** Run one range of a split file. */
+void job_copy_range(sc_job *job, task *t);
+
+/* report.c */
+/** Emit an event (serialised). */
+void job_event(sc_job *job, sc_event_type type, const char *path, uint64_t bytes, bool is_dir, const char *msg);
+/** Record a failure for path (event + summary). */
+void job_fail(sc_job *job, const char *path, bool is_dir, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/** Add to a summary counter under the job lock. */
+void job_count(sc_job *job, uint64_t *counter, uint64_t n);
+/** True when errors of this code stop the whole job (lost connection). */
+bool job_error_is_fatal(int code);
+/** Stop the job for a fatal error (first one wins). */
+void job_set_fatal(sc_job *job, const smb_error *err);
+/** True when the job should stop (cancelled or fatal). */
+bool job_stopping(sc_job *job);
+
+/* job.c */
+/**
+ * Run job copying the directory tree of src into dst (endpoints given
+ * directly; the job takes ownership of both). For tests with fake
+ * endpoints; sc_job_run is the public way.
+ */
+int job_run_endpoints(sc_job *job, ep *src, ep *dst, sc_summary *sum, smb_error *err);
+
+/* path helpers (plan.c) */
+/** rel + "/" + name (or name when rel is ""). malloc'd. */
+char *job_join(const char *rel, const char *name);
+
+#endif

@@ -1,0 +1,79 @@
+#include "engine/plan.h"
+
+#include <ctype.h>
+#include <fnmatch.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "engine/job_internal.h"
+
+const char *plan_unsafe_name(const char *name, size_t len)
+{
+    if (!name || len == 0)
+        return "empty name";
+    if (memchr(name, '\0', len))
+        return "name holds a NUL character";
+    if ((len == 1 && name[0] == '.') || (len == 2 && name[0] == '.' && name[1] == '.'))
+        return "name is '.' or '..'";
+    if (memchr(name, '/', len) || memchr(name, '\\', len))
+        return "name holds a path separator";
+    if (len >= 2 && name[1] == ':' && isalpha((unsigned char)name[0]))
+        return "name starts with a drive prefix";
+    return NULL;
+}
+
+const char *plan_windows_refuses(const char *name)
+{
+    size_t len = strlen(name);
+    if (len && (name[len - 1] == '.' || name[len - 1] == ' '))
+        return "Windows servers refuse names ending in a dot or a space";
+    for (const unsigned char *p = (const unsigned char *)name; *p; p++)
+        if (*p < 0x20 || strchr("<>:\"|?*", *p))
+            return "Windows servers refuse names holding < > : \" | ? * or control characters";
+    /* Reserved device names, alone or with any extension (MS-FSCC 2.1.5.1). */
+    static const char *const reserved[] = {"CON", "PRN", "AUX", "NUL"};
+    size_t base = strcspn(name, ".");
+    for (size_t i = 0; i < 4; i++)
+        if (base == 3 && strncasecmp(name, reserved[i], 3) == 0)
+            return "Windows servers refuse reserved device names (CON, PRN, AUX, NUL, COM1-9, LPT1-9)";
+    if (base == 4 && (strncasecmp(name, "COM", 3) == 0 || strncasecmp(name, "LPT", 3) == 0) && name[3] >= '1' &&
+        name[3] <= '9')
+        return "Windows servers refuse reserved device names (CON, PRN, AUX, NUL, COM1-9, LPT1-9)";
+    return NULL;
+}
+
+bool plan_matches(const char *const *globs, size_t n, const char *name, const char *rel)
+{
+    for (size_t i = 0; i < n; i++)
+        if (fnmatch(globs[i], name, 0) == 0 || fnmatch(globs[i], rel, FNM_PATHNAME) == 0)
+            return true;
+    return false;
+}
+
+plan_action plan_file(const ep_stat *src, bool dst_exists, const ep_stat *dst, bool checksum)
+{
+    if (!dst_exists)
+        return PLAN_COPY;
+    if (src->size != dst->size)
+        return PLAN_UPDATE;
+    if (checksum)
+        return PLAN_COMPARE;
+    return src->mtime == dst->mtime ? PLAN_SKIP : PLAN_UPDATE;
+}
+
+char *job_join(const char *rel, const char *name)
+{
+    size_t a = strlen(rel), b = strlen(name);
+    char *p = malloc(a + b + 2);
+    if (!p)
+        return NULL;
+    if (a) {
+        memcpy(p, rel, a);
+        p[a] = '/';
+        memcpy(p + a + 1, name, b + 1);
+    } else {
+        memcpy(p, name, b + 1);
+    }
+    return p;
+}

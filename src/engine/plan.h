@@ -1,0 +1,46 @@
+/*
+ * Pure decisions of the engine: which names are safe, which names a Windows
+ * server refuses, what filters select, whether a file is up to date.
+ */
+#ifndef SMBCOPY_PLAN_H
+#define SMBCOPY_PLAN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "engine/endpoint.h"
+
+/**
+ * Check a name that came from a listing (untrusted): NULL when it is safe to
+ * use as one path component, else why not. Refused: empty, ".", "..",
+ * anything holding '/', '\\' or a NUL, and a drive prefix like "C:".
+ */
+const char *plan_unsafe_name(const char *name, size_t len);
+
+/**
+ * NULL when a Windows server accepts the name, else why not: a trailing dot
+ * or space, a reserved character (< > : " | ? * or a control character), or
+ * a reserved device name (CON, PRN, AUX, NUL, COM1-9, LPT1-9, also with an
+ * extension).
+ */
+const char *plan_windows_refuses(const char *name);
+
+/** True when name or rel (the path below the root) matches one of the globs. */
+bool plan_matches(const char *const *globs, size_t n, const char *name, const char *rel);
+
+/** What to do with a source file given what the destination holds. */
+typedef enum plan_action {
+    PLAN_COPY,   /* not at the destination */
+    PLAN_UPDATE, /* there, but different size or time */
+    PLAN_SKIP,   /* same size and modification time */
+    PLAN_COMPARE /* same size, content to be compared (checksum mode) */
+} plan_action;
+
+/**
+ * Decide for a source file src against dst (dst_exists false: nothing
+ * there). Times are compared at FILETIME precision (100 ns), which both
+ * ends keep.
+ */
+plan_action plan_file(const ep_stat *src, bool dst_exists, const ep_stat *dst, bool checksum);
+
+#endif

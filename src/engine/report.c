@@ -1,0 +1,79 @@
+/* Events, counters and failures of a job. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/job_internal.h"
+
+void job_event(sc_job *job, sc_event_type type, const char *path, uint64_t bytes, bool is_dir, const char *msg)
+{
+    if (!job->opts.on_event)
+        return;
+    sc_event ev = {.type = type, .path = path, .bytes = bytes, .is_dir = is_dir, .message = msg};
+    pthread_mutex_lock(&job->ev_lock);
+    job->opts.on_event(&ev, job->opts.event_arg);
+    pthread_mutex_unlock(&job->ev_lock);
+}
+
+void job_count(sc_job *job, uint64_t *counter, uint64_t n)
+{
+    pthread_mutex_lock(&job->lock);
+    *counter += n;
+    pthread_mutex_unlock(&job->lock);
+}
+
+void job_fail(sc_job *job, const char *path, bool is_dir, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    pthread_mutex_lock(&job->lock);
+    if (!is_dir)
+        job->sum.files_failed++;
+    if (job->sum.nfailures == job->failures_cap) {
+        size_t cap = job->failures_cap ? job->failures_cap * 2 : 16;
+        sc_failure *nf = realloc(job->sum.failures, cap * sizeof *nf);
+        if (nf) {
+            job->sum.failures = nf;
+            job->failures_cap = cap;
+        }
+    }
+    if (job->sum.nfailures < job->failures_cap) {
+        sc_failure *f = &job->sum.failures[job->sum.nfailures];
+        f->path = strdup(path);
+        f->message = strdup(msg);
+        if (f->path && f->message)
+            job->sum.nfailures++;
+        else {
+            free(f->path);
+            free(f->message);
+        }
+    }
+    pthread_mutex_unlock(&job->lock);
+    job_event(job, SC_EV_FILE_FAILED, path, 0, is_dir, msg);
+}
+
+bool job_error_is_fatal(int code)
+{
+    return code == SMB_ERR_DISCONNECTED || code == SMB_ERR_TIMEOUT || code == SMB_ERR_CLOSED ||
+           code == SMB_ERR_PROTOCOL || code == SMB_ERR_NO_MEMORY;
+}
+
+void job_set_fatal(sc_job *job, const smb_error *err)
+{
+    pthread_mutex_lock(&job->lock);
+    if (!atomic_load(&job->fatal)) {
+        job->fatal_err = *err;
+        atomic_store(&job->fatal, err->code ? err->code : SMB_ERR_DISCONNECTED);
+    }
+    pthread_cond_broadcast(&job->cond);
+    pthread_mutex_unlock(&job->lock);
+}
+
+bool job_stopping(sc_job *job)
+{
+    return atomic_load(&job->cancel) || atomic_load(&job->fatal);
+}

@@ -1,0 +1,431 @@
+/* The local filesystem endpoint, in a temporary directory. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include <fcntl.h>
+#include <ftw.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "engine/endpoint.h"
+
+#define MIB ((uint64_t)1 << 20)
+#define GIB ((uint64_t)1 << 30)
+
+typedef struct fixture {
+    char dir[64];
+    ep *e;
+    ep_counters counters;
+} fixture;
+
+static int setup(void **state)
+{
+    fixture *fx = calloc(1, sizeof *fx);
+    assert_non_null(fx);
+    snprintf(fx->dir, sizeof fx->dir, "/tmp/test_ep_local.XXXXXX");
+    assert_non_null(mkdtemp(fx->dir));
+    smb_error err;
+    fx->e = ep_local_open(fx->dir, &fx->counters, &err);
+    assert_non_null(fx->e);
+    *state = fx;
+    return 0;
+}
+
+static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+static int teardown(void **state)
+{
+    fixture *fx = *state;
+    fx->e->ops->free(fx->e);
+    nftw(fx->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+    free(fx);
+    return 0;
+}
+
+/* Absolute path of rel under the fixture directory. */
+static void abs_path(const fixture *fx, const char *rel, char *buf, size_t len)
+{
+    snprintf(buf, len, "%s/%s", fx->dir, rel);
+}
+
+static void make_file(const fixture *fx, const char *rel, const char *text)
+{
+    char p[256];
+    abs_path(fx, rel, p, sizeof p);
+    FILE *f = fopen(p, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+/* Write len bytes at off through the endpoint. */
+static void ep_write(ep *e, ep_file *f, const void *buf, size_t len, uint64_t off)
+{
+    smb_error err;
+    size_t n = 0;
+    ep_io *io = e->ops->write_submit(f, buf, len, off, &err);
+    assert_non_null(io);
+    assert_int_equal(e->ops->io_wait(io, &n, &err), 0);
+    assert_int_equal(n, len);
+}
+
+static size_t ep_read(ep *e, ep_file *f, void *buf, size_t len, uint64_t off)
+{
+    smb_error err;
+    size_t n = 0;
+    ep_io *io = e->ops->read_submit(f, buf, len, off, &err);
+    assert_non_null(io);
+    assert_int_equal(e->ops->io_wait(io, &n, &err), 0);
+    return n;
+}
+
+static void test_stat(void **state)
+{
+    fixture *fx = *state;
+    ep *e = fx->e;
+    smb_error err;
+    ep_stat st;
+    char p[256], t[256];
+
+    assert_string_equal(e->ops->kind, "local");
+    assert_string_equal(e->display, fx->dir);
+    assert_int_equal(e->caps & EP_CAP_CREATION_TIME, 0);
+    assert_null(e->ops->server_copy);
+
+    make_file(fx, "f.txt", "hello");
+    assert_int_equal(e->ops->stat(e, "f.txt", &st, &err), 0);
+    assert_int_equal(st.type, EP_FILE);
+    assert_int_equal(st.size, 5);
+    assert_int_equal(st.ctime, 0);
+    assert_int_equal(st.attributes, SMB_ATTR_ARCHIVE);
+    struct stat s;
+    abs_path(fx, "f.txt", p, sizeof p);
+    assert_int_equal(lstat(p, &s), 0);
+    assert_int_equal(st.file_id, s.st_ino);
+    assert_int_equal(st.mtime, smb_filetime_from_unix(s.st_mtim.tv_sec, s.st_mtim.tv_nsec));
+
+    assert_int_equal(e->ops->stat(e, "", &st, &err), 0);
+    assert_int_equal(st.type, EP_DIR);
+    assert_true(st.attributes & SMB_ATTR_DIRECTORY);
+
+    abs_path(fx, "link", t, sizeof t);
+    assert_int_equal(symlink("f.txt", t), 0);
+    assert_int_equal(e->ops->stat(e, "link", &st, &err), 0);
+    assert_int_equal(st.type, EP_SYMLINK);
+
+    assert_int_equal(e->ops->stat(e, "missing", &st, &err), SMB_ERR_NOT_FOUND);
+    assert_int_equal(err.code, SMB_ERR_NOT_FOUND);
+    assert_non_null(strstr(err.message, "missing"));
+    /* A file used as a directory: the entry below it is not found. */
+    assert_int_equal(e->ops->stat(e, "f.txt/x", &st, &err), SMB_ERR_NOT_FOUND);
+}
+
+typedef struct seen {
+    unsigned char hit[1000];
+    int others;
+} seen;
+
+static int list_cb(void *arg, const char *name, const ep_stat *st)
+{
+    seen *s = arg;
+    unsigned i;
+    char tail;
+    if (sscanf(name, "e%u%c", &i, &tail) == 1 && i < 1000 && st->type == EP_FILE)
+        s->hit[i]++;
+    else
+        s->others++;
+    return 0;
+}
+
+static int stop_cb(void *arg, const char *name, const ep_stat *st)
+{
+    (void)name;
+    (void)st;
+    ++*(int *)arg;
+    return 1;
+}
+
+static void test_list(void **state)
+{
+    fixture *fx = *state;
+    ep *e = fx->e;
+    smb_error err;
+
+    assert_int_equal(e->ops->mkdir(e, "d", &err), 0);
+    for (int i = 0; i < 1000; i++) {
+        char rel[32];
+        snprintf(rel, sizeof rel, "d/e%d", i);
+        make_file(fx, rel, "");
+    }
+    seen *s = calloc(1, sizeof *s);
+    assert_non_null(s);
+    assert_int_equal(e->ops->list(e, "d", list_cb, s, &err), 0);
+    for (int i = 0; i < 1000; i++)
+        assert_int_equal(s->hit[i], 1);
+    assert_int_equal(s->others, 0);
+    free(s);
+
+    int calls = 0;
+    assert_int_equal(e->ops->list(e, "d", stop_cb, &calls, &err), 0);
+    assert_int_equal(calls, 1);
+
+    assert_int_equal(e->ops->list(e, "nope", stop_cb, &calls, &err), SMB_ERR_NOT_FOUND);
+    assert_int_equal(e->ops->list(e, "d/e1", stop_cb, &calls, &err), SMB_ERR_NOT_DIR);
+}
+
+static void test_mkdir(void **state)
+{
+    fixture *fx = *state;
+    ep *e = fx->e;
+    smb_error err;
+    ep_stat st;
+
+    assert_int_equal(e->ops->mkdir(e, "sub", &err), 0);
+    assert_int_equal(e->ops->mkdir(e, "sub", &err), SMB_ERR_EXISTS);
+    assert_non_null(strstr(err.message, "sub"));
+    assert_int_equal(e->ops->mkdir(e, "no/parent", &err), SMB_ERR_NOT_FOUND);
+
+    /* An endpoint whose root does not exist yet creates it with mkdir(""). */
+    char root[256];
+    abs_path(fx, "newroot/", root, sizeof root);
+    ep *e2 = ep_local_open(root, NULL, &err);
+    assert_non_null(e2);
+    assert_int_equal(e2->ops->stat(e2, "", &st, &err), SMB_ERR_NOT_FOUND);
+    assert_int_equal(e2->ops->mkdir(e2, "", &err), 0);
+    assert_int_equal(e2->ops->stat(e2, "", &st, &err), 0);
+    assert_int_equal(st.type, EP_DIR);
+    assert_int_equal(e2->ops->mkdir(e2, "x", &err), 0);
+    assert_int_equal(e->ops->stat(e, "newroot/x", &st, &err), 0);
+    e2->ops->free(e2);
+}
+
+static void test_write_read(void **state)
+{
+    fixture *fx = *state;
+    ep *e = fx->e;
+    smb_error err;
+    ep_file *f;
+    ep_stat st, got;
+    const uint64_t big = 5 * GIB;
+    const uint64_t size = big + 6;
+
+    fx->counters = (ep_counters){0};
+    assert_int_equal(e->ops->open_write(e, "out.tmp", size, &f, &err), 0);
+    assert_int_equal(e->ops->io_size(f), 4 * MIB);
+    ep_write(e, f, "world", 5, 6);
+    ep_write(e, f, "hello ", 6, 0);
+    ep_write(e, f, "far", 3, big);
+    ep_write(e, f, "end", 3, big + 3);
+
+    /* 2001-09-09 01:46:40.1234567 UTC, a FILETIME with every 100 ns digit. */
+    ep_stat meta = {.type = EP_FILE, .size = size, .attributes = SMB_ATTR_ARCHIVE};
+    meta.mtime = smb_filetime_from_unix(1000000000, 123456700);
+    assert_int_equal(e->ops->finish(f, &meta, &got, &err), 0);
+    assert_int_equal(got.size, size);
+    assert_int_equal(got.mtime, meta.mtime);
+    assert_int_equal(got.attributes, SMB_ATTR_ARCHIVE);
+    assert_int_equal(e->ops->close(f, &err), 0);
+    assert_int_equal(fx->counters.bytes_written, 17);
+
+    char p[256];
+    struct stat s;
+    abs_path(fx, "out.tmp", p, sizeof p);
+    assert_int_equal(stat(p, &s), 0);
+    assert_int_equal(s.st_mtim.tv_sec, 1000000000);
+    assert_int_equal(s.st_mtim.tv_nsec, 123456700);
+    assert_int_equal(s.st_atim.tv_nsec, 123456700);
+
+    /* Rename over an existing file. */
+    make_file(fx, "out.bin", "old");
+    assert_int_equal(e->ops->rename(e, "out.tmp", "out.bin", &err), 0);
+    assert_int_equal(e->ops->stat(e, "out.tmp", &st, &err), SMB_ERR_NOT_FOUND);
+    assert_int_equal(e->ops->stat(e, "out.bin", &st, &err), 0);
+    assert_int_equal(st.size, size);
+    assert_int_equal(st.mtime, meta.mtime);
+
+    /* Read it back. */
+    char buf[16];
+    assert_int_equal(e->ops->open_read(e, "out.bin", &f, &err), 0);
+    assert_int_equal(ep_read(e, f, buf, 11, 0), 11);
+    assert_memory_equal(buf, "hello world", 11);
+    memset(buf, 'x', sizeof buf);
+    assert_int_equal(ep_read(e, f, buf, sizeof buf, big), 6);
+    assert_memory_equal(buf, "farend", 6);
+    assert_int_equal(ep_read(e, f, buf, 4, 100), 4);
+    assert_memory_equal(buf, "\0\0\0\0", 4);
+    assert_int_equal(ep_read(e, f, buf, sizeof buf, size), 0);
+    assert_int_equal(e->ops->close(f, &err), 0);
+    assert_int_equal(fx->counters.bytes_read, 11 + 6 + 4);
+
+    /* Directories cannot be opened as files. */
+    assert_int_equal(e->ops->mkdir(e, "dir", &err), 0);
+    assert_int_equal(e->ops->open_read(e, "dir", &f, &err), SMB_ERR_IS_DIR);
+    assert_null(f);
+}
+
+static void test_sparse(void **state)
+{
+    fixture *fx = *state;
+    ep *e = fx->e;
+    smb_error err;
+    ep_file *f;
+    ep_stat got;
+    const uint64_t size = 64 * MIB;
+    char *zeros = calloc(1, 4 * MIB);
+    char tail[4096];
+    assert_non_null(zeros);
+    memset(tail, 0xa5, sizeof tail);
+
+    assert_int_equal(e->ops->open_write(e, "sparse", size, &f, &err), 0);
+    /* Zero blocks are given too; they must not take space. */
+    for (uint64_t off = 0; off < 8 * MIB; off += 4 * MIB)
+        ep_write(e, f, zeros, 4 * MIB, off);
+    ep_write(e, f, tail, sizeof tail, size - sizeof tail);
+    ep_stat meta = {.type = EP_FILE, .size = size, .mtime = smb_filetime_from_unix(1, 0)};
+    assert_int_equal(e->ops->finish(f, &meta, &got, &err), 0);
+    assert_int_equal(got.size, size);
+    assert_int_equal(e->ops->close(f, &err), 0);
+
+    char p[256];
+    struct stat s;
+    abs_path(fx, "sparse", p, sizeof p);
+    assert_int_equal(stat(p, &s), 0);
+    assert_int_equal((uint64_t)s.st_size, size);
+    assert_true((uint64_t)s.st_blocks * 512 < MIB);
+
+    /* The data is where it belongs. */
+    char back[4096];
+    assert_int_equal(e->ops->open_read(e, "sparse", &f, &err), 0);
+    assert_int_equal(ep_read(e, f, back, sizeof back, size - sizeof back), sizeof back);
+    assert_memory_equal(back, tail, sizeof tail);
+    assert_int_equal(e->ops->close(f, &err), 0);
+
+    /* Zeros past the size set at open are written, not skipped. */
+    assert_int_equal(e->ops->open_write(e, "grow", 0, &f, &err), 0);
+    ep_write(e, f, zeros, 4096, 0);
+    assert_int_equal(e->ops->finish(f, &meta, &got, &err), 0);
+    assert_int_equal(got.size, 4096);
+    assert_int_equal(e->ops->close(f, &err), 0);
+    free(zeros);
+}
+
+static void test_readonly(void **state)
+{
+    fixture *fx = *state;
+    ep *e = fx->e;
+    smb_error err;
+    ep_file *f;
+    ep_stat st, got;
+
+    assert_int_equal(e->ops->open_write(e, "ro", 3, &f, &err), 0);
+    ep_write(e, f, "abc", 3, 0);
+    ep_stat meta = {.type = EP_FILE,
+                    .size = 3,
+                    .mtime = smb_filetime_from_unix(1500000000, 0),
+                    .attributes = SMB_ATTR_READONLY};
+    assert_int_equal(e->ops->finish(f, &meta, &got, &err), 0);
+    assert_int_equal(got.attributes, SMB_ATTR_READONLY);
+    assert_int_equal(got.mtime, meta.mtime);
+    assert_int_equal(e->ops->close(f, &err), 0);
+
+    assert_int_equal(e->ops->stat(e, "ro", &st, &err), 0);
+    assert_int_equal(st.attributes, SMB_ATTR_READONLY);
+    char p[256];
+    struct stat s;
+    abs_path(fx, "ro", p, sizeof p);
+    assert_int_equal(stat(p, &s), 0);
+    assert_int_equal(s.st_mode & 0222, 0);
+
+    /* Directories: times are set, READONLY is ignored. */
+    assert_int_equal(e->ops->mkdir(e, "d", &err), 0);
+    ep_stat dm = {.type = EP_DIR,
+                  .mtime = smb_filetime_from_unix(1400000000, 500),
+                  .attributes = SMB_ATTR_DIRECTORY | SMB_ATTR_READONLY};
+    assert_int_equal(e->ops->set_meta(e, "d", &dm, &err), 0);
+    assert_int_equal(e->ops->stat(e, "d", &st, &err), 0);
+    assert_int_equal(st.mtime, dm.mtime);
+    assert_int_equal(st.attributes, SMB_ATTR_DIRECTORY);
+    abs_path(fx, "d", p, sizeof p);
+    assert_int_equal(stat(p, &s), 0);
+    assert_int_not_equal(s.st_mode & 0200, 0);
+}
+
+static void test_escape(void **state)
+{
+    fixture *fx = *state;
+    ep *e = fx->e;
+    smb_error err;
+    ep_stat st;
+    ep_file *f;
+    static const char *const bad[] = {"../x", "/etc/passwd", "a/../../b", "..", "a/.."};
+
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        assert_int_equal(e->ops->stat(e, bad[i], &st, &err), SMB_ERR_BAD_NAME);
+        assert_int_equal(err.code, SMB_ERR_BAD_NAME);
+        assert_int_equal(e->ops->open_read(e, bad[i], &f, &err), SMB_ERR_BAD_NAME);
+        assert_int_equal(e->ops->open_write(e, bad[i], 0, &f, &err), SMB_ERR_BAD_NAME);
+        assert_int_equal(e->ops->mkdir(e, bad[i], &err), SMB_ERR_BAD_NAME);
+        assert_int_equal(e->ops->unlink(e, bad[i], &err), SMB_ERR_BAD_NAME);
+        assert_int_equal(e->ops->rename(e, "x", bad[i], &err), SMB_ERR_BAD_NAME);
+        assert_int_equal(e->ops->rename(e, bad[i], "x", &err), SMB_ERR_BAD_NAME);
+    }
+    /* Names that merely contain dots are fine. */
+    make_file(fx, "..a", "");
+    assert_int_equal(e->ops->stat(e, "..a", &st, &err), 0);
+}
+
+static void test_errors(void **state)
+{
+    fixture *fx = *state;
+    ep *e = fx->e;
+    smb_error err;
+    ep_file *f;
+
+    make_file(fx, "there", "x");
+    assert_int_equal(e->ops->open_write(e, "there", 0, &f, &err), SMB_ERR_EXISTS);
+    assert_null(f);
+    assert_non_null(strstr(err.message, "create '"));
+    assert_non_null(strstr(err.message, "/there'"));
+
+    assert_int_equal(e->ops->unlink(e, "missing", &err), SMB_ERR_NOT_FOUND);
+    assert_non_null(strstr(err.message, "missing"));
+
+    assert_int_equal(e->ops->mkdir(e, "full", &err), 0);
+    make_file(fx, "full/x", "");
+    assert_int_equal(e->ops->rmdir(e, "full", &err), SMB_ERR_NOT_EMPTY);
+    assert_int_equal(e->ops->rmdir(e, "there", &err), SMB_ERR_NOT_DIR);
+    assert_int_equal(e->ops->unlink(e, "full", &err), SMB_ERR_IS_DIR);
+    assert_int_equal(e->ops->open_read(e, "missing", &f, &err), SMB_ERR_NOT_FOUND);
+
+    assert_int_equal(e->ops->unlink(e, "full/x", &err), 0);
+    assert_int_equal(e->ops->rmdir(e, "full", &err), 0);
+    assert_int_equal(e->ops->unlink(e, "there", &err), 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_stat, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_list, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_mkdir, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_write_read, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sparse, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_readonly, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_escape, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
