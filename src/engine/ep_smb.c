@@ -1,0 +1,468 @@
+/*
+ * The SMB endpoint: ep_ops over a share of the session pool, rooted at a
+ * path inside the share. Everything goes through the public library API;
+ * one tree serves every worker thread.
+ *
+ * Listing contract addition: an entry whose name the library cannot decode
+ * (SMB_ERR_BAD_NAME from smb_dir_next) is reported to the callback with
+ * name == NULL and st == NULL, and the listing goes on; the engine counts
+ * it as an ignored entry.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ep_smb.h"
+#include "smb/error.h"
+
+/* DOS attributes copied to a destination (MS-FSCC 2.6). */
+#define KEPT_ATTRS (SMB_ATTR_READONLY | SMB_ATTR_HIDDEN | SMB_ATTR_SYSTEM | SMB_ATTR_ARCHIVE)
+
+struct ep_io {
+    smb_io *io;
+    ep_file *f;
+    bool write;
+};
+
+static const ep_ops smb_ops;
+
+/* Refill err with lib's code and status, the message prefixed by what and path. */
+static int fail_at(smb_error *err, const smb_error *lib, const char *what, const char *path)
+{
+    return smb_err_set(err, lib->code, lib->ntstatus, "%s '%s': %s", what, path, lib->message);
+}
+
+/* root/rel inside the share ('/' separators; the library converts them). */
+static char *join(const ep_smb *e, const char *rel, smb_error *err)
+{
+    rel = rel ? rel : "";
+    size_t a = strlen(e->root), b = strlen(rel);
+    char *p = malloc(a + b + 2);
+    if (!p) {
+        smb_err_set(err, SMB_ERR_NO_MEMORY, 0, "out of memory");
+        return NULL;
+    }
+    memcpy(p, e->root, a);
+    size_t n = a;
+    if (a && b)
+        p[n++] = '/';
+    memcpy(p + n, rel, b + 1);
+    return p;
+}
+
+/* A reparse point is reported as a link and never followed. */
+static void stat_from_info(const smb_file_info *i, ep_stat *st)
+{
+    memset(st, 0, sizeof *st);
+    if (i->attributes & SMB_ATTR_REPARSE_POINT)
+        st->type = EP_SYMLINK;
+    else if (i->attributes & SMB_ATTR_DIRECTORY)
+        st->type = EP_DIR;
+    else
+        st->type = EP_FILE;
+    st->size = st->type == EP_FILE ? i->end_of_file : 0;
+    st->mtime = i->last_write_time;
+    st->ctime = i->creation_time;
+    st->attributes = i->attributes;
+    st->file_id = i->file_id;
+}
+
+static int op_stat(ep *base, const char *rel, ep_stat *st, smb_error *err)
+{
+    ep_smb *e = (ep_smb *)base;
+    char *path = join(e, rel, err);
+    if (!path)
+        return SMB_ERR_NO_MEMORY;
+    smb_file_info info;
+    int rc = smb_stat(e->tree, path, &info, err);
+    if (rc == 0)
+        stat_from_info(&info, st);
+    free(path);
+    return rc;
+}
+
+/*
+ * QUERY_DIRECTORY in batches (MS-SMB2 3.2.4.17), streamed to cb; a
+ * callback that stops the listing is not an error.
+ */
+static int op_list(ep *base, const char *rel, ep_list_cb cb, void *arg, smb_error *err)
+{
+    ep_smb *e = (ep_smb *)base;
+    char *path = join(e, rel, err);
+    if (!path)
+        return SMB_ERR_NO_MEMORY;
+    smb_error le = {0};
+    smb_open *dir = smb_open_dir(e->tree, path, &le);
+    if (!dir) {
+        free(path);
+        if (err)
+            *err = le;
+        return le.code;
+    }
+    int rc = 0;
+    smb_dir *d = smb_dir_start(dir, NULL, &le);
+    if (!d)
+        rc = fail_at(err, &le, "list", path);
+    while (d) {
+        smb_dirent ent;
+        int n = smb_dir_next(d, &ent, &le);
+        if (n == 0)
+            break;
+        if (n == SMB_ERR_BAD_NAME) {
+            if (cb(arg, NULL, NULL) != 0)
+                break;
+            continue;
+        }
+        if (n < 0) {
+            rc = fail_at(err, &le, "list", path);
+            break;
+        }
+        ep_stat st;
+        stat_from_info(&ent.info, &st);
+        if (cb(arg, ent.name, &st) != 0)
+            break;
+    }
+    smb_dir_finish(d);
+    smb_close(dir, NULL, NULL);
+    free(path);
+    return rc;
+}
+
+static int op_mkdir(ep *base, const char *rel, smb_error *err)
+{
+    ep_smb *e = (ep_smb *)base;
+    char *path = join(e, rel, err);
+    if (!path)
+        return SMB_ERR_NO_MEMORY;
+    /* STATUS_OBJECT_NAME_COLLISION is SMB_ERR_EXISTS. */
+    int rc = smb_mkdir(e->tree, path, err);
+    free(path);
+    return rc;
+}
+
+static ep_file *file_new(ep_smb *e, char *path, smb_open *op, smb_error *err)
+{
+    ep_file *f = calloc(1, sizeof *f);
+    if (!f || pthread_mutex_init(&f->key_lock, NULL) != 0) {
+        free(f);
+        smb_err_set(err, SMB_ERR_NO_MEMORY, 0, "out of memory");
+        return NULL;
+    }
+    f->e = e;
+    f->op = op;
+    f->path = path;
+    return f;
+}
+
+static void file_free(ep_file *f)
+{
+    pthread_mutex_destroy(&f->key_lock);
+    free(f->path);
+    free(f);
+}
+
+static int op_open_read(ep *base, const char *rel, ep_file **fp, smb_error *err)
+{
+    ep_smb *e = (ep_smb *)base;
+    char *path = join(e, rel, err);
+    if (!path)
+        return SMB_ERR_NO_MEMORY;
+    smb_create_params p;
+    smb_create_params_init(&p);
+    p.desired_access = SMB_FILE_READ_DATA | SMB_FILE_READ_ATTRIBUTES | SMB_SYNCHRONIZE;
+    p.share_access = SMB_SHARE_READ | SMB_SHARE_WRITE | SMB_SHARE_DELETE;
+    p.disposition = SMB_FILE_OPEN;
+    p.options = SMB_FILE_NON_DIRECTORY_FILE | SMB_FILE_SEQUENTIAL_ONLY;
+    smb_error le = {0};
+    smb_open *op = smb_create(e->tree, path, &p, NULL, NULL, &le);
+    ep_file *f = op ? file_new(e, path, op, &le) : NULL;
+    if (!f) {
+        smb_close(op, NULL, NULL);
+        free(path);
+        if (err)
+            *err = le;
+        return le.code;
+    }
+    *fp = f;
+    return 0;
+}
+
+static int op_open_write(ep *base, const char *rel, uint64_t size, ep_file **fp, smb_error *err)
+{
+    ep_smb *e = (ep_smb *)base;
+    char *path = join(e, rel, err);
+    if (!path)
+        return SMB_ERR_NO_MEMORY;
+    smb_create_params p;
+    smb_create_params_init(&p);
+    /* DELETE so that a failed copy can delete its temporary file on close. */
+    p.desired_access = SMB_FILE_WRITE_DATA | SMB_FILE_APPEND_DATA | SMB_FILE_WRITE_ATTRIBUTES |
+                       SMB_FILE_READ_ATTRIBUTES | SMB_DELETE | SMB_SYNCHRONIZE;
+    p.share_access = SMB_SHARE_READ | SMB_SHARE_WRITE | SMB_SHARE_DELETE;
+    p.disposition = SMB_FILE_CREATE;
+    p.options = SMB_FILE_NON_DIRECTORY_FILE;
+    smb_error le = {0};
+    smb_open *op = smb_create(e->tree, path, &p, NULL, NULL, &le);
+    if (!op) {
+        free(path);
+        if (err)
+            *err = le;
+        return le.code;
+    }
+    /* The final size up front: ranges never written stay holes. */
+    int rc = size ? smb_set_end_of_file(op, size, &le) : 0;
+    if (rc != 0)
+        fail_at(err, &le, "set size of", path);
+    ep_file *f = rc == 0 ? file_new(e, path, op, err) : NULL;
+    if (!f) {
+        smb_set_delete_on_close(op, true, NULL);
+        smb_close(op, NULL, NULL);
+        free(path);
+        return rc ? rc : SMB_ERR_NO_MEMORY;
+    }
+    *fp = f;
+    return 0;
+}
+
+static ep_io *io_new(ep_file *f, bool write, smb_error *err)
+{
+    ep_io *io = calloc(1, sizeof *io);
+    if (!io) {
+        smb_err_set(err, SMB_ERR_NO_MEMORY, 0, "out of memory");
+        return NULL;
+    }
+    io->f = f;
+    io->write = write;
+    return io;
+}
+
+static ep_io *op_read_submit(ep_file *f, void *buf, size_t len, uint64_t off, smb_error *err)
+{
+    if (len > smb_open_max_read(f->op)) {
+        smb_err_set(err, SMB_ERR_INVALID_ARG, 0, "read of %zu bytes exceeds the server's maximum of %u", len,
+                    (unsigned)smb_open_max_read(f->op));
+        return NULL;
+    }
+    ep_io *io = io_new(f, false, err);
+    if (!io)
+        return NULL;
+    smb_error le = {0};
+    io->io = smb_read_submit(f->op, buf, len, off, &le);
+    if (!io->io) {
+        fail_at(err, &le, "read", f->path);
+        free(io);
+        return NULL;
+    }
+    return io;
+}
+
+static ep_io *op_write_submit(ep_file *f, const void *buf, size_t len, uint64_t off, smb_error *err)
+{
+    if (len > smb_open_max_write(f->op)) {
+        smb_err_set(err, SMB_ERR_INVALID_ARG, 0, "write of %zu bytes exceeds the server's maximum of %u", len,
+                    (unsigned)smb_open_max_write(f->op));
+        return NULL;
+    }
+    ep_io *io = io_new(f, true, err);
+    if (!io)
+        return NULL;
+    smb_error le = {0};
+    io->io = smb_write_submit(f->op, buf, len, off, &le);
+    if (!io->io) {
+        fail_at(err, &le, "write", f->path);
+        free(io);
+        return NULL;
+    }
+    return io;
+}
+
+static int op_io_wait(ep_io *io, size_t *n, smb_error *err)
+{
+    size_t got = 0;
+    smb_error le = {0};
+    int rc = smb_io_wait(io->io, &got, &le);
+    ep_file *f = io->f;
+    if (rc != 0) {
+        fail_at(err, &le, io->write ? "write" : "read", f->path);
+        got = 0;
+    } else if (io->write) {
+        EP_SMB_COUNT(f->e, bytes_written, got);
+    } else {
+        EP_SMB_COUNT(f->e, bytes_read, got);
+    }
+    free(io);
+    if (n)
+        *n = got;
+    return rc;
+}
+
+static size_t op_io_size(ep_file *f)
+{
+    uint32_t r = smb_open_max_read(f->op), w = smb_open_max_write(f->op);
+    return r < w ? r : w;
+}
+
+/* FileBasicInformation from meta: 0 fields (and no kept attribute) stay unchanged. */
+static void basic_from_meta(const ep_stat *meta, smb_basic_info *bi)
+{
+    memset(bi, 0, sizeof *bi);
+    bi->creation_time = meta->ctime;
+    bi->last_write_time = meta->mtime;
+    bi->attributes = meta->attributes & KEPT_ATTRS;
+}
+
+/* Times after the last write: a later write would move last_write_time again. */
+static int op_finish(ep_file *f, const ep_stat *meta, ep_stat *got, smb_error *err)
+{
+    smb_basic_info bi;
+    basic_from_meta(meta, &bi);
+    smb_error le = {0};
+    int rc = smb_set_basic_info(f->op, &bi, &le);
+    if (rc != 0)
+        return fail_at(err, &le, "set times of", f->path);
+    if (got) {
+        smb_file_info info;
+        rc = smb_query_file_info(f->op, &info, &le);
+        if (rc != 0)
+            return fail_at(err, &le, "query", f->path);
+        stat_from_info(&info, got);
+    }
+    return 0;
+}
+
+static int op_close(ep_file *f, smb_error *err)
+{
+    smb_error le = {0};
+    int rc = smb_close(f->op, NULL, &le);
+    if (rc != 0)
+        fail_at(err, &le, "close", f->path);
+    file_free(f);
+    return rc;
+}
+
+static int op_rename(ep *base, const char *from, const char *to, smb_error *err)
+{
+    ep_smb *e = (ep_smb *)base;
+    char *pf = join(e, from, err), *pt = pf ? join(e, to, err) : NULL;
+    int rc = pt ? smb_rename(e->tree, pf, pt, true, err) : SMB_ERR_NO_MEMORY;
+    free(pf);
+    free(pt);
+    return rc;
+}
+
+static int op_unlink(ep *base, const char *rel, smb_error *err)
+{
+    ep_smb *e = (ep_smb *)base;
+    char *path = join(e, rel, err);
+    int rc = path ? smb_unlink(e->tree, path, err) : SMB_ERR_NO_MEMORY;
+    free(path);
+    return rc;
+}
+
+static int op_rmdir(ep *base, const char *rel, smb_error *err)
+{
+    ep_smb *e = (ep_smb *)base;
+    char *path = join(e, rel, err);
+    int rc = path ? smb_rmdir(e->tree, path, err) : SMB_ERR_NO_MEMORY;
+    free(path);
+    return rc;
+}
+
+static int op_set_meta(ep *base, const char *rel, const ep_stat *meta, smb_error *err)
+{
+    ep_smb *e = (ep_smb *)base;
+    char *path = join(e, rel, err);
+    if (!path)
+        return SMB_ERR_NO_MEMORY;
+    smb_basic_info bi;
+    basic_from_meta(meta, &bi);
+    int rc = smb_set_times(e->tree, path, &bi, err);
+    free(path);
+    return rc;
+}
+
+/* One pooled session: the server can copy between its opens (MS-SMB2 3.3.5.15.6). */
+static bool op_same_server(ep *a, ep *b)
+{
+    if (!a || !b || a->ops != &smb_ops || b->ops != &smb_ops)
+        return false;
+    return ((ep_smb *)a)->srv == ((ep_smb *)b)->srv;
+}
+
+static void op_free(ep *base)
+{
+    ep_smb *e = (ep_smb *)base;
+    if (!e)
+        return;
+    /* The session and tree belong to the pool. */
+    free(e->root);
+    free(e->base.display);
+    free(e);
+}
+
+static const ep_ops smb_ops = {
+    .kind = "smb",
+    .stat = op_stat,
+    .list = op_list,
+    .mkdir = op_mkdir,
+    .open_read = op_open_read,
+    .open_write = op_open_write,
+    .read_submit = op_read_submit,
+    .write_submit = op_write_submit,
+    .io_wait = op_io_wait,
+    .io_size = op_io_size,
+    .finish = op_finish,
+    .close = op_close,
+    .rename = op_rename,
+    .unlink = op_unlink,
+    .rmdir = op_rmdir,
+    .set_meta = op_set_meta,
+    .server_copy = ep_smb_server_copy,
+    .same_server = op_same_server,
+    .free = op_free,
+};
+
+/* loc->path without leading or trailing separators. */
+static char *root_of(const char *path)
+{
+    path = path ? path : "";
+    while (*path == '/' || *path == '\\')
+        path++;
+    size_t n = strlen(path);
+    while (n && (path[n - 1] == '/' || path[n - 1] == '\\'))
+        n--;
+    return strndup(path, n);
+}
+
+ep *ep_smb_open(ep_smb_pool *pool, const sc_location *loc, ep_counters *counters, smb_error *err)
+{
+    if (!pool || !loc || !loc->is_smb || !loc->host || !*loc->host || !loc->share || !*loc->share) {
+        smb_err_set(err, SMB_ERR_INVALID_ARG, 0, "not an SMB location with a host and a share");
+        return NULL;
+    }
+    ep_smb *e = calloc(1, sizeof *e);
+    if (!e) {
+        smb_err_set(err, SMB_ERR_NO_MEMORY, 0, "out of memory");
+        return NULL;
+    }
+    e->base.ops = &smb_ops;
+    e->base.caps = EP_CAP_CREATION_TIME | EP_CAP_DOS_ATTRS | EP_CAP_WINDOWS_NAMES;
+    e->counters = counters;
+    e->root = root_of(loc->path);
+    if (e->root) {
+        size_t len = strlen(loc->host) + strlen(loc->share) + strlen(e->root) + 5;
+        e->base.display = malloc(len);
+        if (e->base.display)
+            snprintf(e->base.display, len, "//%s/%s%s%s", loc->host, loc->share, *e->root ? "/" : "", e->root);
+    }
+    if (!e->root || !e->base.display) {
+        smb_err_set(err, SMB_ERR_NO_MEMORY, 0, "out of memory");
+        op_free(&e->base);
+        return NULL;
+    }
+    if (ep_smb_pool_tree(pool, loc, &e->srv, &e->tree, err) != 0) {
+        op_free(&e->base);
+        return NULL;
+    }
+    return &e->base;
+}
