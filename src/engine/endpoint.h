@@ -42,6 +42,7 @@ typedef struct ep_io ep_io;
  * go on, non-zero to stop the listing.
  */
 typedef int (*ep_list_cb)(void *arg, const char *name, const ep_stat *st);
+/* An entry whose name the endpoint cannot decode comes as name == NULL, st == NULL. */
 
 /** Capabilities. */
 #define EP_CAP_CREATION_TIME 0x1 /**< keeps creation times */
