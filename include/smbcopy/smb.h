@@ -514,6 +514,26 @@ int smb_rename(smb_tree *tree, const char *from, const char *to, bool replace, s
 /** Set times and attributes of path (see smb_basic_info). */
 int smb_set_times(smb_tree *tree, const char *path, const smb_basic_info *bi, smb_error *err);
 
+/**
+ * Read a small file whole in one round trip (CREATE + READ + CLOSE,
+ * compounded): at most cap bytes (cap must not exceed the connection's
+ * READ limit) into buf, the count into *n, the file's metadata from the
+ * CLOSE into info (optional). A file larger than cap is read in part: check
+ * info->end_of_file.
+ */
+int smb_read_file(smb_tree *tree, const char *path, void *buf, size_t cap, size_t *n, smb_file_info *info,
+                  smb_error *err);
+
+/**
+ * Create path (it must not exist) holding buf[0..len), set its times and
+ * attributes from bi (optional), rename it to rename_to replacing what is
+ * there (optional), all in one round trip (CREATE + WRITE + SET_INFO +
+ * SET_INFO + CLOSE, compounded). info (optional) receives the final metadata.
+ * On failure a file this call created is deleted.
+ */
+int smb_write_file(smb_tree *tree, const char *path, const void *buf, size_t len, const smb_basic_info *bi,
+                   const char *rename_to, smb_file_info *info, smb_error *err);
+
 /* Flags for smb_open_file. */
 #define SMB_O_RDONLY 0x0
 #define SMB_O_WRONLY 0x1

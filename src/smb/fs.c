@@ -13,83 +13,103 @@
 #include "utf16.h"
 
 #define STATUS_SUCCESS 0x00000000u
+#define STATUS_END_OF_FILE 0xC0000011u
 
 /*
- * Run CREATE(path, cr) [+ middle] + CLOSE as one related compound. The
- * CREATE's status decides the error; with info non-NULL the metadata comes
- * from the CREATE response and, when middle is a FileInternalInformation
- * query, the file id from it.
+ * Run CREATE(path, cr) + middle[0..nmid) + CLOSE as one related compound.
+ * The first failing member decides the error. With info non-NULL the
+ * metadata comes from the CLOSE (post-query) when close_info is set, else
+ * from the CREATE; a FileInternalInformation query among the middle ones
+ * fills the file id. The middle requests stay the caller's to free.
  */
-static int path_compound(smb_tree *t, const char *path, smb2_create_req *cr, smb_req *middle, smb_file_info *info,
-                         const char *what, smb_error *err)
+static int compound_run(smb_tree *t, const char *path, smb2_create_req *cr, smb_req **middle, int nmid,
+                        bool close_info, smb_file_info *info, const char *what, int *failed_at, smb_error *err)
 {
+    if (failed_at)
+        *failed_at = -1;
+    smb_req *rs[8];
+    int n = 0, rc = 0;
     size_t wlen;
     uint8_t *wname = smb_path_utf16(path, &wlen, err);
-    if (!wname) {
-        smb_req_free(middle);
-        return err ? err->code : SMB_ERR_BAD_NAME;
+    if (!wname)
+        rc = err ? err->code : SMB_ERR_BAD_NAME;
+    if (rc == 0) {
+        cr->name_utf16 = wname;
+        cr->name_len = wlen;
+        rs[n] = smb_tree_req(t, SMB2_CREATE);
+        if (rs[n])
+            smb2_create_req_encode(smb_req_body(rs[n]), cr);
+        n++;
     }
-    cr->name_utf16 = wname;
-    cr->name_len = wlen;
-    smb_req *rs[3];
-    int n = 0;
-    rs[n] = smb_tree_req(t, SMB2_CREATE);
-    if (rs[n])
-        smb2_create_req_encode(smb_req_body(rs[n]), cr);
-    n++;
-    if (middle)
-        rs[n++] = middle;
-    rs[n] = smb_tree_req(t, SMB2_CLOSE);
-    if (rs[n])
-        smb2_close_req_encode(smb_req_body(rs[n]), 0, SMB2_FILEID_RELATED);
-    n++;
+    for (int i = 0; rc == 0 && i < nmid; i++)
+        rs[n++] = middle[i];
+    if (rc == 0) {
+        rs[n] = smb_tree_req(t, SMB2_CLOSE);
+        if (rs[n])
+            smb2_close_req_encode(smb_req_body(rs[n]), close_info ? SMB2_CLOSE_FLAG_POSTQUERY_ATTRIB : 0,
+                                  SMB2_FILEID_RELATED);
+        n++;
+    }
     free(wname);
-    int rc = 0;
-    for (int i = 0; i < n; i++)
+    for (int i = 0; rc == 0 && i < n; i++)
         if (!rs[i])
             rc = smb_err_set(err, SMB_ERR_NO_MEMORY, 0, "out of memory");
     if (rc == 0)
         rc = smb_req_send_compound(rs, n, true, err);
     /* Wait for every member that went out, whatever happens to the first. */
-    int wrc[3] = {0, 0, 0};
-    for (int i = 0; rc == 0 && i < n; i++)
-        wrc[i] = smb_req_wait(rs[i], i == 0 ? err : NULL);
+    int wrc[8] = {0};
+    bool sent = rc == 0;
+    for (int i = 0; sent && i < n; i++)
+        wrc[i] = smb_req_wait(rs[i], NULL);
     char msg[512];
     snprintf(msg, sizeof msg, "%s '%s'", what, path);
-    if (rc == 0 && wrc[0])
-        rc = wrc[0];
-    else if (rc == 0 && rs[0]->status != STATUS_SUCCESS)
-        rc = smb_req_status_error(rs[0], msg, err);
-    if (rc == 0 && info) {
-        smb2_create_rsp crsp;
-        smb_rd rd = smb_req_rsp_body(rs[0]);
-        if (smb2_create_rsp_decode(&rd, &crsp) != 0) {
-            rc = smb_err_set(err, SMB_ERR_PROTOCOL, 0, "malformed CREATE response");
-        } else {
-            memset(info, 0, sizeof *info);
-            smb_file_info_from_times(info, &crsp.times);
-        }
+    for (int i = 0; sent && rc == 0 && i < n; i++) {
+        if (wrc[i])
+            rc = smb_req_wait(rs[i], err); /* done: copies the error */
+        else if (rs[i]->command == SMB2_READ && rs[i]->status == STATUS_END_OF_FILE)
+            continue; /* an empty file */
+        else if (rs[i]->status != STATUS_SUCCESS)
+            rc = smb_req_status_error(rs[i], msg, err);
+        if (rc && failed_at)
+            *failed_at = i;
     }
-    if (rc == 0 && middle) {
-        if (wrc[1])
-            rc = wrc[1];
-        else if (middle->status != STATUS_SUCCESS)
-            rc = smb_req_status_error(middle, msg, err);
-        else if (info && middle->command == SMB2_QUERY_INFO) {
+    if (rc == 0 && info) {
+        smb_rd rd = smb_req_rsp_body(close_info ? rs[n - 1] : rs[0]);
+        memset(info, 0, sizeof *info);
+        if (close_info) {
+            smb2_close_rsp c;
+            if (smb2_close_rsp_decode(&rd, &c) != 0)
+                rc = smb_err_set(err, SMB_ERR_PROTOCOL, 0, "malformed CLOSE response");
+            else
+                smb_file_info_from_times(info, &c.times);
+        } else {
+            smb2_create_rsp c;
+            if (smb2_create_rsp_decode(&rd, &c) != 0)
+                rc = smb_err_set(err, SMB_ERR_PROTOCOL, 0, "malformed CREATE response");
+            else
+                smb_file_info_from_times(info, &c.times);
+        }
+        for (int i = 1; rc == 0 && i < n - 1; i++) {
+            if (rs[i]->command != SMB2_QUERY_INFO)
+                continue;
             smb2_blob b;
-            smb_rd rd = smb_req_rsp_body(middle);
-            if (smb2_query_info_rsp_decode(&rd, &b) != 0 ||
-                smb2_internal_info_decode(b.data, b.len, &info->file_id) != 0)
+            smb_rd q = smb_req_rsp_body(rs[i]);
+            if (smb2_query_info_rsp_decode(&q, &b) != 0 || smb2_internal_info_decode(b.data, b.len, &info->file_id) != 0)
                 rc = smb_err_set(err, SMB_ERR_PROTOCOL, 0, "malformed FileInternalInformation");
         }
     }
-    /* The CLOSE can fail too (e.g. a delete that could not happen). */
-    if (rc == 0 && wrc[n - 1])
-        rc = wrc[n - 1];
-    else if (rc == 0 && rs[n - 1]->status != STATUS_SUCCESS)
-        rc = smb_req_status_error(rs[n - 1], msg, err);
-    for (int i = 0; i < n; i++)
-        smb_req_free(rs[i]);
+    if (n > 0)
+        smb_req_free(rs[0]);
+    if (n > 1)
+        smb_req_free(rs[n - 1]);
+    return rc;
+}
+
+static int path_compound(smb_tree *t, const char *path, smb2_create_req *cr, smb_req *middle, smb_file_info *info,
+                         const char *what, smb_error *err)
+{
+    int rc = compound_run(t, path, cr, &middle, middle ? 1 : 0, false, info, what, NULL, err);
+    smb_req_free(middle);
     return rc;
 }
 
@@ -235,4 +255,91 @@ smb_open *smb_open_dir(smb_tree *t, const char *path, smb_error *err)
     p.desired_access = SMB_FILE_LIST_DIRECTORY | SMB_FILE_READ_ATTRIBUTES | SMB_SYNCHRONIZE;
     p.options = SMB_FILE_DIRECTORY_FILE;
     return smb_create(t, path, &p, NULL, NULL, err);
+}
+
+
+int smb_read_file(smb_tree *t, const char *path, void *buf, size_t cap, size_t *n, smb_file_info *info,
+                  smb_error *err)
+{
+    if (cap > t->sess->conn->neg.max_read)
+        return smb_err_set(err, SMB_ERR_INVALID_ARG, 0, "read of %zu bytes exceeds the limit", cap);
+    smb2_create_req cr;
+    create_defaults(&cr, SMB_FILE_READ_DATA | SMB_FILE_READ_ATTRIBUTES | SMB_SYNCHRONIZE, SMB_FILE_OPEN,
+                    SMB_FILE_NON_DIRECTORY_FILE);
+    smb_req *rd = smb_tree_req(t, SMB2_READ);
+    if (!rd)
+        return smb_err_set(err, SMB_ERR_NO_MEMORY, 0, "out of memory");
+    smb2_read_req rr = {.length = (uint32_t)(cap ? cap : 1), .fid = SMB2_FILEID_RELATED};
+    uint8_t one;
+    smb2_read_req_encode(smb_req_body(rd), &rr);
+    rd->read_buf = cap ? buf : &one;
+    rd->read_cap = cap ? cap : 1;
+    rd->expect_len = rr.length;
+    smb_file_info tmp;
+    int rc = compound_run(t, path, &cr, &rd, 1, true, info ? info : &tmp, "read", NULL, err);
+    if (n)
+        *n = rc == 0 && cap ? rd->read_len : 0;
+    smb_req_free(rd);
+    return rc;
+}
+
+int smb_write_file(smb_tree *t, const char *path, const void *buf, size_t len, const smb_basic_info *bi,
+                   const char *rename_to, smb_file_info *info, smb_error *err)
+{
+    if (len > t->sess->conn->neg.max_write)
+        return smb_err_set(err, SMB_ERR_INVALID_ARG, 0, "write of %zu bytes exceeds the limit", len);
+    smb_req *mid[3];
+    int nmid = 0, rc = 0;
+    if (len) {
+        smb_req *w = smb_tree_req(t, SMB2_WRITE);
+        if (w) {
+            smb2_write_req wr = {.length = (uint32_t)len, .fid = SMB2_FILEID_RELATED};
+            smb2_write_req_encode(smb_req_body(w), &wr);
+            w->payload = buf;
+            w->payload_len = len;
+        }
+        mid[nmid++] = w;
+    }
+    uint8_t basic[40];
+    if (bi) {
+        smb_wr bw;
+        smb_wr_init(&bw, basic, sizeof basic);
+        smb2_basic_info_encode(&bw, bi->creation_time, bi->last_access_time, bi->last_write_time, bi->change_time,
+                               bi->attributes);
+        mid[nmid++] = set_info_req(t, SMB_FILE_BASIC_INFORMATION, basic, bw.len);
+    }
+    smb_wr rw = {0};
+    if (rename_to) {
+        size_t wlen;
+        uint8_t *wto = smb_path_utf16(rename_to, &wlen, err);
+        if (!wto)
+            rc = err ? err->code : SMB_ERR_BAD_NAME;
+        else {
+            smb_wr_init_grow(&rw, 32 + wlen);
+            smb2_rename_info_encode(&rw, true, wto, wlen);
+            free(wto);
+            mid[nmid++] = smb_wr_ok(&rw) ? set_info_req(t, SMB_FILE_RENAME_INFORMATION, rw.buf, rw.len) : NULL;
+        }
+    }
+    for (int i = 0; rc == 0 && i < nmid; i++)
+        if (!mid[i])
+            rc = smb_err_set(err, SMB_ERR_NO_MEMORY, 0, "out of memory");
+    if (rc == 0) {
+        smb2_create_req cr;
+        create_defaults(&cr,
+                        SMB_FILE_WRITE_DATA | SMB_FILE_APPEND_DATA | SMB_FILE_WRITE_ATTRIBUTES |
+                            SMB_FILE_READ_ATTRIBUTES | SMB_DELETE | SMB_SYNCHRONIZE,
+                        SMB_FILE_CREATE, SMB_FILE_NON_DIRECTORY_FILE);
+        smb_file_info tmp;
+        int failed_at;
+        rc = compound_run(t, path, &cr, mid, nmid, true, info ? info : &tmp, "write", &failed_at, err);
+        if (rc != 0 && failed_at > 0 && !(rename_to && failed_at > nmid)) {
+            /* The file was created but not completed: it goes. */
+            smb_unlink(t, path, NULL);
+        }
+    }
+    for (int i = 0; i < nmid; i++)
+        smb_req_free(mid[i]);
+    smb_wr_free(&rw);
+    return rc;
 }

@@ -359,6 +359,54 @@ static void test_closing_parent_closes_children(void **state)
     smb_conn_close(c.conn);
 }
 
+
+static void test_whole_file_round_trips(void **state)
+{
+    (void)state;
+    it_fresh_dir(MAIN, "whole");
+    it_client c;
+    it_connect(&c, MAIN);
+    smb_error err = {0};
+    smb_conn_stats before, after;
+    const size_t sizes[] = {0, 1, 4096, 65537, 1u << 20};
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+        size_t len = sizes[i];
+        uint8_t *buf = malloc(len + 1), *back = malloc(len + 16);
+        itest_pattern_fill(buf, len, 900 + i, 0);
+        char tmp[64], fin[64], disk[PATH_MAX];
+        snprintf(tmp, sizeof tmp, "whole/.tmp-%zu", i);
+        snprintf(fin, sizeof fin, "whole/file-%zu", i);
+        smb_basic_info bi = {.last_write_time = smb_filetime_from_unix(1600000000 + (int64_t)i, 123456700),
+                             .creation_time = smb_filetime_from_unix(1500000000, 0)};
+        smb_file_info info;
+        smb_conn_get_stats(c.conn, &before);
+        IT_OK(smb_write_file(c.tree, tmp, buf, len, &bi, fin, &info, &err), err);
+        smb_conn_get_stats(c.conn, &after);
+        /* One round trip: five requests in one frame. */
+        assert_int_equal(after.requests - before.requests, len ? 5 : 4);
+        assert_int_equal(info.end_of_file, len);
+        assert_int_equal(info.last_write_time, bi.last_write_time);
+        struct stat st;
+        assert_int_equal(stat(it_disk_path(MAIN, tmp, disk, sizeof disk), &st), -1);
+        assert_int_equal(itest_compare_file(it_disk_path(MAIN, fin, disk, sizeof disk), buf, len), 0);
+        assert_int_equal(stat(disk, &st), 0);
+        assert_int_equal(st.st_mtim.tv_sec, 1600000000 + (time_t)i);
+        assert_int_equal(st.st_mtim.tv_nsec, 123456700);
+        size_t n = 99;
+        IT_OK(smb_read_file(c.tree, fin, back, len + 16, &n, &info, &err), err);
+        assert_int_equal(n, len);
+        assert_memory_equal(back, buf, len);
+        assert_int_equal(info.end_of_file, len);
+        /* Creating over an existing name fails and leaves that file alone. */
+        assert_int_equal(smb_write_file(c.tree, fin, "x", 1, NULL, NULL, NULL, &err), SMB_ERR_EXISTS);
+        assert_int_equal(itest_compare_file(disk, buf, len), 0);
+        free(buf);
+        free(back);
+    }
+    assert_int_equal(smb_read_file(c.tree, "whole/missing", NULL, 0, NULL, NULL, &err), SMB_ERR_NOT_FOUND);
+    it_close(&c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -369,6 +417,7 @@ int main(void)
         cmocka_unit_test(test_sparse_past_4gib),
         cmocka_unit_test(test_eight_threads_one_connection),
         cmocka_unit_test(test_closing_parent_closes_children),
+        cmocka_unit_test(test_whole_file_round_trips),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
