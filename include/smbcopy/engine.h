@@ -78,7 +78,7 @@ typedef enum sc_event_type {
 typedef struct sc_event {
     sc_event_type type;
     const char *path;    /**< path relative to the destination root, '/'-separated */
-    uint64_t bytes;      /**< file size, or bytes for PROGRESS */
+    uint64_t bytes;      /**< file size, bytes moved for PROGRESS, all source bytes for WALK_DONE */
     bool is_dir;         /**< the entry is a directory */
     const char *message; /**< reason or action, may be NULL */
 } sc_event;

@@ -1,29 +1,321 @@
 /*
- * smbcopy command line. This release carries the SMB2/3 client library;
- * the copy engine behind `smbcopy SRC DEST` comes next.
+ * smbcopy: copy files and trees between local paths and SMB2/3 shares.
+ *
+ * The flow: options, locations, credentials (and a password prompt), the
+ * job with its events on the terminal, the report, the exit code.
+ *
+ * Signals: SIGINT and SIGTERM set `interrupted` and cancel the job whose
+ * pointer is in `running_job`; these two atomic statics are the only state
+ * the handler touches (sc_job_cancel is safe there). The handler may run on
+ * any thread, so the job stays published until sc_job_free has joined the
+ * engine's threads, and the main thread blocks the signals before freeing.
+ * The handler resets itself (SA_RESETHAND): a second signal ends the process.
  */
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
-#include <smbcopy/smb.h>
+#include <smbcopy/engine.h>
 
-static void usage(FILE *f)
+#include "args.h"
+#include "creds.h"
+#include "exitcodes.h"
+#include "log.h"
+#include "progress.h"
+#include "prompt.h"
+#include "report.h"
+
+static atomic_int interrupted;
+static _Atomic(sc_job *) running_job;
+
+static void on_signal(int sig)
 {
-    fprintf(f, "usage: smbcopy [--version] [--help]\n"
-               "The bulk copy command (smbcopy SRC DEST) is not part of this release;\n"
-               "the SMB2/3 client library and its quickstart example are.\n");
+    (void)sig;
+    atomic_store(&interrupted, 1);
+    sc_job *job = atomic_load(&running_job);
+    if (job)
+        sc_job_cancel(job);
+}
+
+static void install_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESETHAND; /* no SA_RESTART: a password prompt's read returns */
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
+/* Everything a run holds, freed in one place. */
+typedef struct run_state {
+    const cli_options *opt;
+    sc_location *locs; /* sources, then the destination */
+    size_t nlocs;
+    cli_creds file;     /* the -A file */
+    cli_creds defaults; /* the credentials given to the job */
+    FILE *log;
+    cli_progress progress;
+    bool progress_ready;
+    sc_job *job;
+    sc_summary summary;
+} run_state;
+
+static void run_free(run_state *r)
+{
+    if (r->job) {
+        sigset_t set;
+        sigemptyset(&set);
+        sigaddset(&set, SIGINT);
+        sigaddset(&set, SIGTERM);
+        pthread_sigmask(SIG_BLOCK, &set, NULL); /* no handler on this thread while the job goes */
+        sc_job_free(r->job);
+        atomic_store(&running_job, NULL);
+    }
+    sc_summary_free(&r->summary);
+    if (r->progress_ready)
+        cli_progress_destroy(&r->progress);
+    if (r->log)
+        fclose(r->log);
+    for (size_t i = 0; i < r->nlocs; i++)
+        sc_location_free(&r->locs[i]);
+    free(r->locs);
+    cli_creds_free(&r->file);
+    cli_creds_free(&r->defaults);
+}
+
+/* Parse every location (to refuse bad ones before connecting). */
+static int parse_locations(run_state *r)
+{
+    const cli_options *o = r->opt;
+    r->locs = calloc(o->nsources + 1, sizeof *r->locs);
+    if (!r->locs) {
+        fprintf(stderr, "smbcopy: out of memory\n");
+        return CLI_EXIT_FAILED;
+    }
+    bool warned = false;
+    for (size_t i = 0; i <= o->nsources; i++) {
+        smb_error err = {0};
+        const char *s = i < o->nsources ? o->sources[i] : o->dest;
+        if (sc_location_parse(s, &r->locs[i], &err) != 0) {
+            fprintf(stderr, "smbcopy: %s\n", err.message);
+            return cli_exit_for_error(err.code);
+        }
+        r->nlocs = i + 1;
+        if (r->locs[i].password && !warned) {
+            fprintf(stderr, "warning: a password in the URL is visible to other users of this machine; "
+                            "use -A FILE or SMB_PASSWORD\n");
+            warned = true;
+        }
+    }
+    return CLI_EXIT_OK;
+}
+
+/* Default credentials from -U, -A and the environment; a prompt when due. */
+static int gather_credentials(run_state *r)
+{
+    char msg[512];
+    if (r->opt->auth_file && cli_authfile_load(r->opt->auth_file, &r->file, msg, sizeof msg) != 0) {
+        fprintf(stderr, "smbcopy: %s\n", msg);
+        return CLI_EXIT_USAGE;
+    }
+    cli_cred_sources src = {
+        .opt_user = r->opt->user,
+        .file = r->opt->auth_file ? &r->file : NULL,
+        .env_user = getenv("SMB_USERNAME"),
+        .env_password = getenv("SMB_PASSWORD"),
+        .env_domain = getenv("SMB_DOMAIN"),
+    };
+    if (cli_creds_resolve(&src, &r->defaults) != 0) {
+        fprintf(stderr, "smbcopy: out of memory\n");
+        return CLI_EXIT_FAILED;
+    }
+    for (size_t i = 0; i < r->nlocs; i++) {
+        if (!cli_creds_need_password(&r->defaults, &r->locs[i]))
+            continue;
+        if (!isatty(STDIN_FILENO))
+            return CLI_EXIT_OK; /* no prompt: the server decides on an empty password */
+        cli_cred_view v = cli_creds_for_location(&r->defaults, &r->locs[i]);
+        char prompt[600];
+        snprintf(prompt, sizeof prompt, "Password for %s@%s: ", v.username, r->locs[i].host);
+        char *pw = NULL;
+        int rc = cli_prompt_password(prompt, &pw);
+        /* One password answers for every location (the job has one default). */
+        int set = rc == CLI_PROMPT_OK ? cli_creds_set_password(&r->defaults, pw) : 0;
+        if (pw) {
+            explicit_bzero(pw, strlen(pw));
+            free(pw);
+        }
+        if (rc == CLI_PROMPT_INTERRUPTED || atomic_load(&interrupted))
+            return CLI_EXIT_INTERRUPTED;
+        if (set != 0) {
+            fprintf(stderr, "smbcopy: out of memory\n");
+            return CLI_EXIT_FAILED;
+        }
+        return CLI_EXIT_OK; /* no password read (no terminal, end of input): the server decides */
+    }
+    return CLI_EXIT_OK;
+}
+
+/* Status line, action lines and the log. */
+static int start_output(run_state *r)
+{
+    const cli_options *o = r->opt;
+    char msg[512];
+    if (o->log_path && cli_log_open(o->log_path, &r->log, msg, sizeof msg) != 0) {
+        fprintf(stderr, "smbcopy: %s\n", msg);
+        return CLI_EXIT_USAGE;
+    }
+    if (r->log) {
+        char line[2048], shown[512];
+        size_t n = (size_t)snprintf(line, sizeof line, "smbcopy %s%s:", SMBCOPY_VERSION_STRING,
+                                    o->dry_run ? " (dry run)" : "");
+        for (size_t i = 0; i < r->nlocs && n < sizeof line; i++)
+            n += (size_t)snprintf(line + n, sizeof line - n, "%s %s", i + 1 == r->nlocs ? " ->" : "",
+                                  sc_location_display(&r->locs[i], shown, sizeof shown));
+        cli_log_note(r->log, line);
+    }
+    bool status = o->progress == CLI_PROGRESS_ON ||
+                  (o->progress == CLI_PROGRESS_AUTO && !o->quiet && isatty(STDERR_FILENO));
+    cli_progress_opts po = {
+        .status_line = status,
+        .verbose = o->verbose,
+        .quiet = o->quiet,
+        .actions_out = o->json ? stderr : stdout,
+        .status_out = stderr,
+        .log = r->log,
+    };
+    if (cli_progress_init(&r->progress, &po) != 0) {
+        fprintf(stderr, "smbcopy: cannot set up the progress display\n");
+        return CLI_EXIT_FAILED;
+    }
+    r->progress_ready = true;
+    return CLI_EXIT_OK;
+}
+
+static void fill_job_opts(run_state *r, sc_job_opts *jo)
+{
+    const cli_options *o = r->opt;
+    sc_job_opts_init(jo);
+    jo->sources = o->sources;
+    jo->nsources = o->nsources;
+    jo->dest = o->dest;
+    jo->threads = o->threads;
+    jo->mirror = o->mirror;
+    jo->dry_run = o->dry_run;
+    jo->checksum = o->checksum;
+    jo->excludes = o->excludes;
+    jo->nexcludes = o->nexcludes;
+    jo->includes = o->includes;
+    jo->nincludes = o->nincludes;
+    jo->creds.username = r->defaults.username;
+    jo->creds.password = r->defaults.password;
+    jo->creds.domain = r->defaults.domain;
+    if (o->min_dialect)
+        jo->conn.min_dialect = o->min_dialect;
+    if (o->max_dialect)
+        jo->conn.max_dialect = o->max_dialect;
+    if (o->sign)
+        jo->conn.signing = SMB_POLICY_REQUIRED;
+    if (o->encrypt)
+        jo->conn.encryption = SMB_POLICY_REQUIRED;
+    if (o->timeout_s)
+        jo->conn.request_timeout_ms = o->timeout_s * 1000u;
+    jo->on_event = cli_progress_event;
+    jo->event_arg = &r->progress;
+}
+
+/* The end: the table or JSON, the failures, the log's last line; returns the exit code. */
+static int report(run_state *r, bool stopped)
+{
+    const cli_options *o = r->opt;
+    const sc_summary *s = &r->summary;
+    if (o->json) {
+        cli_report_json(stdout, s, stopped);
+    } else if (!o->quiet) {
+        cli_report_table(stdout, s, o->dry_run, stopped);
+        if (s->nfailures)
+            fputc('\n', stdout);
+        cli_report_failures(stdout, s);
+    } else {
+        cli_report_failures(stderr, s);
+    }
+    fflush(stdout);
+    int code = stopped ? CLI_EXIT_INTERRUPTED
+               : (s->files_failed || s->nfailures) ? CLI_EXIT_FAILED
+                                                    : CLI_EXIT_OK;
+    if (r->log) {
+        char line[256];
+        snprintf(line, sizeof line,
+                 "finished: %llu copied, %llu skipped, %llu failed, %llu deleted%s; exit %d",
+                 (unsigned long long)s->files_copied, (unsigned long long)s->files_skipped,
+                 (unsigned long long)s->files_failed, (unsigned long long)s->files_deleted,
+                 stopped ? ", interrupted" : "", code);
+        cli_log_note(r->log, line);
+    }
+    return code;
+}
+
+static int run(run_state *r)
+{
+    int code;
+    if ((code = parse_locations(r)) != CLI_EXIT_OK)
+        return code;
+    install_signals();
+    if ((code = gather_credentials(r)) != CLI_EXIT_OK)
+        return code;
+    if ((code = start_output(r)) != CLI_EXIT_OK)
+        return code;
+
+    sc_job_opts jo;
+    fill_job_opts(r, &jo);
+    smb_error err = {0};
+    r->job = sc_job_new(&jo, &err);
+    if (!r->job) {
+        fprintf(stderr, "smbcopy: %s\n", err.message);
+        return cli_exit_for_error(err.code ? err.code : SMB_ERR_INVALID_ARG);
+    }
+    atomic_store(&running_job, r->job);
+    if (atomic_load(&interrupted)) /* a signal before the job was visible to the handler */
+        sc_job_cancel(r->job);
+    int rc = sc_job_run(r->job, &r->summary, &err);
+    cli_progress_finish(&r->progress);
+
+    bool stopped = atomic_load(&interrupted) || r->summary.interrupted;
+    if (rc < 0 && !(stopped && rc == SMB_ERR_CANCELLED)) {
+        fprintf(stderr, "smbcopy: %s\n", err.message);
+        if (!stopped) {
+            cli_log_note(r->log, err.message);
+            return cli_exit_for_error(rc);
+        }
+    }
+    return report(r, stopped);
 }
 
 int main(int argc, char **argv)
 {
-    if (argc == 2 && strcmp(argv[1], "--version") == 0) {
-        printf("smbcopy 0.1.0\n");
-        return 0;
+    cli_options opt;
+    char msg[512];
+    if (cli_parse_args(argc, argv, &opt, msg, sizeof msg) != 0) {
+        fprintf(stderr, "smbcopy: %s\nTry 'smbcopy --help' for more information.\n", msg);
+        return CLI_EXIT_USAGE;
     }
-    if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
-        usage(stdout);
-        return 0;
+    if (opt.help || opt.version) {
+        if (opt.help)
+            fputs(cli_usage_text, stdout);
+        else
+            printf("smbcopy %s\n", SMBCOPY_VERSION_STRING);
+        cli_options_free(&opt);
+        return CLI_EXIT_OK;
     }
-    usage(stderr);
-    return 2;
+    run_state r = {.opt = &opt};
+    int code = run(&r);
+    run_free(&r);
+    cli_options_free(&opt);
+    return code;
 }

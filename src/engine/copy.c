@@ -271,6 +271,98 @@ void job_copy_range(sc_job *job, task *t)
         finalize(job, fc);
 }
 
+/* Files up to this size go whole: one read, one write (one round trip each on SMB). */
+#define SMALL_MAX (1u << 20)
+
+/* Read a small file whole: through read_whole when offered, else open/read/close. */
+static int read_small(ep *src, const char *rel, uint8_t *buf, size_t size, smb_error *err)
+{
+    size_t n = 0;
+    int rc;
+    if (src->ops->read_whole) {
+        rc = src->ops->read_whole(src, rel, buf, size, &n, err);
+    } else {
+        ep_file *f = NULL;
+        rc = src->ops->open_read(src, rel, &f, err);
+        if (rc == 0 && size) {
+            ep_io *io = src->ops->read_submit(f, buf, size, 0, err);
+            rc = io ? src->ops->io_wait(io, &n, err) : (err->code ? err->code : SMB_ERR_NO_MEMORY);
+        }
+        smb_error e2;
+        if (f)
+            src->ops->close(f, &e2);
+    }
+    if (rc == 0 && n != size)
+        rc = smb_err_set(err, SMB_ERR_SERVER, 0, "the source file changed during the copy (%zu of %zu bytes)", n, size);
+    return rc;
+}
+
+/* Write a small file under tmp, finish it, rename it to rel. */
+static int write_small(ep *dst, const char *tmp, const char *rel, const uint8_t *buf, size_t size,
+                       const ep_stat *meta, ep_stat *got, const char **stage, smb_error *err)
+{
+    if (dst->ops->write_whole) {
+        *stage = "write";
+        return dst->ops->write_whole(dst, tmp, rel, buf, size, meta, got, err);
+    }
+    ep_file *f = NULL;
+    *stage = "create";
+    int rc = dst->ops->open_write(dst, tmp, size, &f, err);
+    if (rc != 0)
+        return rc;
+    if (size) {
+        *stage = "write";
+        ep_io *io = dst->ops->write_submit(f, buf, size, 0, err);
+        size_t n;
+        rc = io ? dst->ops->io_wait(io, &n, err) : (err->code ? err->code : SMB_ERR_NO_MEMORY);
+    }
+    if (rc == 0) {
+        *stage = "set times";
+        rc = dst->ops->finish(f, meta, got, err);
+    }
+    smb_error e2 = {0};
+    int crc = dst->ops->close(f, rc ? &e2 : err);
+    if (rc == 0)
+        rc = crc;
+    if (rc == 0) {
+        *stage = "rename into place";
+        rc = dst->ops->rename(dst, tmp, rel, err);
+    }
+    if (rc != 0)
+        dst->ops->unlink(dst, tmp, &e2);
+    return rc;
+}
+
+/* The whole copy of a small file. Returns 0 or an error (already cleaned up). */
+static int copy_small(sc_job *job, task *t, const char *rel, smb_error *err, const char **stage)
+{
+    job_pair *pair = t->pair;
+    size_t size = (size_t)t->st.size;
+    uint8_t *buf = malloc(size ? size : 1);
+    char *tmp = temp_name(rel);
+    int rc = (!buf || !tmp) ? smb_err_set(err, SMB_ERR_NO_MEMORY, 0, "out of memory") : 0;
+    *stage = "read";
+    if (rc == 0)
+        rc = read_small(pair->src, t->rel, buf, size, err);
+    ep_stat meta = t->st, got = {0};
+    if (!(pair->dst->caps & EP_CAP_CREATION_TIME) || !(pair->src->caps & EP_CAP_CREATION_TIME))
+        meta.ctime = 0;
+    meta.attributes &= SMB_ATTR_READONLY | SMB_ATTR_HIDDEN | SMB_ATTR_SYSTEM | SMB_ATTR_ARCHIVE;
+    if (rc == 0)
+        rc = write_small(pair->dst, tmp, rel, buf, size, &meta, &got, stage, err);
+    if (rc == 0 && (got.size != t->st.size || got.mtime != t->st.mtime)) {
+        *stage = "check";
+        rc = smb_err_set(err, SMB_ERR_SERVER, 0, got.size != t->st.size ? "destination holds %llu bytes, expected %llu"
+                                                                         : "the destination did not keep the modification time (%llu, %llu)",
+                         (unsigned long long)got.size, (unsigned long long)t->st.size);
+    }
+    if (rc == 0)
+        job_event(job, SC_EV_FILE_PROGRESS, rel, size, false, NULL);
+    free(buf);
+    free(tmp);
+    return rc;
+}
+
 /* Open both ends and copy; split large files. Returns 0, or an error before anything was queued. */
 static int start_copy(sc_job *job, task *t, smb_error *err)
 {
@@ -408,10 +500,23 @@ void job_copy_file(sc_job *job, task *t)
     }
     job_event(job, SC_EV_FILE_START, shown, t->st.size, false, NULL);
     unsigned attempts = job->opts.retries + 1;
+    bool small = t->st.size <= SMALL_MAX && !t->pair->server_copy;
+    const char *stage = "copy";
     for (unsigned i = 0; i < attempts; i++) {
         memset(&err, 0, sizeof err);
-        if (start_copy(job, t, &err) == 0)
+        if (small) {
+            if (copy_small(job, t, shown, &err, &stage) == 0) {
+                pthread_mutex_lock(&job->lock);
+                job->sum.files_copied++;
+                job->sum.bytes_copied += t->st.size;
+                pthread_mutex_unlock(&job->lock);
+                job_event(job, SC_EV_FILE_DONE, shown, t->st.size, false, NULL);
+                job_dir_release(job, t->dir);
+                return;
+            }
+        } else if (start_copy(job, t, &err) == 0) {
             return; /* finalize() reports and releases */
+        }
         if (!transient(err.code) || i + 1 == attempts || job_stopping(job))
             break;
         job_event(job, SC_EV_RETRY, shown, 0, false, err.message);
@@ -425,6 +530,6 @@ void job_copy_file(sc_job *job, task *t)
     if (job_error_is_fatal(err.code))
         job_set_fatal(job, &err);
     if (err.code != SMB_ERR_CANCELLED)
-        job_fail(job, shown, false, "%s", err.message);
+        job_fail(job, shown, false, "%s: %s", stage, err.message);
     job_dir_release(job, t->dir);
 }

@@ -94,6 +94,19 @@ typedef struct ep_ops {
      * Only called when same_server() says the two files may do it.
      */
     int (*server_copy)(ep_file *src, ep_file *dst, uint64_t off, uint64_t len, smb_error *err);
+    /**
+     * Optional: read rel whole (at most cap bytes) in one step; *n gets the
+     * count. For SMB one compounded round trip.
+     */
+    int (*read_whole)(ep *e, const char *rel, void *buf, size_t cap, size_t *n, smb_error *err);
+    /**
+     * Optional: create tmp (must not exist) holding buf[0..len), set times
+     * and attributes from meta, rename it to rel replacing what is there, and
+     * report the final size and mtime in *got, in one step (one round trip
+     * for SMB). On failure nothing is left under tmp.
+     */
+    int (*write_whole)(ep *e, const char *tmp, const char *rel, const void *buf, size_t len, const ep_stat *meta,
+                       ep_stat *got, smb_error *err);
     /** Optional: true when files of a and b can be copied with server_copy. */
     bool (*same_server)(ep *a, ep *b);
     /** Close connections and free the endpoint. */

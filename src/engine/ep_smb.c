@@ -382,6 +382,49 @@ static int op_set_meta(ep *base, const char *rel, const ep_stat *meta, smb_error
 }
 
 /* One pooled session: the server can copy between its opens (MS-SMB2 3.3.5.15.6). */
+static int op_read_whole(ep *base, const char *rel, void *buf, size_t cap, size_t *n, smb_error *err)
+{
+    ep_smb *e = (ep_smb *)base;
+    char *path = join(e, rel, err);
+    if (!path)
+        return SMB_ERR_NO_MEMORY;
+    smb_error le = {0};
+    int rc = smb_read_file(e->tree, path, buf, cap, n, NULL, &le);
+    if (rc != 0)
+        rc = fail_at(err, &le, "read", path);
+    else if (e->counters)
+        __atomic_fetch_add(&e->counters->bytes_read, *n, __ATOMIC_RELAXED);
+    free(path);
+    return rc;
+}
+
+static int op_write_whole(ep *base, const char *tmp, const char *rel, const void *buf, size_t len,
+                          const ep_stat *meta, ep_stat *got, smb_error *err)
+{
+    ep_smb *e = (ep_smb *)base;
+    char *tpath = join(e, tmp, err);
+    char *path = tpath ? join(e, rel, err) : NULL;
+    if (!path) {
+        free(tpath);
+        return SMB_ERR_NO_MEMORY;
+    }
+    smb_basic_info bi;
+    basic_from_meta(meta, &bi);
+    smb_file_info info;
+    smb_error le = {0};
+    int rc = smb_write_file(e->tree, tpath, buf, len, &bi, path, &info, &le);
+    if (rc != 0)
+        rc = fail_at(err, &le, "write", path);
+    else {
+        stat_from_info(&info, got);
+        if (e->counters)
+            __atomic_fetch_add(&e->counters->bytes_written, len, __ATOMIC_RELAXED);
+    }
+    free(tpath);
+    free(path);
+    return rc;
+}
+
 static bool op_same_server(ep *a, ep *b)
 {
     if (!a || !b || a->ops != &smb_ops || b->ops != &smb_ops)
@@ -419,6 +462,8 @@ static const ep_ops smb_ops = {
     .set_meta = op_set_meta,
     .server_copy = ep_smb_server_copy,
     .same_server = op_same_server,
+    .read_whole = op_read_whole,
+    .write_whole = op_write_whole,
     .free = op_free,
 };
 

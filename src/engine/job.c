@@ -123,6 +123,7 @@ static int plan_dir_source(sc_job *job, job_pair *pair, const ep_stat *src_st, b
         }
         job_count(job, &job->sum.dirs_created, 1);
     }
+    job_count(job, &job->sum.dirs_total, 1);
     dir_node *root = job_dir_node_new(NULL, pair, "", src_st);
     task *t = calloc(1, sizeof *t);
     if (!root || !t || !(t->rel = strdup(""))) {

@@ -134,7 +134,10 @@ static void *worker_main(void *arg)
         pthread_cond_broadcast(&job->cond);
         if (walk_done) {
             pthread_mutex_unlock(&job->lock);
-            job_event(job, SC_EV_WALK_DONE, "", 0, true, NULL);
+            pthread_mutex_lock(&job->lock);
+            uint64_t total = job->sum.bytes_total;
+            pthread_mutex_unlock(&job->lock);
+            job_event(job, SC_EV_WALK_DONE, "", total, true, NULL);
             pthread_mutex_lock(&job->lock);
         }
     }

@@ -1,0 +1,255 @@
+/* Option parsing for smbcopy: getopt_long into a cli_options, errors as text. */
+#include "args.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <smbcopy/smb.h>
+
+/* Long-only options. */
+enum {
+    OPT_MIRROR = 256,
+    OPT_DRY_RUN,
+    OPT_CHECKSUM,
+    OPT_EXCLUDE,
+    OPT_INCLUDE,
+    OPT_SIGN,
+    OPT_ENCRYPT,
+    OPT_MIN_PROTOCOL,
+    OPT_MAX_PROTOCOL,
+    OPT_PROGRESS,
+    OPT_NO_PROGRESS,
+    OPT_JSON,
+    OPT_LOG,
+    OPT_TIMEOUT,
+    OPT_VERSION,
+};
+
+static const struct option long_options[] = {
+    {"threads", required_argument, NULL, 'j'},
+    {"mirror", no_argument, NULL, OPT_MIRROR},
+    {"dry-run", no_argument, NULL, OPT_DRY_RUN},
+    {"checksum", no_argument, NULL, OPT_CHECKSUM},
+    {"exclude", required_argument, NULL, OPT_EXCLUDE},
+    {"include", required_argument, NULL, OPT_INCLUDE},
+    {"sign", no_argument, NULL, OPT_SIGN},
+    {"encrypt", no_argument, NULL, OPT_ENCRYPT},
+    {"min-protocol", required_argument, NULL, OPT_MIN_PROTOCOL},
+    {"max-protocol", required_argument, NULL, OPT_MAX_PROTOCOL},
+    {"quiet", no_argument, NULL, 'q'},
+    {"verbose", no_argument, NULL, 'v'},
+    {"progress", no_argument, NULL, OPT_PROGRESS},
+    {"no-progress", no_argument, NULL, OPT_NO_PROGRESS},
+    {"json", no_argument, NULL, OPT_JSON},
+    {"log", required_argument, NULL, OPT_LOG},
+    {"authentication-file", required_argument, NULL, 'A'},
+    {"user", required_argument, NULL, 'U'},
+    {"timeout", required_argument, NULL, OPT_TIMEOUT},
+    {"help", no_argument, NULL, 'h'},
+    {"version", no_argument, NULL, OPT_VERSION},
+    {NULL, 0, NULL, 0},
+};
+
+/* Leading ':' : a missing argument is reported as ':' rather than printed. */
+static const char short_options[] = ":j:qvA:U:h";
+
+__attribute__((format(printf, 3, 4))) static int usage_error(char *errbuf, size_t errlen, const char *fmt, ...)
+{
+    if (errbuf && errlen) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(errbuf, errlen, fmt, ap);
+        va_end(ap);
+    }
+    return -1;
+}
+
+/* A whole decimal number in [min, max]. */
+static bool parse_uint(const char *s, unsigned long min, unsigned long max, unsigned *out)
+{
+    if (!s || *s < '0' || *s > '9')
+        return false;
+    errno = 0;
+    char *end;
+    unsigned long v = strtoul(s, &end, 10);
+    if (errno || *end || v < min || v > max)
+        return false;
+    *out = (unsigned)v;
+    return true;
+}
+
+/* Append s to a growing array of strings. */
+static bool push(const char ***arr, size_t *n, const char *s)
+{
+    const char **grown = realloc(*arr, (*n + 1) * sizeof **arr);
+    if (!grown)
+        return false;
+    grown[(*n)++] = s;
+    *arr = grown;
+    return true;
+}
+
+/* The option as the user wrote it, for messages. */
+static const char *opt_name(char **argv, int idx)
+{
+    return idx > 0 && argv[idx - 1] ? argv[idx - 1] : "?";
+}
+
+/* One option; 0 or -1 with errbuf. */
+static int apply_option(int c, const char *arg, const char *as_written, cli_options *o, char *errbuf,
+                        size_t errlen)
+{
+    switch (c) {
+    case 'j':
+        if (!parse_uint(arg, 1, CLI_MAX_THREADS, &o->threads))
+            return usage_error(errbuf, errlen, "bad value '%s' for --threads (expected 1..%d)", arg,
+                               CLI_MAX_THREADS);
+        return 0;
+    case OPT_MIRROR:
+        o->mirror = true;
+        return 0;
+    case OPT_DRY_RUN:
+        o->dry_run = true;
+        return 0;
+    case OPT_CHECKSUM:
+        o->checksum = true;
+        return 0;
+    case OPT_EXCLUDE:
+    case OPT_INCLUDE:
+        if (!*arg)
+            return usage_error(errbuf, errlen, "empty pattern for %s",
+                               c == OPT_EXCLUDE ? "--exclude" : "--include");
+        if (!(c == OPT_EXCLUDE ? push(&o->excludes, &o->nexcludes, arg) : push(&o->includes, &o->nincludes, arg)))
+            return usage_error(errbuf, errlen, "out of memory");
+        return 0;
+    case OPT_SIGN:
+        o->sign = true;
+        return 0;
+    case OPT_ENCRYPT:
+        o->encrypt = true;
+        return 0;
+    case OPT_MIN_PROTOCOL:
+    case OPT_MAX_PROTOCOL: {
+        uint16_t d = smb_dialect_parse(arg);
+        const char *name = c == OPT_MIN_PROTOCOL ? "--min-protocol" : "--max-protocol";
+        if (!d)
+            return usage_error(errbuf, errlen, "unknown protocol version '%s' for %s (use 2.0.2, 2.1, 3.0, 3.0.2 or 3.1.1)",
+                               arg, name);
+        *(c == OPT_MIN_PROTOCOL ? &o->min_dialect : &o->max_dialect) = d;
+        return 0;
+    }
+    case 'q':
+        o->quiet = true;
+        return 0;
+    case 'v':
+        o->verbose = true;
+        return 0;
+    case OPT_PROGRESS:
+        o->progress = CLI_PROGRESS_ON;
+        return 0;
+    case OPT_NO_PROGRESS:
+        o->progress = CLI_PROGRESS_OFF;
+        return 0;
+    case OPT_JSON:
+        o->json = true;
+        return 0;
+    case OPT_LOG:
+        if (!*arg)
+            return usage_error(errbuf, errlen, "empty file name for --log");
+        o->log_path = arg;
+        return 0;
+    case 'A':
+        if (!*arg)
+            return usage_error(errbuf, errlen, "empty file name for --authentication-file");
+        o->auth_file = arg;
+        return 0;
+    case 'U':
+        if (!*arg)
+            return usage_error(errbuf, errlen, "empty user name for --user");
+        o->user = arg;
+        return 0;
+    case OPT_TIMEOUT:
+        if (!parse_uint(arg, 1, CLI_MAX_TIMEOUT_S, &o->timeout_s))
+            return usage_error(errbuf, errlen, "bad value '%s' for --timeout (expected 1..%d seconds)", arg,
+                               CLI_MAX_TIMEOUT_S);
+        return 0;
+    case 'h':
+        o->help = true;
+        return 0;
+    case OPT_VERSION:
+        o->version = true;
+        return 0;
+    default:
+        return usage_error(errbuf, errlen, "unknown option '%s'", as_written);
+    }
+}
+
+/* Checks across options and the positional arguments. */
+static int finish(int argc, char **argv, int first, cli_options *o, char *errbuf, size_t errlen)
+{
+    if (o->help || o->version)
+        return 0;
+    if (o->quiet && o->verbose)
+        return usage_error(errbuf, errlen, "--quiet and --verbose cannot be used together");
+    if (o->min_dialect && o->max_dialect && o->min_dialect > o->max_dialect)
+        return usage_error(errbuf, errlen, "--min-protocol %s is above --max-protocol %s",
+                           smb_dialect_name(o->min_dialect), smb_dialect_name(o->max_dialect));
+    int npos = argc - first;
+    if (npos == 0)
+        return usage_error(errbuf, errlen, "missing source and destination");
+    if (npos == 1)
+        return usage_error(errbuf, errlen, "missing destination (after '%s')", argv[first]);
+    for (int i = first; i < argc - 1; i++)
+        if (!push(&o->sources, &o->nsources, argv[i]))
+            return usage_error(errbuf, errlen, "out of memory");
+    o->dest = argv[argc - 1];
+    return 0;
+}
+
+int cli_parse_args(int argc, char **argv, cli_options *out, char *errbuf, size_t errlen)
+{
+    memset(out, 0, sizeof *out);
+    out->threads = CLI_DEFAULT_THREADS;
+    out->progress = CLI_PROGRESS_AUTO;
+    if (errbuf && errlen)
+        errbuf[0] = '\0';
+    if (argc < 1 || !argv)
+        return usage_error(errbuf, errlen, "no arguments");
+
+    optind = 0; /* GNU: reinitialise fully, so the parser can run again */
+    opterr = 0; /* report through errbuf, never on stderr */
+    int c;
+    while ((c = getopt_long(argc, argv, short_options, long_options, NULL)) != -1) {
+        int rc;
+        if (c == ':')
+            rc = usage_error(errbuf, errlen, "option '%s' needs a value", opt_name(argv, optind));
+        else if (c == '?')
+            rc = optopt && optopt < 256 ? usage_error(errbuf, errlen, "unknown option '-%c'", optopt)
+                                        : usage_error(errbuf, errlen, "unknown option '%s'", opt_name(argv, optind));
+        else
+            rc = apply_option(c, optarg, opt_name(argv, optind), out, errbuf, errlen);
+        if (rc) {
+            cli_options_free(out);
+            return rc;
+        }
+    }
+    int rc = finish(argc, argv, optind, out, errbuf, errlen);
+    if (rc)
+        cli_options_free(out);
+    return rc;
+}
+
+void cli_options_free(cli_options *o)
+{
+    if (!o)
+        return;
+    free(o->sources);
+    free(o->excludes);
+    free(o->includes);
+    o->sources = o->excludes = o->includes = NULL;
+    o->nsources = o->nexcludes = o->nincludes = 0;
+}

@@ -1,0 +1,56 @@
+/* Command-line options of smbcopy: parsed into a plain structure, never exiting. */
+#ifndef SMBCOPY_CLI_ARGS_H
+#define SMBCOPY_CLI_ARGS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifndef SMBCOPY_VERSION_STRING
+#define SMBCOPY_VERSION_STRING "0.1.0"
+#endif
+
+#define CLI_DEFAULT_THREADS 8
+#define CLI_MAX_THREADS 256
+#define CLI_MAX_TIMEOUT_S 86400
+
+/** --progress / --no-progress / neither. */
+enum cli_progress_mode { CLI_PROGRESS_AUTO = 0, CLI_PROGRESS_ON, CLI_PROGRESS_OFF };
+
+/** Everything the command line says. Strings point into argv. */
+typedef struct cli_options {
+    const char **sources;  /**< SRC... (owned array) */
+    size_t nsources;
+    const char *dest;      /**< DEST */
+    unsigned threads;      /**< -j (default 8) */
+    bool mirror, dry_run, checksum;
+    const char **excludes; /**< --exclude, in order (owned array) */
+    size_t nexcludes;
+    const char **includes; /**< --include, in order (owned array) */
+    size_t nincludes;
+    bool sign, encrypt;    /**< --sign, --encrypt: policy REQUIRED */
+    uint16_t min_dialect;  /**< --min-protocol, 0 when not given */
+    uint16_t max_dialect;  /**< --max-protocol, 0 when not given */
+    bool quiet, verbose, json;
+    int progress;          /**< cli_progress_mode */
+    const char *log_path;  /**< --log */
+    const char *auth_file; /**< -A */
+    const char *user;      /**< -U */
+    unsigned timeout_s;    /**< --timeout, 0 when not given */
+    bool help, version;    /**< -h, --version: nothing else is checked */
+} cli_options;
+
+/**
+ * Parse argv into out. Returns 0, or -1 with a one-line reason in errbuf
+ * (a usage error). Never prints or exits. Uses getopt_long, whose state is
+ * the C library's globals: not for concurrent use. argv may be permuted.
+ */
+int cli_parse_args(int argc, char **argv, cli_options *out, char *errbuf, size_t errlen);
+
+/** Free what cli_parse_args allocated (safe after a failure, and twice). */
+void cli_options_free(cli_options *o);
+
+/** The --help text. */
+extern const char cli_usage_text[];
+
+#endif

@@ -1,0 +1,180 @@
+/* The end-of-job report for humans (a table) and for programs (JSON). */
+#include "report.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <string.h>
+
+#include "format.h"
+
+#define COL 11 /* width of a table column */
+
+static void row_label(FILE *f, const char *label)
+{
+    fprintf(f, "%7s :", label);
+}
+
+static void cell(FILE *f, const char *text)
+{
+    fprintf(f, "%*s", COL, text);
+}
+
+static void cell_u64(FILE *f, uint64_t v)
+{
+    char buf[24];
+    snprintf(buf, sizeof buf, "%" PRIu64, v);
+    cell(f, buf);
+}
+
+static void cell_bytes(FILE *f, uint64_t v)
+{
+    char buf[24];
+    cell(f, cli_format_bytes(v, buf, sizeof buf));
+}
+
+void cli_report_table(FILE *f, const sc_summary *s, bool dry_run, bool interrupted)
+{
+    /* Failures beyond the files' are those of directories (listing, creating). */
+    uint64_t other_failed = s->nfailures > s->files_failed ? s->nfailures - s->files_failed : 0;
+
+    fprintf(f, "%9s", "");
+    static const char *const heads[] = {"Total", "Copied", "Skipped", "Failed", "Deleted"};
+    for (size_t i = 0; i < sizeof heads / sizeof heads[0]; i++)
+        cell(f, heads[i]);
+    fputc('\n', f);
+
+    row_label(f, "Dirs");
+    cell_u64(f, s->dirs_total);
+    cell_u64(f, s->dirs_created);
+    cell(f, "-");
+    cell_u64(f, other_failed);
+    cell_u64(f, s->dirs_deleted);
+    fputc('\n', f);
+
+    row_label(f, "Files");
+    cell_u64(f, s->files_total);
+    cell_u64(f, s->files_copied);
+    cell_u64(f, s->files_skipped);
+    cell_u64(f, s->files_failed);
+    cell_u64(f, s->files_deleted);
+    fputc('\n', f);
+
+    row_label(f, "Bytes");
+    cell_bytes(f, s->bytes_total);
+    cell_bytes(f, s->bytes_copied);
+    cell_bytes(f, s->bytes_skipped);
+    cell(f, s->files_failed ? "-" : "0");
+    cell(f, "-");
+    fputc('\n', f);
+
+    char t[32], r[32];
+    row_label(f, "Time");
+    cell(f, cli_format_duration(s->seconds, t, sizeof t));
+    fprintf(f, "   rate %s\n",
+            cli_format_rate(s->seconds > 0 ? (double)s->bytes_copied / s->seconds : 0, r, sizeof r));
+
+    if (s->bytes_server_copied) {
+        char b[24];
+        fprintf(f, "\n%s copied on the server (no data through this machine)\n",
+                cli_format_bytes(s->bytes_server_copied, b, sizeof b));
+    }
+    if (s->ignored)
+        fprintf(f, "%s%" PRIu64 " entr%s not copied (symbolic links, special files or refused names)\n",
+                s->bytes_server_copied ? "" : "\n", s->ignored, s->ignored == 1 ? "y" : "ies");
+    if (dry_run)
+        fprintf(f, "\nDry run: nothing was changed.\n");
+    if (interrupted)
+        fprintf(f, "\nInterrupted: the copy stopped before the end.\n");
+}
+
+void cli_report_failures(FILE *f, const sc_summary *s)
+{
+    for (size_t i = 0; i < s->nfailures; i++) {
+        fputs("FAILED ", f);
+        cli_fput_safe(f, s->failures[i].path ? s->failures[i].path : "");
+        fputs(": ", f);
+        cli_fput_safe(f, s->failures[i].message ? s->failures[i].message : "unknown error");
+        fputc('\n', f);
+    }
+}
+
+/* Length of the UTF-8 sequence at p (1..4) and whether it is valid. */
+static size_t utf8_sequence(const unsigned char *p, bool *valid)
+{
+    unsigned char c = p[0];
+    size_t need;
+    uint32_t cp;
+    *valid = false;
+    if (c < 0x80) {
+        *valid = true;
+        return 1;
+    } else if (c >= 0xC2 && c <= 0xDF) {
+        need = 1;
+        cp = c & 0x1F;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+        need = 2;
+        cp = c & 0x0F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        need = 3;
+        cp = c & 0x07;
+    } else {
+        return 1; /* a stray continuation byte or an impossible lead */
+    }
+    for (size_t i = 1; i <= need; i++) {
+        if ((p[i] & 0xC0) != 0x80)
+            return 1; /* cut short: only the lead byte is replaced */
+        cp = cp << 6 | (p[i] & 0x3Fu);
+    }
+    static const uint32_t min_cp[] = {0, 0x80, 0x800, 0x10000};
+    *valid = cp >= min_cp[need] && cp <= 0x10FFFF && !(cp >= 0xD800 && cp <= 0xDFFF);
+    return need + 1; /* an overlong form, a surrogate (WTF-8) or beyond U+10FFFF: one replacement */
+}
+
+void cli_json_string(FILE *f, const char *s)
+{
+    fputc('"', f);
+    const unsigned char *p = (const unsigned char *)(s ? s : "");
+    while (*p) {
+        bool valid;
+        size_t n = utf8_sequence(p, &valid);
+        if (!valid) {
+            fputs("\\uFFFD", f);
+        } else if (*p == '"' || *p == '\\') {
+            fputc('\\', f);
+            fputc(*p, f);
+        } else if (*p < 0x20 || *p == 0x7f) {
+            switch (*p) {
+            case '\b': fputs("\\b", f); break;
+            case '\f': fputs("\\f", f); break;
+            case '\n': fputs("\\n", f); break;
+            case '\r': fputs("\\r", f); break;
+            case '\t': fputs("\\t", f); break;
+            default: fprintf(f, "\\u%04x", *p); break;
+            }
+        } else {
+            fwrite(p, 1, n, f);
+        }
+        p += n;
+    }
+    fputc('"', f);
+}
+
+void cli_report_json(FILE *f, const sc_summary *s, bool interrupted)
+{
+    fprintf(f,
+            "{\"files_copied\":%" PRIu64 ",\"files_skipped\":%" PRIu64 ",\"files_deleted\":%" PRIu64
+            ",\"files_failed\":%" PRIu64 ",\"dirs_created\":%" PRIu64 ",\"dirs_deleted\":%" PRIu64
+            ",\"bytes_transferred\":%" PRIu64 ",\"bytes_total\":%" PRIu64 ",\"bytes_server_copied\":%" PRIu64
+            ",\"seconds\":%.3f,\"interrupted\":%s,\"failures\":[",
+            s->files_copied, s->files_skipped, s->files_deleted, s->files_failed, s->dirs_created,
+            s->dirs_deleted, s->bytes_copied, s->bytes_total, s->bytes_server_copied,
+            s->seconds > 0 && isfinite(s->seconds) ? s->seconds : 0.0, interrupted || s->interrupted ? "true" : "false");
+    for (size_t i = 0; i < s->nfailures; i++) {
+        fputs(i ? ",{\"path\":" : "{\"path\":", f);
+        cli_json_string(f, s->failures[i].path);
+        fputs(",\"reason\":", f);
+        cli_json_string(f, s->failures[i].message);
+        fputc('}', f);
+    }
+    fputs("]}\n", f);
+}

@@ -1,0 +1,30 @@
+/* The end-of-job report: a robocopy-style table, the failures, or one JSON object. */
+#ifndef SMBCOPY_CLI_REPORT_H
+#define SMBCOPY_CLI_REPORT_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include <smbcopy/engine.h>
+
+/** The table (dirs, files, bytes, time and rate) and notes (dry run, interrupted, ignored). */
+void cli_report_table(FILE *f, const sc_summary *s, bool dry_run, bool interrupted);
+
+/** One "FAILED path: reason" line per failure. */
+void cli_report_failures(FILE *f, const sc_summary *s);
+
+/**
+ * One JSON object and a newline: files_copied, files_skipped, files_deleted,
+ * files_failed, dirs_created, dirs_deleted, bytes_transferred (bytes of files
+ * copied), bytes_total, bytes_server_copied, seconds, interrupted, failures.
+ */
+void cli_report_json(FILE *f, const sc_summary *s, bool interrupted);
+
+/**
+ * s as a JSON string with its quotes: '"', '\\' and control characters
+ * escaped, valid UTF-8 kept, each invalid sequence written as \uFFFD.
+ * NULL writes "".
+ */
+void cli_json_string(FILE *f, const char *s);
+
+#endif

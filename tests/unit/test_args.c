@@ -1,0 +1,305 @@
+/* smbcopy option parsing: defaults, every option, repeatable ones, bad values, positionals; exit codes. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "cli/args.h"
+#include "cli/exitcodes.h"
+
+#define MAX_ARGS 64
+
+static char errbuf[256];
+
+/* Parse a NULL-terminated list of arguments after "smbcopy". */
+static int parse_list(cli_options *o, const char **args)
+{
+    char *argv[MAX_ARGS];
+    int argc = 0;
+    argv[argc++] = (char *)"smbcopy";
+    for (; *args; args++)
+        argv[argc++] = (char *)*args;
+    argv[argc] = NULL;
+    return cli_parse_args(argc, argv, o, errbuf, sizeof errbuf);
+}
+
+#define PARSE(o, ...) parse_list((o), (const char *[]){__VA_ARGS__, NULL})
+
+/* The parse must fail with a message containing want. */
+#define BAD(want, ...)                                                                                      \
+    do {                                                                                                    \
+        cli_options bad_;                                                                                   \
+        assert_int_equal(PARSE(&bad_, __VA_ARGS__), -1);                                                    \
+        if (!strstr(errbuf, (want)))                                                                        \
+            fail_msg("message '%s' lacks '%s'", errbuf, (want));                                           \
+        assert_null(bad_.sources);                                                                          \
+        assert_null(bad_.excludes);                                                                         \
+        assert_null(bad_.includes);                                                                         \
+    } while (0)
+
+static void test_defaults(void **state)
+{
+    (void)state;
+    cli_options o;
+    assert_int_equal(PARSE(&o, "src", "dst"), 0);
+    assert_int_equal(o.nsources, 1);
+    assert_string_equal(o.sources[0], "src");
+    assert_string_equal(o.dest, "dst");
+    assert_int_equal(o.threads, 8);
+    assert_false(o.mirror);
+    assert_false(o.dry_run);
+    assert_false(o.checksum);
+    assert_int_equal(o.nexcludes, 0);
+    assert_int_equal(o.nincludes, 0);
+    assert_false(o.sign);
+    assert_false(o.encrypt);
+    assert_int_equal(o.min_dialect, 0);
+    assert_int_equal(o.max_dialect, 0);
+    assert_false(o.quiet);
+    assert_false(o.verbose);
+    assert_false(o.json);
+    assert_int_equal(o.progress, CLI_PROGRESS_AUTO);
+    assert_null(o.log_path);
+    assert_null(o.auth_file);
+    assert_null(o.user);
+    assert_int_equal(o.timeout_s, 0);
+    assert_false(o.help);
+    assert_false(o.version);
+    cli_options_free(&o);
+    cli_options_free(&o); /* twice is harmless */
+}
+
+static void test_every_option(void **state)
+{
+    (void)state;
+    cli_options o;
+    assert_int_equal(PARSE(&o, "-j", "16", "--mirror", "--dry-run", "--checksum", "--exclude", "*.tmp",
+                           "--include", "*.doc", "--sign", "--encrypt", "--min-protocol", "3.0",
+                           "--max-protocol", "SMB3_11", "-v", "--no-progress", "--json", "--log", "run.log",
+                           "-A", "auth.txt", "-U", "CORP\\alice", "--timeout", "30", "a", "b", "smb://h/s/d"),
+                     0);
+    assert_int_equal(o.threads, 16);
+    assert_true(o.mirror);
+    assert_true(o.dry_run);
+    assert_true(o.checksum);
+    assert_int_equal(o.nexcludes, 1);
+    assert_string_equal(o.excludes[0], "*.tmp");
+    assert_int_equal(o.nincludes, 1);
+    assert_string_equal(o.includes[0], "*.doc");
+    assert_true(o.sign);
+    assert_true(o.encrypt);
+    assert_int_equal(o.min_dialect, SMB_DIALECT_3_0);
+    assert_int_equal(o.max_dialect, SMB_DIALECT_3_1_1);
+    assert_true(o.verbose);
+    assert_int_equal(o.progress, CLI_PROGRESS_OFF);
+    assert_true(o.json);
+    assert_string_equal(o.log_path, "run.log");
+    assert_string_equal(o.auth_file, "auth.txt");
+    assert_string_equal(o.user, "CORP\\alice");
+    assert_int_equal(o.timeout_s, 30);
+    assert_int_equal(o.nsources, 2);
+    assert_string_equal(o.sources[0], "a");
+    assert_string_equal(o.sources[1], "b");
+    assert_string_equal(o.dest, "smb://h/s/d");
+    cli_options_free(&o);
+}
+
+static void test_long_and_short_forms(void **state)
+{
+    (void)state;
+    cli_options o;
+    assert_int_equal(PARSE(&o, "--threads=4", "--quiet", "--authentication-file=f", "--user=bob", "x", "y"), 0);
+    assert_int_equal(o.threads, 4);
+    assert_true(o.quiet);
+    assert_string_equal(o.auth_file, "f");
+    assert_string_equal(o.user, "bob");
+    cli_options_free(&o);
+
+    assert_int_equal(PARSE(&o, "-j2", "-q", "-Af", "-Ubob", "x", "y"), 0);
+    assert_int_equal(o.threads, 2);
+    assert_true(o.quiet);
+    assert_string_equal(o.auth_file, "f");
+    assert_string_equal(o.user, "bob");
+    cli_options_free(&o);
+
+    /* options after the positionals, and the last of a repeated single option wins */
+    assert_int_equal(PARSE(&o, "x", "y", "--progress", "-j", "3", "-j", "5", "--min-protocol", "2.1",
+                           "--min-protocol", "3.0.2"),
+                     0);
+    assert_int_equal(o.threads, 5);
+    assert_int_equal(o.progress, CLI_PROGRESS_ON);
+    assert_int_equal(o.min_dialect, SMB_DIALECT_3_0_2);
+    assert_string_equal(o.sources[0], "x");
+    assert_string_equal(o.dest, "y");
+    cli_options_free(&o);
+
+    /* "--" ends the options: names that look like options are locations */
+    assert_int_equal(PARSE(&o, "--mirror", "--", "-odd", "--json"), 0);
+    assert_true(o.mirror);
+    assert_false(o.json);
+    assert_string_equal(o.sources[0], "-odd");
+    assert_string_equal(o.dest, "--json");
+    cli_options_free(&o);
+}
+
+static void test_repeatable(void **state)
+{
+    (void)state;
+    cli_options o;
+    assert_int_equal(PARSE(&o, "--exclude", "*.tmp", "--include", "*.a", "--exclude=~*", "--include", "b/*",
+                           "--exclude", ".git", "s1", "s2", "s3", "d"),
+                     0);
+    assert_int_equal(o.nexcludes, 3);
+    assert_string_equal(o.excludes[0], "*.tmp");
+    assert_string_equal(o.excludes[1], "~*");
+    assert_string_equal(o.excludes[2], ".git");
+    assert_int_equal(o.nincludes, 2);
+    assert_string_equal(o.includes[0], "*.a");
+    assert_string_equal(o.includes[1], "b/*");
+    assert_int_equal(o.nsources, 3);
+    assert_string_equal(o.sources[2], "s3");
+    assert_string_equal(o.dest, "d");
+    cli_options_free(&o);
+}
+
+static void test_threads_values(void **state)
+{
+    (void)state;
+    cli_options o;
+    assert_int_equal(PARSE(&o, "-j", "1", "a", "b"), 0);
+    assert_int_equal(o.threads, 1);
+    cli_options_free(&o);
+    assert_int_equal(PARSE(&o, "-j", "256", "a", "b"), 0);
+    assert_int_equal(o.threads, 256);
+    cli_options_free(&o);
+
+    BAD("bad value '0' for --threads", "-j", "0", "a", "b");
+    BAD("bad value '257' for --threads", "-j", "257", "a", "b");
+    BAD("bad value 'x' for --threads", "--threads", "x", "a", "b");
+    BAD("bad value '-3' for --threads", "-j", "-3", "a", "b");
+    BAD("bad value '4k' for --threads", "-j", "4k", "a", "b");
+    BAD("bad value '' for --threads", "--threads=", "a", "b");
+    BAD("bad value ' 4' for --threads", "-j", " 4", "a", "b");
+    BAD("bad value '99999999999999999999' for --threads", "-j", "99999999999999999999", "a", "b");
+}
+
+static void test_bad_values(void **state)
+{
+    (void)state;
+    BAD("unknown protocol version '1.0' for --min-protocol", "--min-protocol", "1.0", "a", "b");
+    BAD("unknown protocol version 'fast' for --max-protocol", "--max-protocol", "fast", "a", "b");
+    BAD("--min-protocol 3.1.1 is above --max-protocol 2.1", "--min-protocol", "3.1.1", "--max-protocol", "2.1",
+        "a", "b");
+    BAD("bad value '0' for --timeout", "--timeout", "0", "a", "b");
+    BAD("bad value '1.5' for --timeout", "--timeout", "1.5", "a", "b");
+    BAD("bad value '86401' for --timeout", "--timeout", "86401", "a", "b");
+    BAD("empty pattern for --exclude", "--exclude", "", "a", "b");
+    BAD("empty pattern for --include", "--include=", "a", "b");
+    BAD("empty file name for --log", "--log", "", "a", "b");
+    BAD("empty user name for --user", "-U", "", "a", "b");
+    BAD("--quiet and --verbose cannot be used together", "-q", "-v", "a", "b");
+
+    cli_options o;
+    assert_int_equal(PARSE(&o, "--timeout", "86400", "a", "b"), 0);
+    assert_int_equal(o.timeout_s, 86400);
+    cli_options_free(&o);
+}
+
+static void test_unknown_and_missing(void **state)
+{
+    (void)state;
+    BAD("unknown option '--bogus'", "--bogus", "a", "b");
+    BAD("unknown option '-x'", "-x", "a", "b");
+    BAD("unknown option '-x'", "-qx", "a", "b");
+    BAD("unknown option '--mirror=yes'", "--mirror=yes", "a", "b");
+    BAD("option '-j' needs a value", "a", "b", "-j");
+    BAD("option '--log' needs a value", "a", "b", "--log");
+    BAD("option '--exclude' needs a value", "a", "b", "--exclude");
+    BAD("missing source and destination", "--mirror");
+    BAD("missing destination (after 'only')", "only");
+
+    /* nothing positional at all */
+    cli_options o;
+    char *argv[] = {(char *)"smbcopy", NULL};
+    assert_int_equal(cli_parse_args(1, argv, &o, errbuf, sizeof errbuf), -1);
+    assert_non_null(strstr(errbuf, "missing source"));
+    /* no error buffer is fine */
+    assert_int_equal(cli_parse_args(1, argv, &o, NULL, 0), -1);
+}
+
+static void test_help_version(void **state)
+{
+    (void)state;
+    cli_options o;
+    assert_int_equal(PARSE(&o, "--help"), 0);
+    assert_true(o.help);
+    cli_options_free(&o);
+    assert_int_equal(PARSE(&o, "-h", "just-one"), 0);
+    assert_true(o.help);
+    cli_options_free(&o);
+    assert_int_equal(PARSE(&o, "--version"), 0);
+    assert_true(o.version);
+    cli_options_free(&o);
+    /* a bad option still fails, even beside --help */
+    BAD("unknown option", "--help", "--nope");
+
+    /* the help text documents every option and the exit codes */
+    static const char *const words[] = {"--threads", "--mirror", "--dry-run", "--checksum", "--exclude",
+                                        "--include", "--sign", "--encrypt", "--min-protocol", "--max-protocol",
+                                        "--quiet", "--verbose", "--progress", "--no-progress", "--json", "--log",
+                                        "--authentication-file", "--user", "--timeout", "--help", "--version",
+                                        "Exit status", "interrupted"};
+    for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
+        if (!strstr(cli_usage_text, words[i]))
+            fail_msg("help lacks %s", words[i]);
+}
+
+static void test_repeated_parses(void **state)
+{
+    (void)state;
+    /* the parser starts afresh each time */
+    for (int i = 0; i < 3; i++) {
+        cli_options o;
+        assert_int_equal(PARSE(&o, "--bad"), -1);
+        assert_int_equal(PARSE(&o, "-j", "3", "a", "b"), 0);
+        assert_int_equal(o.threads, 3);
+        cli_options_free(&o);
+    }
+}
+
+static void test_exit_codes(void **state)
+{
+    (void)state;
+    assert_int_equal(CLI_EXIT_OK, 0);
+    assert_int_equal(CLI_EXIT_FAILED, 1);
+    assert_int_equal(CLI_EXIT_USAGE, 2);
+    assert_int_equal(CLI_EXIT_AUTH, 3);
+    assert_int_equal(CLI_EXIT_CONNECT, 4);
+    assert_int_equal(CLI_EXIT_INTERRUPTED, 5);
+    assert_int_equal(cli_exit_for_error(SMB_ERR_INVALID_ARG), 2);
+    assert_int_equal(cli_exit_for_error(SMB_ERR_AUTH), 3);
+    assert_int_equal(cli_exit_for_error(SMB_ERR_CONNECT), 4);
+    assert_int_equal(cli_exit_for_error(SMB_ERR_BAD_SHARE), 4);
+    assert_int_equal(cli_exit_for_error(SMB_ERR_SMB1_ONLY), 4);
+    assert_int_equal(cli_exit_for_error(SMB_ERR_NEGOTIATE), 4);
+    assert_int_equal(cli_exit_for_error(SMB_ERR_TIMEOUT), 4);
+    assert_int_equal(cli_exit_for_error(SMB_ERR_DISCONNECTED), 4);
+    assert_int_equal(cli_exit_for_error(SMB_ERR_CANCELLED), 5);
+    assert_int_equal(cli_exit_for_error(SMB_ERR_NOT_FOUND), 1);
+    assert_int_equal(cli_exit_for_error(SMB_ERR_ACCESS), 1);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_defaults),         cmocka_unit_test(test_every_option),
+        cmocka_unit_test(test_long_and_short_forms), cmocka_unit_test(test_repeatable),
+        cmocka_unit_test(test_threads_values),   cmocka_unit_test(test_bad_values),
+        cmocka_unit_test(test_unknown_and_missing), cmocka_unit_test(test_help_version),
+        cmocka_unit_test(test_repeated_parses),  cmocka_unit_test(test_exit_codes),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
