@@ -190,9 +190,19 @@ static int copy_stream(sc_job *job, file_copy *fc, uint64_t off, uint64_t len, s
     return rc;
 }
 
+/*
+ * A server-side copy writes every byte, holes included: a sparse source (less
+ * allocated than its size) goes through the client instead, whose writes
+ * skip zeros and so keep the holes.
+ */
+static bool use_server_copy(const file_copy *fc)
+{
+    return fc->pair->server_copy && fc->st.allocated >= fc->st.size;
+}
+
 static int copy_range_body(sc_job *job, file_copy *fc, uint64_t off, uint64_t len, smb_error *err)
 {
-    if (fc->pair->server_copy) {
+    if (use_server_copy(fc)) {
         int rc = fc->pair->src->ops->server_copy(fc->src, fc->dst, off, len, err);
         if (rc == 0)
             job_event(job, SC_EV_FILE_PROGRESS, fc->rel, len, false, NULL);

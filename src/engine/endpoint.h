@@ -30,6 +30,7 @@ typedef struct ep_stat {
     uint64_t ctime;      /**< creation time (FILETIME), 0 when the endpoint has none */
     uint32_t attributes; /**< SMB_ATTR_* (READONLY, HIDDEN, SYSTEM, ARCHIVE, REPARSE_POINT, ...) */
     uint64_t file_id;    /**< inode or server file id, 0 when unknown */
+    uint64_t allocated;  /**< bytes allocated on disk (less than size: a sparse file) */
 } ep_stat;
 
 typedef struct ep ep;

@@ -152,6 +152,7 @@ static void fill_stat(const struct stat *s, ep_stat *st)
     st->mtime = smb_filetime_from_unix((int64_t)s->st_mtim.tv_sec, s->st_mtim.tv_nsec);
     st->ctime = 0; /* no settable creation time here */
     st->file_id = (uint64_t)s->st_ino;
+    st->allocated = (uint64_t)s->st_blocks * 512;
     if (S_ISDIR(s->st_mode)) {
         st->type = EP_DIR;
         st->attributes = SMB_ATTR_DIRECTORY;

@@ -65,6 +65,7 @@ static void stat_from_info(const smb_file_info *i, ep_stat *st)
     st->ctime = i->creation_time;
     st->attributes = i->attributes;
     st->file_id = i->file_id;
+    st->allocated = i->allocation_size;
 }
 
 static int op_stat(ep *base, const char *rel, ep_stat *st, smb_error *err)
