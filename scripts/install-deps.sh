@@ -14,7 +14,7 @@ readonly PACKAGES=(
     build-essential cmake pkg-config
     libssl-dev libkrb5-dev libarchive-dev libzstd-dev libcmocka-dev
     samba smbclient samba-ad-dc krb5-user
-    iproute2 procps
+    iproute2 procps jq
 )
 
 say() { printf '%s: %s\n' "$PROG" "$*"; }

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "error.h"
@@ -183,6 +184,62 @@ static void set_pair_caps(job_pair *p)
                      p->src->ops->same_server(p->src, p->dst);
 }
 
+/* Absolute form of a local path: realpath of its longest existing prefix, then the rest. */
+static char *local_abs(const char *p)
+{
+    char *copy = strdup(p);
+    if (!copy)
+        return NULL;
+    size_t n = strlen(copy);
+    for (;;) {
+        char *r = realpath(n ? copy : ".", NULL);
+        if (r) {
+            const char *rest = p + n;
+            char *out = malloc(strlen(r) + strlen(rest) + 2);
+            if (out)
+                sprintf(out, "%s%s%s", r, *rest && *rest != '/' ? "/" : "", rest);
+            free(r);
+            free(copy);
+            return out;
+        }
+        while (n > 0 && copy[n - 1] != '/')
+            n--;
+        while (n > 1 && copy[n - 1] == '/')
+            n--;
+        copy[n] = '\0';
+        if (n == 0 && p[0] == '/')
+            break;
+    }
+    free(copy);
+    return NULL;
+}
+
+/* True when inner is outer or lies below it ('/'-separated). */
+static bool path_within(const char *inner, const char *outer)
+{
+    size_t n = strlen(outer);
+    while (n > 0 && outer[n - 1] == '/')
+        n--;
+    if (n == 0)
+        return true;
+    return strncmp(inner, outer, n) == 0 && (inner[n] == '\0' || inner[n] == '/');
+}
+
+/* A destination inside its source would copy itself again and again. */
+static bool dest_inside_source(const sc_location *s, const sc_location *d)
+{
+    if (s->is_smb != d->is_smb)
+        return false;
+    if (s->is_smb)
+        return strcasecmp(s->host, d->host) == 0 && s->port == d->port && strcasecmp(s->share, d->share) == 0 &&
+               path_within(d->path, s->path);
+    char *a = local_abs(s->path), *b = local_abs(d->path);
+    bool inside = a && b && path_within(b, a);
+    free(a);
+    free(b);
+    return inside;
+}
+
 /* Set up one source: open its endpoints, apply the directory rule, queue. */
 static int plan_source(sc_job *job, size_t i, const sc_location *dloc, smb_error *err)
 {
@@ -191,6 +248,13 @@ static int plan_source(sc_job *job, size_t i, const sc_location *dloc, smb_error
     if (rc != 0)
         return rc;
     job_pair *pair = &job->pairs[i];
+    if (dest_inside_source(&sloc, dloc)) {
+        char a[256], b[256];
+        rc = smb_err_set(err, SMB_ERR_INVALID_ARG, 0, "the destination %s is inside the source %s",
+                         sc_location_display(dloc, b, sizeof b), sc_location_display(&sloc, a, sizeof a));
+        sc_location_free(&sloc);
+        return rc;
+    }
     ep *src = open_ep(job, &sloc, NULL, err);
     ep_stat sst, dst_st;
     if (!src) {

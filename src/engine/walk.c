@@ -279,7 +279,7 @@ static int walk_entry_cb(void *arg, const char *name, const ep_stat *st)
     const char *why = plan_unsafe_name(name, strlen(name));
     if (why) {
         char shown[300];
-        snprintf(shown, sizeof shown, "%s/%.250s", dir_rel[0] ? dir_rel : ".", name);
+        snprintf(shown, sizeof shown, "%s%s%.250s", dir_rel, dir_rel[0] ? "/" : "", name);
         job_count(job, &job->sum.ignored, 1);
         job_fail(job, shown, st->type == EP_DIR, "refused entry from the source: %s", why);
         return 0;
