@@ -35,34 +35,37 @@ mkdir -p "$share/bench-big" "$work/local/big"
 head -c $((1 << 30)) /dev/urandom > "$work/local/big/big.bin"
 cp "$work/local/big/big.bin" "$share/bench-big/big.bin"
 
-n=0
-fresh() { n=$((n + 1)); echo "$work/run$n"; }
+# Fresh names without shared state: the scenario functions run in subshells.
+fresh() { mktemp -d -p "$work" run.XXXXXX; }
+fresh_remote() { echo "up-$(date +%s%N)"; }
 timeit() { local t0 t1; t0=$(date +%s.%N); "$@" >/dev/null 2>&1 || { echo "FAILED: $*" >&2; exit 1; }; t1=$(date +%s.%N); awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f\n", b - a }'; }
 median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 smbc() { smbclient "//127.0.0.1/$SMBCOPY_TEST_SHARE" -p "$SMBCOPY_TEST_PORT" -A "$auth" "$@"; }
 
-# One scenario: NAME and a command template per client; %D = a fresh local dir, %R = a fresh remote dir name.
 declare -A T
 run() { # key, then the command (a function name)
   local key=$1; shift
   local vals=()
-  for _ in $(seq "$runs"); do vals+=("$("$@")"); done
+  for _ in $(seq "$runs"); do
+    local v; v=$("$@") || { echo "bench: $key failed" >&2; exit 1; }
+    vals+=("$v")
+  done
   T[$key]=$(printf '%s\n' "${vals[@]}" | median)
 }
 # downloads
-dl_small_smbcopy() { local d; d=$(fresh); timeit build/smbcopy -q "$url/bench-small" "$d"; }
+dl_small_smbcopy() { local d; d=$(fresh); timeit build/smbcopy -q "$url/bench-small" "$d/dst"; }
 dl_small_smbclient() { local d; d=$(fresh); mkdir -p "$d"; timeit bash -c "cd '$d' && smbclient '//127.0.0.1/$SMBCOPY_TEST_SHARE' -p $SMBCOPY_TEST_PORT -A '$auth' -c 'prompt off; recurse on; cd bench-small; mget *'"; }
 dl_small_rclone() { local d; d=$(fresh); timeit rclone copy --transfers 16 "srv:$SMBCOPY_TEST_SHARE/bench-small" "$d"; }
 dl_big_smbcopy() { local d; d=$(fresh); timeit build/smbcopy -q "$url/bench-big/big.bin" "$d/"; }
 dl_big_smbclient() { local d; d=$(fresh); mkdir -p "$d"; timeit smbc -c "get bench-big/big.bin $d/big.bin"; }
 dl_big_rclone() { local d; d=$(fresh); timeit rclone copy --transfers 16 --multi-thread-streams 0 "srv:$SMBCOPY_TEST_SHARE/bench-big" "$d"; }
 # uploads (each into a fresh remote directory)
-up_small_smbcopy() { local r; r=up$((n = n + 1)); timeit build/smbcopy -q "$work/local/small" "$url/$r"; }
-up_small_smbclient() { local r; r=up$((n = n + 1)); smbc -c "mkdir $r" >/dev/null; timeit bash -c "cd '$work/local/small' && smbclient '//127.0.0.1/$SMBCOPY_TEST_SHARE' -p $SMBCOPY_TEST_PORT -A '$auth' -c 'prompt off; recurse on; cd $r; mput *'"; }
-up_small_rclone() { local r; r=up$((n = n + 1)); timeit rclone copy --transfers 16 "$work/local/small" "srv:$SMBCOPY_TEST_SHARE/$r"; }
-up_big_smbcopy() { local r; r=up$((n = n + 1)); timeit build/smbcopy -q "$work/local/big" "$url/$r"; }
-up_big_smbclient() { local r; r=up$((n = n + 1)); timeit smbc -c "put $work/local/big/big.bin $r-big.bin"; }
-up_big_rclone() { local r; r=up$((n = n + 1)); timeit rclone copy --transfers 16 --multi-thread-streams 0 "$work/local/big" "srv:$SMBCOPY_TEST_SHARE/$r"; }
+up_small_smbcopy() { local r; r=$(fresh_remote); timeit build/smbcopy -q "$work/local/small" "$url/$r"; }
+up_small_smbclient() { local r; r=$(fresh_remote); smbc -c "mkdir $r" >/dev/null; timeit bash -c "cd '$work/local/small' && smbclient '//127.0.0.1/$SMBCOPY_TEST_SHARE' -p $SMBCOPY_TEST_PORT -A '$auth' -c 'prompt off; recurse on; cd $r; mput *'"; }
+up_small_rclone() { local r; r=$(fresh_remote); timeit rclone copy --transfers 16 "$work/local/small" "srv:$SMBCOPY_TEST_SHARE/$r"; }
+up_big_smbcopy() { local r; r=$(fresh_remote); timeit build/smbcopy -q "$work/local/big" "$url/$r"; }
+up_big_smbclient() { local r; r=$(fresh_remote); timeit smbc -c "put $work/local/big/big.bin $r-big.bin"; }
+up_big_rclone() { local r; r=$(fresh_remote); timeit rclone copy --transfers 16 --multi-thread-streams 0 "$work/local/big" "srv:$SMBCOPY_TEST_SHARE/$r"; }
 
 dl_small_smbcopy >/dev/null # warm-up: page cache and server
 for s in dl_small dl_big up_small up_big; do
