@@ -132,6 +132,7 @@ typedef struct smb_conn_opts {
     uint32_t max_io_size;        /**< cap on one READ/WRITE (default 8 MiB, also capped by the server) */
     uint16_t credits_target;     /**< credits to ask the server to keep granted (default 512) */
     uint8_t client_guid[16];     /**< all zero: a random GUID is made */
+    uint16_t cipher;             /**< 0: offer every cipher, GCM first; else offer only this smb_cipher (3.1.1) */
 } smb_conn_opts;
 
 /** Fill opts with the defaults. */

@@ -14,6 +14,7 @@
 
 #include "credits.h"
 #include "error.h"
+#include "objects.h"
 #include "transport.h"
 
 #define STATUS_SUCCESS 0x00000000u
@@ -208,9 +209,55 @@ static int sign_message(smb_req *r, const void *extra, size_t extra_len)
     return 0;
 }
 
+static int transmit(smb_conn *c, struct iovec *iov, int niov, size_t total, smb_error *err);
+
+/* Encrypted messages are not signed: the AEAD tag covers them (MS-SMB2 3.2.4.1.1). */
+static bool wants_encryption(const smb_req *r)
+{
+    return r->sec && r->sec->encrypt && r->command != SMB2_NEGOTIATE && r->command != SMB2_SESSION_SETUP;
+}
+
 static bool wants_signing(const smb_req *r)
 {
-    return r->sec && r->sec->signing && r->command != SMB2_NEGOTIATE;
+    return r->sec && r->sec->signing && r->command != SMB2_NEGOTIATE && !wants_encryption(r);
+}
+
+/*
+ * Wrap the plaintext messages plain[0..n) (total len bytes) in one
+ * transform message (MS-SMB2 3.2.4.1.8): the nonce is the session's counter,
+ * the additional data the transform header from its Nonce on. The one copy
+ * is the cipher's output.
+ */
+static int send_encrypted(smb_conn *c, const smb_req *r, const struct iovec *plain, int n, size_t len,
+                          smb_error *err)
+{
+    const smb_sec *sec = r->sec;
+    size_t nonce_len = smb_cipher_nonce_len(sec->cipher);
+    if (!nonce_len || len > 0xFFFFFF - SMB2_TRANSFORM_HDR_LEN)
+        return smb_err_set(err, SMB_ERR_ENCRYPTION, 0, "cannot encrypt with cipher %u", sec->cipher);
+    uint8_t *frame = malloc(4 + SMB2_TRANSFORM_HDR_LEN + len);
+    if (!frame)
+        return smb_err_set(err, SMB_ERR_NO_MEMORY, 0, "out of memory");
+    smb2_transform_hdr th = {.original_size = (uint32_t)len, .flags = 0x0001, .session_id = r->session_id};
+    uint64_t nonce = __atomic_add_fetch(sec->nonce_ctr, 1, __ATOMIC_RELAXED);
+    smb_put64(th.nonce, nonce);
+    smb_wr w;
+    smb_wr_init(&w, frame, 4 + SMB2_TRANSFORM_HDR_LEN);
+    smb_wr_be32(&w, (uint32_t)(SMB2_TRANSFORM_HDR_LEN + len));
+    smb2_transform_hdr_encode(&w, &th);
+    smb_iov piov[34];
+    for (int i = 0; i < n; i++)
+        piov[i] = (smb_iov){plain[i].iov_base, plain[i].iov_len};
+    uint8_t *hdr = frame + 4;
+    if (!smb_wr_ok(&w) || smb_encrypt(sec->cipher, sec->enc_key, th.nonce, hdr + 20, 32, piov, n,
+                                      hdr + SMB2_TRANSFORM_HDR_LEN, hdr + 4) != 0) {
+        free(frame);
+        return smb_err_set(err, SMB_ERR_CRYPTO, 0, "encrypting a request failed");
+    }
+    struct iovec iov = {frame, 4 + SMB2_TRANSFORM_HDR_LEN + len};
+    int rc = transmit(c, &iov, 1, iov.iov_len, err);
+    free(frame);
+    return rc;
 }
 
 /* Take credits and message ids for n requests at once; waits while the
@@ -334,6 +381,8 @@ int smb_req_send_compound(smb_req **rs, int n, bool related, smb_error *err)
             total += r->payload_len;
         }
     }
+    if (wants_encryption(rs[0]))
+        return send_encrypted(c, rs[0], iov + 1, niov - 1, total - 4, err);
     size_t frame = total - 4;
     if (frame > 0xFFFFFF)
         return smb_err_set(err, SMB_ERR_INVALID_ARG, 0, "request too large (%zu bytes)", frame);
@@ -513,7 +562,7 @@ static smb_req *claim_response(smb_conn *c, const smb2_hdr *h, bool *unknown)
 }
 
 /* Handle one complete response message (owned: msg is freed or kept). */
-static void dispatch(smb_conn *c, uint8_t *msg, size_t len)
+static void dispatch(smb_conn *c, uint8_t *msg, size_t len, bool encrypted)
 {
     smb_rd rd;
     smb_rd_init(&rd, msg, len);
@@ -538,8 +587,11 @@ static void dispatch(smb_conn *c, uint8_t *msg, size_t len)
     r->rsp_len = len;
     if (h.command != r->command) {
         req_set_error(r, SMB_ERR_PROTOCOL, "server answered command %u with command %u", r->command, h.command);
+    } else if (!encrypted && wants_encryption(r)) {
+        req_set_error(r, SMB_ERR_SIGNATURE, "server sent an unencrypted response on an encrypted session");
     } else {
-        check_signature(r, &h, msg, len, NULL, 0);
+        if (!encrypted)
+            check_signature(r, &h, msg, len, NULL, 0);
         if (!r->err && r->read_buf && (h.status == STATUS_SUCCESS || h.status == STATUS_BUFFER_OVERFLOW))
             copy_read_payload(r);
     }
@@ -547,7 +599,7 @@ static void dispatch(smb_conn *c, uint8_t *msg, size_t len)
 }
 
 /* Split a frame of compounded responses (MS-SMB2 3.3.4.1.3) into messages. */
-static void dispatch_frame(smb_conn *c, uint8_t *frame, size_t len)
+static void dispatch_frame(smb_conn *c, uint8_t *frame, size_t len, bool encrypted)
 {
     size_t off = 0;
     for (;;) {
@@ -562,7 +614,7 @@ static void dispatch_frame(smb_conn *c, uint8_t *frame, size_t len)
         size_t next = h.next_command;
         if (next == 0) {
             if (off == 0) {
-                dispatch(c, frame, len);
+                dispatch(c, frame, len, encrypted);
             } else {
                 uint8_t *m = malloc(len - off);
                 if (m)
@@ -572,7 +624,7 @@ static void dispatch_frame(smb_conn *c, uint8_t *frame, size_t len)
                     smb_conn_fail(c, SMB_ERR_NO_MEMORY, "out of memory receiving");
                     return;
                 }
-                dispatch(c, m, len - off);
+                dispatch(c, m, len - off, encrypted);
             }
             return;
         }
@@ -588,7 +640,7 @@ static void dispatch_frame(smb_conn *c, uint8_t *frame, size_t len)
             return;
         }
         memcpy(m, frame + off, next);
-        dispatch(c, m, next);
+        dispatch(c, m, next, encrypted);
         off += next;
     }
 }
@@ -615,7 +667,8 @@ static bool try_direct_read(smb_conn *c, const uint8_t *head, size_t len, bool *
 
     pthread_mutex_lock(&c->lock);
     smb_req *r = table_find(c, h.message_id);
-    bool ok = r && r->read_buf && r->state == REQ_SENT && r->command == SMB2_READ && rr.data_length <= r->read_cap;
+    bool ok = r && r->read_buf && r->state == REQ_SENT && r->command == SMB2_READ && rr.data_length <= r->read_cap &&
+              !wants_encryption(r);
     if (ok)
         r->state = REQ_RECEIVING;
     pthread_mutex_unlock(&c->lock);
@@ -663,6 +716,70 @@ static bool read_or_fail(smb_conn *c, void *buf, size_t n)
     return false;
 }
 
+/* The decryption keys of session id, copied under the lock; false when unknown. */
+static bool session_keys(smb_conn *c, uint64_t id, smb_sec *out)
+{
+    bool found = false;
+    pthread_mutex_lock(&c->lock);
+    for (smb_session *s = c->sessions; s; s = s->next)
+        if (s->id == id && s->sec.cipher) {
+            *out = s->sec;
+            found = true;
+            break;
+        }
+    pthread_mutex_unlock(&c->lock);
+    return found;
+}
+
+/*
+ * A transform message (MS-SMB2 3.2.5.1.1.1): read it whole, authenticate
+ * and decrypt it with the session's key, and dispatch what it carries. A
+ * message that fails authentication ends the connection: it was forged or
+ * damaged, and what follows cannot be trusted either.
+ */
+static bool receive_encrypted(smb_conn *c, const uint8_t *head, size_t hl, size_t len)
+{
+    uint8_t *frame = malloc(len);
+    if (!frame) {
+        smb_conn_fail(c, SMB_ERR_NO_MEMORY, "out of memory for a %zu-byte frame", len);
+        return false;
+    }
+    memcpy(frame, head, hl);
+    if (!read_or_fail(c, frame + hl, len - hl)) {
+        free(frame);
+        return false;
+    }
+    smb_rd rd;
+    smb_rd_init(&rd, frame, len);
+    smb2_transform_hdr th;
+    smb_sec sec;
+    if (smb2_transform_hdr_decode(&rd, &th) != 0 || th.original_size != len - SMB2_TRANSFORM_HDR_LEN ||
+        th.original_size < SMB2_HDR_LEN) {
+        free(frame);
+        smb_conn_fail(c, SMB_ERR_PROTOCOL, "malformed encrypted message from %s", c->host);
+        return false;
+    }
+    if (!session_keys(c, th.session_id, &sec)) {
+        free(frame);
+        smb_conn_fail(c, SMB_ERR_PROTOCOL, "encrypted message for unknown session %llu",
+                      (unsigned long long)th.session_id);
+        return false;
+    }
+    uint8_t *plain = malloc(th.original_size);
+    smb_iov_mut out = {plain, th.original_size};
+    bool ok = plain && smb_decrypt(sec.cipher, sec.dec_key, th.nonce, frame + 20, 32, frame + SMB2_TRANSFORM_HDR_LEN,
+                                   th.original_size, &out, 1, th.signature) == 0;
+    free(frame);
+    memset(&sec, 0, sizeof sec);
+    if (!ok) {
+        free(plain);
+        smb_conn_fail(c, SMB_ERR_SIGNATURE, "an encrypted message from %s failed authentication", c->host);
+        return false;
+    }
+    dispatch_frame(c, plain, th.original_size, true);
+    return true;
+}
+
 /* Read and handle one frame of len bytes. Returns false when the connection broke. */
 static bool receive_frame(smb_conn *c, size_t len)
 {
@@ -675,10 +792,8 @@ static bool receive_frame(smb_conn *c, size_t len)
                       "server supports only SMB1, which smbcopy does not speak; enable SMB2/3 on the server");
         return false;
     }
-    if (hl >= 4 && head[0] == 0xFD && memcmp(head + 1, "SMB", 3) == 0) {
-        smb_conn_fail(c, SMB_ERR_PROTOCOL, "server sent an encrypted message on a session without encryption");
-        return false;
-    }
+    if (hl >= 4 && head[0] == 0xFD && memcmp(head + 1, "SMB", 3) == 0)
+        return receive_encrypted(c, head, hl, len);
     if (hl < SMB2_HDR_LEN || head[0] != 0xFE || memcmp(head + 1, "SMB", 3) != 0) {
         smb_conn_fail(c, SMB_ERR_PROTOCOL, "server sent a frame that is not SMB2 (%zu bytes)", len);
         return false;
@@ -698,7 +813,7 @@ static bool receive_frame(smb_conn *c, size_t len)
         free(frame);
         return false;
     }
-    dispatch_frame(c, frame, len);
+    dispatch_frame(c, frame, len, false);
     return true;
 }
 

@@ -28,10 +28,11 @@ typedef struct smb_sec {
     bool signing;            /**< sign requests, require signed responses */
     uint16_t signing_alg;    /**< smb_signing_alg */
     uint8_t signing_key[16];
-    bool encrypt;            /**< encrypt every message (issue: encryption) */
-    uint16_t cipher;
+    bool encrypt;            /**< encrypt every message (MS-SMB2 3.2.4.1.8) */
+    uint16_t cipher;         /**< smb_cipher */
     uint8_t enc_key[32];     /**< client to server */
     uint8_t dec_key[32];     /**< server to client */
+    uint64_t *nonce_ctr;     /**< the session's nonce counter, shared by every copy of these keys */
 } smb_sec;
 
 /** Completion callback, run on the receiver thread after the response arrived. */

@@ -119,17 +119,18 @@ static int negotiate(smb_conn *c, smb_error *err)
         return smb_err_set(err, SMB_ERR_INVALID_ARG, 0, "no SMB dialect between the minimum and maximum asked for");
     n->our_security_mode =
         SMB2_NEGOTIATE_SIGNING_ENABLED | (c->opts.signing == SMB_POLICY_REQUIRED ? SMB2_NEGOTIATE_SIGNING_REQUIRED : 0);
-    n->our_capabilities = SMB2_GLOBAL_CAP_LARGE_MTU;
-    if (c->opts.encryption != SMB_POLICY_OFF)
-        n->our_capabilities |= SMB2_GLOBAL_CAP_ENCRYPTION;
+    /* Ciphers are offered even with encryption off: the server then says
+     * when a share or session demands encryption, and the refusal can name
+     * the reason instead of a bare "access denied". */
+    n->our_capabilities = SMB2_GLOBAL_CAP_LARGE_MTU | SMB2_GLOBAL_CAP_ENCRYPTION;
 
     smb2_negotiate_req nr = {
         .security_mode = n->our_security_mode,
         .capabilities = n->our_capabilities,
         .dialects = n->our_dialects,
         .ndialects = n->our_ndialects,
-        .ciphers = our_ciphers,
-        .nciphers = c->opts.encryption == SMB_POLICY_OFF ? 0 : 4,
+        .ciphers = c->opts.cipher ? &c->opts.cipher : our_ciphers,
+        .nciphers = c->opts.cipher ? 1 : 4,
         .signing_algs = our_signing_algs,
         .nsigning_algs = 3,
         .netname = c->host,

@@ -11,6 +11,7 @@ struct smb_session {
     smb_conn *conn;
     uint64_t id;
     smb_sec sec;
+    uint64_t nonce_ctr;       /* next encryption nonce: a counter, never reused */
     bool guest;
     bool anonymous;
     char mech[16];
@@ -26,6 +27,7 @@ struct smb_tree {
     char *share;
     pthread_mutex_t lock;     /* protects opens */
     smb_open *opens;
+    smb_sec sec;              /* the session's keys; encrypt set when the share demands it */
 };
 
 struct smb_open {

@@ -176,15 +176,28 @@ static int authenticate(smb_session *s, smb_spnego *sp, const char *who, smb_err
     return rc;
 }
 
+/* Decide signing and encryption against the user's policies (MS-SMB2 3.2.5.3.1). */
 static int check_policies(smb_session *s, smb_error *err)
 {
     smb_conn *c = s->conn;
-    if ((s->guest || s->anonymous) && c->opts.signing == SMB_POLICY_REQUIRED)
+    bool weak = s->guest || s->anonymous;
+    if (weak && c->opts.signing == SMB_POLICY_REQUIRED)
         return smb_err_set(err, SMB_ERR_AUTH, 0, "signing is required but the server logged us on as %s, which cannot sign",
                            s->guest ? "guest" : "anonymous");
-    if (s->sec.encrypt || c->opts.encryption == SMB_POLICY_REQUIRED)
+    bool server_wants = s->sec.encrypt; /* SMB2_SESSION_FLAG_ENCRYPT_DATA */
+    if (server_wants && c->opts.encryption == SMB_POLICY_OFF)
         return smb_err_set(err, SMB_ERR_ENCRYPTION, 0,
-                           "the session needs encryption, which this version of smbcopy cannot do yet");
+                           "server %s requires encryption for this session, but encryption was turned off", c->host);
+    if (c->opts.encryption == SMB_POLICY_REQUIRED || server_wants) {
+        if (weak)
+            return smb_err_set(err, SMB_ERR_ENCRYPTION, 0, "encryption is required but a %s session has no keys",
+                               s->guest ? "guest" : "anonymous");
+        if (!c->neg.cipher)
+            return smb_err_set(err, SMB_ERR_ENCRYPTION, 0,
+                               "encryption is required but server %s negotiated SMB %s without a cipher", c->host,
+                               smb_dialect_name(c->neg.dialect));
+        s->sec.encrypt = true;
+    }
     return 0;
 }
 
@@ -203,6 +216,7 @@ smb_session *smb_session_setup(smb_conn *c, const smb_creds *cr, smb_error *err)
         return NULL;
     }
     s->conn = c;
+    s->sec.nonce_ctr = &s->nonce_ctr;
     pthread_mutex_init(&s->lock, NULL);
     char *user = NULL, *domain = NULL;
     const char *name = cr->username && *cr->username ? cr->username : (cr->guest ? "guest" : "");

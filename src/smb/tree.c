@@ -15,7 +15,7 @@
 
 smb_req *smb_tree_req(smb_tree *t, uint16_t command)
 {
-    return smb_req_new(t->sess->conn, command, t->sess->id, t->id, &t->sess->sec);
+    return smb_req_new(t->sess->conn, command, t->sess->id, t->id, &t->sec);
 }
 
 /*
@@ -143,11 +143,22 @@ smb_tree *smb_tree_connect(smb_session *s, const char *share, smb_error *err)
     s->trees = t;
     pthread_mutex_unlock(&s->lock);
 
-    if ((tr.share_flags & SMB2_SHAREFLAG_ENCRYPT_DATA) && !s->sec.encrypt) {
-        smb_err_set(err, SMB_ERR_ENCRYPTION, 0,
-                    "share %s requires encryption, which this session does not use", t->share);
-        smb_tree_close_internal(t, true, NULL);
-        return NULL;
+    /* A share may demand encryption of its own (MS-SMB2 3.2.5.5). */
+    t->sec = s->sec;
+    if ((tr.share_flags & SMB2_SHAREFLAG_ENCRYPT_DATA) && !t->sec.encrypt) {
+        const char *why = NULL;
+        if (c->opts.encryption == SMB_POLICY_OFF)
+            why = "but encryption was turned off";
+        else if (s->guest || s->anonymous)
+            why = "which a guest or anonymous session cannot do";
+        else if (!c->neg.cipher)
+            why = "but the connection negotiated no cipher";
+        if (why) {
+            smb_err_set(err, SMB_ERR_ENCRYPTION, 0, "share %s requires encryption, %s", t->share, why);
+            smb_tree_close_internal(t, true, NULL);
+            return NULL;
+        }
+        t->sec.encrypt = true;
     }
     if ((c->neg.dialect == SMB_DIALECT_3_0 || c->neg.dialect == SMB_DIALECT_3_0_2) && s->sec.signing &&
         validate_negotiate(t, err) != 0) {
