@@ -139,7 +139,11 @@ typedef struct proxy {
     uint16_t server_port;
     uint16_t tamper_command; /* flip a byte in the next response of this command */
     bool armed;
+    bool armed_transform;    /* flip a byte in the next encrypted (transform) message */
+    uint64_t forge_mid;      /* answer the next request with a forged clear response for this id */
+    bool armed_forge;
     int tampered;
+    int client_fd;
     pthread_mutex_t lock;
     pthread_t thread;
 } proxy;
@@ -192,8 +196,34 @@ static void *pipe_main(void *p)
                 buf[len - 3] ^= 0x40; /* inside the body, away from the header */
                 a->px->armed = false;
                 a->px->tampered++;
+            } else if (a->px->armed_transform && buf[0] == 0xFD) {
+                buf[len - 3] ^= 0x40; /* in the ciphertext */
+                a->px->armed_transform = false;
+                a->px->tampered++;
             }
             pthread_mutex_unlock(&a->px->lock);
+        }
+        if (!a->server_side) {
+            pthread_mutex_lock(&a->px->lock);
+            bool forge = a->px->armed_forge;
+            uint64_t mid = a->px->forge_mid;
+            a->px->armed_forge = false;
+            if (forge)
+                a->px->tampered++;
+            pthread_mutex_unlock(&a->px->lock);
+            if (forge) {
+                /* Swallow the request; answer it in the clear as an ECHO would be. */
+                uint8_t rsp[68] = {0xFE, 'S', 'M', 'B', 64};
+                smb_put16(rsp + 12, SMB2_ECHO);
+                smb_put16(rsp + 14, 1);
+                smb_put32(rsp + 16, SMB2_FLAGS_SERVER_TO_REDIR);
+                smb_put64(rsp + 24, mid);
+                smb_put16(rsp + 64, 4);
+                uint8_t rnb[4] = {0, 0, 0, sizeof rsp};
+                if (write_n(a->from, rnb, 4) || write_n(a->from, rsp, sizeof rsp))
+                    break;
+                continue;
+            }
         }
         if (write_n(a->to, nb, 4) || write_n(a->to, buf, len))
             break;
@@ -308,6 +338,60 @@ static void test_tampered_signed_responses_rejected(void **state)
     proxy_stop(&px);
 }
 
+
+static void test_tampered_or_clear_responses_on_encrypted_session(void **state)
+{
+    (void)state;
+    const itest_env *env = itest_require_env();
+    smb_error err = {0};
+    smb_creds cr = {.username = env->user, .password = env->password, .domain = env->domain};
+    /* A clear response forged for an encrypted request is refused. */
+    proxy px;
+    proxy_start(&px, (uint16_t)itest_port(env, "encrypt"));
+    smb_conn *conn = smb_conn_connect("127.0.0.1", px.port, NULL, &err);
+    assert_non_null(conn);
+    smb_session *s = smb_session_setup(conn, &cr, &err);
+    if (!s)
+        fail_msg("logon through the proxy: %s", err.message);
+    smb_tree *t = smb_tree_connect(s, env->share, &err);
+    assert_non_null(t);
+    pthread_mutex_lock(&conn->lock);
+    uint64_t next = conn->next_mid;
+    pthread_mutex_unlock(&conn->lock);
+    pthread_mutex_lock(&px.lock);
+    px.forge_mid = next;
+    px.armed_forge = true;
+    pthread_mutex_unlock(&px.lock);
+    smb_req *r = smb_tree_req(t, SMB2_ECHO);
+    smb2_simple_req_encode(smb_req_body(r));
+    assert_int_equal(smb_req_run(r, "echo", &err), SMB_ERR_SIGNATURE);
+    assert_non_null(strstr(err.message, "unencrypted response"));
+    smb_req_free(r);
+    assert_int_equal(px.tampered, 1);
+    smb_conn_close(conn);
+    proxy_stop(&px);
+
+    /* An encrypted response altered in transit fails authentication and ends the connection. */
+    proxy_start(&px, (uint16_t)itest_port(env, "encrypt"));
+    conn = smb_conn_connect("127.0.0.1", px.port, NULL, &err);
+    assert_non_null(conn);
+    s = smb_session_setup(conn, &cr, &err);
+    assert_non_null(s);
+    t = smb_tree_connect(s, env->share, &err);
+    assert_non_null(t);
+    pthread_mutex_lock(&px.lock);
+    px.armed_transform = true;
+    pthread_mutex_unlock(&px.lock);
+    int rc = smb_stat(t, "", NULL, &err);
+    assert_int_equal(rc, SMB_ERR_SIGNATURE);
+    assert_non_null(strstr(err.message, "failed authentication"));
+    assert_int_equal(px.tampered, 1);
+    /* Nothing more goes over a connection that carried a forgery. */
+    assert_int_equal(smb_conn_echo(conn, &err), SMB_ERR_SIGNATURE);
+    smb_conn_close(conn);
+    proxy_stop(&px);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -315,6 +399,7 @@ int main(void)
         cmocka_unit_test(test_unrelated_compound),
         cmocka_unit_test(test_keepalive_echo),
         cmocka_unit_test(test_tampered_signed_responses_rejected),
+        cmocka_unit_test(test_tampered_or_clear_responses_on_encrypted_session),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
