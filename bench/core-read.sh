@@ -10,7 +10,7 @@ size_mib=${SIZE_MIB:-512}
 
 scripts/install-deps.sh
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build build -j"$(nproc)" --target read_bench >/dev/null
+cmake --build build -j"$(nproc)" --target io_bench >/dev/null
 
 dir=$(pwd)/build/bench-samba
 trap 'tests/fixtures/samba-fixture.sh stop "$dir" >/dev/null 2>&1 || true' EXIT
@@ -20,7 +20,7 @@ export SMB_USERNAME=$SMBCOPY_TEST_USER SMB_PASSWORD=$SMBCOPY_TEST_PASSWORD SMB_D
 head -c $((size_mib << 20)) /dev/urandom > "$SMBCOPY_TEST_SHARE_DIR/bench.bin"
 
 median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
-ours() { build/read_bench 127.0.0.1 "$SMBCOPY_TEST_PORT" "$SMBCOPY_TEST_SHARE" bench.bin "$1"; }
+ours() { build/io_bench 127.0.0.1 "$SMBCOPY_TEST_PORT" "$SMBCOPY_TEST_SHARE" bench.bin "$1" | cut -d" " -f1; }
 theirs() {
   # smbclient reports its own rate in KiB/s; convert to MB/s.
   smbclient "//127.0.0.1/$SMBCOPY_TEST_SHARE" -p "$SMBCOPY_TEST_PORT" -A "$dir/smbclient.auth" \

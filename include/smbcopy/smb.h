@@ -112,6 +112,13 @@ enum smb_policy {
     SMB_POLICY_OFF = 2,      /**< do not ask for it (the server may still insist) */
 };
 
+/**
+ * Which AES code path encryption and signing use on this CPU, e.g.
+ * "AES-NI + PCLMULQDQ (+VAES +VPCLMULQDQ +AVX512) via OpenSSL 3.0.19"
+ * (OPENSSL_ia32cap in the environment masks features as OpenSSL does).
+ */
+const char *smb_crypto_description(char *buf, size_t len);
+
 /* ---------------------------------------------------------------- connection */
 
 typedef struct smb_conn smb_conn;

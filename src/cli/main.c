@@ -309,7 +309,10 @@ int main(int argc, char **argv)
         if (opt.help)
             fputs(cli_usage_text, stdout);
         else
-            printf("smbcopy %s\n", SMBCOPY_VERSION_STRING);
+        {
+            char aes[160];
+            printf("smbcopy %s\nencryption: %s\n", SMBCOPY_VERSION_STRING, smb_crypto_description(aes, sizeof aes));
+        }
         cli_options_free(&opt);
         return CLI_EXIT_OK;
     }

@@ -9,7 +9,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
 #include <openssl/rand.h>
+#include <stdio.h>
+
+#include <smbcopy/smb.h>
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <cpuid.h>
@@ -147,3 +151,9 @@ const char *smb_crypto_aes_impl(void)
 }
 
 #endif
+
+const char *smb_crypto_description(char *buf, size_t len)
+{
+    snprintf(buf, len, "%s via %s", smb_crypto_aes_impl(), OpenSSL_version(OPENSSL_VERSION));
+    return buf;
+}
