@@ -271,10 +271,29 @@ static void test_policies(void **state)
     (void)state;
     smb_error err = {0};
     smb_auth_params p = params();
+    /* Kerberos alone with no realm, no ticket: a clear failure at the first step. */
+    setenv("KRB5_CONFIG", "/dev/null", 1);
+    setenv("KRB5CCNAME", "FILE:/nonexistent/smbcopy-test-ccache", 1);
+    unsetenv("KRB5_CLIENT_KTNAME");
     p.mech_policy = SMB_AUTH_KERBEROS;
-    assert_null(smb_spnego_new(&p, NULL, 0, &err));
-    assert_int_equal(err.code, SMB_ERR_UNSUPPORTED);
-    assert_string_equal(err.message, "Kerberos is not available in this build yet");
+    p.password = "";
+    smb_spnego *k = smb_spnego_new(&p, NULL, 0, &err);
+    assert_non_null(k);
+    smb_buf kout = {0};
+    assert_int_equal(smb_spnego_step(k, NULL, 0, &kout, &err), SMB_ERR_AUTH);
+    assert_non_null(strstr(err.message, "Kerberos"));
+    assert_non_null(strstr(err.message, "kinit"));
+    free(kout.data);
+    smb_spnego_free(k);
+    /* Automatic choice without Kerberos credentials: NTLM, as before. */
+    p.mech_policy = SMB_AUTH_AUTO;
+    k = smb_spnego_new(&p, NULL, 0, &err);
+    assert_non_null(k);
+    assert_int_equal(smb_spnego_step(k, NULL, 0, &kout, &err), SMB_AUTH_CONTINUE);
+    assert_non_null(memmem(kout.data, kout.len, "NTLMSSP", 8));
+    free(kout.data);
+    smb_spnego_free(k);
+    p = params();
     p.mech_policy = 77;
     assert_null(smb_spnego_new(&p, NULL, 0, &err));
     assert_int_equal(err.code, SMB_ERR_INVALID_ARG);

@@ -76,12 +76,27 @@ extern const smb_mech_ops smb_mech_ntlm;
 /** New NTLM state for p (strings copied); NULL on allocation failure. */
 void *smb_ntlm_new(const smb_auth_params *p);
 
+/** The Kerberos mechanism (GSSAPI, MIT krb5). */
+extern const smb_mech_ops smb_mech_krb5;
+/**
+ * New Kerberos state for p: the target cifs/<target_host>; credentials from
+ * p's password when one is given, else the credential cache or the client
+ * keytab. When no credentials can be had the state remembers why and the
+ * first step fails with that message. NULL on allocation failure.
+ */
+void *smb_krb5_new(const smb_auth_params *p);
+/** True when Kerberos credentials for p can be had now (cache, keytab or password). */
+bool smb_krb5_usable(const smb_auth_params *p);
+
 /** SPNEGO context wrapping one or more mechanisms. */
 typedef struct smb_spnego smb_spnego;
 
 /**
- * Start SPNEGO for params. The mechanisms offered follow params->mech_policy
- * (for now NTLM; Kerberos joins when available). server_hint is the
+ * Start SPNEGO for params. The mechanisms offered follow params->mech_policy:
+ * SMB_AUTH_KERBEROS offers Kerberos alone; SMB_AUTH_NTLM NTLM alone;
+ * SMB_AUTH_AUTO Kerberos first when credentials for it exist (a ticket
+ * cache, a client keytab, or a password with a realm), with NTLM after it
+ * as the fallback, else NTLM alone. server_hint is the
  * security buffer of the NEGOTIATE response (the server's NegTokenInit with
  * its mechanism list), may be empty.
  */

@@ -113,20 +113,31 @@ smb_spnego *smb_spnego_new(const smb_auth_params *params, const uint8_t *server_
         smb_err_set(err, SMB_ERR_INVALID_ARG, 0, "SPNEGO: no parameters");
         return NULL;
     }
+    static const smb_mech_entry krb5 = {&smb_mech_krb5, smb_krb5_new};
+    static const smb_mech_entry ntlm = {&smb_mech_ntlm, smb_ntlm_new};
+    smb_mech_entry list[2];
+    int n = 0;
     switch (params->mech_policy) {
     case SMB_AUTH_KERBEROS:
-        smb_err_set(err, SMB_ERR_UNSUPPORTED, 0, "Kerberos is not available in this build yet");
-        return NULL;
-    case SMB_AUTH_AUTO:
+        list[n++] = krb5;
+        break;
     case SMB_AUTH_NTLM:
+        list[n++] = ntlm;
+        break;
+    case SMB_AUTH_AUTO:
+        /* Kerberos when credentials exist: a password counts only with a
+         * realm, so plain workgroup logons never wait on a KDC. */
+        if (!params->anonymous && (!params->password || !*params->password ||
+                                   (params->domain && strchr(params->domain, '.'))) &&
+            smb_krb5_usable(params))
+            list[n++] = krb5;
+        list[n++] = ntlm;
         break;
     default:
         smb_err_set(err, SMB_ERR_INVALID_ARG, 0, "unknown authentication mechanism policy %d", params->mech_policy);
         return NULL;
     }
-    /* Preference order; Kerberos (1.2.840.48018.1.2.2, 1.2.840.113554.1.2.2) goes first once built. */
-    static const smb_mech_entry list[] = {{&smb_mech_ntlm, smb_ntlm_new}};
-    return smb_spnego_new_with(params, list, (int)(sizeof list / sizeof list[0]), server_hint, hint_len, err);
+    return smb_spnego_new_with(params, list, n, server_hint, hint_len, err);
 }
 
 /* ------------------------------------------------------------ rounds */
