@@ -93,6 +93,8 @@ typedef struct sc_credentials {
     const char *username; /**< NULL: anonymous unless the URL names a user */
     const char *password;
     const char *domain;
+    int mech;                  /**< smb_auth_mech_policy: Kerberos preferred (AUTO), required, or off (NTLM) */
+    const char *principal_host;/**< host of the cifs/ service principal when it differs from the URL's host */
 } sc_credentials;
 
 /** Job options; initialise with sc_job_opts_init(). */

@@ -27,6 +27,8 @@ enum {
     OPT_LOG,
     OPT_TIMEOUT,
     OPT_VERSION,
+    OPT_KERBEROS,
+    OPT_PRINCIPAL_HOST,
 };
 
 static const struct option long_options[] = {
@@ -49,6 +51,8 @@ static const struct option long_options[] = {
     {"authentication-file", required_argument, NULL, 'A'},
     {"user", required_argument, NULL, 'U'},
     {"timeout", required_argument, NULL, OPT_TIMEOUT},
+    {"kerberos", required_argument, NULL, OPT_KERBEROS},
+    {"principal-host", required_argument, NULL, OPT_PRINCIPAL_HOST},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, OPT_VERSION},
     {NULL, 0, NULL, 0},
@@ -131,6 +135,21 @@ static int apply_option(int c, const char *arg, const char *as_written, cli_opti
         return 0;
     case OPT_ENCRYPT:
         o->encrypt = true;
+        return 0;
+    case OPT_KERBEROS:
+        if (!strcmp(arg, "preferred") || !strcmp(arg, "auto"))
+            o->mech = SMB_AUTH_AUTO;
+        else if (!strcmp(arg, "required"))
+            o->mech = SMB_AUTH_KERBEROS;
+        else if (!strcmp(arg, "off"))
+            o->mech = SMB_AUTH_NTLM;
+        else
+            return usage_error(errbuf, errlen, "--kerberos takes required, preferred or off (not '%s')", arg);
+        return 0;
+    case OPT_PRINCIPAL_HOST:
+        if (!*arg)
+            return usage_error(errbuf, errlen, "--principal-host needs a host name");
+        o->principal_host = arg;
         return 0;
     case OPT_MIN_PROTOCOL:
     case OPT_MAX_PROTOCOL: {

@@ -37,6 +37,8 @@ typedef struct cli_options {
     const char *auth_file; /**< -A */
     const char *user;      /**< -U */
     unsigned timeout_s;    /**< --timeout, 0 when not given */
+    int mech;              /**< --kerberos: smb_auth_mech_policy (default SMB_AUTH_AUTO) */
+    const char *principal_host; /**< --principal-host: host of the cifs/ service principal */
     bool help, version;    /**< -h, --version: nothing else is checked */
 } cli_options;
 

@@ -140,6 +140,8 @@ static int gather_credentials(run_state *r)
             continue;
         if (!isatty(STDIN_FILENO))
             return CLI_EXIT_OK; /* no prompt: the server decides on an empty password */
+        if (r->opt->mech == SMB_AUTH_KERBEROS)
+            return CLI_EXIT_OK; /* Kerberos required: the ticket or keytab logs on */
         cli_cred_view v = cli_creds_for_location(&r->defaults, &r->locs[i]);
         char prompt[600];
         snprintf(prompt, sizeof prompt, "Password for %s@%s: ", v.username, r->locs[i].host);
@@ -216,6 +218,8 @@ static void fill_job_opts(run_state *r, sc_job_opts *jo)
     jo->creds.username = r->defaults.username;
     jo->creds.password = r->defaults.password;
     jo->creds.domain = r->defaults.domain;
+    jo->creds.mech = r->opt->mech;
+    jo->creds.principal_host = r->opt->principal_host;
     if (o->min_dialect)
         jo->conn.min_dialect = o->min_dialect;
     if (o->max_dialect)

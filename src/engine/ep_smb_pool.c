@@ -32,6 +32,8 @@ struct ep_smb_pool {
     pthread_mutex_t lock;
     smb_conn_opts opts;
     char *user, *domain, *password; /* defaults, "" when none */
+    int mech;                       /* smb_auth_mech_policy */
+    char *principal_host;           /* NULL: the server's own host name */
     struct ep_smb_srv *srvs;
 };
 
@@ -58,10 +60,13 @@ ep_smb_pool *ep_smb_pool_new(const smb_conn_opts *opts, const sc_credentials *cr
     p->user = dup_or_empty(creds ? creds->username : NULL);
     p->domain = dup_or_empty(creds ? creds->domain : NULL);
     p->password = dup_or_empty(creds ? creds->password : NULL);
+    p->mech = creds ? creds->mech : SMB_AUTH_AUTO;
+    p->principal_host = creds && creds->principal_host ? strdup(creds->principal_host) : NULL;
     if (!p->user || !p->domain || !p->password || pthread_mutex_init(&p->lock, NULL) != 0) {
         free(p->user);
         free(p->domain);
         free_secret(p->password);
+        free(p->principal_host);
         free(p);
         return NULL;
     }
@@ -95,6 +100,7 @@ void ep_smb_pool_free(ep_smb_pool *pool)
     free(pool->user);
     free(pool->domain);
     free_secret(pool->password);
+    free(pool->principal_host);
     pthread_mutex_destroy(&pool->lock);
     free(pool);
 }
@@ -134,7 +140,8 @@ static struct ep_smb_srv *srv_connect(ep_smb_pool *pool, const char *host, uint1
         srv_free(s);
         return NULL;
     }
-    smb_creds cr = {.username = user, .password = password, .domain = domain, .mech = SMB_AUTH_AUTO};
+    smb_creds cr = {.username = user, .password = password, .domain = domain, .mech = pool->mech,
+                    .target_host = pool->principal_host};
     s->sess = smb_session_setup(s->conn, &cr, &e);
     if (!s->sess) {
         if (!e.code)
