@@ -118,9 +118,11 @@ static int plan_dir_source(sc_job *job, job_pair *pair, const ep_stat *src_st, b
     if (!dst_exists) {
         if (job->opts.dry_run) {
             job_event(job, SC_EV_DRY_RUN, ".", 0, true, "mkdir");
-        } else if (pair->dst->ops->mkdir(pair->dst, "", err) != 0 && err->code != SMB_ERR_EXISTS) {
-            return smb_err_set(err, err->code, err->ntstatus, "cannot create the destination %s: %s",
-                               pair->dst->display, err->message);
+        } else {
+            smb_error e2 = {0};
+            if (pair->dst->ops->mkdir(pair->dst, "", &e2) != 0 && e2.code != SMB_ERR_EXISTS)
+                return smb_err_set(err, e2.code, e2.ntstatus, "cannot create the destination %s: %s",
+                                   pair->dst->display, e2.message);
         }
         job_count(job, &job->sum.dirs_created, 1);
     }

@@ -242,6 +242,12 @@ smb_session *smb_session_setup(smb_conn *c, const smb_creds *cr, smb_error *err)
         goto fail;
     }
     rc = authenticate(s, sp, *name ? name : "(anonymous)", err);
+    if (rc == SMB_ERR_AUTH && err && !p.anonymous && !*p.password && !strstr(err->message, "Kerberos")) {
+        /* The usual cause: neither a password nor a Kerberos ticket. */
+        size_t n = strlen(err->message);
+        snprintf(err->message + n, sizeof err->message - n,
+                 "; no password was given and no Kerberos ticket or keytab was found (run kinit or give a password)");
+    }
     snprintf(s->mech, sizeof s->mech, "%s", smb_spnego_mech_name(sp));
     smb_spnego_free(sp);
     if (rc == 0)

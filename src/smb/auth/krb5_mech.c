@@ -30,24 +30,32 @@ typedef struct krb_state {
     smb_error setup_err; /* why credentials could not be had, reported at the first step */
 } krb_state;
 
-/* Append the GSS and mechanism texts of a status to buf. */
-static void status_text(OM_uint32 major, OM_uint32 minor, char *buf, size_t len)
+/* Append the texts of one status code (GSS or mechanism) to buf at *used. */
+static void append_status(OM_uint32 code, int type, char *buf, size_t len, size_t *used)
 {
     OM_uint32 m, ctx = 0;
     gss_buffer_desc s;
+    do {
+        if (gss_display_status(&m, code, type, type == GSS_C_MECH_CODE ? &krb5_oid_desc : GSS_C_NO_OID, &ctx, &s) !=
+            GSS_S_COMPLETE)
+            break;
+        int n = snprintf(buf + *used, len - *used, "%s%.*s", *used ? "; " : "", (int)s.length, (char *)s.value);
+        gss_release_buffer(&m, &s);
+        if (n < 0 || (size_t)n >= len - *used)
+            break;
+        *used += (size_t)n;
+    } while (ctx);
+}
+
+/* The mechanism's text (the useful one) first, then the GSS one. */
+static void status_text(OM_uint32 major, OM_uint32 minor, char *buf, size_t len)
+{
     size_t used = 0;
     buf[0] = '\0';
-    int type = minor ? GSS_C_MECH_CODE : GSS_C_GSS_CODE;
-    OM_uint32 code = minor ? minor : major;
-    do {
-        if (gss_display_status(&m, code, type, minor ? &krb5_oid_desc : GSS_C_NO_OID, &ctx, &s) != GSS_S_COMPLETE)
-            break;
-        int n = snprintf(buf + used, len - used, "%s%.*s", used ? "; " : "", (int)s.length, (char *)s.value);
-        gss_release_buffer(&m, &s);
-        if (n < 0 || (size_t)n >= len - used)
-            break;
-        used += (size_t)n;
-    } while (ctx);
+    if (minor)
+        append_status(minor, GSS_C_MECH_CODE, buf, len, &used);
+    if (GSS_ROUTINE_ERROR(major))
+        append_status(major, GSS_C_GSS_CODE, buf, len, &used);
 }
 
 /* A readable hint for the Kerberos failures sysadmins meet. */
@@ -98,8 +106,15 @@ static int password_cred(krb_state *k, const smb_auth_params *p, smb_error *err)
     major = gss_acquire_cred_with_password(&minor, name, &pw, GSS_C_INDEFINITE, &mechs, GSS_C_INITIATE, &k->cred,
                                            NULL, NULL);
     gss_release_name(&minor, &name);
-    if (GSS_ERROR(major))
-        return gss_fail(err, "logon with a password", major, minor);
+    if (GSS_ERROR(major)) {
+        gss_fail(err, "logon with a password", major, minor);
+        if (err && !strchr(err->message, '(')) {
+            size_t n = strlen(err->message);
+            snprintf(err->message + n, sizeof err->message - n,
+                     " (a wrong password, a user the realm does not know, or a locked account)");
+        }
+        return SMB_ERR_AUTH;
+    }
     return 0;
 }
 
