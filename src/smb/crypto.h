@@ -73,6 +73,14 @@ int smb_encrypt(int cipher, const uint8_t *key, const uint8_t *nonce, const uint
 int smb_decrypt(int cipher, const uint8_t *key, const uint8_t *nonce, const uint8_t *aad, size_t aad_len,
                 const uint8_t *in, size_t len, const smb_iov_mut *out, int n, const uint8_t tag[16]);
 
+/**
+ * Decrypt the first len (at most 1024) bytes of a GCM ciphertext without
+ * checking the tag: only to learn where a message's payload should land
+ * before the authenticated smb_decrypt() of the whole message, whose result
+ * alone is trusted. -1 for a cipher that is not GCM.
+ */
+int smb_gcm_peek(int cipher, const uint8_t *key, const uint8_t *nonce, const uint8_t *in, size_t len, uint8_t *out);
+
 /** Fill buf with n cryptographically random bytes. Returns 0 or -1. */
 int smb_random(void *buf, size_t n);
 

@@ -247,3 +247,22 @@ int smb_decrypt(int cipher, const uint8_t *key, const uint8_t *nonce, const uint
         wipe(out, n); /* never leave unauthenticated plaintext behind */
     return ok ? 0 : -1;
 }
+
+int smb_gcm_peek(int cipher, const uint8_t *key, const uint8_t *nonce, const uint8_t *in, size_t len, uint8_t *out)
+{
+    const EVP_CIPHER *ctr = cipher == SMB_CIPHER_AES_128_GCM   ? EVP_aes_128_ctr()
+                            : cipher == SMB_CIPHER_AES_256_GCM ? EVP_aes_256_ctr()
+                                                               : NULL;
+    if (!ctr || len > 1024)
+        return -1;
+    /* GCM encrypts with AES-CTR from inc32(J0) = nonce || 00000002 (NIST SP 800-38D 7.1). */
+    uint8_t iv[16] = {0};
+    memcpy(iv, nonce, 12);
+    iv[15] = 2;
+    EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+    int n = 0;
+    bool ok = ctx && EVP_EncryptInit_ex(ctx, ctr, NULL, key, iv) == 1 &&
+              EVP_EncryptUpdate(ctx, out, &n, in, (int)len) == 1 && (size_t)n == len;
+    EVP_CIPHER_CTX_free(ctx);
+    return ok ? 0 : -1;
+}

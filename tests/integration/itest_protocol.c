@@ -390,6 +390,33 @@ static void test_tampered_or_clear_responses_on_encrypted_session(void **state)
     assert_int_equal(smb_conn_echo(conn, &err), SMB_ERR_SIGNATURE);
     smb_conn_close(conn);
     proxy_stop(&px);
+
+    /* The same for a READ whose payload is decrypted straight into our buffer. */
+    char disk[PATH_MAX];
+    const size_t size = 300000;
+    assert_int_equal(itest_write_file(it_disk_path("encrypt", "enc-tamper.bin", disk, sizeof disk), size, 41), 0);
+    proxy_start(&px, (uint16_t)itest_port(env, "encrypt"));
+    conn = smb_conn_connect("127.0.0.1", px.port, NULL, &err);
+    assert_non_null(conn);
+    s = smb_session_setup(conn, &cr, &err);
+    assert_non_null(s);
+    t = smb_tree_connect(s, env->share, &err);
+    assert_non_null(t);
+    smb_open *f = smb_open_file(t, "enc-tamper.bin", SMB_O_RDONLY, NULL, &err);
+    assert_non_null(f);
+    uint8_t *buf = malloc(size);
+    size_t n = 0;
+    IT_OK(smb_pread(f, buf, size, 0, 1, &n, &err), err); /* untouched: right bytes */
+    assert_int_equal(n, size);
+    assert_int_equal(itest_compare_file(disk, buf, size), 0);
+    pthread_mutex_lock(&px.lock);
+    px.armed_transform = true;
+    pthread_mutex_unlock(&px.lock);
+    assert_int_equal(smb_pread(f, buf, size, 0, 1, &n, &err), SMB_ERR_SIGNATURE);
+    assert_non_null(strstr(err.message, "failed authentication"));
+    free(buf);
+    smb_conn_close(conn);
+    proxy_stop(&px);
 }
 
 int main(void)
