@@ -121,6 +121,23 @@ static void test_share_requires_encryption(void **state)
     /* The clear share on the same session stays usable. */
     IT_OK(smb_stat(c.tree, "", NULL, &err), err);
     it_close(&c);
+    /* Every cipher on the encrypted share. */
+    for (size_t i = 0; i < sizeof ciphers / sizeof ciphers[0]; i++) {
+        smb_conn_opts o;
+        smb_conn_opts_init(&o);
+        o.cipher = ciphers[i];
+        it_connect_opts(&c, "main", &o);
+        t = smb_tree_connect(c.sess, "secret", &err);
+        if (!t)
+            fail_msg("cipher %u: connect the encrypted share: %s", ciphers[i], err.message);
+        smb_conn_info ci;
+        smb_conn_get_info(c.conn, &ci);
+        assert_int_equal(ci.cipher, ciphers[i]);
+        char tag[16];
+        snprintf(tag, sizeof tag, "share-c%u", ciphers[i]);
+        roundtrip(t, itest_env_value(env, "SMBCOPY_TEST_SECRET_SHARE_DIR"), tag);
+        it_close(&c);
+    }
 }
 
 static void test_encryption_turned_off(void **state)

@@ -330,6 +330,23 @@ if expect_rc e-required 3 && expect_one_line e-required; then
     fi
 fi
 
+# --- (f) an expired ticket ------------------------------------------------------------
+
+cc_f=FILE:$work/ccache-f
+printf '%s\n' "$SMBCOPY_KRB_PASSWORD" |
+    in_ns KRB5CCNAME="$cc_f" kinit -l 5s "$SMBCOPY_KRB_USER@$SMBCOPY_KRB_REALM" >"$work/out/kinit-f.out" 2>&1 ||
+    fail "f: kinit -l 5s failed: $(cat "$work/out/kinit-f.out")"
+sleep 7
+run f KRB5CCNAME="$cc_f" SMB_USERNAME="$SMBCOPY_KRB_USER" "$cli" --kerberos required "$url/seed" "$work/f"
+if expect_rc f 3 && expect_one_line f; then
+    if grep -qi 'expired' "$work/out/f.err"; then
+        pass "f: expired ticket, exit 3: $(cat "$work/out/f.err")"
+    else
+        fail "f: the message does not say the ticket expired"
+        show f
+    fi
+fi
+
 # --- no password in any output ----------------------------------------------------------
 
 for pw in "$SMBCOPY_KRB_PASSWORD" "$wrong_pw"; do
