@@ -39,6 +39,10 @@ static void append_status(OM_uint32 code, int type, char *buf, size_t len, size_
         if (gss_display_status(&m, code, type, type == GSS_C_MECH_CODE ? &krb5_oid_desc : GSS_C_NO_OID, &ctx, &s) !=
             GSS_S_COMPLETE)
             break;
+        if (s.length == 7 && memcmp(s.value, "Success", 7) == 0) { /* an empty mechanism code */
+            gss_release_buffer(&m, &s);
+            continue;
+        }
         int n = snprintf(buf + *used, len - *used, "%s%.*s", *used ? "; " : "", (int)s.length, (char *)s.value);
         gss_release_buffer(&m, &s);
         if (n < 0 || (size_t)n >= len - *used)
