@@ -646,6 +646,32 @@ static void dispatch_frame(smb_conn *c, uint8_t *frame, size_t len, bool encrypt
 }
 
 /*
+ * Complete a READ whose payload already sits in the caller's buffer: take
+ * it out of the table (with its credits), keep the 80 header bytes as its
+ * response, check the signature (plain path) and wake its waiter.
+ */
+static void finish_direct_read(smb_conn *c, smb_req *r, const uint8_t *head, const smb2_hdr *h, uint32_t data_length,
+                               bool verify)
+{
+    const size_t fixed = SMB2_HDR_LEN + SMB2_READ_RSP_FIXED;
+    bool unknown;
+    claim_response(c, h, &unknown); /* the same request: it was in the table under this mid */
+    r->rsp = malloc(fixed);
+    if (!r->rsp) {
+        req_set_error(r, SMB_ERR_NO_MEMORY, "out of memory receiving");
+    } else {
+        memcpy(r->rsp, head, fixed);
+        r->rsp_len = fixed;
+        r->rsp_hdr = *h;
+        r->status = h->status;
+        r->read_len = data_length;
+        if (verify)
+            check_signature(r, h, r->rsp, r->rsp_len, r->read_buf, data_length);
+    }
+    complete(c, r);
+}
+
+/*
  * The zero-copy path for a plain READ response: the 64-byte header and the
  * 16 fixed bytes are already in head; the data goes straight into the
  * caller's buffer. Returns true when it handled the frame; false leaves the
@@ -688,21 +714,7 @@ static bool try_direct_read(smb_conn *c, const uint8_t *head, size_t len, bool *
         complete(c, r);
         return true;
     }
-    bool unknown;
-    smb_req *claimed = claim_response(c, &h, &unknown);
-    (void)claimed; /* the same request: it was in the table under this mid */
-    r->rsp = malloc(SMB2_HDR_LEN + SMB2_READ_RSP_FIXED);
-    if (!r->rsp) {
-        req_set_error(r, SMB_ERR_NO_MEMORY, "out of memory receiving");
-    } else {
-        memcpy(r->rsp, head, SMB2_HDR_LEN + SMB2_READ_RSP_FIXED);
-        r->rsp_len = SMB2_HDR_LEN + SMB2_READ_RSP_FIXED;
-        r->rsp_hdr = h;
-        r->status = h.status;
-        r->read_len = rr.data_length;
-        check_signature(r, &h, r->rsp, r->rsp_len, r->read_buf, rr.data_length);
-    }
-    complete(c, r);
+    finish_direct_read(c, r, head, &h, rr.data_length, true);
     return true;
 }
 
@@ -714,6 +726,22 @@ static bool read_or_fail(smb_conn *c, void *buf, size_t n)
     smb_conn_fail(c, SMB_ERR_DISCONNECTED, "connection to %s lost: %s", c->host,
                   e ? strerror(e) : "closed by the server");
     return false;
+}
+
+/* Read the rest of a frame whose first hl bytes are in head into one allocation; NULL when the connection broke. */
+static uint8_t *read_whole_frame(smb_conn *c, const uint8_t *head, size_t hl, size_t len)
+{
+    uint8_t *frame = malloc(len);
+    if (!frame) {
+        smb_conn_fail(c, SMB_ERR_NO_MEMORY, "out of memory for a %zu-byte frame", len);
+        return NULL;
+    }
+    memcpy(frame, head, hl);
+    if (!read_or_fail(c, frame + hl, len - hl)) {
+        free(frame);
+        return NULL;
+    }
+    return frame;
 }
 
 /* The decryption keys of session id, copied under the lock; false when unknown. */
@@ -779,19 +807,7 @@ static bool decrypt_read_direct(smb_conn *c, const uint8_t *frame, const smb2_tr
         smb_conn_fail(c, SMB_ERR_PROTOCOL, "malformed SMB2 header from %s", c->host);
         return true;
     }
-    bool unknown;
-    claim_response(c, &h, &unknown);
-    r->rsp = malloc(fixed);
-    if (!r->rsp) {
-        req_set_error(r, SMB_ERR_NO_MEMORY, "out of memory receiving");
-    } else {
-        memcpy(r->rsp, head, fixed);
-        r->rsp_len = fixed;
-        r->rsp_hdr = h;
-        r->status = h.status;
-        r->read_len = rr.data_length;
-    }
-    complete(c, r);
+    finish_direct_read(c, r, head, &h, rr.data_length, false);
     return true;
 }
 
@@ -803,16 +819,9 @@ static bool decrypt_read_direct(smb_conn *c, const uint8_t *frame, const smb2_tr
  */
 static bool receive_encrypted(smb_conn *c, const uint8_t *head, size_t hl, size_t len)
 {
-    uint8_t *frame = malloc(len);
-    if (!frame) {
-        smb_conn_fail(c, SMB_ERR_NO_MEMORY, "out of memory for a %zu-byte frame", len);
+    uint8_t *frame = read_whole_frame(c, head, hl, len);
+    if (!frame)
         return false;
-    }
-    memcpy(frame, head, hl);
-    if (!read_or_fail(c, frame + hl, len - hl)) {
-        free(frame);
-        return false;
-    }
     smb_rd rd;
     smb_rd_init(&rd, frame, len);
     smb2_transform_hdr th;
@@ -872,16 +881,9 @@ static bool receive_frame(smb_conn *c, size_t len)
         if (try_direct_read(c, head, len, &broken))
             return !broken;
     }
-    uint8_t *frame = malloc(len);
-    if (!frame) {
-        smb_conn_fail(c, SMB_ERR_NO_MEMORY, "out of memory for a %zu-byte frame", len);
+    uint8_t *frame = read_whole_frame(c, head, hl, len);
+    if (!frame)
         return false;
-    }
-    memcpy(frame, head, hl);
-    if (!read_or_fail(c, frame + hl, len - hl)) {
-        free(frame);
-        return false;
-    }
     dispatch_frame(c, frame, len, false);
     return true;
 }
