@@ -191,7 +191,7 @@ same_files() {
     return "$bad"
 }
 has_cifs_ticket() {
-    in_ns KRB5CCNAME="$1" klist 2>/dev/null | grep -q "cifs/$SMBCOPY_KRB_HOST@$SMBCOPY_KRB_REALM"
+    in_ns KRB5CCNAME="$1" klist 2>/dev/null | grep "cifs/$SMBCOPY_KRB_HOST@$SMBCOPY_KRB_REALM" >/dev/null
 }
 kinit_alice() {
     printf '%s\n' "$SMBCOPY_KRB_PASSWORD" |
