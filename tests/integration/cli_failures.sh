@@ -19,25 +19,8 @@
 # SMBCOPY_TEST_KEEP=1 keeps the test's directories for a look afterwards.
 set -euo pipefail
 
-env_file=${SMBCOPY_TEST_ENV:?run through ctest}
-if [ ! -r "$env_file" ]; then
-    echo "Samba fixture environment missing: $env_file" >&2
-    [ "${CI:-}" = true ] && exit 1
-    exit 77
-fi
-set -a
-# shellcheck disable=SC1090
-. "$env_file"
-set +a
-if ! command -v jq >/dev/null 2>&1; then
-    echo "jq not found (scripts/install-deps.sh installs it)" >&2
-    [ "${CI:-}" = true ] && exit 1
-    exit 77
-fi
-cli=${SMBCOPY_CLI:?run through ctest}
-fixtures=${SMBCOPY_SOURCE_DIR:?run through ctest}/tests/fixtures
-auth=$SMBCOPY_TEST_FIXTURE_DIR/smbclient.auth
-[ -x "$cli" ] || { echo "FAIL: smbcopy binary missing: $cli" >&2; exit 1; }
+# shellcheck source=lib/cli_setup.sh
+. "$(dirname "$0")/lib/cli_setup.sh"
 
 name=cli_failures.$$.$RANDOM
 work=$(mktemp -d "${TMPDIR:-/tmp}/smbcopy-$name.XXXXXX")
