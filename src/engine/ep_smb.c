@@ -225,7 +225,8 @@ static int op_open_write(ep *base, const char *rel, uint64_t size, ep_file **fp,
     return 0;
 }
 
-static ep_io *io_new(ep_file *f, bool write, smb_error *err)
+/* Start a READ or WRITE; the library refuses a length above the server's limit. */
+static ep_io *submit(ep_file *f, bool write, void *buf, size_t len, uint64_t off, smb_error *err)
 {
     ep_io *io = calloc(1, sizeof *io);
     if (!io) {
@@ -234,47 +235,24 @@ static ep_io *io_new(ep_file *f, bool write, smb_error *err)
     }
     io->f = f;
     io->write = write;
+    smb_error le = {0};
+    io->io = write ? smb_write_submit(f->op, buf, len, off, &le) : smb_read_submit(f->op, buf, len, off, &le);
+    if (!io->io) {
+        fail_at(err, &le, write ? "write" : "read", f->path);
+        free(io);
+        return NULL;
+    }
     return io;
 }
 
 static ep_io *op_read_submit(ep_file *f, void *buf, size_t len, uint64_t off, smb_error *err)
 {
-    if (len > smb_open_max_read(f->op)) {
-        smb_err_set(err, SMB_ERR_INVALID_ARG, 0, "read of %zu bytes exceeds the server's maximum of %u", len,
-                    (unsigned)smb_open_max_read(f->op));
-        return NULL;
-    }
-    ep_io *io = io_new(f, false, err);
-    if (!io)
-        return NULL;
-    smb_error le = {0};
-    io->io = smb_read_submit(f->op, buf, len, off, &le);
-    if (!io->io) {
-        fail_at(err, &le, "read", f->path);
-        free(io);
-        return NULL;
-    }
-    return io;
+    return submit(f, false, buf, len, off, err);
 }
 
 static ep_io *op_write_submit(ep_file *f, const void *buf, size_t len, uint64_t off, smb_error *err)
 {
-    if (len > smb_open_max_write(f->op)) {
-        smb_err_set(err, SMB_ERR_INVALID_ARG, 0, "write of %zu bytes exceeds the server's maximum of %u", len,
-                    (unsigned)smb_open_max_write(f->op));
-        return NULL;
-    }
-    ep_io *io = io_new(f, true, err);
-    if (!io)
-        return NULL;
-    smb_error le = {0};
-    io->io = smb_write_submit(f->op, buf, len, off, &le);
-    if (!io->io) {
-        fail_at(err, &le, "write", f->path);
-        free(io);
-        return NULL;
-    }
-    return io;
+    return submit(f, true, (void *)buf, len, off, err);
 }
 
 static int op_io_wait(ep_io *io, size_t *n, smb_error *err)

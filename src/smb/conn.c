@@ -327,8 +327,6 @@ static int transmit(smb_conn *c, struct iovec *iov, int niov, size_t total, smb_
     return 0;
 }
 
-static const uint8_t zero_pad[8];
-
 int smb_req_send_compound(smb_req **rs, int n, bool related, smb_error *err)
 {
     smb_conn *c = rs[0]->conn;
@@ -390,7 +388,6 @@ int smb_req_send_compound(smb_req **rs, int n, bool related, smb_error *err)
     nbss[1] = (uint8_t)(frame >> 16);
     nbss[2] = (uint8_t)(frame >> 8);
     nbss[3] = (uint8_t)frame;
-    (void)zero_pad;
     return transmit(c, iov, niov, total, err);
 }
 
