@@ -404,6 +404,12 @@ static void test_whole_file_round_trips(void **state)
         free(back);
     }
     assert_int_equal(smb_read_file(c.tree, "whole/missing", NULL, 0, NULL, NULL, &err), SMB_ERR_NOT_FOUND);
+    /* A rename that cannot happen: the created file is removed, nothing is left. */
+    assert_int_equal(smb_write_file(c.tree, "whole/.tmp-orphan", "abc", 3, NULL, "whole/no-such-dir/f", NULL, &err),
+                     SMB_ERR_NOT_FOUND);
+    char disk2[PATH_MAX];
+    struct stat st2;
+    assert_int_equal(stat(it_disk_path(MAIN, "whole/.tmp-orphan", disk2, sizeof disk2), &st2), -1);
     it_close(&c);
 }
 
