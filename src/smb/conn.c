@@ -217,9 +217,14 @@ static bool wants_encryption(const smb_req *r)
     return r->sec && r->sec->encrypt && r->command != SMB2_NEGOTIATE && r->command != SMB2_SESSION_SETUP;
 }
 
+static bool signs(const smb_req *r)
+{
+    return r->sec && (r->sec->signing || (r->force_sign && r->sec->keyed));
+}
+
 static bool wants_signing(const smb_req *r)
 {
-    return r->sec && r->sec->signing && r->command != SMB2_NEGOTIATE && !wants_encryption(r);
+    return signs(r) && r->command != SMB2_NEGOTIATE && !wants_encryption(r);
 }
 
 /*
@@ -494,7 +499,7 @@ static bool signature_ok(const smb_req *r, const uint8_t *msg, size_t len, const
 static void check_signature(smb_req *r, const smb2_hdr *h, const uint8_t *msg, size_t len, const void *extra,
                             size_t extra_len)
 {
-    if (!r->sec || !r->sec->signing || r->no_verify)
+    if (!signs(r) || r->no_verify)
         return;
     if (!(h->flags & SMB2_FLAGS_SIGNED)) {
         req_set_error(r, SMB_ERR_SIGNATURE, "server sent an unsigned response on a signed session");

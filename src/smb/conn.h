@@ -25,7 +25,8 @@ typedef struct smb_req smb_req;
 
 /** Keys and flags a session contributes to messages on one channel. */
 typedef struct smb_sec {
-    bool signing;            /**< sign requests, require signed responses */
+    bool signing;            /**< sign every request, require signed responses */
+    bool keyed;              /**< a signing key exists (requests marked force_sign are signed) */
     uint16_t signing_alg;    /**< smb_signing_alg */
     uint8_t signing_key[16];
     bool encrypt;            /**< encrypt every message (MS-SMB2 3.2.4.1.8) */
@@ -55,6 +56,7 @@ struct smb_req {
     uint64_t async_id;
     bool is_async;
     bool no_verify;         /* caller verifies the signature itself (final SESSION_SETUP) */
+    bool force_sign;        /* sign even when the session does not (TREE_CONNECT, VALIDATE_NEGOTIATE) */
     enum smb_req_state state;
     int err;                /* local error (SMB_ERR_*), 0 when a response arrived */
     smb_error err_detail;

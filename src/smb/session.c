@@ -53,7 +53,8 @@ static int derive_keys(smb_session *s, const uint8_t *skey, size_t skey_len, con
 static int verify_final(smb_session *s, const smb_req *r, smb_error *err)
 {
     if (!(r->rsp_hdr.flags & SMB2_FLAGS_SIGNED)) {
-        if (s->sec.signing && s->conn->neg.dialect >= SMB_DIALECT_3_0)
+        /* 3.1.1 always signs it: it seals the preauth integrity hash. */
+        if ((s->sec.signing && s->conn->neg.dialect >= SMB_DIALECT_3_0) || s->conn->neg.dialect == SMB_DIALECT_3_1_1)
             return smb_err_set(err, SMB_ERR_SIGNATURE, 0, "the server's final logon response is not signed");
         return 0;
     }
@@ -165,10 +166,13 @@ static int authenticate(smb_session *s, smb_spnego *sp, const char *who, smb_err
             rc = smb_err_set(err, SMB_ERR_CRYPTO, 0, "key derivation failed");
         memset(skey, 0, sizeof skey);
         if (rc == 0 && need_key) {
-            /* 3.1.1 signs every authenticated session: servers refuse an
-             * unsigned TREE_CONNECT there (MS-SMB2 3.3.5.7). */
+            /* Sign everything when either side requires it (MS-SMB2 3.2.5.3.1);
+             * otherwise only the requests that must be signed whatever the
+             * session does (TREE_CONNECT in 3.1.1, MS-SMB2 3.2.4.1.1 and
+             * 3.3.5.7; VALIDATE_NEGOTIATE_INFO, 3.2.5.14.12) carry force_sign. */
+            s->sec.keyed = true;
             s->sec.signing = (c->neg.security_mode & SMB2_NEGOTIATE_SIGNING_REQUIRED) ||
-                             c->opts.signing == SMB_POLICY_REQUIRED || c->neg.dialect == SMB_DIALECT_3_1_1;
+                             c->opts.signing == SMB_POLICY_REQUIRED;
             rc = verify_final(s, last, err);
         }
     }

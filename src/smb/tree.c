@@ -45,6 +45,7 @@ static int validate_negotiate(smb_tree *t, smb_error *err)
         .flags = SMB2_0_IOCTL_IS_FSCTL,
     };
     smb2_ioctl_req_encode(smb_req_body(r), &ir);
+    r->force_sign = true; /* the answer is only worth something signed */
     int rc = smb_req_send(r, err);
     if (rc == 0)
         rc = smb_req_wait(r, err);
@@ -114,6 +115,7 @@ smb_tree *smb_tree_connect(smb_session *s, const char *share, smb_error *err)
     unc = NULL;
     pthread_mutex_init(&t->lock, NULL);
     smb2_tree_connect_req_encode(smb_req_body(r), wpath, wlen);
+    r->force_sign = true;
     char what[300];
     snprintf(what, sizeof what, "connect to share %s", t->share);
     if (smb_req_run(r, what, err) != 0) {
@@ -160,7 +162,7 @@ smb_tree *smb_tree_connect(smb_session *s, const char *share, smb_error *err)
         }
         t->sec.encrypt = true;
     }
-    if ((c->neg.dialect == SMB_DIALECT_3_0 || c->neg.dialect == SMB_DIALECT_3_0_2) && s->sec.signing &&
+    if ((c->neg.dialect == SMB_DIALECT_3_0 || c->neg.dialect == SMB_DIALECT_3_0_2) && s->sec.keyed &&
         validate_negotiate(t, err) != 0) {
         smb_tree_close_internal(t, false, NULL);
         return NULL;
