@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Install the Debian packages that building and testing smbcopy needs.
 #
-#   scripts/install-deps.sh [--dry-run]
+#   scripts/install-deps.sh [--dry-run] [PACKAGE...]
 #
+# Extra PACKAGEs (the benchmarks' rclone, zstd, python3) join the list.
 # Idempotent: packages already installed are left alone, and when all of them
 # are there nothing is run at all (no apt-get update). Runs apt-get as root,
 # or through sudo when not root and sudo exists. --dry-run prints what would
@@ -10,7 +11,7 @@
 set -euo pipefail
 
 readonly PROG=${0##*/}
-readonly PACKAGES=(
+PACKAGES=(
     build-essential cmake pkg-config
     libssl-dev libkrb5-dev libarchive-dev libzstd-dev libcmocka-dev
     samba smbclient samba-ad-dc krb5-user
@@ -28,10 +29,11 @@ for arg in "$@"; do
     case $arg in
     --dry-run | -n) dry_run=yes ;;
     -h | --help)
-        sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'
+        sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'
         exit 0
         ;;
-    *) die "unknown argument '$arg' (usage: $PROG [--dry-run])" ;;
+    -*) die "unknown argument '$arg' (usage: $PROG [--dry-run] [PACKAGE...])" ;;
+    *) PACKAGES+=("$arg") ;;
     esac
 done
 
