@@ -16,7 +16,9 @@
  * queue) and a writer thread (sleeps until the head chunk is due, writes it).
  * With DELAY_MS 0 the reader writes each chunk itself, with no queue.
  */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <errno.h>
 #include <math.h>
 #include <netdb.h>
