@@ -29,7 +29,8 @@ typedef struct file_copy {
     dir_node *dir;
     char *rel;     /* destination path */
     char *src_rel; /* source path */
-    char *tmp;
+    char *tmp;     /* where it is written: a temporary name, or its own name inside a staged directory */
+    bool direct;   /* tmp is inside a staged directory: no rename */
     ep_stat st;
     ep_file *src, *dst;
     atomic_int ranges_left;
@@ -220,6 +221,18 @@ static void fc_free(file_copy *fc)
     free(fc);
 }
 
+/*
+ * Remove what a failed copy wrote at path. Inside a staged directory the file
+ * has its final name there, so if it cannot go the directory must not move
+ * into place.
+ */
+static void discard(dir_node *dir, ep *dst, const char *path, bool direct)
+{
+    smb_error err = {0};
+    if (dst->ops->unlink(dst, path, &err) != 0 && direct && err.code != SMB_ERR_NOT_FOUND)
+        job_dir_taint(dir);
+}
+
 /* Last step: times, checks, close, rename; or clean up after a failure. */
 static void finalize(sc_job *job, file_copy *fc)
 {
@@ -245,11 +258,10 @@ static void finalize(sc_job *job, file_copy *fc)
     if (dst->ops->close(fc->dst, &cerr) != 0 && !fc->failed)
         fc_fail(fc, "close", &cerr);
     src->ops->close(fc->src, &cerr);
-    if (!fc->failed && dst->ops->rename(dst, fc->tmp, fc->rel, &err) != 0)
+    if (!fc->failed && !fc->direct && dst->ops->rename(dst, fc->tmp, fc->rel, &err) != 0)
         fc_fail(fc, "rename into place", &err);
     if (fc->failed) {
-        smb_error uerr;
-        dst->ops->unlink(dst, fc->tmp, &uerr); /* never leave a temporary behind */
+        discard(fc->dir, dst, fc->tmp, fc->direct); /* never leave a temporary behind */
         if (job_error_is_fatal(fc->err.code))
             job_set_fatal(job, &fc->err);
         if (fc->err.code != SMB_ERR_CANCELLED)
@@ -307,7 +319,7 @@ static int read_small(ep *src, const char *rel, uint8_t *buf, size_t size, smb_e
     return rc;
 }
 
-/* Write a small file under tmp, finish it, rename it to rel. */
+/* Write a small file under tmp, finish it, rename it to rel (none when rel is NULL). */
 static int write_small(ep *dst, const char *tmp, const char *rel, const uint8_t *buf, size_t size,
                        const ep_stat *meta, ep_stat *got, const char **stage, smb_error *err)
 {
@@ -334,12 +346,10 @@ static int write_small(ep *dst, const char *tmp, const char *rel, const uint8_t 
     int crc = dst->ops->close(f, rc ? &e2 : err);
     if (rc == 0)
         rc = crc;
-    if (rc == 0) {
+    if (rc == 0 && rel) {
         *stage = "rename into place";
         rc = dst->ops->rename(dst, tmp, rel, err);
     }
-    if (rc != 0)
-        dst->ops->unlink(dst, tmp, &e2);
     return rc;
 }
 
@@ -349,8 +359,9 @@ static int copy_small(sc_job *job, task *t, const char *rel, smb_error *err, con
     job_pair *pair = t->pair;
     size_t size = (size_t)t->st.size;
     uint8_t *buf = malloc(size ? size : 1);
-    char *tmp = temp_name(rel);
-    int rc = (!buf || !tmp) ? smb_err_set(err, SMB_ERR_NO_MEMORY, 0, "out of memory") : 0;
+    const char *direct = t->stage_rel; /* inside a staged directory: straight to its name */
+    char *tmp = direct ? NULL : temp_name(rel);
+    int rc = (!buf || !(direct || tmp)) ? smb_err_set(err, SMB_ERR_NO_MEMORY, 0, "out of memory") : 0;
     *stage = "read";
     if (rc == 0)
         rc = read_small(pair->src, t->rel, buf, size, err);
@@ -358,8 +369,13 @@ static int copy_small(sc_job *job, task *t, const char *rel, smb_error *err, con
     if (!(pair->dst->caps & EP_CAP_CREATION_TIME) || !(pair->src->caps & EP_CAP_CREATION_TIME))
         meta.ctime = 0;
     meta.attributes &= SMB_ATTR_READONLY | SMB_ATTR_HIDDEN | SMB_ATTR_SYSTEM | SMB_ATTR_ARCHIVE;
-    if (rc == 0)
-        rc = write_small(pair->dst, tmp, rel, buf, size, &meta, &got, stage, err);
+    if (rc == 0 && direct && t->dst_exists)
+        discard(t->dir, pair->dst, direct, true); /* what an interrupted run left; whole writes only create */
+    if (rc == 0) {
+        rc = write_small(pair->dst, direct ? direct : tmp, direct ? NULL : rel, buf, size, &meta, &got, stage, err);
+        if (rc != 0)
+            discard(t->dir, pair->dst, direct ? direct : tmp, direct != NULL);
+    }
     if (rc == 0 && (got.size != t->st.size || got.mtime != t->st.mtime)) {
         *stage = "check";
         rc = smb_err_set(err, SMB_ERR_SERVER, 0, got.size != t->st.size ? "destination holds %llu bytes, expected %llu"
@@ -386,7 +402,8 @@ static int start_copy(sc_job *job, task *t, smb_error *err)
     fc->st = t->st;
     fc->rel = strdup(t->dst_rel ? t->dst_rel : t->rel);
     fc->src_rel = strdup(t->rel);
-    fc->tmp = fc->rel ? temp_name(fc->rel) : NULL;
+    fc->direct = t->stage_rel != NULL;
+    fc->tmp = fc->direct ? strdup(t->stage_rel) : fc->rel ? temp_name(fc->rel) : NULL;
     if (!fc->rel || !fc->src_rel || !fc->tmp) {
         fc_free(fc);
         return smb_err_set(err, SMB_ERR_NO_MEMORY, 0, "out of memory");
@@ -396,6 +413,8 @@ static int start_copy(sc_job *job, task *t, smb_error *err)
         fc_free(fc);
         return rc;
     }
+    if (fc->direct && t->dst_exists)
+        discard(fc->dir, pair->dst, fc->tmp, true); /* what an interrupted run left */
     rc = pair->dst->ops->open_write(pair->dst, fc->tmp, t->st.size, &fc->dst, err);
     if (rc != 0) {
         smb_error e2;

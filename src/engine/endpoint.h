@@ -102,9 +102,10 @@ typedef struct ep_ops {
     int (*read_whole)(ep *e, const char *rel, void *buf, size_t cap, size_t *n, smb_error *err);
     /**
      * Optional: create tmp (must not exist) holding buf[0..len), set times
-     * and attributes from meta, rename it to rel replacing what is there, and
-     * report the final size and mtime in *got, in one step (one round trip
-     * for SMB). On failure nothing is left under tmp.
+     * and attributes from meta, rename it to rel replacing what is there (rel
+     * NULL: the file stays at tmp), and report the final size and mtime in
+     * *got, in one step (one round trip for SMB). On failure nothing is left
+     * under tmp.
      */
     int (*write_whole)(ep *e, const char *tmp, const char *rel, const void *buf, size_t len, const ep_stat *meta,
                        ep_stat *got, smb_error *err);

@@ -382,8 +382,8 @@ static int op_write_whole(ep *base, const char *tmp, const char *rel, const void
 {
     ep_smb *e = (ep_smb *)base;
     char *tpath = join(e, tmp, err);
-    char *path = tpath ? join(e, rel, err) : NULL;
-    if (!path) {
+    char *path = tpath && rel ? join(e, rel, err) : NULL;
+    if (!tpath || (rel && !path)) {
         free(tpath);
         return SMB_ERR_NO_MEMORY;
     }
@@ -393,7 +393,7 @@ static int op_write_whole(ep *base, const char *tmp, const char *rel, const void
     smb_error le = {0};
     int rc = smb_write_file(e->tree, tpath, buf, len, &bi, path, &info, &le);
     if (rc != 0)
-        rc = fail_at(err, &le, "write", path);
+        rc = fail_at(err, &le, "write", path ? path : tpath);
     else {
         stat_from_info(&info, got);
         if (e->counters)

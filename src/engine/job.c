@@ -128,6 +128,8 @@ static int plan_dir_source(sc_job *job, job_pair *pair, const ep_stat *src_st, b
     }
     job_count(job, &job->sum.dirs_total, 1);
     dir_node *root = job_dir_node_new(NULL, pair, "", src_st);
+    if (root)
+        root->fresh = !dst_exists && !job->opts.dry_run; /* just made: nothing to list */
     task *t = calloc(1, sizeof *t);
     if (!root || !t || !(t->rel = strdup(""))) {
         free(t);

@@ -24,12 +24,24 @@ typedef struct job_pair {
  * A directory being copied. pending counts the listing itself plus every
  * child task not finished; when it reaches zero the directory's times are
  * set (children change them) and the parent's count drops.
+ *
+ * Staging: a directory the destination does not have yet is built under a
+ * temporary name next to its final one (the stage root); everything below it
+ * is written straight under its own name inside, with no temporary name and
+ * no rename per file. When the stage root's last child is done it is renamed
+ * into place, so a new tree appears complete and no partly written file ever
+ * sits under its final path. The temporary name is derived from the final
+ * one, so a rerun after an interruption finds it and carries on filling it.
  */
 typedef struct dir_node {
     struct dir_node *parent;
     atomic_int pending;
     job_pair *pair;
     char *rel;
+    char *dst;       /* where the directory is at the destination now, when not rel (staging) */
+    struct dir_node *stage_root; /* the staged directory this one is in (or is), or NULL */
+    atomic_bool tainted; /* stage root: a failed file inside could not be removed */
+    bool fresh;      /* created by this job: empty, no need to list it */
     ep_stat st;      /* the source directory's metadata */
     bool set_meta;   /* set times on the destination when done */
 } dir_node;
@@ -45,6 +57,7 @@ typedef struct task {
     dir_node *dir;   /* TASK_DIR: the node; TASK_FILE: the parent directory */
     char *rel;       /* path relative to both roots */
     char *dst_rel;   /* destination path when it differs (a single file copied to a new name) */
+    char *stage_rel; /* TASK_FILE in a staged directory: written straight to this path */
     ep_stat st;      /* source metadata */
     bool dst_exists; /* TASK_FILE: the destination has a file of that name */
     ep_stat dst_st;
@@ -97,6 +110,10 @@ void job_walk_dir(sc_job *job, task *t);
 void job_dir_release(sc_job *job, dir_node *node);
 /** New node (pending 1); NULL on allocation failure. */
 dir_node *job_dir_node_new(dir_node *parent, job_pair *pair, const char *rel, const ep_stat *st);
+/** Where node's directory is at the destination now. */
+const char *job_dir_dst(const dir_node *node);
+/** A failed file in node's staged tree could not be removed: the tree must not move into place. */
+void job_dir_taint(dir_node *node);
 
 /* copy.c */
 /** Copy (or skip, compare, dry-run) one file. */

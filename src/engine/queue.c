@@ -18,6 +18,7 @@ void task_free(task *t)
         return;
     free(t->rel);
     free(t->dst_rel);
+    free(t->stage_rel);
     free(t);
 }
 

@@ -118,6 +118,34 @@ dir_node *job_dir_node_new(dir_node *parent, job_pair *pair, const char *rel, co
     return n;
 }
 
+const char *job_dir_dst(const dir_node *node) { return node->dst ? node->dst : node->rel; }
+
+void job_dir_taint(dir_node *node)
+{
+    if (node && node->stage_root)
+        atomic_store(&node->stage_root->tainted, true);
+}
+
+/* A stage root whose last child is done moves into place under its final name. */
+static void unstage(sc_job *job, dir_node *node)
+{
+    if (job_stopping(job))
+        return; /* left for a rerun, which finds it and carries on */
+    const char *shown = node->rel[0] ? node->rel : ".";
+    if (atomic_load(&node->tainted)) {
+        job_fail(job, shown, true, "not moved into place: a failed file inside could not be removed; the copy stays in %s",
+                 node->dst);
+        return;
+    }
+    smb_error err = {0};
+    ep *dst = node->pair->dst;
+    if (dst->ops->rename(dst, node->dst, node->rel, &err) != 0) {
+        if (job_error_is_fatal(err.code))
+            job_set_fatal(job, &err);
+        job_fail(job, shown, true, "move the finished directory into place (from %s): %s", node->dst, err.message);
+    }
+}
+
 void job_dir_release(sc_job *job, dir_node *node)
 {
     while (node && atomic_fetch_sub(&node->pending, 1) == 1) {
@@ -125,11 +153,14 @@ void job_dir_release(sc_job *job, dir_node *node)
         if (node->set_meta && !job->opts.dry_run && !job_stopping(job)) {
             smb_error err = {0};
             ep *dst = node->pair->dst;
-            if (dst->ops->set_meta(dst, node->rel, &node->st, &err) != 0)
+            if (dst->ops->set_meta(dst, job_dir_dst(node), &node->st, &err) != 0)
                 job_fail(job, node->rel[0] ? node->rel : ".", true, "set directory times: %s", err.message);
         }
+        if (node->stage_root == node)
+            unstage(job, node);
         dir_node *parent = node->parent;
         free(node->rel);
+        free(node->dst);
         free(node);
         node = parent;
     }
@@ -200,8 +231,8 @@ typedef struct walk_ctx {
     dst_map dst;
 } walk_ctx;
 
-/* Create destination directory rel (or report it in a dry run). */
-static int make_dir(sc_job *job, job_pair *pair, const char *rel)
+/* Create destination directory rel at path at (or report it in a dry run). */
+static int make_dir(sc_job *job, job_pair *pair, const char *rel, const char *at)
 {
     if (job->opts.dry_run) {
         job_count(job, &job->sum.dirs_created, 1);
@@ -209,7 +240,7 @@ static int make_dir(sc_job *job, job_pair *pair, const char *rel)
         return 0;
     }
     smb_error err = {0};
-    if (pair->dst->ops->mkdir(pair->dst, rel, &err) != 0 && err.code != SMB_ERR_EXISTS) {
+    if (pair->dst->ops->mkdir(pair->dst, at, &err) != 0 && err.code != SMB_ERR_EXISTS) {
         if (job_error_is_fatal(err.code))
             job_set_fatal(job, &err);
         job_fail(job, rel, true, "create directory: %s", err.message);
@@ -220,15 +251,29 @@ static int make_dir(sc_job *job, job_pair *pair, const char *rel)
     return 0;
 }
 
-static void queue_dir(walk_ctx *w, const char *rel, const ep_stat *st)
+/*
+ * Queue directory rel. at: where it is at the destination when that is not
+ * rel (taken over); staged: at is a new stage root; fresh: just created.
+ */
+static void queue_dir(walk_ctx *w, const char *rel, const ep_stat *st, char *at, bool staged, bool fresh)
 {
     sc_job *job = w->job;
+    dir_node *parent = w->dir_task->dir;
     task *t = calloc(1, sizeof *t);
-    dir_node *n = t ? job_dir_node_new(w->dir_task->dir, w->dir_task->pair, rel, st) : NULL;
+    dir_node *n = t ? job_dir_node_new(parent, w->dir_task->pair, rel, st) : NULL;
+    if (n) {
+        n->dst = at;
+        at = NULL;
+        n->stage_root = staged ? n : parent->stage_root;
+        n->fresh = fresh;
+    }
+    free(at);
     if (!n || !(t->rel = strdup(rel))) {
         free(t);
-        if (n)
+        if (n) {
+            n->stage_root = NULL; /* nothing to move into place */
             job_dir_release(job, n);
+        }
         job_fail(job, rel, true, "out of memory");
         return;
     }
@@ -251,6 +296,11 @@ static void queue_file(walk_ctx *w, const char *rel, const ep_stat *st, const ds
     t->kind = TASK_FILE;
     t->pair = w->dir_task->pair;
     t->dir = w->dir_task->dir;
+    if (t->dir->stage_root && !(t->stage_rel = job_join(t->dir->dst, strrchr(rel, '/') ? strrchr(rel, '/') + 1 : rel))) {
+        task_free(t);
+        job_fail(job, rel, false, "out of memory");
+        return;
+    }
     atomic_fetch_add(&t->dir->pending, 1);
     t->st = *st;
     if (de && de->st.type == EP_FILE) {
@@ -261,6 +311,50 @@ static void queue_file(walk_ctx *w, const char *rel, const ep_stat *st, const ds
         /* Queue full: copy it here, which also slows the walk down. */
         job_copy_file(job, t);
         task_free(t);
+    }
+}
+
+/* The stage root's name for new directory name: derived from it, so a rerun finds it. */
+static char *stage_name(const char *parent_at, const char *name)
+{
+    char leaf[40];
+    snprintf(leaf, sizeof leaf, ".smbcopy-%016llx.tmp", (unsigned long long)hash_name(name));
+    return job_join(parent_at, leaf);
+}
+
+/*
+ * A directory the destination does not have: inside a staged tree it is
+ * created under its own name (at); otherwise it becomes a stage root, or
+ * continues one that an interrupted run left (found in the listing).
+ */
+static void new_dir(walk_ctx *w, const char *rel, const char *name, const ep_stat *st, char *at)
+{
+    sc_job *job = w->job;
+    job_pair *pair = w->dir_task->pair;
+    dir_node *parent = w->dir_task->dir;
+    if (job->opts.dry_run || parent->stage_root) {
+        if (make_dir(job, pair, rel, at ? at : rel) == 0)
+            queue_dir(w, rel, st, at, false, true);
+        else
+            free(at);
+        return;
+    }
+    free(at);
+    char *stage = stage_name(job_dir_dst(parent), name);
+    if (!stage) {
+        job_fail(job, rel, true, "out of memory");
+        return;
+    }
+    const char *leaf = strrchr(stage, '/') ? strrchr(stage, '/') + 1 : stage;
+    dst_entry *left = map_find(&w->dst, leaf);
+    if (left && left->st.type == EP_DIR) {
+        left->seen = true; /* an interrupted run's work: carry on with it */
+        job_event(job, SC_EV_DIR_CREATED, rel, 0, true, "continuing an interrupted copy");
+        queue_dir(w, rel, st, stage, true, false);
+    } else if (make_dir(job, pair, rel, stage) == 0) {
+        queue_dir(w, rel, st, stage, true, true);
+    } else {
+        free(stage);
     }
 }
 
@@ -314,22 +408,33 @@ static int walk_entry_cb(void *arg, const char *name, const ep_stat *st)
         free(rel);
         return 0;
     }
+    /* Where the entry is at the destination: inside a staged directory it is not rel. */
+    dir_node *node = w->dir_task->dir;
+    char *at = node->dst ? job_join(node->dst, name) : NULL;
+    if (node->dst && !at) {
+        free(rel);
+        return 1;
+    }
+    const char *dst_at = at ? at : rel;
     if (is_dir) {
         job_count(job, &job->sum.dirs_total, 1);
         bool ok = true;
         if (de && de->st.type != EP_DIR) {
             if (job->opts.mirror)
-                ok = delete_tree(job, dst, rel, false) == 0;
+                ok = delete_tree(job, dst, dst_at, false) == 0;
             else {
                 job_fail(job, rel, true, "the destination holds a file where the source has a directory");
                 ok = false;
             }
             de = NULL;
         }
-        if (ok && !de)
-            ok = make_dir(job, w->dir_task->pair, rel) == 0;
-        if (ok)
-            queue_dir(w, rel, st);
+        if (ok && de) {
+            queue_dir(w, rel, st, at, false, false);
+            at = NULL;
+        } else if (ok) {
+            new_dir(w, rel, name, st, at);
+            at = NULL;
+        }
     } else {
         pthread_mutex_lock(&job->lock);
         job->sum.files_total++;
@@ -338,7 +443,7 @@ static int walk_entry_cb(void *arg, const char *name, const ep_stat *st)
         bool ok = true;
         if (de && de->st.type == EP_DIR) {
             if (job->opts.mirror)
-                ok = delete_tree(job, dst, rel, true) == 0;
+                ok = delete_tree(job, dst, dst_at, true) == 0;
             else {
                 job_fail(job, rel, false, "the destination holds a directory where the source has a file");
                 ok = false;
@@ -348,6 +453,7 @@ static int walk_entry_cb(void *arg, const char *name, const ep_stat *st)
         if (ok)
             queue_file(w, rel, st, de);
     }
+    free(at);
     free(rel);
     return 0;
 }
@@ -358,8 +464,8 @@ void job_walk_dir(sc_job *job, task *t)
     job_pair *pair = t->pair;
     smb_error err = {0};
     const char *shown = t->rel[0] ? t->rel : ".";
-    /* The destination directory exists (or, in a dry run, may not). */
-    int rc = pair->dst->ops->list(pair->dst, t->rel, map_add_cb, &w.dst, &err);
+    /* The destination directory exists (or, in a dry run, may not); one this job just made is empty. */
+    int rc = t->dir->fresh ? 0 : pair->dst->ops->list(pair->dst, job_dir_dst(t->dir), map_add_cb, &w.dst, &err);
     if (rc != 0 && !(job->opts.dry_run && err.code == SMB_ERR_NOT_FOUND)) {
         if (job_error_is_fatal(err.code))
             job_set_fatal(job, &err);
@@ -377,10 +483,11 @@ void job_walk_dir(sc_job *job, task *t)
                 dst_entry *de = &w.dst.slots[i];
                 if (!de->name || de->seen || plan_unsafe_name(de->name, strlen(de->name)))
                     continue;
-                char *rel = job_join(t->rel, de->name);
-                if (rel && !plan_matches((const char *const *)job->excludes, job->opts.nexcludes, de->name, rel))
-                    delete_tree(job, pair->dst, rel, de->st.type == EP_DIR);
+                char *rel = job_join(t->rel, de->name), *at = job_join(job_dir_dst(t->dir), de->name);
+                if (rel && at && !plan_matches((const char *const *)job->excludes, job->opts.nexcludes, de->name, rel))
+                    delete_tree(job, pair->dst, at, de->st.type == EP_DIR);
                 free(rel);
+                free(at);
             }
         }
     }

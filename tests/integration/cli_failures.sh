@@ -348,7 +348,9 @@ wait_for_file() {
 }
 # complete_under_final_names TAG SRC DEST [content]: every file in DEST named
 # like a file of SRC is a full copy of it (same size; with "content", same
-# bytes), and DEST holds no file that SRC lacks (temporaries aside).
+# bytes), and DEST holds no file that SRC lacks (temporaries aside: files
+# named .smbcopy-*, and whatever is inside a directory being staged under such
+# a name).
 complete_under_final_names() {
     local tag=$1 s=$2 d=$3 mode=${4:-size} bad p
     [ -d "$d" ] || return 0
@@ -356,9 +358,9 @@ complete_under_final_names() {
         !($1 in size) { print $1 " (no such source file)"; next }
         size[$1] != $2 { print $1 " (" $2 " bytes, the source has " size[$1] ")" }' \
         <(cd "$s" && find . -type f -printf '%P\t%s\n') \
-        <(cd "$d" && find . -type f ! -name '.smbcopy-*' -printf '%P\t%s\n' 2>/dev/null))
+        <(cd "$d" && find . -type f ! -path '*/.smbcopy-*' -printf '%P\t%s\n' 2>/dev/null))
     if [ -z "$bad" ] && [ "$mode" = content ]; then
-        bad=$(cd "$d" && find . -type f ! -name '.smbcopy-*' -printf '%P\n' | while IFS= read -r p; do
+        bad=$(cd "$d" && find . -type f ! -path '*/.smbcopy-*' -printf '%P\n' | while IFS= read -r p; do
             cmp -s -- "$s/$p" "$d/$p" || echo "$p (content differs)"
         done)
     fi
