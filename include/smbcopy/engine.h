@@ -103,6 +103,7 @@ typedef struct sc_job_opts {
     size_t nsources;
     const char *dest;           /**< destination location string */
     unsigned threads;           /**< worker threads (default 8) */
+    unsigned connections;       /**< independent connections (sessions) per server, 1..16 (default SC_DEFAULT_CONNECTIONS); each thread keeps to one */
     bool mirror;                /**< delete destination entries absent from the source */
     bool dry_run;               /**< report every action, change nothing */
     bool checksum;              /**< compare content instead of size and time */
@@ -116,6 +117,9 @@ typedef struct sc_job_opts {
     sc_event_cb on_event;       /**< may be NULL */
     void *event_arg;
 } sc_job_opts;
+
+/** Default connections per server (see bench/README.md for the measurement behind it). */
+#define SC_DEFAULT_CONNECTIONS 1
 
 /** Fill opts with the defaults. */
 void sc_job_opts_init(sc_job_opts *opts);
@@ -137,6 +141,7 @@ typedef struct sc_summary {
     uint64_t bytes_written;    /**< payload bytes written through the client */
     uint64_t bytes_server_copied; /**< bytes copied server-side (no data through the client) */
     uint64_t ignored;          /**< entries not copied (symlinks, refused names) */
+    unsigned connections;      /**< SMB connections open at the end, over every server */
     double seconds;
     bool interrupted;          /**< sc_job_cancel() was called */
     sc_failure *failures;      /**< files_failed + other failures, in no particular order */

@@ -29,10 +29,12 @@ enum {
     OPT_VERSION,
     OPT_KERBEROS,
     OPT_PRINCIPAL_HOST,
+    OPT_CONNECTIONS,
 };
 
 static const struct option long_options[] = {
     {"threads", required_argument, NULL, 'j'},
+    {"connections", required_argument, NULL, OPT_CONNECTIONS},
     {"mirror", no_argument, NULL, OPT_MIRROR},
     {"dry-run", no_argument, NULL, OPT_DRY_RUN},
     {"checksum", no_argument, NULL, OPT_CHECKSUM},
@@ -112,6 +114,11 @@ static int apply_option(int c, const char *arg, const char *as_written, cli_opti
         if (!parse_uint(arg, 1, CLI_MAX_THREADS, &o->threads))
             return usage_error(errbuf, errlen, "bad value '%s' for --threads (expected 1..%d)", arg,
                                CLI_MAX_THREADS);
+        return 0;
+    case OPT_CONNECTIONS:
+        if (!parse_uint(arg, 1, CLI_MAX_CONNECTIONS, &o->connections))
+            return usage_error(errbuf, errlen, "bad value '%s' for --connections (expected 1..%d)", arg,
+                               CLI_MAX_CONNECTIONS);
         return 0;
     case OPT_MIRROR:
         o->mirror = true;
@@ -233,6 +240,7 @@ int cli_parse_args(int argc, char **argv, cli_options *out, char *errbuf, size_t
 {
     memset(out, 0, sizeof *out);
     out->threads = CLI_DEFAULT_THREADS;
+    out->connections = SC_DEFAULT_CONNECTIONS;
     out->progress = CLI_PROGRESS_AUTO;
     if (errbuf && errlen)
         errbuf[0] = '\0';

@@ -3,6 +3,8 @@
 #define SMBCOPY_CLI_ARGS_H
 
 #include <stdbool.h>
+
+#include <smbcopy/engine.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -12,6 +14,7 @@
 
 #define CLI_DEFAULT_THREADS 8
 #define CLI_MAX_THREADS 256
+#define CLI_MAX_CONNECTIONS 16
 #define CLI_MAX_TIMEOUT_S 86400
 
 /** --progress / --no-progress / neither. */
@@ -23,6 +26,7 @@ typedef struct cli_options {
     size_t nsources;
     const char *dest;      /**< DEST */
     unsigned threads;      /**< -j (default 8) */
+    unsigned connections;  /**< --connections (default SC_DEFAULT_CONNECTIONS) */
     bool mirror, dry_run, checksum;
     const char **excludes; /**< --exclude, in order (owned array) */
     size_t nexcludes;

@@ -208,6 +208,7 @@ static void fill_job_opts(run_state *r, sc_job_opts *jo)
     jo->nsources = o->nsources;
     jo->dest = o->dest;
     jo->threads = o->threads;
+    jo->connections = o->connections;
     jo->mirror = o->mirror;
     jo->dry_run = o->dry_run;
     jo->checksum = o->checksum;

@@ -165,9 +165,9 @@ void cli_report_json(FILE *f, const sc_summary *s, bool interrupted)
             "{\"files_copied\":%" PRIu64 ",\"files_skipped\":%" PRIu64 ",\"files_deleted\":%" PRIu64
             ",\"files_failed\":%" PRIu64 ",\"dirs_created\":%" PRIu64 ",\"dirs_deleted\":%" PRIu64
             ",\"bytes_transferred\":%" PRIu64 ",\"bytes_total\":%" PRIu64 ",\"bytes_server_copied\":%" PRIu64
-            ",\"seconds\":%.3f,\"interrupted\":%s,\"failures\":[",
+            ",\"connections\":%u,\"seconds\":%.3f,\"interrupted\":%s,\"failures\":[",
             s->files_copied, s->files_skipped, s->files_deleted, s->files_failed, s->dirs_created,
-            s->dirs_deleted, s->bytes_copied, s->bytes_total, s->bytes_server_copied,
+            s->dirs_deleted, s->bytes_copied, s->bytes_total, s->bytes_server_copied, s->connections,
             s->seconds > 0 && isfinite(s->seconds) ? s->seconds : 0.0, interrupted || s->interrupted ? "true" : "false");
     for (size_t i = 0; i < s->nfailures; i++) {
         fputs(i ? ",{\"path\":" : "{\"path\":", f);

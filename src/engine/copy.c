@@ -16,9 +16,15 @@
 #include "engine/job_internal.h"
 #include "engine/plan.h"
 
-/* Largest single read or write, and reads kept in flight per range. */
-#define CHUNK_MAX (4u << 20)
+/*
+ * Reads kept in flight per range, and the largest single read or write:
+ * the job's buffer budget shared by its threads (so that memory stays
+ * bounded whatever the thread count), between 256 KiB and 4 MiB.
+ */
 #define WINDOW 4
+#define IO_BUDGET (32u << 20)
+#define CHUNK_MIN (256u << 10)
+#define CHUNK_MAX (4u << 20)
 /* Files above this are split into ranges of RANGE_SIZE for several workers. */
 #define SPLIT_THRESHOLD (64ull << 20)
 #define RANGE_SIZE (32ull << 20)
@@ -91,11 +97,13 @@ static bool all_zero(const uint8_t *p, size_t n)
     return true;
 }
 
-static size_t chunk_size(file_copy *fc)
+static size_t chunk_size(const sc_job *job, file_copy *fc, ep_file *src, ep_file *dst)
 {
-    size_t a = fc->pair->src->ops->io_size(fc->src), b = fc->pair->dst->ops->io_size(fc->dst);
+    size_t a = fc->pair->src->ops->io_size(src), b = fc->pair->dst->ops->io_size(dst);
     size_t c = a < b ? a : b;
-    return c < CHUNK_MAX ? c : CHUNK_MAX;
+    size_t budget = IO_BUDGET / ((size_t)(job->opts.threads ? job->opts.threads : 1) * WINDOW);
+    size_t cap = budget < CHUNK_MIN ? CHUNK_MIN : budget > CHUNK_MAX ? CHUNK_MAX : budget;
+    return c < cap ? c : cap;
 }
 
 /*
@@ -104,10 +112,11 @@ static size_t chunk_size(file_copy *fc)
  * was created at its final size, so holes stay holes); a buffer is reused
  * once its write completed.
  */
-static int copy_stream(sc_job *job, file_copy *fc, uint64_t off, uint64_t len, smb_error *err)
+static int copy_stream(sc_job *job, file_copy *fc, ep_file *src, ep_file *dst, uint64_t off, uint64_t len,
+                       smb_error *err)
 {
     const ep_ops *so = fc->pair->src->ops, *dop = fc->pair->dst->ops;
-    size_t chunk = chunk_size(fc);
+    size_t chunk = chunk_size(job, fc, src, dst);
     if (!chunk)
         return smb_err_set(err, SMB_ERR_INVALID_ARG, 0, "endpoint reports no I/O size");
     unsigned window = WINDOW;
@@ -141,7 +150,7 @@ static int copy_stream(sc_job *job, file_copy *fc, uint64_t off, uint64_t len, s
             }
             s->off = next;
             s->len = end - next < chunk ? (size_t)(end - next) : chunk;
-            s->rd = so->read_submit(fc->src, s->buf, s->len, s->off, err);
+            s->rd = so->read_submit(src, s->buf, s->len, s->off, err);
             if (!s->rd) {
                 rc = err->code ? err->code : SMB_ERR_NO_MEMORY;
                 break;
@@ -165,7 +174,7 @@ static int copy_stream(sc_job *job, file_copy *fc, uint64_t off, uint64_t len, s
             break;
         }
         if (!all_zero(s->buf, n)) {
-            s->wr = dop->write_submit(fc->dst, s->buf, n, s->off, err);
+            s->wr = dop->write_submit(dst, s->buf, n, s->off, err);
             if (!s->wr) {
                 rc = err->code ? err->code : SMB_ERR_NO_MEMORY;
                 break;
@@ -201,15 +210,36 @@ static bool use_server_copy(const file_copy *fc)
     return fc->pair->server_copy && fc->st.allocated >= fc->st.size;
 }
 
-static int copy_range_body(sc_job *job, file_copy *fc, uint64_t off, uint64_t len, smb_error *err)
+/*
+ * Copy [off, off+len). The first range uses the file's own opens; the
+ * others, on an endpoint that spreads threads over connections, open the
+ * file again from this thread so that the range travels on its lane.
+ */
+static int copy_range_body(sc_job *job, file_copy *fc, bool first, uint64_t off, uint64_t len, smb_error *err)
 {
-    if (use_server_copy(fc)) {
-        int rc = fc->pair->src->ops->server_copy(fc->src, fc->dst, off, len, err);
+    ep *se = fc->pair->src, *de = fc->pair->dst;
+    ep_file *src = fc->src, *dst = fc->dst;
+    int rc = 0;
+    if (!first && (se->caps & EP_CAP_LANES))
+        rc = se->ops->open_read(se, fc->src_rel, &src, err);
+    if (rc == 0 && !first && (de->caps & EP_CAP_LANES) && de->ops->open_write_more)
+        rc = de->ops->open_write_more(de, fc->tmp, &dst, err);
+    if (rc == 0 && use_server_copy(fc)) {
+        rc = se->ops->server_copy(src, dst, off, len, err);
         if (rc == 0)
             job_event(job, SC_EV_FILE_PROGRESS, fc->rel, len, false, NULL);
-        return rc;
+    } else if (rc == 0) {
+        rc = copy_stream(job, fc, src, dst, off, len, err);
     }
-    return copy_stream(job, fc, off, len, err);
+    smb_error e2 = {0};
+    if (dst && dst != fc->dst) {
+        int crc = de->ops->close(dst, rc ? &e2 : err);
+        if (rc == 0)
+            rc = crc;
+    }
+    if (src && src != fc->src)
+        se->ops->close(src, &e2);
+    return rc;
 }
 
 static void fc_free(file_copy *fc)
@@ -282,7 +312,7 @@ void job_copy_range(sc_job *job, task *t)
     file_copy *fc = t->fc;
     if (!fc_failed(fc) && !job_stopping(job)) {
         smb_error err = {0};
-        if (copy_range_body(job, fc, t->off, t->len, &err) != 0)
+        if (copy_range_body(job, fc, t->off == 0, t->off, t->len, &err) != 0)
             fc_fail(fc, "copy", &err);
     } else if (!fc_failed(fc)) {
         smb_error err;

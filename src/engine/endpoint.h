@@ -49,6 +49,7 @@ typedef int (*ep_list_cb)(void *arg, const char *name, const ep_stat *st);
 #define EP_CAP_CREATION_TIME 0x1 /**< keeps creation times */
 #define EP_CAP_DOS_ATTRS 0x2     /**< keeps DOS attributes */
 #define EP_CAP_WINDOWS_NAMES 0x4 /**< refuses names Windows refuses (trailing dot, <>:"|?*, CON, ...) */
+#define EP_CAP_LANES 0x8         /**< opens of different threads may use different connections (open_write_more given) */
 
 typedef struct ep_ops {
     const char *kind; /**< "local", "smb" */
@@ -65,6 +66,12 @@ typedef struct ep_ops {
      * final size `size` (the endpoint may set it up front, leaving holes).
      */
     int (*open_write)(ep *e, const char *rel, uint64_t size, ep_file **f, smb_error *err);
+    /**
+     * Optional (required with EP_CAP_LANES): open rel, made by open_write
+     * and still open there, for writing another range of it from another
+     * thread.
+     */
+    int (*open_write_more)(ep *e, const char *rel, ep_file **f, smb_error *err);
     /** Start reading len bytes at off into buf; complete with io_wait. */
     ep_io *(*read_submit)(ep_file *f, void *buf, size_t len, uint64_t off, smb_error *err);
     /** Start writing len bytes at off from buf; complete with io_wait. */
@@ -142,6 +149,15 @@ typedef struct ep_smb_pool ep_smb_pool;
 ep_smb_pool *ep_smb_pool_new(const smb_conn_opts *opts, const sc_credentials *creds);
 /** Close every connection of the pool and free it (after its endpoints). */
 void ep_smb_pool_free(ep_smb_pool *pool);
+/**
+ * Connections (independent sessions) per server, 1..16 (default 1); set
+ * before the first endpoint opens. Each worker thread keeps to one of them.
+ */
+void ep_smb_pool_set_lanes(ep_smb_pool *pool, unsigned n);
+/** Connections per server the pool makes. */
+unsigned ep_smb_pool_get_lanes(const ep_smb_pool *pool);
+/** Connections the pool has open now, over every server. */
+unsigned ep_smb_pool_connections(ep_smb_pool *pool);
 
 /**
  * Open an SMB endpoint for an SMB location: connects (or reuses the pool's

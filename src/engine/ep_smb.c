@@ -1,7 +1,9 @@
 /*
  * The SMB endpoint: ep_ops over a share of the session pool, rooted at a
- * path inside the share. Everything goes through the public library API;
- * one tree serves every worker thread.
+ * path inside the share. Everything goes through the public library API.
+ * Path operations go over the calling thread's lane of the pool (its own
+ * connection when the pool has several); an open file stays on the lane it
+ * was opened on.
  *
  * Listing contract addition: an entry whose name the library cannot decode
  * (SMB_ERR_BAD_NAME from smb_dir_next) is reported to the callback with
@@ -31,6 +33,9 @@ static int fail_at(smb_error *err, const smb_error *lib, const char *what, const
 {
     return smb_err_set(err, lib->code, lib->ntstatus, "%s '%s': %s", what, path, lib->message);
 }
+
+/* The calling thread's tree for e's share. */
+static smb_tree *tree_of(ep_smb *e) { return ep_smb_pool_thread_tree(e->pool, e->srv, e->share, e->tree); }
 
 /* root/rel inside the share ('/' separators; the library converts them). */
 static char *join(const ep_smb *e, const char *rel, smb_error *err)
@@ -75,7 +80,7 @@ static int op_stat(ep *base, const char *rel, ep_stat *st, smb_error *err)
     if (!path)
         return SMB_ERR_NO_MEMORY;
     smb_file_info info;
-    int rc = smb_stat(e->tree, path, &info, err);
+    int rc = smb_stat(tree_of(e), path, &info, err);
     if (rc == 0)
         stat_from_info(&info, st);
     free(path);
@@ -93,7 +98,7 @@ static int op_list(ep *base, const char *rel, ep_list_cb cb, void *arg, smb_erro
     if (!path)
         return SMB_ERR_NO_MEMORY;
     smb_error le = {0};
-    smb_open *dir = smb_open_dir(e->tree, path, &le);
+    smb_open *dir = smb_open_dir(tree_of(e), path, &le);
     if (!dir) {
         free(path);
         if (err)
@@ -136,7 +141,7 @@ static int op_mkdir(ep *base, const char *rel, smb_error *err)
     if (!path)
         return SMB_ERR_NO_MEMORY;
     /* STATUS_OBJECT_NAME_COLLISION is SMB_ERR_EXISTS. */
-    int rc = smb_mkdir(e->tree, path, err);
+    int rc = smb_mkdir(tree_of(e), path, err);
     free(path);
     return rc;
 }
@@ -175,7 +180,7 @@ static int op_open_read(ep *base, const char *rel, ep_file **fp, smb_error *err)
     p.disposition = SMB_FILE_OPEN;
     p.options = SMB_FILE_NON_DIRECTORY_FILE | SMB_FILE_SEQUENTIAL_ONLY;
     smb_error le = {0};
-    smb_open *op = smb_create(e->tree, path, &p, NULL, NULL, &le);
+    smb_open *op = smb_create(tree_of(e), path, &p, NULL, NULL, &le);
     ep_file *f = op ? file_new(e, path, op, &le) : NULL;
     if (!f) {
         smb_close(op, NULL, NULL);
@@ -203,7 +208,7 @@ static int op_open_write(ep *base, const char *rel, uint64_t size, ep_file **fp,
     p.disposition = SMB_FILE_CREATE;
     p.options = SMB_FILE_NON_DIRECTORY_FILE;
     smb_error le = {0};
-    smb_open *op = smb_create(e->tree, path, &p, NULL, NULL, &le);
+    smb_open *op = smb_create(tree_of(e), path, &p, NULL, NULL, &le);
     if (!op) {
         free(path);
         if (err)
@@ -220,6 +225,32 @@ static int op_open_write(ep *base, const char *rel, uint64_t size, ep_file **fp,
         smb_close(op, NULL, NULL);
         free(path);
         return rc ? rc : SMB_ERR_NO_MEMORY;
+    }
+    *fp = f;
+    return 0;
+}
+
+static int op_open_write_more(ep *base, const char *rel, ep_file **fp, smb_error *err)
+{
+    ep_smb *e = (ep_smb *)base;
+    char *path = join(e, rel, err);
+    if (!path)
+        return SMB_ERR_NO_MEMORY;
+    smb_create_params p;
+    smb_create_params_init(&p);
+    p.desired_access = SMB_FILE_WRITE_DATA | SMB_FILE_APPEND_DATA | SMB_FILE_READ_ATTRIBUTES | SMB_SYNCHRONIZE;
+    p.share_access = SMB_SHARE_READ | SMB_SHARE_WRITE | SMB_SHARE_DELETE;
+    p.disposition = SMB_FILE_OPEN;
+    p.options = SMB_FILE_NON_DIRECTORY_FILE;
+    smb_error le = {0};
+    smb_open *op = smb_create(tree_of(e), path, &p, NULL, NULL, &le);
+    ep_file *f = op ? file_new(e, path, op, &le) : NULL;
+    if (!f) {
+        smb_close(op, NULL, NULL);
+        free(path);
+        if (err)
+            *err = le;
+        return le.code;
     }
     *fp = f;
     return 0;
@@ -323,7 +354,7 @@ static int op_rename(ep *base, const char *from, const char *to, smb_error *err)
 {
     ep_smb *e = (ep_smb *)base;
     char *pf = join(e, from, err), *pt = pf ? join(e, to, err) : NULL;
-    int rc = pt ? smb_rename(e->tree, pf, pt, true, err) : SMB_ERR_NO_MEMORY;
+    int rc = pt ? smb_rename(tree_of(e), pf, pt, true, err) : SMB_ERR_NO_MEMORY;
     free(pf);
     free(pt);
     return rc;
@@ -333,7 +364,7 @@ static int op_unlink(ep *base, const char *rel, smb_error *err)
 {
     ep_smb *e = (ep_smb *)base;
     char *path = join(e, rel, err);
-    int rc = path ? smb_unlink(e->tree, path, err) : SMB_ERR_NO_MEMORY;
+    int rc = path ? smb_unlink(tree_of(e), path, err) : SMB_ERR_NO_MEMORY;
     free(path);
     return rc;
 }
@@ -342,7 +373,7 @@ static int op_rmdir(ep *base, const char *rel, smb_error *err)
 {
     ep_smb *e = (ep_smb *)base;
     char *path = join(e, rel, err);
-    int rc = path ? smb_rmdir(e->tree, path, err) : SMB_ERR_NO_MEMORY;
+    int rc = path ? smb_rmdir(tree_of(e), path, err) : SMB_ERR_NO_MEMORY;
     free(path);
     return rc;
 }
@@ -355,7 +386,7 @@ static int op_set_meta(ep *base, const char *rel, const ep_stat *meta, smb_error
         return SMB_ERR_NO_MEMORY;
     smb_basic_info bi;
     basic_from_meta(meta, &bi);
-    int rc = smb_set_times(e->tree, path, &bi, err);
+    int rc = smb_set_times(tree_of(e), path, &bi, err);
     free(path);
     return rc;
 }
@@ -368,7 +399,7 @@ static int op_read_whole(ep *base, const char *rel, void *buf, size_t cap, size_
     if (!path)
         return SMB_ERR_NO_MEMORY;
     smb_error le = {0};
-    int rc = smb_read_file(e->tree, path, buf, cap, n, NULL, &le);
+    int rc = smb_read_file(tree_of(e), path, buf, cap, n, NULL, &le);
     if (rc != 0)
         rc = fail_at(err, &le, "read", path);
     else if (e->counters)
@@ -391,7 +422,7 @@ static int op_write_whole(ep *base, const char *tmp, const char *rel, const void
     basic_from_meta(meta, &bi);
     smb_file_info info;
     smb_error le = {0};
-    int rc = smb_write_file(e->tree, tpath, buf, len, &bi, path, &info, &le);
+    int rc = smb_write_file(tree_of(e), tpath, buf, len, &bi, path, &info, &le);
     if (rc != 0)
         rc = fail_at(err, &le, "write", path ? path : tpath);
     else {
@@ -418,6 +449,7 @@ static void op_free(ep *base)
         return;
     /* The session and tree belong to the pool. */
     free(e->root);
+    free(e->share);
     free(e->base.display);
     free(e);
 }
@@ -429,6 +461,7 @@ static const ep_ops smb_ops = {
     .mkdir = op_mkdir,
     .open_read = op_open_read,
     .open_write = op_open_write,
+    .open_write_more = op_open_write_more,
     .read_submit = op_read_submit,
     .write_submit = op_write_submit,
     .io_wait = op_io_wait,
@@ -470,16 +503,19 @@ ep *ep_smb_open(ep_smb_pool *pool, const sc_location *loc, ep_counters *counters
         return NULL;
     }
     e->base.ops = &smb_ops;
-    e->base.caps = EP_CAP_CREATION_TIME | EP_CAP_DOS_ATTRS | EP_CAP_WINDOWS_NAMES;
+    e->base.caps = EP_CAP_CREATION_TIME | EP_CAP_DOS_ATTRS | EP_CAP_WINDOWS_NAMES |
+                   (ep_smb_pool_get_lanes(pool) > 1 ? EP_CAP_LANES : 0);
     e->counters = counters;
     e->root = root_of(loc->path);
-    if (e->root) {
+    e->share = strdup(loc->share);
+    e->pool = pool;
+    if (e->root && e->share) {
         size_t len = strlen(loc->host) + strlen(loc->share) + strlen(e->root) + 5;
         e->base.display = malloc(len);
         if (e->base.display)
             snprintf(e->base.display, len, "//%s/%s%s%s", loc->host, loc->share, *e->root ? "/" : "", e->root);
     }
-    if (!e->root || !e->base.display) {
+    if (!e->root || !e->share || !e->base.display) {
         smb_err_set(err, SMB_ERR_NO_MEMORY, 0, "out of memory");
         op_free(&e->base);
         return NULL;

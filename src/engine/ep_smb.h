@@ -14,11 +14,16 @@
 
 struct ep_smb_srv; /* one connection + session of the pool */
 
-/** An SMB endpoint: a tree of the pool's session, rooted at a path. */
+/** Most connections (lanes) per server. */
+#define EP_SMB_MAX_LANES 16
+
+/** An SMB endpoint: a share of the pool's server, rooted at a path. */
 typedef struct ep_smb {
     ep base;
+    ep_smb_pool *pool;
     struct ep_smb_srv *srv; /**< owned by the pool */
-    smb_tree *tree;         /**< owned by the pool, shared by every endpoint of the share */
+    smb_tree *tree;         /**< the first lane's tree, owned by the pool, shared by every endpoint of the share */
+    char *share;
     char *root;             /**< path inside the share, '/'-separated, "" for the share root */
     ep_counters *counters;  /**< may be NULL */
 } ep_smb;
@@ -47,6 +52,13 @@ struct ep_file {
  */
 int ep_smb_pool_tree(ep_smb_pool *pool, const sc_location *loc, struct ep_smb_srv **srv, smb_tree **tree,
                      smb_error *err);
+
+/**
+ * The calling thread's tree of share on srv (its lane, connected on first
+ * use); first (the first lane's tree) when the pool has one lane or the
+ * lane cannot be had.
+ */
+smb_tree *ep_smb_pool_thread_tree(ep_smb_pool *pool, struct ep_smb_srv *srv, const char *share, smb_tree *first);
 
 /** ep_ops.server_copy: FSCTL_SRV_COPYCHUNK_WRITE from src to dst. */
 int ep_smb_server_copy(ep_file *src, ep_file *dst, uint64_t off, uint64_t len, smb_error *err);

@@ -1,8 +1,14 @@
 /*
- * The SMB session pool: one connection and session per (host, port, user,
- * domain, password), made on first use, and one tree per share of each,
- * shared by every endpoint and worker thread of a job (the library is
- * thread-safe). The pool lock is held only while looking up or connecting.
+ * The SMB session pool: per (host, port, user, domain, password) a set of
+ * lanes, each an independent connection and session with one tree per
+ * share, made on first use and shared by every endpoint of a job (the
+ * library is thread-safe). Each worker thread keeps to one lane, assigned in
+ * turn when the thread first asks, so that source and destination opens of
+ * one thread share a connection (server-side copy needs that) and the load
+ * spreads over the lanes: a server that serves each connection with its own
+ * process (Samba) then works on several cores. A lane that cannot connect
+ * falls back to the first one. The pool lock is held only while looking up
+ * or connecting.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,18 +24,35 @@ typedef struct ep_smb_share {
     struct ep_smb_share *next;
 } ep_smb_share;
 
+typedef struct ep_smb_lane {
+    smb_conn *conn;
+    smb_session *sess;
+    ep_smb_share *shares;
+    bool failed; /* could not connect: its threads use lane 0 */
+} ep_smb_lane;
+
+/* Which lane a thread uses. */
+typedef struct lane_of_thread {
+    pthread_t thread;
+    unsigned lane;
+} lane_of_thread;
+
+#define MAX_THREADS_SEEN 256
+
 struct ep_smb_srv {
     char *host;
     uint16_t port;
     char *user, *domain, *password; /* "" when none */
-    smb_conn *conn;
-    smb_session *sess;
-    ep_smb_share *shares;
+    ep_smb_lane lanes[EP_SMB_MAX_LANES];
+    unsigned nlanes;
+    lane_of_thread threads[MAX_THREADS_SEEN];
+    unsigned nthreads;
     struct ep_smb_srv *next;
 };
 
 struct ep_smb_pool {
     pthread_mutex_t lock;
+    unsigned lanes; /* connections per server */
     smb_conn_opts opts;
     char *user, *domain, *password; /* defaults, "" when none */
     int mech;                       /* smb_auth_mech_policy */
@@ -62,6 +85,7 @@ ep_smb_pool *ep_smb_pool_new(const smb_conn_opts *opts, const sc_credentials *cr
     p->password = dup_or_empty(creds ? creds->password : NULL);
     p->mech = creds ? creds->mech : SMB_AUTH_AUTO;
     p->principal_host = creds && creds->principal_host ? strdup(creds->principal_host) : NULL;
+    p->lanes = 1;
     if (!p->user || !p->domain || !p->password || pthread_mutex_init(&p->lock, NULL) != 0) {
         free(p->user);
         free(p->domain);
@@ -73,14 +97,24 @@ ep_smb_pool *ep_smb_pool_new(const smb_conn_opts *opts, const sc_credentials *cr
     return p;
 }
 
+void ep_smb_pool_set_lanes(ep_smb_pool *pool, unsigned n)
+{
+    pool->lanes = n < 1 ? 1 : n > EP_SMB_MAX_LANES ? EP_SMB_MAX_LANES : n;
+}
+
+unsigned ep_smb_pool_get_lanes(const ep_smb_pool *pool) { return pool->lanes; }
+
 static void srv_free(struct ep_smb_srv *s)
 {
-    /* Closing the connection logs off the session and disconnects its trees. */
-    smb_conn_close(s->conn);
-    for (ep_smb_share *sh = s->shares, *next; sh; sh = next) {
-        next = sh->next;
-        free(sh->name);
-        free(sh);
+    for (unsigned i = 0; i < s->nlanes; i++) {
+        ep_smb_lane *l = &s->lanes[i];
+        /* Closing the connection logs off the session and disconnects its trees. */
+        smb_conn_close(l->conn);
+        for (ep_smb_share *sh = l->shares, *next; sh; sh = next) {
+            next = sh->next;
+            free(sh->name);
+            free(sh);
+        }
     }
     free(s->host);
     free(s->user);
@@ -112,12 +146,32 @@ static int fail_at(smb_error *err, const smb_error *lib, const char *where)
                        lib->message);
 }
 
-/* Connect and authenticate a new server entry (MS-SMB2 3.2.4.2.2, 3.2.4.2.3). */
+/* Connect and authenticate one lane of s (MS-SMB2 3.2.4.2.2, 3.2.4.2.3). */
+static int lane_connect(ep_smb_pool *pool, struct ep_smb_srv *s, ep_smb_lane *l, smb_error *err)
+{
+    char where[300];
+    snprintf(where, sizeof where, "//%s:%u", s->host, (unsigned)(s->port ? s->port : 445));
+    smb_error e = {0};
+    l->conn = smb_conn_connect(s->host, s->port, &pool->opts, &e);
+    if (!l->conn)
+        return fail_at(err, &e, where);
+    smb_creds cr = {.username = s->user, .password = s->password, .domain = s->domain, .mech = pool->mech,
+                    .target_host = pool->principal_host};
+    l->sess = smb_session_setup(l->conn, &cr, &e);
+    if (!l->sess) {
+        if (!e.code)
+            e.code = SMB_ERR_AUTH;
+        smb_conn_close(l->conn);
+        l->conn = NULL;
+        return fail_at(err, &e, where);
+    }
+    return 0;
+}
+
+/* A new server entry with its first lane connected. */
 static struct ep_smb_srv *srv_connect(ep_smb_pool *pool, const char *host, uint16_t port, const char *user,
                                       const char *domain, const char *password, smb_error *err)
 {
-    char where[300];
-    snprintf(where, sizeof where, "//%s:%u", host, (unsigned)(port ? port : 445));
     struct ep_smb_srv *s = calloc(1, sizeof *s);
     if (!s) {
         smb_err_set(err, SMB_ERR_NO_MEMORY, 0, "out of memory");
@@ -128,35 +182,50 @@ static struct ep_smb_srv *srv_connect(ep_smb_pool *pool, const char *host, uint1
     s->user = strdup(user);
     s->domain = strdup(domain);
     s->password = strdup(password);
+    s->nlanes = pool->lanes;
     if (!s->host || !s->user || !s->domain || !s->password) {
         srv_free(s);
         smb_err_set(err, SMB_ERR_NO_MEMORY, 0, "out of memory");
         return NULL;
     }
-    smb_error e = {0};
-    s->conn = smb_conn_connect(host, port, &pool->opts, &e);
-    if (!s->conn) {
-        fail_at(err, &e, where);
-        srv_free(s);
-        return NULL;
-    }
-    smb_creds cr = {.username = user, .password = password, .domain = domain, .mech = pool->mech,
-                    .target_host = pool->principal_host};
-    s->sess = smb_session_setup(s->conn, &cr, &e);
-    if (!s->sess) {
-        if (!e.code)
-            e.code = SMB_ERR_AUTH;
-        fail_at(err, &e, where);
+    if (lane_connect(pool, s, &s->lanes[0], err) != 0) {
         srv_free(s);
         return NULL;
     }
     return s;
 }
 
-/* The tree of share on s, connecting it on first use (MS-SMB2 3.2.4.2.4). */
-static smb_tree *srv_tree(struct ep_smb_srv *s, const char *share, smb_error *err)
+/* The calling thread's lane, assigned in turn on its first call. Pool lock held. */
+static ep_smb_lane *srv_lane(ep_smb_pool *pool, struct ep_smb_srv *s)
 {
-    for (ep_smb_share *sh = s->shares; sh; sh = sh->next)
+    if (s->nlanes == 1)
+        return &s->lanes[0];
+    pthread_t self = pthread_self();
+    unsigned lane = 0;
+    unsigned i = 0;
+    for (; i < s->nthreads; i++)
+        if (pthread_equal(s->threads[i].thread, self))
+            break;
+    if (i < s->nthreads) {
+        lane = s->threads[i].lane;
+    } else {
+        lane = s->nthreads % s->nlanes;
+        if (s->nthreads < MAX_THREADS_SEEN)
+            s->threads[s->nthreads++] = (lane_of_thread){self, lane};
+    }
+    ep_smb_lane *l = &s->lanes[lane];
+    if (!l->conn && !l->failed) {
+        smb_error e = {0};
+        if (lane_connect(pool, s, l, &e) != 0)
+            l->failed = true; /* the first lane carries its work */
+    }
+    return l->conn ? l : &s->lanes[0];
+}
+
+/* The tree of share on lane l of s, connecting it on first use (MS-SMB2 3.2.4.2.4). */
+static smb_tree *lane_tree(struct ep_smb_srv *s, ep_smb_lane *l, const char *share, smb_error *err)
+{
+    for (ep_smb_share *sh = l->shares; sh; sh = sh->next)
         if (strcasecmp(sh->name, share) == 0)
             return sh->tree;
     ep_smb_share *sh = calloc(1, sizeof *sh);
@@ -168,7 +237,7 @@ static smb_tree *srv_tree(struct ep_smb_srv *s, const char *share, smb_error *er
         return NULL;
     }
     smb_error e = {0};
-    sh->tree = smb_tree_connect(s->sess, share, &e);
+    sh->tree = smb_tree_connect(l->sess, share, &e);
     if (!sh->tree) {
         char where[300];
         snprintf(where, sizeof where, "//%s/%s", s->host, share);
@@ -180,8 +249,8 @@ static smb_tree *srv_tree(struct ep_smb_srv *s, const char *share, smb_error *er
         return NULL;
     }
     sh->name = name;
-    sh->next = s->shares;
-    s->shares = sh;
+    sh->next = l->shares;
+    l->shares = sh;
     return sh->tree;
 }
 
@@ -208,7 +277,8 @@ int ep_smb_pool_tree(ep_smb_pool *pool, const sc_location *loc, struct ep_smb_sr
             pool->srvs = s;
         }
     }
-    smb_tree *t = s ? srv_tree(s, loc->share, &e) : NULL;
+    /* The share is checked on the first lane: its errors are the ones to report. */
+    smb_tree *t = s ? lane_tree(s, &s->lanes[0], loc->share, &e) : NULL;
     pthread_mutex_unlock(&pool->lock);
     *srv = s;
     *tree = t;
@@ -217,4 +287,26 @@ int ep_smb_pool_tree(ep_smb_pool *pool, const sc_location *loc, struct ep_smb_sr
     if (err)
         *err = e;
     return e.code;
+}
+
+smb_tree *ep_smb_pool_thread_tree(ep_smb_pool *pool, struct ep_smb_srv *srv, const char *share, smb_tree *first)
+{
+    if (srv->nlanes == 1)
+        return first;
+    pthread_mutex_lock(&pool->lock);
+    ep_smb_lane *l = srv_lane(pool, srv);
+    smb_tree *t = l == &srv->lanes[0] ? first : lane_tree(srv, l, share, NULL);
+    pthread_mutex_unlock(&pool->lock);
+    return t ? t : first;
+}
+
+unsigned ep_smb_pool_connections(ep_smb_pool *pool)
+{
+    unsigned n = 0;
+    pthread_mutex_lock(&pool->lock);
+    for (struct ep_smb_srv *s = pool->srvs; s; s = s->next)
+        for (unsigned i = 0; i < s->nlanes; i++)
+            n += s->lanes[i].conn != NULL;
+    pthread_mutex_unlock(&pool->lock);
+    return n;
 }

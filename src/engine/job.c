@@ -15,6 +15,7 @@ void sc_job_opts_init(sc_job_opts *o)
 {
     memset(o, 0, sizeof *o);
     o->threads = 8;
+    o->connections = SC_DEFAULT_CONNECTIONS;
     o->retries = 3;
     smb_conn_opts_init(&o->conn);
 }
@@ -362,6 +363,7 @@ static int run_and_summarise(sc_job *job, int rc, double t0, sc_summary *sum, sm
     job->sum.bytes_read = __atomic_load_n(&job->counters.bytes_read, __ATOMIC_RELAXED);
     job->sum.bytes_written = __atomic_load_n(&job->counters.bytes_written, __ATOMIC_RELAXED);
     job->sum.bytes_server_copied = __atomic_load_n(&job->counters.bytes_server_copied, __ATOMIC_RELAXED);
+    job->sum.connections = job->pool ? ep_smb_pool_connections(job->pool) : 0;
     job->sum.interrupted = rc == 0 && atomic_load(&job->cancel);
     if (rc == 0 && atomic_load(&job->fatal)) {
         *err = job->fatal_err;
@@ -402,6 +404,8 @@ int sc_job_run(sc_job *job, sc_summary *sum, smb_error *err)
         err = &local;
     double t0 = now_s();
     job->pool = ep_smb_pool_new(&job->opts.conn, &job->opts.creds);
+    if (job->pool)
+        ep_smb_pool_set_lanes(job->pool, job->opts.connections ? job->opts.connections : SC_DEFAULT_CONNECTIONS);
     sc_location dloc;
     int rc = job->pool ? sc_location_parse(job->dest, &dloc, err) : smb_err_set(err, SMB_ERR_NO_MEMORY, 0, "out of memory");
     if (rc == 0) {

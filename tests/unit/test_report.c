@@ -93,6 +93,7 @@ static sc_summary made_up(sc_failure *failures, size_t n)
     s.bytes_copied = 1181116006;  /* 1.1 GiB */
     s.bytes_skipped = 4096;
     s.bytes_server_copied = 1048576;
+    s.connections = 3;
     s.seconds = 12.25;
     s.failures = failures;
     s.nfailures = n;
@@ -113,7 +114,7 @@ static void test_json_summary(void **state)
     char *out = cap_close(&c);
     assert_string_equal(out, "{\"files_copied\":2988,\"files_skipped\":10,\"files_deleted\":4,\"files_failed\":2,"
                              "\"dirs_created\":3,\"dirs_deleted\":1,\"bytes_transferred\":1181116006,"
-                             "\"bytes_total\":1288490189,\"bytes_server_copied\":1048576,\"seconds\":12.250,"
+                             "\"bytes_total\":1288490189,\"bytes_server_copied\":1048576,\"connections\":3,\"seconds\":12.250,"
                              "\"interrupted\":false,\"failures\":["
                              "{\"path\":\"dir/a \\\"quoted\\\".txt\",\"reason\":\"access denied (STATUS_ACCESS_DENIED)\"},"
                              "{\"path\":\"bad\\uFFFDname\\n\",\"reason\":\"disk full\"}]}\n");
@@ -136,7 +137,7 @@ static void test_json_summary(void **state)
     out = cap_close(&c);
     assert_string_equal(out, "{\"files_copied\":0,\"files_skipped\":0,\"files_deleted\":0,\"files_failed\":0,"
                              "\"dirs_created\":0,\"dirs_deleted\":0,\"bytes_transferred\":0,\"bytes_total\":0,"
-                             "\"bytes_server_copied\":0,\"seconds\":0.000,\"interrupted\":true,\"failures\":[]}\n");
+                             "\"bytes_server_copied\":0,\"connections\":0,\"seconds\":0.000,\"interrupted\":true,\"failures\":[]}\n");
     free(out);
 }
 
