@@ -254,12 +254,12 @@ class Suite:
     def clients(self, kind, what):
         """The clients for a scenario: name -> function(server, src, dst) -> (argv, cwd, env)."""
         c = {}
-        jobs = self.o.smbcopy_jobs
+        variants = self.o.smbcopy_variants
         if kind == "download":
             c["smbcopy"] = lambda s, src, dst: ([self.smbcopy, "-q", self.url(s, src), dst], None, self.env)
-            for j in jobs:
-                c[f"smbcopy -j{j}"] = (lambda j: lambda s, src, dst: (
-                    [self.smbcopy, "-q", "-j", str(j), self.url(s, src), dst], None, self.env))(j)
+            for v in variants:
+                c[f"smbcopy {v}"] = (lambda v: lambda s, src, dst: (
+                    [self.smbcopy, "-q", *v.split(), self.url(s, src), dst], None, self.env))(v)
             if what == "file":
                 c["smbclient get"] = lambda s, src, dst: (*self.smbclient(s, f"get {src} {dst}/big.bin"), self.env)
                 c["rclone"] = lambda s, src, dst: (["rclone", "copy", "--multi-thread-streams", "0",
@@ -273,9 +273,9 @@ class Suite:
                         self.rclone_env(s)))(t)
         else:
             c["smbcopy"] = lambda s, src, dst: ([self.smbcopy, "-q", src, self.url(s, dst)], None, self.env)
-            for j in jobs:
-                c[f"smbcopy -j{j}"] = (lambda j: lambda s, src, dst: (
-                    [self.smbcopy, "-q", "-j", str(j), src, self.url(s, dst)], None, self.env))(j)
+            for v in variants:
+                c[f"smbcopy {v}"] = (lambda v: lambda s, src, dst: (
+                    [self.smbcopy, "-q", *v.split(), src, self.url(s, dst)], None, self.env))(v)
             if what == "file":
                 c["smbclient put"] = lambda s, src, dst: (
                     *self.smbclient(s, f"mkdir {dst}; put {src}/big.bin {dst}/big.bin"), self.env)
@@ -296,6 +296,9 @@ class Suite:
         if delay is not None:
             self.start_proxy(server, delay)
         clients = self.clients(kind, what)
+        if self.o.clients:
+            clients = {k: v for k, v in clients.items()
+                       if k.startswith("smbcopy") or any(k.startswith(p) for p in self.o.clients)}
         if only:
             clients = {k: v for k, v in clients.items() if k in only or k.startswith("smbcopy")}
         src_local = self.local / data
@@ -420,15 +423,20 @@ def main():
     ap.add_argument("--runs", type=int, default=int(os.environ.get("RUNS", 5)))
     ap.add_argument("--configs", default=os.environ.get("CONFIGS", "plain,encrypted"))
     ap.add_argument("--scenarios", default=os.environ.get("SCENARIOS", "large,small,mixed,delay,memory"))
-    ap.add_argument("--smbcopy-jobs", default=os.environ.get("SMBCOPY_JOBS", ""),
-                    help="extra smbcopy thread counts to run beside the default, e.g. 4,16")
+    ap.add_argument("--smbcopy-variants", default=os.environ.get("SMBCOPY_VARIANTS", ""),
+                    help="extra smbcopy settings to run beside the defaults, comma-separated, "
+                         "e.g. '--connections 2,--threads 16'")
+    ap.add_argument("--clients", default=os.environ.get("CLIENTS", ""),
+                    help="only these other clients (comma-separated name prefixes, e.g. smbclient); "
+                         "default all, 'none' for smbcopy alone")
     ap.add_argument("--big-mib", type=int, default=int(os.environ.get("BIG_MIB", 1024)))
     ap.add_argument("--workdir", default=os.environ.get("BENCH_DIR", ""))
     ap.add_argument("--out", default=str(ROOT / "bench" / "results"))
     o = ap.parse_args()
     o.configs = [x for x in o.configs.split(",") if x]
     o.scenarios = [x for x in o.scenarios.split(",") if x]
-    o.smbcopy_jobs = [int(x) for x in o.smbcopy_jobs.split(",") if x]
+    o.smbcopy_variants = [x.strip() for x in o.smbcopy_variants.split(",") if x.strip()]
+    o.clients = [x.strip() for x in o.clients.split(",") if x.strip()]
     if not o.workdir:
         o.workdir = tempfile.mkdtemp(prefix="smbcopy-bench.", dir="/dev/shm")
     Path(o.workdir).mkdir(parents=True, exist_ok=True)
