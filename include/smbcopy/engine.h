@@ -119,7 +119,7 @@ typedef struct sc_job_opts {
 } sc_job_opts;
 
 /** Default connections per server (see bench/README.md for the measurement behind it). */
-#define SC_DEFAULT_CONNECTIONS 1
+#define SC_DEFAULT_CONNECTIONS 2
 
 /** Fill opts with the defaults. */
 void sc_job_opts_init(sc_job_opts *opts);

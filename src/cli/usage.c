@@ -15,7 +15,7 @@ const char cli_usage_text[] =
     "\n"
     "Options:\n"
     "  -j, --threads N          worker threads (default 8, at most 256)\n"
-    "      --connections N      connections (sessions) per server, 1..16 (default 1)\n"
+    "      --connections N      connections (sessions) per server, 1..16 (default 2)\n"
     "      --mirror             delete destination entries absent from the source\n"
     "      --dry-run            show what would be done, change nothing\n"
     "      --checksum           compare content instead of size and time\n"
