@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +31,13 @@ struct ep_file {
     int fd;
     uint64_t size; /* size set at open_write: the file reads as zeros up to it */
     char *path;    /* for messages */
+    /*
+     * Serialises writes: the ranges of a split file write through one open
+     * from several threads, and concurrent write(2)s to one inode contend on
+     * its lock in the kernel, which spins (measured: an eighth of the CPU
+     * time of a 1 GiB download to tmpfs). A sleeping mutex costs less.
+     */
+    pthread_mutex_t wlock;
 };
 
 struct ep_io {
@@ -332,6 +340,10 @@ static ep_file *file_new(ep_local *e, int fd, uint64_t size, char *path)
     ep_file *f = malloc(sizeof *f);
     if (!f)
         return NULL;
+    if (pthread_mutex_init(&f->wlock, NULL) != 0) {
+        free(f);
+        return NULL;
+    }
     f->e = e;
     f->fd = fd;
     f->size = size;
@@ -460,19 +472,24 @@ static ep_io *local_write_submit(ep_file *f, const void *buf, size_t len, uint64
      */
     bool skip = off <= f->size && len <= f->size - off && all_zero(buf, len);
     size_t done = 0;
+    int failed = 0;
+    if (!skip)
+        pthread_mutex_lock(&f->wlock);
     while (!skip && done < len) {
         ssize_t w = pwrite(f->fd, (const char *)buf + done, len - done, (off_t)(off + done));
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            local_err(err, errno, "write", f->path);
-            return NULL;
-        }
-        if (w == 0) {
-            local_err(err, ENOSPC, "write", f->path);
-            return NULL;
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0) {
+            failed = w < 0 ? errno : ENOSPC;
+            break;
         }
         done += (size_t)w;
+    }
+    if (!skip)
+        pthread_mutex_unlock(&f->wlock);
+    if (failed) {
+        local_err(err, failed, "write", f->path);
+        return NULL;
     }
     if (f->e->counters)
         __atomic_fetch_add(&f->e->counters->bytes_written, (uint64_t)len, __ATOMIC_RELAXED);
@@ -523,6 +540,7 @@ static int local_close(ep_file *f, smb_error *err)
     int rc = 0;
     if (close(f->fd) < 0 && errno != EINTR)
         rc = local_err(err, errno, "close", f->path);
+    pthread_mutex_destroy(&f->wlock);
     free(f->path);
     free(f);
     return rc;
