@@ -97,12 +97,17 @@ static bool all_zero(const uint8_t *p, size_t n)
     return true;
 }
 
+/* The largest read or write: the budget shared out over the threads' windows. */
+static size_t chunk_cap(const sc_job *job)
+{
+    size_t budget = IO_BUDGET / ((size_t)(job->opts.threads ? job->opts.threads : 1) * WINDOW);
+    return budget < CHUNK_MIN ? CHUNK_MIN : budget > CHUNK_MAX ? CHUNK_MAX : budget;
+}
+
 static size_t chunk_size(const sc_job *job, file_copy *fc, ep_file *src, ep_file *dst)
 {
     size_t a = fc->pair->src->ops->io_size(src), b = fc->pair->dst->ops->io_size(dst);
-    size_t c = a < b ? a : b;
-    size_t budget = IO_BUDGET / ((size_t)(job->opts.threads ? job->opts.threads : 1) * WINDOW);
-    size_t cap = budget < CHUNK_MIN ? CHUNK_MIN : budget > CHUNK_MAX ? CHUNK_MAX : budget;
+    size_t c = a < b ? a : b, cap = chunk_cap(job);
     return c < cap ? c : cap;
 }
 
@@ -133,7 +138,7 @@ static int copy_stream(sc_job *job, file_copy *fc, ep_file *src, ep_file *dst, u
     memset(slots, 0, sizeof slots);
     int rc = 0;
     for (unsigned i = 0; i < window; i++)
-        if (!(slots[i].buf = malloc(len < chunk ? (size_t)len : chunk)))
+        if (!(slots[i].buf = bufpool_get(&job->bufs, chunk)))
             rc = smb_err_set(err, SMB_ERR_NO_MEMORY, 0, "out of memory for copy buffers");
     uint64_t next = off, end = off + len;
     unsigned head = 0, reading = 0;
@@ -195,7 +200,7 @@ static int copy_stream(sc_job *job, file_copy *fc, ep_file *src, ep_file *dst, u
             if (!rc && w)
                 rc = w;
         }
-        free(slots[i].buf);
+        bufpool_put(&job->bufs, slots[i].buf, chunk);
     }
     return rc;
 }
@@ -326,6 +331,14 @@ void job_copy_range(sc_job *job, task *t)
 /* Files up to this size go whole: one read, one write (one round trip each on SMB). */
 #define SMALL_MAX (1u << 20)
 
+size_t job_buffer_size(const sc_job *job)
+{
+    size_t c = chunk_cap(job);
+    return c > SMALL_MAX ? c : SMALL_MAX;
+}
+
+unsigned job_buffers_kept(const sc_job *job) { return job->opts.threads * WINDOW; }
+
 /* Read a small file whole: through read_whole when offered, else open/read/close. */
 static int read_small(ep *src, const char *rel, uint8_t *buf, size_t size, smb_error *err)
 {
@@ -388,7 +401,7 @@ static int copy_small(sc_job *job, task *t, const char *rel, smb_error *err, con
 {
     job_pair *pair = t->pair;
     size_t size = (size_t)t->st.size;
-    uint8_t *buf = malloc(size ? size : 1);
+    uint8_t *buf = bufpool_get(&job->bufs, size);
     const char *direct = t->stage_rel; /* inside a staged directory: straight to its name */
     char *tmp = direct ? NULL : temp_name(rel);
     int rc = (!buf || !(direct || tmp)) ? smb_err_set(err, SMB_ERR_NO_MEMORY, 0, "out of memory") : 0;
@@ -414,7 +427,7 @@ static int copy_small(sc_job *job, task *t, const char *rel, smb_error *err, con
     }
     if (rc == 0)
         job_event(job, SC_EV_FILE_PROGRESS, rel, size, false, NULL);
-    free(buf);
+    bufpool_put(&job->bufs, buf, size);
     free(tmp);
     return rc;
 }

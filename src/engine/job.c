@@ -64,6 +64,7 @@ sc_job *sc_job_new(const sc_job_opts *opts, smb_error *err)
     pthread_mutex_init(&job->lock, NULL);
     pthread_mutex_init(&job->ev_lock, NULL);
     pthread_cond_init(&job->cond, NULL);
+    bufpool_init(&job->bufs, job_buffer_size(job), job_buffers_kept(job));
     atomic_init(&job->cancel, false);
     atomic_init(&job->fatal, 0);
     if (!job->sources || !job->excludes || !job->includes || !job->dest || !job->pairs) {
@@ -440,6 +441,7 @@ void sc_job_free(sc_job *job)
     pthread_mutex_destroy(&job->lock);
     pthread_mutex_destroy(&job->ev_lock);
     pthread_cond_destroy(&job->cond);
+    bufpool_destroy(&job->bufs);
     free(job);
 }
 

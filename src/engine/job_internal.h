@@ -11,6 +11,7 @@
 
 #include <smbcopy/engine.h>
 
+#include "engine/bufpool.h"
 #include "engine/endpoint.h"
 
 /** One source tree and where it goes. */
@@ -90,6 +91,8 @@ struct sc_job {
     atomic_int fatal;     /* an SMB_ERR_* that stops the job (connection lost) */
     smb_error fatal_err;
 
+    bufpool bufs;         /* copy buffers, reused */
+
     pthread_mutex_t ev_lock; /* serialises the event callback */
     sc_summary sum;
     size_t failures_cap;
@@ -120,6 +123,10 @@ void job_dir_taint(dir_node *node);
 void job_copy_file(sc_job *job, task *t);
 /** Run one range of a split file. */
 void job_copy_range(sc_job *job, task *t);
+/** Size of the job's copy buffers: its largest read or small file. */
+size_t job_buffer_size(const sc_job *job);
+/** Copy buffers the job keeps for reuse. */
+unsigned job_buffers_kept(const sc_job *job);
 
 /* report.c */
 /** Emit an event (serialised). */
