@@ -251,6 +251,14 @@ class Suite:
                  RCLONE_CONFIG_SRV_PASS=self.rclone_pass)
         return e
 
+    def variant(self, v):
+        """smbcopy with extra settings; a first word bin=PATH runs another build (A/B comparisons)."""
+        words = v.split()
+        binary = self.smbcopy
+        if words and words[0].startswith("bin="):
+            binary = words.pop(0)[4:]
+        return [binary, "-q", *words]
+
     def clients(self, kind, what):
         """The clients for a scenario: name -> function(server, src, dst) -> (argv, cwd, env)."""
         c = {}
@@ -259,7 +267,7 @@ class Suite:
             c["smbcopy"] = lambda s, src, dst: ([self.smbcopy, "-q", self.url(s, src), dst], None, self.env)
             for v in variants:
                 c[f"smbcopy {v}"] = (lambda v: lambda s, src, dst: (
-                    [self.smbcopy, "-q", *v.split(), self.url(s, src), dst], None, self.env))(v)
+                    [*self.variant(v), self.url(s, src), dst], None, self.env))(v)
             if what == "file":
                 c["smbclient get"] = lambda s, src, dst: (*self.smbclient(s, f"get {src} {dst}/big.bin"), self.env)
                 c["rclone"] = lambda s, src, dst: (["rclone", "copy", "--multi-thread-streams", "0",
@@ -275,7 +283,7 @@ class Suite:
             c["smbcopy"] = lambda s, src, dst: ([self.smbcopy, "-q", src, self.url(s, dst)], None, self.env)
             for v in variants:
                 c[f"smbcopy {v}"] = (lambda v: lambda s, src, dst: (
-                    [self.smbcopy, "-q", *v.split(), src, self.url(s, dst)], None, self.env))(v)
+                    [*self.variant(v), src, self.url(s, dst)], None, self.env))(v)
             if what == "file":
                 c["smbclient put"] = lambda s, src, dst: (
                     *self.smbclient(s, f"mkdir {dst}; put {src}/big.bin {dst}/big.bin"), self.env)

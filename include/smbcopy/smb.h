@@ -400,6 +400,22 @@ smb_io *smb_read_submit(smb_open *op, void *buf, size_t len, uint64_t offset, sm
  * smb_open_max_write). buf must stay valid until smb_io_wait() returns.
  */
 smb_io *smb_write_submit(smb_open *op, const void *buf, size_t len, uint64_t offset, smb_error *err);
+
+/**
+ * True when requests on op go neither signed nor encrypted, so that
+ * smb_write_submit_fd() can send file data without reading it.
+ */
+bool smb_open_sends_plain(const smb_open *op);
+
+/**
+ * Like smb_write_submit(), the payload being len bytes of the file open as
+ * fd, from fd_offset: the kernel sends them from the file (sendfile) without
+ * a copy through user memory. Only where smb_open_sends_plain(op). The
+ * bytes are taken during the call; fd may be closed once it returns. A file
+ * that has become shorter is made up with zeros on the wire (the frame must
+ * stay whole) and the write fails with SMB_ERR_SERVER.
+ */
+smb_io *smb_write_submit_fd(smb_open *op, int fd, uint64_t fd_offset, size_t len, uint64_t offset, smb_error *err);
 /**
  * Wait for an io to finish and free it. *bytes (optional) receives the bytes
  * read (0 at end of file) or written. Returns 0 or an SMB_ERR_* code.

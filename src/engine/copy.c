@@ -25,7 +25,11 @@
 #define IO_BUDGET (32u << 20)
 #define CHUNK_MIN (256u << 10)
 #define CHUNK_MAX (4u << 20)
-/* Files above this are split into ranges of RANGE_SIZE for several workers. */
+/*
+ * Files above this are copied in ranges of RANGE_SIZE by several workers at
+ * once (runners), each taking the next range when done with one: as many as
+ * the job has threads, or fewer when the destination asks (ep.max_writers).
+ */
 #define SPLIT_THRESHOLD (64ull << 20)
 #define RANGE_SIZE (32ull << 20)
 
@@ -39,7 +43,8 @@ typedef struct file_copy {
     bool direct;   /* tmp is inside a staged directory: no rename */
     ep_stat st;
     ep_file *src, *dst;
-    atomic_int ranges_left;
+    atomic_int runners_left;
+    _Atomic uint64_t next_off; /* the next range not taken yet */
     pthread_mutex_t lock;
     bool failed;
     smb_error err;
@@ -206,6 +211,66 @@ static int copy_stream(sc_job *job, file_copy *fc, ep_file *src, ep_file *dst, u
 }
 
 /*
+ * Writes straight from the source's file descriptor (SMB over sendfile): no
+ * buffers, no copy through user memory. Up to WINDOW writes in flight.
+ */
+static int copy_stream_fd(sc_job *job, file_copy *fc, int fd, ep_file *dst, uint64_t off, uint64_t len,
+                          smb_error *err)
+{
+    const ep_ops *dop = fc->pair->dst->ops;
+    size_t io = dop->io_size(dst), chunk = io < CHUNK_MAX ? io : CHUNK_MAX;
+    if (!chunk)
+        return smb_err_set(err, SMB_ERR_INVALID_ARG, 0, "endpoint reports no I/O size");
+    struct {
+        ep_io *io;
+        size_t len;
+    } ring[WINDOW];
+    unsigned head = 0, inflight = 0;
+    uint64_t next = off, end = off + len;
+    int rc = 0;
+    while (rc == 0 && (next < end || inflight)) {
+        while (rc == 0 && next < end && inflight < WINDOW) {
+            size_t n = end - next < chunk ? (size_t)(end - next) : chunk;
+            unsigned slot = (head + inflight) % WINDOW;
+            ring[slot].io = dop->write_submit_fd(dst, fd, next, n, next, err);
+            if (!ring[slot].io) {
+                rc = err->code ? err->code : SMB_ERR_NO_MEMORY;
+                break;
+            }
+            ring[slot].len = n;
+            next += n;
+            inflight++;
+        }
+        if (!inflight)
+            break;
+        size_t got = 0;
+        smb_error e2 = {0};
+        int w = dop->io_wait(ring[head].io, &got, rc ? &e2 : err);
+        if (rc == 0 && w == 0 && got != ring[head].len)
+            w = smb_err_set(err, SMB_ERR_SERVER, 0, "short write (%zu of %zu bytes)", got, ring[head].len);
+        if (rc == 0 && w == 0)
+            job_event(job, SC_EV_FILE_PROGRESS, fc->rel, got, false, NULL);
+        if (rc == 0)
+            rc = w;
+        head = (head + 1) % WINDOW;
+        inflight--;
+        if (rc == 0 && job_stopping(job))
+            rc = smb_err_set(err, SMB_ERR_CANCELLED, 0, "stopped");
+    }
+    return rc;
+}
+
+/* A source without holes whose destination can take file data directly. */
+static int direct_fd(const file_copy *fc, ep_file *src, ep_file *dst)
+{
+    const ep_ops *so = fc->pair->src->ops, *dop = fc->pair->dst->ops;
+    if (!so->file_fd || !dop->can_write_fd || !dop->write_submit_fd || fc->st.allocated < fc->st.size ||
+        !dop->can_write_fd(dst))
+        return -1;
+    return so->file_fd(src);
+}
+
+/*
  * A server-side copy writes every byte, holes included: a sparse source (less
  * allocated than its size) goes through the client instead, whose writes
  * skip zeros and so keep the holes.
@@ -215,12 +280,27 @@ static bool use_server_copy(const file_copy *fc)
     return fc->pair->server_copy && fc->st.allocated >= fc->st.size;
 }
 
+/* Copy [off, off+len) between the opens src and dst. */
+static int copy_range_body(sc_job *job, file_copy *fc, ep_file *src, ep_file *dst, uint64_t off, uint64_t len,
+                           smb_error *err)
+{
+    if (use_server_copy(fc)) {
+        int rc = fc->pair->src->ops->server_copy(src, dst, off, len, err);
+        if (rc == 0)
+            job_event(job, SC_EV_FILE_PROGRESS, fc->rel, len, false, NULL);
+        return rc;
+    }
+    int fd = direct_fd(fc, src, dst);
+    return fd >= 0 ? copy_stream_fd(job, fc, fd, dst, off, len, err) : copy_stream(job, fc, src, dst, off, len, err);
+}
+
 /*
- * Copy [off, off+len). The first range uses the file's own opens; the
- * others, on an endpoint that spreads threads over connections, open the
- * file again from this thread so that the range travels on its lane.
+ * One runner: take ranges until none is left. The first runner uses the
+ * file's own opens; another, on an endpoint that spreads threads over
+ * connections, opens the file again from its thread so that its ranges
+ * travel on its lane.
  */
-static int copy_range_body(sc_job *job, file_copy *fc, bool first, uint64_t off, uint64_t len, smb_error *err)
+static int run_ranges(sc_job *job, file_copy *fc, bool first, smb_error *err)
 {
     ep *se = fc->pair->src, *de = fc->pair->dst;
     ep_file *src = fc->src, *dst = fc->dst;
@@ -229,12 +309,16 @@ static int copy_range_body(sc_job *job, file_copy *fc, bool first, uint64_t off,
         rc = se->ops->open_read(se, fc->src_rel, &src, err);
     if (rc == 0 && !first && (de->caps & EP_CAP_LANES) && de->ops->open_write_more)
         rc = de->ops->open_write_more(de, fc->tmp, &dst, err);
-    if (rc == 0 && use_server_copy(fc)) {
-        rc = se->ops->server_copy(src, dst, off, len, err);
-        if (rc == 0)
-            job_event(job, SC_EV_FILE_PROGRESS, fc->rel, len, false, NULL);
-    } else if (rc == 0) {
-        rc = copy_stream(job, fc, src, dst, off, len, err);
+    uint64_t size = fc->st.size;
+    while (rc == 0 && !fc_failed(fc)) {
+        uint64_t off = atomic_fetch_add(&fc->next_off, RANGE_SIZE);
+        if (off >= size)
+            break;
+        if (job_stopping(job)) {
+            rc = smb_err_set(err, SMB_ERR_CANCELLED, 0, "stopped");
+            break;
+        }
+        rc = copy_range_body(job, fc, src, dst, off, size - off < RANGE_SIZE ? size - off : RANGE_SIZE, err);
     }
     smb_error e2 = {0};
     if (dst && dst != fc->dst) {
@@ -317,14 +401,14 @@ void job_copy_range(sc_job *job, task *t)
     file_copy *fc = t->fc;
     if (!fc_failed(fc) && !job_stopping(job)) {
         smb_error err = {0};
-        if (copy_range_body(job, fc, t->off == 0, t->off, t->len, &err) != 0)
+        if (run_ranges(job, fc, t->off == 0, &err) != 0)
             fc_fail(fc, "copy", &err);
     } else if (!fc_failed(fc)) {
         smb_error err;
         smb_err_set(&err, SMB_ERR_CANCELLED, 0, "stopped");
         fc_fail(fc, "copy", &err);
     }
-    if (atomic_fetch_sub(&fc->ranges_left, 1) == 1)
+    if (atomic_fetch_sub(&fc->runners_left, 1) == 1)
         finalize(job, fc);
 }
 
@@ -467,27 +551,27 @@ static int start_copy(sc_job *job, task *t, smb_error *err)
     }
     /* From here on the file is finished through finalize(), which releases t->dir. */
     uint64_t size = t->st.size;
-    unsigned nranges = 1;
-    if (size > SPLIT_THRESHOLD && job->opts.threads > 1)
-        nranges = (unsigned)((size + RANGE_SIZE - 1) / RANGE_SIZE);
-    atomic_init(&fc->ranges_left, (int)nranges);
-    for (unsigned i = 1; i < nranges; i++) {
+    unsigned runners = 1;
+    if (size > SPLIT_THRESHOLD && job->opts.threads > 1) {
+        uint64_t nranges = (size + RANGE_SIZE - 1) / RANGE_SIZE;
+        runners = job->opts.threads < nranges ? job->opts.threads : (unsigned)nranges;
+        if (pair->dst->max_writers && runners > pair->dst->max_writers)
+            runners = pair->dst->max_writers;
+    }
+    atomic_init(&fc->runners_left, (int)runners);
+    atomic_init(&fc->next_off, 0);
+    for (unsigned i = 1; i < runners; i++) {
         task *r = calloc(1, sizeof *r);
         if (!r) {
-            smb_error e2;
-            smb_err_set(&e2, SMB_ERR_NO_MEMORY, 0, "out of memory");
-            fc_fail(fc, "copy", &e2);
-            if (atomic_fetch_sub(&fc->ranges_left, 1) == 1)
-                finalize(job, fc);
+            atomic_fetch_sub(&fc->runners_left, 1); /* the others take its ranges */
             continue;
         }
         r->kind = TASK_RANGE;
         r->fc = fc;
-        r->off = (uint64_t)i * RANGE_SIZE;
-        r->len = size - r->off < RANGE_SIZE ? size - r->off : RANGE_SIZE;
+        r->off = i; /* not the first runner: opens the file again on its own lane */
         job_push(job, r, false);
     }
-    task first = {.kind = TASK_RANGE, .fc = fc, .off = 0, .len = nranges > 1 ? RANGE_SIZE : size};
+    task first = {.kind = TASK_RANGE, .fc = fc, .off = 0};
     job_copy_range(job, &first);
     return 0;
 }

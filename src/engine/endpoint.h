@@ -116,6 +116,16 @@ typedef struct ep_ops {
      */
     int (*write_whole)(ep *e, const char *tmp, const char *rel, const void *buf, size_t len, const ep_stat *meta,
                        ep_stat *got, smb_error *err);
+    /** Optional: the file descriptor behind an open file (local files), for write_submit_fd. */
+    int (*file_fd)(ep_file *f);
+    /** Optional: true when write_submit_fd works on f (SMB: neither signed nor encrypted). */
+    bool (*can_write_fd)(ep_file *f);
+    /**
+     * Optional: start writing len bytes of file descriptor fd from fd_off to
+     * f at off without reading them into memory (SMB: sendfile). A source
+     * that ended early fails the I/O. Complete with io_wait.
+     */
+    ep_io *(*write_submit_fd)(ep_file *f, int fd, uint64_t fd_off, size_t len, uint64_t off, smb_error *err);
     /** Optional: true when files of a and b can be copied with server_copy. */
     bool (*same_server)(ep *a, ep *b);
     /** Close connections and free the endpoint. */
@@ -126,6 +136,7 @@ typedef struct ep_ops {
 struct ep {
     const ep_ops *ops;
     unsigned caps;     /**< EP_CAP_* */
+    unsigned max_writers; /**< most workers writing one file at once (0: no limit) */
     char *display;     /**< for messages, never holds a password */
 };
 

@@ -506,6 +506,8 @@ static int local_io_wait(ep_io *io, size_t *n, smb_error *err)
     return 0;
 }
 
+static int local_file_fd(ep_file *f) { return f->fd; }
+
 static size_t local_io_size(ep_file *f)
 {
     (void)f;
@@ -569,6 +571,7 @@ static const ep_ops local_ops = {
     .write_submit = local_write_submit,
     .io_wait = local_io_wait,
     .io_size = local_io_size,
+    .file_fd = local_file_fd,
     .finish = local_finish,
     .close = local_close,
     .rename = local_rename,
@@ -602,6 +605,7 @@ ep *ep_local_open(const char *root, ep_counters *counters, smb_error *err)
         e->root[--n] = '\0';
     e->base.ops = &local_ops;
     e->base.caps = 0; /* no creation time, no DOS attributes, POSIX names */
+    e->base.max_writers = 0; /* writes to one file are serialised in user space (local_write_submit) */
     e->counters = counters;
     return &e->base;
 }

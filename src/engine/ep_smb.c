@@ -276,6 +276,27 @@ static ep_io *submit(ep_file *f, bool write, void *buf, size_t len, uint64_t off
     return io;
 }
 
+static bool op_can_write_fd(ep_file *f) { return smb_open_sends_plain(f->op); }
+
+static ep_io *op_write_submit_fd(ep_file *f, int fd, uint64_t fd_off, size_t len, uint64_t off, smb_error *err)
+{
+    ep_io *io = calloc(1, sizeof *io);
+    if (!io) {
+        smb_err_set(err, SMB_ERR_NO_MEMORY, 0, "out of memory");
+        return NULL;
+    }
+    io->f = f;
+    io->write = true;
+    smb_error le = {0};
+    io->io = smb_write_submit_fd(f->op, fd, fd_off, len, off, &le);
+    if (!io->io) {
+        fail_at(err, &le, "write", f->path);
+        free(io);
+        return NULL;
+    }
+    return io;
+}
+
 static ep_io *op_read_submit(ep_file *f, void *buf, size_t len, uint64_t off, smb_error *err)
 {
     return submit(f, false, buf, len, off, err);
@@ -462,6 +483,8 @@ static const ep_ops smb_ops = {
     .open_read = op_open_read,
     .open_write = op_open_write,
     .open_write_more = op_open_write_more,
+    .can_write_fd = op_can_write_fd,
+    .write_submit_fd = op_write_submit_fd,
     .read_submit = op_read_submit,
     .write_submit = op_write_submit,
     .io_wait = op_io_wait,
@@ -505,6 +528,10 @@ ep *ep_smb_open(ep_smb_pool *pool, const sc_location *loc, ep_counters *counters
     e->base.ops = &smb_ops;
     e->base.caps = EP_CAP_CREATION_TIME | EP_CAP_DOS_ATTRS | EP_CAP_WINDOWS_NAMES |
                    (ep_smb_pool_get_lanes(pool) > 1 ? EP_CAP_LANES : 0);
+    /* Concurrent writes to one file contend on its inode lock in the
+     * server's I/O threads: two writers uploaded a 1 GiB file to Samba 10-20%
+     * faster than eight, with a sixth less server CPU (bench/README.md). */
+    e->base.max_writers = 2;
     e->counters = counters;
     e->root = root_of(loc->path);
     e->share = strdup(loc->share);

@@ -209,7 +209,7 @@ static int sign_message(smb_req *r, const void *extra, size_t extra_len)
     return 0;
 }
 
-static int transmit(smb_conn *c, struct iovec *iov, int niov, size_t total, smb_error *err);
+static int transmit(smb_conn *c, struct iovec *iov, int niov, size_t total, smb_req *from_file, smb_error *err);
 
 /* Encrypted messages are not signed: the AEAD tag covers them (MS-SMB2 3.2.4.1.1). */
 static bool wants_encryption(const smb_req *r)
@@ -260,7 +260,7 @@ static int send_encrypted(smb_conn *c, const smb_req *r, const struct iovec *pla
         return smb_err_set(err, SMB_ERR_CRYPTO, 0, "encrypting a request failed");
     }
     struct iovec iov = {frame, 4 + SMB2_TRANSFORM_HDR_LEN + len};
-    int rc = transmit(c, &iov, 1, iov.iov_len, err);
+    int rc = transmit(c, &iov, 1, iov.iov_len, NULL, err);
     free(frame);
     return rc;
 }
@@ -312,10 +312,16 @@ static int acquire_locked(smb_conn *c, smb_req **rs, int n, smb_error *err)
     return 0;
 }
 
-static int transmit(smb_conn *c, struct iovec *iov, int niov, size_t total, smb_error *err)
+static int transmit(smb_conn *c, struct iovec *iov, int niov, size_t total, smb_req *from_file, smb_error *err)
 {
     pthread_mutex_lock(&c->send_lock);
     int rc = smb_tcp_writev_full(c->fd, iov, niov);
+    if (rc == 0 && from_file) {
+        /* The payload straight from the file: no copy through user memory. */
+        int s = smb_tcp_sendfile_full(c->fd, from_file->payload_fd, from_file->payload_fd_off, from_file->payload_len);
+        from_file->payload_short = s == 1;
+        rc = s < 0 ? -1 : 0;
+    }
     int e = errno;
     pthread_mutex_unlock(&c->send_lock);
     if (rc != 0) {
@@ -343,6 +349,9 @@ int smb_req_send_compound(smb_req **rs, int n, bool related, smb_error *err)
         smb_req *r = rs[i];
         if (!smb_wr_ok(&r->msg))
             return smb_err_set(err, SMB_ERR_NO_MEMORY, 0, "out of memory building a request");
+        if (r->payload_from_fd && (i < n - 1 || wants_signing(r) || wants_encryption(r)))
+            return smb_err_set(err, SMB_ERR_INVALID_ARG, 0,
+                               "file data can only be sent unsigned, unencrypted, and last in a compound");
         if (i < n - 1) {
             if (r->payload_len) {
                 smb_wr_bytes(&r->msg, r->payload, r->payload_len);
@@ -379,10 +388,9 @@ int smb_req_send_compound(smb_req **rs, int n, bool related, smb_error *err)
         }
         iov[niov++] = (struct iovec){r->msg.buf, r->msg.len};
         total += r->msg.len;
-        if (r->payload_len) {
+        if (r->payload_len && !r->payload_from_fd)
             iov[niov++] = (struct iovec){(void *)r->payload, r->payload_len};
-            total += r->payload_len;
-        }
+        total += r->payload_len;
     }
     if (wants_encryption(rs[0]))
         return send_encrypted(c, rs[0], iov + 1, niov - 1, total - 4, err);
@@ -393,7 +401,7 @@ int smb_req_send_compound(smb_req **rs, int n, bool related, smb_error *err)
     nbss[1] = (uint8_t)(frame >> 16);
     nbss[2] = (uint8_t)(frame >> 8);
     nbss[3] = (uint8_t)frame;
-    return transmit(c, iov, niov, total, err);
+    return transmit(c, iov, niov, total, rs[n - 1]->payload_from_fd ? rs[n - 1] : NULL, err);
 }
 
 int smb_req_send(smb_req *r, smb_error *err) { return smb_req_send_compound(&r, 1, false, err); }
@@ -432,7 +440,7 @@ int smb_req_cancel(smb_req *r, smb_error *err)
         size_t len = cr->msg.len;
         uint8_t nbss[4] = {0, (uint8_t)(len >> 16), (uint8_t)(len >> 8), (uint8_t)len};
         struct iovec iov[2] = {{nbss, 4}, {cr->msg.buf, len}};
-        rc = transmit(c, iov, 2, len + 4, err);
+        rc = transmit(c, iov, 2, len + 4, NULL, err);
     }
     smb_req_free(cr);
     return rc;

@@ -49,6 +49,10 @@ struct smb_req {
     smb_wr msg;             /* header + body */
     const void *payload;    /* WRITE data, sent after msg without a copy */
     size_t payload_len;
+    bool payload_from_fd;   /* the payload is payload_len bytes of payload_fd from payload_fd_off (sendfile) */
+    int payload_fd;
+    uint64_t payload_fd_off;
+    bool payload_short;     /* the file ended early: zeros were sent in its place */
     uint16_t command;
     uint16_t charge;        /* credits (and message ids) used */
     uint32_t expect_len;    /* expected response payload, for the charge */

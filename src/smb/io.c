@@ -63,6 +63,40 @@ smb_io *smb_write_submit(smb_open *op, const void *buf, size_t len, uint64_t off
     return submit(op, false, (void *)buf, len, offset, err);
 }
 
+bool smb_open_sends_plain(const smb_open *op)
+{
+    return op && !op->is_dir && !op->tree->sec.signing && !op->tree->sec.encrypt;
+}
+
+smb_io *smb_write_submit_fd(smb_open *op, int fd, uint64_t fd_offset, size_t len, uint64_t offset, smb_error *err)
+{
+    if (!smb_open_sends_plain(op) || fd < 0 || len > smb_open_max_write(op)) {
+        smb_err_set(err, SMB_ERR_INVALID_ARG, 0, "cannot send %zu bytes of a file on this open", len);
+        return NULL;
+    }
+    smb_io *io = malloc(sizeof *io);
+    smb_req *r = io ? smb_tree_req(op->tree, SMB2_WRITE) : NULL;
+    if (!r) {
+        free(io);
+        smb_err_set(err, SMB_ERR_NO_MEMORY, 0, "out of memory");
+        return NULL;
+    }
+    smb2_write_req wr = {.length = (uint32_t)len, .offset = offset, .fid = op->fid};
+    smb2_write_req_encode(smb_req_body(r), &wr);
+    r->payload_len = len;
+    r->payload_from_fd = true;
+    r->payload_fd = fd;
+    r->payload_fd_off = fd_offset;
+    io->req = r;
+    io->is_read = false;
+    if (smb_req_send(r, err) != 0) {
+        smb_req_free(r);
+        free(io);
+        return NULL;
+    }
+    return io;
+}
+
 int smb_io_cancel(smb_io *io, smb_error *err)
 {
     if (!io)
@@ -77,6 +111,8 @@ int smb_io_wait(smb_io *io, size_t *bytes, smb_error *err)
     smb_req *r = io->req;
     size_t n = 0;
     int rc = smb_req_wait(r, err);
+    if (rc == 0 && r->payload_short)
+        rc = smb_err_set(err, SMB_ERR_SERVER, 0, "the source file became shorter during the copy");
     if (rc == 0) {
         if (io->is_read && r->status == STATUS_END_OF_FILE) {
             n = 0;

@@ -6,8 +6,10 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -124,4 +126,47 @@ int smb_tcp_writev_full(int fd, struct iovec *iov, int n)
         }
     }
     return 0;
+}
+
+int smb_tcp_sendfile_full(int sock, int fd, uint64_t off, size_t len)
+{
+    uint8_t buf[16384];
+    bool copy = false;  /* sendfile refused this file: read and send */
+    int shortened = 0;  /* the file ended early: zeros from here on */
+    while (len > 0) {
+        size_t want = len > (1u << 30) ? (1u << 30) : len;
+        ssize_t w = 0;
+        if (!shortened && !copy) {
+            off_t o = (off_t)off;
+            w = sendfile(sock, fd, &o, want);
+            if (w < 0 && errno == EINTR)
+                continue;
+            if (w < 0 && (errno == EINVAL || errno == ENOSYS)) {
+                copy = true;
+                continue;
+            }
+            if (w < 0)
+                return -1;
+        } else if (!shortened) {
+            w = pread(fd, buf, want < sizeof buf ? want : sizeof buf, (off_t)off);
+            if (w < 0 && errno == EINTR)
+                continue;
+            if (w > 0) {
+                struct iovec iov = {buf, (size_t)w};
+                if (smb_tcp_writev_full(sock, &iov, 1) != 0)
+                    return -1;
+            }
+        }
+        if (w <= 0) {
+            shortened = 1;
+            memset(buf, 0, sizeof buf);
+            struct iovec iov = {buf, len < sizeof buf ? len : sizeof buf};
+            w = (ssize_t)iov.iov_len;
+            if (smb_tcp_writev_full(sock, &iov, 1) != 0)
+                return -1;
+        }
+        off += (uint64_t)w;
+        len -= (size_t)w;
+    }
+    return shortened;
 }

@@ -213,6 +213,83 @@ static void test_50mib_file(void **state)
     it_close(&c);
 }
 
+/*
+ * Writes from a file descriptor (sendfile): the bytes on the server are the
+ * file's; a file shorter than the write fails that write with
+ * SMB_ERR_SERVER and leaves the connection working; a signed open refuses.
+ */
+static void test_write_from_fd(void **state)
+{
+    (void)state;
+    it_client c;
+    it_connect(&c, MAIN);
+    smb_error err = {0};
+    size_t size = 3u << 20;
+    char local[] = "/tmp/itest-sendfile-XXXXXX";
+    int fd = mkstemp(local);
+    assert_true(fd >= 0);
+    uint8_t *buf = malloc(size);
+    itest_pattern_fill(buf, size, 61, 0);
+    assert_int_equal(write(fd, buf, size), (ssize_t)size);
+    smb_open *f = smb_open_file(c.tree, "from-fd.bin", SMB_O_WRONLY | SMB_O_CREAT | SMB_O_TRUNC, NULL, &err);
+    assert_non_null(f);
+    assert_true(smb_open_sends_plain(f));
+    /* Two writes in flight, the second from the middle of the file. */
+    smb_io *a = smb_write_submit_fd(f, fd, 0, size / 2, 0, &err);
+    smb_io *b = smb_write_submit_fd(f, fd, size / 2, size - size / 2, size / 2, &err);
+    assert_non_null(a);
+    assert_non_null(b);
+    size_t na = 0, nb = 0;
+    IT_OK(smb_io_wait(a, &na, &err), err);
+    IT_OK(smb_io_wait(b, &nb, &err), err);
+    assert_int_equal(na + nb, size);
+    /* Past the end of the file: zeros go on the wire, the write fails. */
+    smb_io *s = smb_write_submit_fd(f, fd, size - 1000, 5000, size, &err);
+    assert_non_null(s);
+    size_t ns = 0;
+    assert_int_equal(smb_io_wait(s, &ns, &err), SMB_ERR_SERVER);
+    assert_non_null(strstr(err.message, "shorter"));
+    /* The connection carries on: the first bytes are still the file's. */
+    uint8_t head[4096];
+    size_t nh = 0;
+    IT_OK(smb_close(f, NULL, &err), err);
+    f = smb_open_file(c.tree, "from-fd.bin", SMB_O_RDONLY, NULL, &err);
+    assert_non_null(f);
+    IT_OK(smb_pread(f, head, sizeof head, 0, 1, &nh, &err), err);
+    assert_int_equal(nh, sizeof head);
+    assert_memory_equal(head, buf, sizeof head);
+    IT_OK(smb_close(f, NULL, &err), err);
+    char disk[PATH_MAX];
+    it_disk_path(MAIN, "from-fd.bin", disk, sizeof disk);
+    FILE *df = fopen(disk, "rb");
+    assert_non_null(df);
+    uint8_t *back = malloc(size);
+    assert_int_equal(fread(back, 1, size, df), size);
+    fclose(df);
+    assert_memory_equal(back, buf, size);
+    unlink(disk);
+    it_close(&c);
+
+    /* A signed session cannot send file data unread. */
+    smb_conn_opts o;
+    smb_conn_opts_init(&o);
+    o.signing = SMB_POLICY_REQUIRED;
+    it_connect_opts(&c, MAIN, &o);
+    f = smb_open_file(c.tree, "from-fd-signed.bin", SMB_O_WRONLY | SMB_O_CREAT | SMB_O_TRUNC, NULL, &err);
+    assert_non_null(f);
+    assert_false(smb_open_sends_plain(f));
+    assert_null(smb_write_submit_fd(f, fd, 0, 100, 0, &err));
+    assert_int_equal(err.code, SMB_ERR_INVALID_ARG);
+    IT_OK(smb_close(f, NULL, &err), err);
+    it_disk_path(MAIN, "from-fd-signed.bin", disk, sizeof disk);
+    unlink(disk);
+    it_close(&c);
+    close(fd);
+    unlink(local);
+    free(buf);
+    free(back);
+}
+
 static void test_sparse_past_4gib(void **state)
 {
     (void)state;
@@ -420,6 +497,7 @@ int main(void)
         cmocka_unit_test(test_unicode_names),
         cmocka_unit_test(test_path_helpers),
         cmocka_unit_test(test_50mib_file),
+        cmocka_unit_test(test_write_from_fd),
         cmocka_unit_test(test_sparse_past_4gib),
         cmocka_unit_test(test_eight_threads_one_connection),
         cmocka_unit_test(test_closing_parent_closes_children),
