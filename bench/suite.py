@@ -395,6 +395,51 @@ def fmt_rate(c, unit):
     return f"{v['median']:,.0f} ({v['min']:,.0f}-{v['max']:,.0f})"
 
 
+# The performance targets: (scenario, server, other client, least ratio, what).
+TARGETS = [
+    *[(sc, srv, "smbclient", 1.3, "large file vs smbclient") for srv in ("plain", "encrypted") for sc in ("1d", "1u")],
+    *[(sc, srv, "rclone", 2.5, "large file vs rclone") for srv in ("plain", "encrypted") for sc in ("1d", "1u")],
+    *[(sc, srv, "smbclient", 2.5, "10,000 small files vs smbclient") for srv in ("plain", "encrypted") for sc in ("2d", "2u")],
+    *[(sc, srv, "rclone t16", 2.0, "10,000 small files vs rclone --transfers 16") for srv in ("plain", "encrypted")
+      for sc in ("2d", "2u")],
+    ("4s", "plain", "smbclient", 20.0, "small files, 2 ms delay, vs smbclient"),
+    ("4s", "plain", "rclone t16", 4.0, "small files, 2 ms delay, vs rclone --transfers 16"),
+    ("4f", "plain", "smbclient", 1.3, "large file, 2 ms delay, vs smbclient"),
+]
+
+
+def targets(results):
+    """Rows of (what, scenario, measured, goal, met) for the targets the run covers."""
+    by = {(r["id"], r["server"]): r for r in results}
+    rows = []
+    for sc, srv, other, goal, what in TARGETS:
+        r = by.get((sc, srv))
+        if not r:
+            continue
+        key = "mbps" if r["unit"] == "MB/s" else "files_per_s"
+        name = next((k for k in r["clients"] if k == other or k.startswith(other + " ")), None)
+        if not name:
+            continue
+        ratio = r["clients"]["smbcopy"][key]["median"] / r["clients"][name][key]["median"]
+        rows.append((what, f"{sc} {srv}", f"{ratio:.2f}x", f">= {goal}x", ratio >= goal))
+    for (sc, srv), r in sorted(by.items()):
+        if sc in ("1d", "1u"):
+            c = r["clients"]["smbcopy"]
+            share = c["server_cpu"] / c["wall"]["median"]
+            rows.append(("large file: server CPU / wall", f"{sc} {srv}", f"{100 * share:.0f}%", ">= 85%",
+                         share >= 0.85))
+    rss = [c["peak_rss_mib"] for r in results for k, c in r["clients"].items() if k == "smbcopy"]
+    if rss:
+        rows.append(("peak RSS, default settings, any scenario", "all", f"{max(rss):.0f} MiB", "<= 64 MiB",
+                     max(rss) <= 64))
+    if ("6d", "plain") in by and ("2d", "plain") in by:
+        big = by[("6d", "plain")]["clients"]["smbcopy"]["files_per_s"]["median"]
+        small = by[("2d", "plain")]["clients"]["smbcopy"]["files_per_s"]["median"]
+        rows.append(("files/s on 100,000 files vs 10,000", "6d/2d plain", f"{100 * big / small:.0f}%", ">= 80%",
+                     big / small >= 0.8))
+    return rows
+
+
 def report(results, meta, out_md, out_json):
     lines = [f"# smbcopy benchmark suite, {meta['date']}", "",
              f"{meta['machine']}; {meta['samba']}; {meta['clients']}.", "",
@@ -402,6 +447,11 @@ def report(results, meta, out_md, out_json):
              f"differences. Medians of {meta['runs']} runs after one warm-up, (min-max) beside; every run writes into "
              "a fresh directory. CPU in seconds per run (client: the client and its children; server: every process "
              "of that smbd). Ratio: smbcopy's rate over the other client's.", ""]
+    rows = targets(results)
+    if rows:
+        lines += ["## Targets", "", "| target | scenario | measured | goal | met |", "|---|---|---|---|---|"]
+        lines += [f"| {w} | {sc} | {m} | {g} | {'yes' if ok else '**no**'} |" for w, sc, m, g, ok in rows]
+        lines.append("")
     by_server = {}
     for r in results:
         by_server.setdefault(r["server_label"], []).append(r)
@@ -440,7 +490,12 @@ def main():
     ap.add_argument("--big-mib", type=int, default=int(os.environ.get("BIG_MIB", 1024)))
     ap.add_argument("--workdir", default=os.environ.get("BENCH_DIR", ""))
     ap.add_argument("--out", default=str(ROOT / "bench" / "results"))
+    ap.add_argument("--report-only", metavar="JSON", help="rewrite the Markdown of an earlier run's JSON and exit")
     o = ap.parse_args()
+    if o.report_only:
+        d = json.loads(Path(o.report_only).read_text())
+        report(d["results"], d["meta"], str(Path(o.report_only).with_suffix(".md")), o.report_only)
+        return
     o.configs = [x for x in o.configs.split(",") if x]
     o.scenarios = [x for x in o.scenarios.split(",") if x]
     o.smbcopy_variants = [x.strip() for x in o.smbcopy_variants.split(",") if x.strip()]
