@@ -118,7 +118,13 @@ static void complete(smb_conn *c, smb_req *r)
         r->state = REQ_DONE;
         pthread_mutex_unlock(&c->lock);
         r->cb(r, r->cb_arg);
-        if (r->detached)
+        /* A detached request is freed here unless its sender is still
+         * sending it (then the sender frees it: send_keepalive). */
+        pthread_mutex_lock(&c->lock);
+        bool free_it = r->detached;
+        r->cb_done = true;
+        pthread_mutex_unlock(&c->lock);
+        if (free_it)
             smb_req_free(r);
         return;
     }
@@ -940,8 +946,15 @@ static void send_keepalive(smb_conn *c)
         return;
     smb2_simple_req_encode(smb_req_body(r));
     r->cb = echo_done;
-    r->detached = true;
-    if (smb_req_send(r, NULL) != 0)
+    smb_req_send(r, NULL);
+    /* The answer may come while the request is still being sent: whoever
+     * finishes last frees it. A request never registered is never answered. */
+    pthread_mutex_lock(&c->lock);
+    bool free_now = r->cb_done || r->state == REQ_NEW;
+    if (!free_now)
+        r->detached = true;
+    pthread_mutex_unlock(&c->lock);
+    if (free_now)
         smb_req_free(r);
 }
 

@@ -75,7 +75,8 @@ struct smb_req {
     pthread_cond_t cond;
     smb_req_cb cb;          /* when set, called instead of signalling */
     void *cb_arg;
-    bool detached;          /* freed by the receiver after cb */
+    bool detached;          /* freed by the receiver after cb (set once the sender is done with it) */
+    bool cb_done;           /* cb has run (under the connection lock) */
 };
 
 /* What a connection knows after NEGOTIATE. */
