@@ -257,6 +257,11 @@ static int copy_stream_fd(sc_job *job, file_copy *fc, int fd, ep_file *dst, uint
         if (rc == 0 && job_stopping(job))
             rc = smb_err_set(err, SMB_ERR_CANCELLED, 0, "stopped");
     }
+    /* Drain whatever is still in flight after a failure. */
+    for (; inflight; inflight--, head = (head + 1) % WINDOW) {
+        smb_error e2 = {0};
+        dop->io_wait(ring[head].io, NULL, &e2);
+    }
     return rc;
 }
 
