@@ -1,0 +1,310 @@
+/*
+ * The checkpoint journal (layout in journal.h). Records are encoded with the
+ * bounded writer and decoded with the bounded reader of the wire code: a
+ * journal is input like any other, and a damaged one must never be trusted
+ * beyond its last record whose length and CRC check out.
+ */
+#include "engine/journal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "smb/error.h"
+#include "smb/wire.h"
+
+#define MAGIC "SMBCOPYJ"
+#define VERSION 1u
+#define HEADER_LEN 32u
+#define MAX_BODY (1u << 16)  /* two paths of at most 32 KiB each and the fixed fields */
+#define FLUSH_AT (64u << 10) /* buffered bytes that trigger a write */
+
+struct journal {
+    pthread_mutex_t lock;
+    int fd;
+    char *path;
+    smb_wr buf; /* appended, not yet written */
+    uint64_t replayed, cut;
+};
+
+uint32_t journal_crc32c(uint32_t crc, const void *buf, size_t len)
+{
+    const uint8_t *p = buf;
+    crc = ~crc;
+    while (len--) {
+        crc ^= *p++;
+        for (int k = 0; k < 8; k++)
+            crc = (crc >> 1) ^ (0x82F63B78u & (0u - (crc & 1u)));
+    }
+    return ~crc;
+}
+
+static int sys_fail(smb_error *err, const char *what, const char *path)
+{
+    int e = errno;
+    return smb_err_set(err, e == ENOSPC ? SMB_ERR_SERVER : SMB_ERR_INVALID_ARG, 0, "checkpoint journal %s: %s: %s",
+                       path, what, strerror(e));
+}
+
+static int write_full(int fd, const uint8_t *p, size_t n)
+{
+    while (n) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return -1;
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+/* Decode one record body; 0 when it is well formed. */
+static int decode_body(const uint8_t *body, size_t len, journal_rec *rec, char *path, char *temp)
+{
+    smb_rd r;
+    smb_rd_init(&r, body, len);
+    rec->type = (journal_type)smb_rd_u8(&r);
+    uint16_t plen = smb_rd_u16(&r);
+    smb_rd_bytes(&r, path, plen);
+    rec->size = smb_rd_u64(&r);
+    rec->mtime = smb_rd_u64(&r);
+    rec->file_id = smb_rd_u64(&r);
+    rec->offset = smb_rd_u64(&r);
+    rec->length = smb_rd_u64(&r);
+    rec->check = smb_rd_u32(&r);
+    uint16_t tlen = smb_rd_u16(&r);
+    smb_rd_bytes(&r, temp, tlen);
+    if (!smb_rd_ok(&r) || smb_rd_left(&r) != 0 || plen == 0)
+        return -1;
+    if (rec->type != JOURNAL_FILE_DONE && rec->type != JOURNAL_RANGE_DONE)
+        return -1;
+    path[plen] = '\0';
+    temp[tlen] = '\0';
+    if (memchr(path, '\0', plen) || memchr(temp, '\0', tlen))
+        return -1;
+    if (rec->type == JOURNAL_RANGE_DONE && (rec->length == 0 || rec->offset > rec->size ||
+                                            rec->length > rec->size - rec->offset || tlen == 0))
+        return -1;
+    rec->path = path;
+    rec->temp = temp;
+    return 0;
+}
+
+/*
+ * Replay the records of data[0..len) (header excluded) through cb. Returns
+ * the length of the valid prefix in *good; -1 when cb stopped.
+ */
+static int replay(const uint8_t *data, size_t len, journal_replay_cb cb, void *arg, size_t *good, uint64_t *n)
+{
+    char *path = malloc(MAX_BODY + 1), *temp = malloc(MAX_BODY + 1);
+    int rc = path && temp ? 0 : -1;
+    smb_rd r;
+    smb_rd_init(&r, data, len);
+    *good = 0;
+    while (rc == 0 && smb_rd_left(&r) >= 8) {
+        size_t at = len - smb_rd_left(&r);
+        uint32_t blen = smb_rd_u32(&r);
+        const uint8_t *body = blen <= MAX_BODY ? smb_rd_ptr(&r, blen) : NULL;
+        uint32_t crc = smb_rd_u32(&r);
+        if (!body || !smb_rd_ok(&r) || journal_crc32c(0, data + at, 4 + (size_t)blen) != crc)
+            break; /* a torn or damaged tail: everything from here is dropped */
+        journal_rec rec;
+        if (decode_body(body, blen, &rec, path, temp) != 0)
+            break;
+        if (cb && cb(arg, &rec) != 0)
+            rc = -1;
+        (*n)++;
+        *good = len - smb_rd_left(&r);
+    }
+    free(path);
+    free(temp);
+    return rc;
+}
+
+static void header(uint8_t out[HEADER_LEN], const uint8_t job_id[16])
+{
+    smb_wr w;
+    smb_wr_init(&w, out, HEADER_LEN);
+    smb_wr_bytes(&w, MAGIC, 8);
+    smb_wr_u32(&w, VERSION);
+    smb_wr_u32(&w, 0);
+    smb_wr_bytes(&w, job_id, 16);
+}
+
+/* Read the whole file (bounded by its size at open). */
+static uint8_t *slurp(int fd, size_t *len)
+{
+    struct stat st;
+    if (fstat(fd, &st) < 0 || st.st_size < 0 || (uint64_t)st.st_size > ((uint64_t)1 << 34))
+        return NULL;
+    size_t n = (size_t)st.st_size;
+    uint8_t *p = malloc(n ? n : 1);
+    size_t got = 0;
+    while (p && got < n) {
+        ssize_t r = pread(fd, p + got, n - got, (off_t)got);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            break;
+        got += (size_t)r;
+    }
+    *len = got;
+    return p;
+}
+
+int journal_open(const char *path, const uint8_t job_id[16], bool fresh, journal_replay_cb cb, void *arg,
+                 journal **out, smb_error *err)
+{
+    *out = NULL;
+    journal *j = calloc(1, sizeof *j);
+    if (!j || !(j->path = strdup(path))) {
+        free(j);
+        return smb_err_set(err, SMB_ERR_NO_MEMORY, 0, "out of memory");
+    }
+    pthread_mutex_init(&j->lock, NULL);
+    smb_wr_init_grow(&j->buf, FLUSH_AT + 1024);
+    j->fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    int rc = 0;
+    if (j->fd < 0) {
+        rc = sys_fail(err, "open", path);
+        goto fail;
+    }
+    uint8_t want[HEADER_LEN];
+    header(want, job_id);
+    size_t len = 0;
+    uint8_t *data = slurp(j->fd, &len);
+    if (!data) {
+        rc = sys_fail(err, "read", path);
+        goto fail;
+    }
+    /* A header cut short (a crash while creating the file) counts as empty. */
+    bool empty = len < HEADER_LEN && memcmp(data, want, len) == 0;
+    bool ours = len >= HEADER_LEN && memcmp(data, want, HEADER_LEN) == 0;
+    size_t keep = HEADER_LEN;
+    if (!empty && !ours && !fresh) {
+        free(data);
+        rc = smb_err_set(err, SMB_ERR_INVALID_ARG, 0,
+                         "checkpoint journal %s belongs to another job or format (remove it, or run with --no-resume)",
+                         path);
+        goto fail;
+    }
+    if (ours && !fresh) {
+        size_t good = 0;
+        if (replay(data + HEADER_LEN, len - HEADER_LEN, cb, arg, &good, &j->replayed) != 0) {
+            free(data);
+            rc = smb_err_set(err, SMB_ERR_INVALID_ARG, 0, "checkpoint journal %s: replay stopped", path);
+            goto fail;
+        }
+        keep = HEADER_LEN + good;
+        j->cut = len - keep;
+    }
+    free(data);
+    /* Start over (new, foreign with fresh, or fresh), or cut the torn tail. */
+    if (empty || !ours || fresh) {
+        if (ftruncate(j->fd, 0) < 0 || pwrite(j->fd, want, HEADER_LEN, 0) != HEADER_LEN) {
+            rc = sys_fail(err, "write", path);
+            goto fail;
+        }
+        keep = HEADER_LEN;
+    } else if (j->cut && ftruncate(j->fd, (off_t)keep) < 0) {
+        rc = sys_fail(err, "truncate", path);
+        goto fail;
+    }
+    if (lseek(j->fd, (off_t)keep, SEEK_SET) < 0 || fdatasync(j->fd) < 0) {
+        rc = sys_fail(err, "sync", path);
+        goto fail;
+    }
+    *out = j;
+    return 0;
+fail:
+    if (j->fd >= 0)
+        close(j->fd);
+    smb_wr_free(&j->buf);
+    pthread_mutex_destroy(&j->lock);
+    free(j->path);
+    free(j);
+    return rc;
+}
+
+/* Write the buffer out. Lock held. */
+static int flush_locked(journal *j, smb_error *err)
+{
+    if (!j->buf.len)
+        return 0;
+    if (write_full(j->fd, j->buf.buf, j->buf.len) != 0)
+        return sys_fail(err, "write", j->path);
+    j->buf.len = 0;
+    return 0;
+}
+
+int journal_append(journal *j, const journal_rec *rec, smb_error *err)
+{
+    const char *temp = rec->temp ? rec->temp : "";
+    size_t plen = rec->path ? strlen(rec->path) : 0, tlen = strlen(temp);
+    if (!plen || plen > MAX_BODY / 2 || tlen > MAX_BODY / 2)
+        return smb_err_set(err, SMB_ERR_INVALID_ARG, 0, "checkpoint journal: path too long or empty");
+    uint32_t blen = (uint32_t)(1 + 2 + plen + 5 * 8 + 4 + 2 + tlen);
+    pthread_mutex_lock(&j->lock);
+    size_t at = j->buf.len;
+    smb_wr_u32(&j->buf, blen);
+    smb_wr_u8(&j->buf, (uint8_t)rec->type);
+    smb_wr_u16(&j->buf, (uint16_t)plen);
+    smb_wr_bytes(&j->buf, rec->path, plen);
+    smb_wr_u64(&j->buf, rec->size);
+    smb_wr_u64(&j->buf, rec->mtime);
+    smb_wr_u64(&j->buf, rec->file_id);
+    smb_wr_u64(&j->buf, rec->offset);
+    smb_wr_u64(&j->buf, rec->length);
+    smb_wr_u32(&j->buf, rec->check);
+    smb_wr_u16(&j->buf, (uint16_t)tlen);
+    smb_wr_bytes(&j->buf, temp, tlen);
+    int rc = 0;
+    if (!smb_wr_ok(&j->buf))
+        rc = smb_err_set(err, SMB_ERR_NO_MEMORY, 0, "out of memory");
+    else
+        smb_wr_u32(&j->buf, journal_crc32c(0, j->buf.buf + at, 4 + (size_t)blen));
+    if (rc == 0 && j->buf.len >= FLUSH_AT)
+        rc = flush_locked(j, err);
+    pthread_mutex_unlock(&j->lock);
+    return rc;
+}
+
+int journal_sync(journal *j, smb_error *err)
+{
+    pthread_mutex_lock(&j->lock);
+    int rc = flush_locked(j, err);
+    if (rc == 0 && fdatasync(j->fd) < 0)
+        rc = sys_fail(err, "sync", j->path);
+    pthread_mutex_unlock(&j->lock);
+    return rc;
+}
+
+void journal_replay_stats(const journal *j, uint64_t *records, uint64_t *cut_bytes)
+{
+    if (records)
+        *records = j->replayed;
+    if (cut_bytes)
+        *cut_bytes = j->cut;
+}
+
+int journal_close(journal *j, bool remove, smb_error *err)
+{
+    if (!j)
+        return 0;
+    int rc = remove ? 0 : journal_sync(j, err);
+    if (close(j->fd) < 0 && rc == 0 && !remove)
+        rc = sys_fail(err, "close", j->path);
+    if (remove && unlink(j->path) < 0 && errno != ENOENT)
+        rc = sys_fail(err, "remove", j->path);
+    smb_wr_free(&j->buf);
+    pthread_mutex_destroy(&j->lock);
+    free(j->path);
+    free(j);
+    return rc;
+}

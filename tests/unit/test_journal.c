@@ -1,0 +1,259 @@
+/*
+ * The checkpoint journal: records come back as written; a journal cut at any
+ * byte replays exactly its complete records and takes appends after them; a
+ * damaged record ends the replay there; another job's journal is refused
+ * (or started over when asked); CRC-32C matches its published check value.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "engine/journal.h"
+
+#define NREC 6
+
+static const uint8_t job_a[16] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
+static const uint8_t job_b[16] = {16, 15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1};
+
+/* What a replay saw. */
+typedef struct seen {
+    int n;
+    journal_rec rec[64];
+    char path[64][64], temp[64][64];
+} seen;
+
+static int collect(void *arg, const journal_rec *r)
+{
+    seen *s = arg;
+    if (s->n >= 64)
+        return 1;
+    s->rec[s->n] = *r;
+    snprintf(s->path[s->n], sizeof s->path[0], "%s", r->path);
+    snprintf(s->temp[s->n], sizeof s->temp[0], "%s", r->temp);
+    s->n++;
+    return 0;
+}
+
+static journal_rec sample(int i, char *path, char *temp)
+{
+    sprintf(path, "dir %d/file-\xc3\xa9-%d.bin", i, i * 7);
+    sprintf(temp, i % 2 ? "dir %d/.smbcopy-%016x.tmp" : "", i, i * 977);
+    journal_rec r = {
+        .type = i % 2 ? JOURNAL_RANGE_DONE : JOURNAL_FILE_DONE,
+        .path = path,
+        .size = 1000000000ull * (uint64_t)(i + 1),
+        .mtime = 133000000000000000ull + (uint64_t)i,
+        .file_id = 0xABCD0000ull + (uint64_t)i,
+        .offset = i % 2 ? 33554432ull * (uint64_t)i : 0,
+        .length = i % 2 ? 33554432ull : 0,
+        .check = i % 2 ? 0xC0FFEE00u + (uint32_t)i : 0,
+        .temp = temp,
+    };
+    return r;
+}
+
+static void check_record(const seen *s, int k)
+{
+    char path[64], temp[64];
+    journal_rec want = sample(k, path, temp);
+    assert_int_equal(s->rec[k].type, want.type);
+    assert_string_equal(s->path[k], path);
+    assert_string_equal(s->temp[k], temp);
+    assert_true(s->rec[k].size == want.size && s->rec[k].mtime == want.mtime && s->rec[k].file_id == want.file_id);
+    assert_true(s->rec[k].offset == want.offset && s->rec[k].length == want.length);
+    assert_int_equal(s->rec[k].check, want.check);
+}
+
+static void tmp_path(char *buf, size_t len)
+{
+    snprintf(buf, len, "%s/smbcopy-journal-test-%d-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp", (int)getpid());
+    int fd = mkstemp(buf);
+    assert_true(fd >= 0);
+    close(fd);
+    unlink(buf);
+}
+
+/* Write NREC records to a new journal; return the file's size after each record. */
+static void write_sample(const char *path, long sizes[NREC + 1])
+{
+    journal *j = NULL;
+    smb_error err = {0};
+    assert_int_equal(journal_open(path, job_a, false, NULL, NULL, &j, &err), 0);
+    struct stat st;
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0600);
+    sizes[0] = st.st_size;
+    for (int i = 0; i < NREC; i++) {
+        char p[64], t[64];
+        journal_rec r = sample(i, p, t);
+        assert_int_equal(journal_append(j, &r, &err), 0);
+        assert_int_equal(journal_sync(j, &err), 0);
+        assert_int_equal(stat(path, &st), 0);
+        sizes[i + 1] = st.st_size;
+        assert_true(sizes[i + 1] > sizes[i]);
+    }
+    assert_int_equal(journal_close(j, false, &err), 0);
+}
+
+static void test_crc32c_check_value(void **state)
+{
+    (void)state;
+    /* The CRC-32C of "123456789" (RFC 3720 B.4 and every CRC catalogue). */
+    assert_int_equal(journal_crc32c(0, "123456789", 9), 0xE3069283u);
+    /* Continuing a CRC over two pieces gives the CRC of the whole. */
+    assert_int_equal(journal_crc32c(journal_crc32c(0, "1234", 4), "56789", 5), 0xE3069283u);
+}
+
+static void test_records_round_trip(void **state)
+{
+    (void)state;
+    char path[512];
+    tmp_path(path, sizeof path);
+    long sizes[NREC + 1];
+    write_sample(path, sizes);
+    seen *s = calloc(1, sizeof *s);
+    journal *j = NULL;
+    smb_error err = {0};
+    assert_int_equal(journal_open(path, job_a, false, collect, s, &j, &err), 0);
+    assert_int_equal(s->n, NREC);
+    for (int k = 0; k < NREC; k++)
+        check_record(s, k);
+    uint64_t recs = 0, cut = 1;
+    journal_replay_stats(j, &recs, &cut);
+    assert_int_equal(recs, NREC);
+    assert_int_equal(cut, 0);
+    /* A fully successful job removes its journal. */
+    assert_int_equal(journal_close(j, true, &err), 0);
+    assert_int_equal(access(path, F_OK), -1);
+    free(s);
+}
+
+/* A crash can leave any prefix: each one replays its complete records only. */
+static void test_every_truncation(void **state)
+{
+    (void)state;
+    char path[512];
+    tmp_path(path, sizeof path);
+    long sizes[NREC + 1];
+    write_sample(path, sizes);
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    uint8_t *all = malloc((size_t)sizes[NREC]);
+    assert_int_equal(fread(all, 1, (size_t)sizes[NREC], f), (size_t)sizes[NREC]);
+    fclose(f);
+    seen *s = calloc(1, sizeof *s);
+    /* Inside the header: a journal being created; it starts over, empty. */
+    for (long cut = 0; cut < sizes[0]; cut++) {
+        f = fopen(path, "wb");
+        assert_non_null(f);
+        assert_int_equal(fwrite(all, 1, (size_t)cut, f), (size_t)cut);
+        fclose(f);
+        memset(s, 0, sizeof *s);
+        journal *j = NULL;
+        smb_error err = {0};
+        assert_int_equal(journal_open(path, job_a, false, collect, s, &j, &err), 0);
+        assert_int_equal(s->n, 0);
+        assert_int_equal(journal_close(j, false, &err), 0);
+    }
+    for (long cut = sizes[0]; cut <= sizes[NREC]; cut++) {
+        f = fopen(path, "wb");
+        assert_non_null(f);
+        assert_int_equal(fwrite(all, 1, (size_t)cut, f), (size_t)cut);
+        fclose(f);
+        int complete = 0;
+        while (complete < NREC && sizes[complete + 1] <= cut)
+            complete++;
+        memset(s, 0, sizeof *s);
+        journal *j = NULL;
+        smb_error err = {0};
+        assert_int_equal(journal_open(path, job_a, false, collect, s, &j, &err), 0);
+        assert_int_equal(s->n, complete);
+        uint64_t recs = 0, cutb = 0;
+        journal_replay_stats(j, &recs, &cutb);
+        assert_int_equal(cutb, (uint64_t)(cut - sizes[complete]));
+        /* Appending after a torn tail: the new record follows the last good one. */
+        char p[64], t[64];
+        journal_rec r = sample(complete < NREC ? complete : 0, p, t);
+        assert_int_equal(journal_append(j, &r, &err), 0);
+        assert_int_equal(journal_close(j, false, &err), 0);
+        memset(s, 0, sizeof *s);
+        assert_int_equal(journal_open(path, job_a, false, collect, s, &j, &err), 0);
+        assert_int_equal(s->n, complete + 1);
+        if (complete < NREC)
+            check_record(s, complete);
+        assert_int_equal(journal_close(j, false, &err), 0);
+    }
+    unlink(path);
+    free(all);
+    free(s);
+}
+
+/* A damaged byte inside record 3 ends the replay before it. */
+static void test_damaged_record(void **state)
+{
+    (void)state;
+    char path[512];
+    tmp_path(path, sizeof path);
+    long sizes[NREC + 1];
+    write_sample(path, sizes);
+    FILE *f = fopen(path, "r+b");
+    assert_non_null(f);
+    fseek(f, sizes[3] + 9, SEEK_SET);
+    int c = fgetc(f);
+    fseek(f, sizes[3] + 9, SEEK_SET);
+    fputc(c ^ 0x20, f);
+    fclose(f);
+    seen *s = calloc(1, sizeof *s);
+    journal *j = NULL;
+    smb_error err = {0};
+    assert_int_equal(journal_open(path, job_a, false, collect, s, &j, &err), 0);
+    assert_int_equal(s->n, 3);
+    assert_int_equal(journal_close(j, false, &err), 0);
+    unlink(path);
+    free(s);
+}
+
+static void test_other_job_refused_or_fresh(void **state)
+{
+    (void)state;
+    char path[512];
+    tmp_path(path, sizeof path);
+    long sizes[NREC + 1];
+    write_sample(path, sizes);
+    seen *s = calloc(1, sizeof *s);
+    journal *j = NULL;
+    smb_error err = {0};
+    assert_int_equal(journal_open(path, job_b, false, collect, s, &j, &err), SMB_ERR_INVALID_ARG);
+    assert_null(j);
+    assert_non_null(strstr(err.message, "another job"));
+    assert_int_equal(s->n, 0);
+    /* --no-resume: the same journal starts over, empty. */
+    assert_int_equal(journal_open(path, job_a, true, collect, s, &j, &err), 0);
+    assert_int_equal(s->n, 0);
+    assert_int_equal(journal_close(j, false, &err), 0);
+    struct stat st;
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_size, sizes[0]);
+    unlink(path);
+    free(s);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_crc32c_check_value),
+        cmocka_unit_test(test_records_round_trip),
+        cmocka_unit_test(test_every_truncation),
+        cmocka_unit_test(test_damaged_record),
+        cmocka_unit_test(test_other_job_refused_or_fresh),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
