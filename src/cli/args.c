@@ -30,6 +30,7 @@ enum {
     OPT_KERBEROS,
     OPT_PRINCIPAL_HOST,
     OPT_CONNECTIONS,
+    OPT_LOCK,
 };
 
 static const struct option long_options[] = {
@@ -50,6 +51,7 @@ static const struct option long_options[] = {
     {"no-progress", no_argument, NULL, OPT_NO_PROGRESS},
     {"json", no_argument, NULL, OPT_JSON},
     {"log", required_argument, NULL, OPT_LOG},
+    {"lock", required_argument, NULL, OPT_LOCK},
     {"authentication-file", required_argument, NULL, 'A'},
     {"user", required_argument, NULL, 'U'},
     {"timeout", required_argument, NULL, OPT_TIMEOUT},
@@ -187,6 +189,11 @@ static int apply_option(int c, const char *arg, const char *as_written, cli_opti
         if (!*arg)
             return usage_error(errbuf, errlen, "empty file name for --log");
         o->log_path = arg;
+        return 0;
+    case OPT_LOCK:
+        if (!*arg)
+            return usage_error(errbuf, errlen, "empty file name for --lock");
+        o->lock_path = arg;
         return 0;
     case 'A':
         if (!*arg)

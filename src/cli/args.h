@@ -38,6 +38,7 @@ typedef struct cli_options {
     bool quiet, verbose, json;
     int progress;          /**< cli_progress_mode */
     const char *log_path;  /**< --log */
+    const char *lock_path; /**< --lock */
     const char *auth_file; /**< -A */
     const char *user;      /**< -U */
     unsigned timeout_s;    /**< --timeout, 0 when not given */

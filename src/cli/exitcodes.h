@@ -11,6 +11,7 @@ enum cli_exit {
     CLI_EXIT_AUTH = 3,        /**< authentication failed */
     CLI_EXIT_CONNECT = 4,     /**< cannot connect, negotiate, or find the share */
     CLI_EXIT_INTERRUPTED = 5, /**< stopped by SIGINT or SIGTERM */
+    CLI_EXIT_LOCKED = 6,      /**< another run holds the --lock file: nothing was done */
 };
 
 /** The exit code for a job that could not run, from its SMB_ERR_* category. */

@@ -24,6 +24,7 @@
 #include "args.h"
 #include "creds.h"
 #include "exitcodes.h"
+#include "lock.h"
 #include "log.h"
 #include "progress.h"
 #include "prompt.h"
@@ -64,6 +65,7 @@ typedef struct run_state {
     bool progress_ready;
     sc_job *job;
     sc_summary summary;
+    int lock_fd; /* --lock, -1 when none */
 } run_state;
 
 static void run_free(run_state *r)
@@ -266,10 +268,22 @@ static int report(run_state *r, bool stopped)
     return code;
 }
 
+static int take_lock(run_state *r)
+{
+    char msg[600];
+    int rc = cli_lock_take(r->opt->lock_path, &r->lock_fd, msg, sizeof msg);
+    if (rc == CLI_LOCK_TAKEN)
+        return CLI_EXIT_OK;
+    fprintf(stderr, "smbcopy: %s\n", msg);
+    return rc == CLI_LOCK_BUSY ? CLI_EXIT_LOCKED : CLI_EXIT_USAGE;
+}
+
 static int run(run_state *r)
 {
     int code;
     if ((code = parse_locations(r)) != CLI_EXIT_OK)
+        return code;
+    if (r->opt->lock_path && (code = take_lock(r)) != CLI_EXIT_OK)
         return code;
     install_signals();
     if ((code = gather_credentials(r)) != CLI_EXIT_OK)
@@ -321,9 +335,10 @@ int main(int argc, char **argv)
         cli_options_free(&opt);
         return CLI_EXIT_OK;
     }
-    run_state r = {.opt = &opt};
+    run_state r = {.opt = &opt, .lock_fd = -1};
     int code = run(&r);
     run_free(&r);
+    cli_lock_release(r.lock_fd);
     cli_options_free(&opt);
     return code;
 }

@@ -36,6 +36,7 @@ const char cli_usage_text[] =
     "      --no-progress        never show it\n"
     "      --json               print a JSON summary on stdout instead of the table\n"
     "      --log FILE           append one line per action to FILE\n"
+    "      --lock FILE          one run at a time: exit at once (code 6) while another holds FILE\n"
     "  -h, --help               this text\n"
     "      --kerberos MODE      preferred (default: Kerberos when a ticket, keytab or\n"
     "                           realm password exists, else NTLM), required, or off\n"
@@ -51,4 +52,5 @@ const char cli_usage_text[] =
     "Exit status:\n"
     "  0  nothing failed            3  authentication failed\n"
     "  1  some files failed         4  cannot connect, or share not found\n"
-    "  2  usage error               5  interrupted (SIGINT, SIGTERM)\n";
+    "  2  usage error               5  interrupted (SIGINT, SIGTERM)\n"
+    "  6  another run holds the --lock file\n";

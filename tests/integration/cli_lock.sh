@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# --lock FILE, one run of a job at a time (local to local, so no server):
+#   - while another process holds the lock, smbcopy exits at once with code 6
+#     and one line naming the holder, and copies nothing;
+#   - a holder killed with SIGKILL leaves no lock behind;
+#   - once free, the run takes the lock (its process id in the file) and copies;
+#   - a lock file that cannot be created is a usage error (exit 2).
+set -euo pipefail
+
+cli=${SMBCOPY_CLI:?run through ctest}
+[ -x "$cli" ] || { echo "FAIL: smbcopy binary missing: $cli" >&2; exit 1; }
+if ! command -v flock >/dev/null 2>&1; then
+    echo "flock(1) not found (util-linux)" >&2
+    [ "${CI:-}" = true ] && exit 1
+    exit 77
+fi
+work=$(mktemp -d "${TMPDIR:-/tmp}/smbcopy-cli_lock.XXXXXX")
+holder=
+cleanup() {
+    [ -z "$holder" ] || kill -9 "$holder" 2>/dev/null || true
+    rm -rf -- "$work"
+}
+trap cleanup EXIT
+failures=0
+fail() {
+    echo "FAIL: $*" >&2
+    failures=$((failures + 1))
+}
+mkdir -p "$work/src/sub"
+echo one >"$work/src/a.txt"
+echo two >"$work/src/sub/b.txt"
+lock=$work/job.lock
+
+# run TAG ARGS...: rc in $rc, output in $work/TAG.{out,err}
+run() {
+    local tag=$1
+    shift
+    set +e
+    timeout 20 "$cli" "$@" </dev/null >"$work/$tag.out" 2>"$work/$tag.err"
+    rc=$?
+    set -e
+}
+
+# Held by another process (which wrote its id, as smbcopy does).
+echo 4242 >"$lock"
+# The holder is the process that keeps the locked descriptor: bash exec'd into sleep.
+bash -c 'exec 9>>"$1"; flock 9 || exit 1; exec sleep 30' _ "$lock" </dev/null >/dev/null 2>&1 &
+holder=$!
+for _ in $(seq 100); do
+    flock -n "$lock" true 2>/dev/null || break
+    sleep 0.05
+done
+run busy --lock "$lock" "$work/src" "$work/dst-busy"
+[ "$rc" -eq 6 ] || fail "busy: exit $rc, expected 6: $(cat "$work/busy.err")"
+[ "$(grep -c . "$work/busy.err")" -eq 1 ] || fail "busy: expected one line on stderr, got: $(cat "$work/busy.err")"
+grep -q "another run holds the lock $lock (process 4242)" "$work/busy.err" || fail "busy: message: $(cat "$work/busy.err")"
+[ ! -e "$work/dst-busy" ] || fail "busy: the destination was created although the lock was held"
+
+# The holder dies hard: the lock goes with it.
+kill -9 "$holder"
+wait "$holder" 2>/dev/null || true
+holder=
+run free --lock "$lock" "$work/src" "$work/dst"
+[ "$rc" -eq 0 ] || fail "free: exit $rc: $(cat "$work/free.err")"
+diff -r "$work/src" "$work/dst" >/dev/null || fail "free: the copy differs from the source"
+grep -qx '[0-9][0-9]*' "$lock" || fail "free: the lock file does not hold a process id: $(cat "$lock")"
+[ "$(stat -c %a "$lock")" = 600 ] || [ "$(stat -c %a "$lock")" = 644 ] || fail "lock file mode $(stat -c %a "$lock")"
+
+# A fresh lock file is created private.
+run fresh --lock "$work/new.lock" "$work/src" "$work/dst2"
+[ "$rc" -eq 0 ] || fail "fresh: exit $rc: $(cat "$work/fresh.err")"
+[ "$(stat -c %a "$work/new.lock")" = 600 ] || fail "fresh: lock file mode $(stat -c %a "$work/new.lock"), expected 600"
+
+run badpath --lock "$work/no/such/dir/x.lock" "$work/src" "$work/dst3"
+[ "$rc" -eq 2 ] || fail "badpath: exit $rc, expected 2: $(cat "$work/badpath.err")"
+[ ! -e "$work/dst3" ] || fail "badpath: the destination was created"
+
+if ((failures)); then
+    echo "$failures failure(s)" >&2
+    exit 1
+fi
+echo "all lock checks passed"
