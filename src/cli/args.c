@@ -31,6 +31,7 @@ enum {
     OPT_PRINCIPAL_HOST,
     OPT_CONNECTIONS,
     OPT_LOCK,
+    OPT_JOB,
 };
 
 static const struct option long_options[] = {
@@ -52,6 +53,7 @@ static const struct option long_options[] = {
     {"json", no_argument, NULL, OPT_JSON},
     {"log", required_argument, NULL, OPT_LOG},
     {"lock", required_argument, NULL, OPT_LOCK},
+    {"job", required_argument, NULL, OPT_JOB},
     {"authentication-file", required_argument, NULL, 'A'},
     {"user", required_argument, NULL, 'U'},
     {"timeout", required_argument, NULL, OPT_TIMEOUT},
@@ -194,6 +196,11 @@ static int apply_option(int c, const char *arg, const char *as_written, cli_opti
         if (!*arg)
             return usage_error(errbuf, errlen, "empty file name for --lock");
         o->lock_path = arg;
+        return 0;
+    case OPT_JOB:
+        if (!*arg)
+            return usage_error(errbuf, errlen, "empty name for --job");
+        o->job_name = arg;
         return 0;
     case 'A':
         if (!*arg)

@@ -39,6 +39,7 @@ typedef struct cli_options {
     int progress;          /**< cli_progress_mode */
     const char *log_path;  /**< --log */
     const char *lock_path; /**< --lock */
+    const char *job_name;  /**< --job */
     const char *auth_file; /**< -A */
     const char *user;      /**< -U */
     unsigned timeout_s;    /**< --timeout, 0 when not given */

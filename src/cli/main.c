@@ -25,6 +25,7 @@
 #include "creds.h"
 #include "exitcodes.h"
 #include "lock.h"
+#include "state.h"
 #include "log.h"
 #include "progress.h"
 #include "prompt.h"
@@ -268,10 +269,28 @@ static int report(run_state *r, bool stopped)
     return code;
 }
 
+/*
+ * One run of a job at a time: --lock FILE, else the job's own lock in the
+ * state directory (not for a dry run, which changes nothing). Without a
+ * state directory the run goes on unlocked, with a warning.
+ */
 static int take_lock(run_state *r)
 {
-    char msg[600];
-    int rc = cli_lock_take(r->opt->lock_path, &r->lock_fd, msg, sizeof msg);
+    char msg[600], path[4200];
+    const char *lock = r->opt->lock_path;
+    if (!lock) {
+        if (r->opt->dry_run)
+            return CLI_EXIT_OK;
+        char dir[4096], id[33];
+        if (cli_state_dir(dir, sizeof dir, msg, sizeof msg) != 0 ||
+            cli_job_id(r->opt->job_name, r->locs, r->nlocs, id, msg, sizeof msg) != 0) {
+            fprintf(stderr, "warning: no run lock for this job: %s\n", msg);
+            return CLI_EXIT_OK;
+        }
+        snprintf(path, sizeof path, "%s/%s.lock", dir, id);
+        lock = path;
+    }
+    int rc = cli_lock_take(lock, &r->lock_fd, msg, sizeof msg);
     if (rc == CLI_LOCK_TAKEN)
         return CLI_EXIT_OK;
     fprintf(stderr, "smbcopy: %s\n", msg);
@@ -283,7 +302,7 @@ static int run(run_state *r)
     int code;
     if ((code = parse_locations(r)) != CLI_EXIT_OK)
         return code;
-    if (r->opt->lock_path && (code = take_lock(r)) != CLI_EXIT_OK)
+    if ((code = take_lock(r)) != CLI_EXIT_OK)
         return code;
     install_signals();
     if ((code = gather_credentials(r)) != CLI_EXIT_OK)

@@ -37,6 +37,8 @@ const char cli_usage_text[] =
     "      --json               print a JSON summary on stdout instead of the table\n"
     "      --log FILE           append one line per action to FILE\n"
     "      --lock FILE          one run at a time: exit at once (code 6) while another holds FILE\n"
+    "                           (default: the job's own lock in $XDG_STATE_HOME/smbcopy/)\n"
+    "      --job NAME           name the job (its lock) instead of its source and destination\n"
     "  -h, --help               this text\n"
     "      --kerberos MODE      preferred (default: Kerberos when a ticket, keytab or\n"
     "                           realm password exists, else NTLM), required, or off\n"

@@ -4,7 +4,9 @@
 #     and one line naming the holder, and copies nothing;
 #   - a holder killed with SIGKILL leaves no lock behind;
 #   - once free, the run takes the lock (its process id in the file) and copies;
-#   - a lock file that cannot be created is a usage error (exit 2).
+#   - a lock file that cannot be created is a usage error (exit 2);
+#   - without --lock a job takes its own lock in $XDG_STATE_HOME/smbcopy/: the
+#     same job exits 6 while it is held, a dry run and another --job do not.
 set -euo pipefail
 
 cli=${SMBCOPY_CLI:?run through ctest}
@@ -74,6 +76,34 @@ run fresh --lock "$work/new.lock" "$work/src" "$work/dst2"
 run badpath --lock "$work/no/such/dir/x.lock" "$work/src" "$work/dst3"
 [ "$rc" -eq 2 ] || fail "badpath: exit $rc, expected 2: $(cat "$work/badpath.err")"
 [ ! -e "$work/dst3" ] || fail "badpath: the destination was created"
+
+# The job's own lock, in a private state directory.
+export XDG_STATE_HOME=$work/state
+run own1 "$work/src" "$work/dst-own"
+[ "$rc" -eq 0 ] || fail "own1: exit $rc: $(cat "$work/own1.err")"
+mapfile -t locks < <(find "$XDG_STATE_HOME/smbcopy" -name '*.lock')
+if [ "${#locks[@]}" -ne 1 ]; then
+    fail "own1: expected one lock file in $XDG_STATE_HOME/smbcopy, found ${#locks[@]}"
+else
+    [ "$(stat -c %a "$XDG_STATE_HOME/smbcopy")" = 700 ] || fail "state directory mode $(stat -c %a "$XDG_STATE_HOME/smbcopy")"
+    bash -c 'exec 9>>"$1"; flock 9 || exit 1; exec sleep 30' _ "${locks[0]}" </dev/null >/dev/null 2>&1 &
+    holder=$!
+    for _ in $(seq 100); do
+        flock -n "${locks[0]}" true 2>/dev/null || break
+        sleep 0.05
+    done
+    run own2 "$work/src/" "$work/dst-own"
+    [ "$rc" -eq 6 ] || fail "own2: the same job (written differently) ran while its lock was held: exit $rc"
+    run own-dry --dry-run "$work/src" "$work/dst-own"
+    [ "$rc" -eq 0 ] || fail "own-dry: a dry run waits for no lock, but exit $rc: $(cat "$work/own-dry.err")"
+    run own-named --job other-job "$work/src" "$work/dst-own"
+    [ "$rc" -eq 0 ] || fail "own-named: another --job is another lock, but exit $rc: $(cat "$work/own-named.err")"
+    kill -9 "$holder"
+    wait "$holder" 2>/dev/null || true
+    holder=
+    run own3 "$work/src" "$work/dst-own"
+    [ "$rc" -eq 0 ] || fail "own3: exit $rc after the holder died: $(cat "$work/own3.err")"
+fi
 
 if ((failures)); then
     echo "$failures failure(s)" >&2

@@ -1,0 +1,28 @@
+/*
+ * A job's identity and where its state lives: the default run lock (and,
+ * later, the checkpoint journal) of a job sit in the state directory under
+ * a name derived from the job.
+ */
+#ifndef SMBCOPY_CLI_STATE_H
+#define SMBCOPY_CLI_STATE_H
+
+#include <stddef.h>
+
+#include <smbcopy/engine.h>
+
+/**
+ * The job's identity as 32 hex digits (+ NUL) in hex: a hash of name when
+ * given (--job NAME), else of the sources and the destination, SMB ones
+ * without user or password (host and share case-folded), local ones made
+ * absolute against the working directory. Returns 0, or -1 (msg says why).
+ */
+int cli_job_id(const char *name, const sc_location *locs, size_t nlocs, char hex[33], char *msg, size_t msglen);
+
+/**
+ * The state directory, "$XDG_STATE_HOME/smbcopy" (an absolute
+ * XDG_STATE_HOME), else "$HOME/.local/state/smbcopy", created (mode 0700)
+ * when missing. Returns 0, or -1 (msg says why).
+ */
+int cli_state_dir(char *buf, size_t len, char *msg, size_t msglen);
+
+#endif
