@@ -167,18 +167,18 @@ static void file_free(ep_file *f)
     free(f);
 }
 
-static int op_open_read(ep *base, const char *rel, ep_file **fp, smb_error *err)
+/* Open the existing file rel with access and options, on the calling thread's lane. */
+static int open_existing(ep_smb *e, const char *rel, uint32_t access, uint32_t options, ep_file **fp, smb_error *err)
 {
-    ep_smb *e = (ep_smb *)base;
     char *path = join(e, rel, err);
     if (!path)
         return SMB_ERR_NO_MEMORY;
     smb_create_params p;
     smb_create_params_init(&p);
-    p.desired_access = SMB_FILE_READ_DATA | SMB_FILE_READ_ATTRIBUTES | SMB_SYNCHRONIZE;
+    p.desired_access = access;
     p.share_access = SMB_SHARE_READ | SMB_SHARE_WRITE | SMB_SHARE_DELETE;
     p.disposition = SMB_FILE_OPEN;
-    p.options = SMB_FILE_NON_DIRECTORY_FILE | SMB_FILE_SEQUENTIAL_ONLY;
+    p.options = options;
     smb_error le = {0};
     smb_open *op = smb_create(tree_of(e), path, &p, NULL, NULL, &le);
     ep_file *f = op ? file_new(e, path, op, &le) : NULL;
@@ -191,6 +191,12 @@ static int op_open_read(ep *base, const char *rel, ep_file **fp, smb_error *err)
     }
     *fp = f;
     return 0;
+}
+
+static int op_open_read(ep *base, const char *rel, ep_file **fp, smb_error *err)
+{
+    return open_existing((ep_smb *)base, rel, SMB_FILE_READ_DATA | SMB_FILE_READ_ATTRIBUTES | SMB_SYNCHRONIZE,
+                         SMB_FILE_NON_DIRECTORY_FILE | SMB_FILE_SEQUENTIAL_ONLY, fp, err);
 }
 
 static int op_open_write(ep *base, const char *rel, uint64_t size, ep_file **fp, smb_error *err)
@@ -232,28 +238,9 @@ static int op_open_write(ep *base, const char *rel, uint64_t size, ep_file **fp,
 
 static int op_open_write_more(ep *base, const char *rel, ep_file **fp, smb_error *err)
 {
-    ep_smb *e = (ep_smb *)base;
-    char *path = join(e, rel, err);
-    if (!path)
-        return SMB_ERR_NO_MEMORY;
-    smb_create_params p;
-    smb_create_params_init(&p);
-    p.desired_access = SMB_FILE_WRITE_DATA | SMB_FILE_APPEND_DATA | SMB_FILE_READ_ATTRIBUTES | SMB_SYNCHRONIZE;
-    p.share_access = SMB_SHARE_READ | SMB_SHARE_WRITE | SMB_SHARE_DELETE;
-    p.disposition = SMB_FILE_OPEN;
-    p.options = SMB_FILE_NON_DIRECTORY_FILE;
-    smb_error le = {0};
-    smb_open *op = smb_create(tree_of(e), path, &p, NULL, NULL, &le);
-    ep_file *f = op ? file_new(e, path, op, &le) : NULL;
-    if (!f) {
-        smb_close(op, NULL, NULL);
-        free(path);
-        if (err)
-            *err = le;
-        return le.code;
-    }
-    *fp = f;
-    return 0;
+    return open_existing((ep_smb *)base, rel,
+                         SMB_FILE_WRITE_DATA | SMB_FILE_APPEND_DATA | SMB_FILE_READ_ATTRIBUTES | SMB_SYNCHRONIZE,
+                         SMB_FILE_NON_DIRECTORY_FILE, fp, err);
 }
 
 /* Start a READ or WRITE; the library refuses a length above the server's limit. */

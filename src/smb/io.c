@@ -16,10 +16,15 @@ struct smb_io {
     bool is_read;
 };
 
-static smb_io *submit(smb_open *op, bool is_read, void *buf, size_t len, uint64_t offset, smb_error *err)
+/*
+ * Start a READ into buf, or a WRITE of buf (or, with fd >= 0, of the file
+ * open as fd from fd_offset, sent with sendfile).
+ */
+static smb_io *submit(smb_open *op, bool is_read, void *buf, int fd, uint64_t fd_offset, size_t len, uint64_t offset,
+                      smb_error *err)
 {
     uint32_t max = is_read ? smb_open_max_read(op) : smb_open_max_write(op);
-    if (!op || len > max || (!buf && len)) {
+    if (!op || len > max || (!buf && fd < 0 && len)) {
         smb_err_set(err, SMB_ERR_INVALID_ARG, 0, "%s of %zu bytes exceeds the limit of %u", is_read ? "read" : "write",
                     len, max);
         return NULL;
@@ -42,6 +47,9 @@ static smb_io *submit(smb_open *op, bool is_read, void *buf, size_t len, uint64_
         smb2_write_req_encode(smb_req_body(r), &wr);
         r->payload = buf;
         r->payload_len = len;
+        r->payload_from_fd = fd >= 0;
+        r->payload_fd = fd;
+        r->payload_fd_off = fd_offset;
     }
     io->req = r;
     io->is_read = is_read;
@@ -55,12 +63,12 @@ static smb_io *submit(smb_open *op, bool is_read, void *buf, size_t len, uint64_
 
 smb_io *smb_read_submit(smb_open *op, void *buf, size_t len, uint64_t offset, smb_error *err)
 {
-    return submit(op, true, buf, len, offset, err);
+    return submit(op, true, buf, -1, 0, len, offset, err);
 }
 
 smb_io *smb_write_submit(smb_open *op, const void *buf, size_t len, uint64_t offset, smb_error *err)
 {
-    return submit(op, false, (void *)buf, len, offset, err);
+    return submit(op, false, (void *)buf, -1, 0, len, offset, err);
 }
 
 bool smb_open_sends_plain(const smb_open *op)
@@ -70,31 +78,11 @@ bool smb_open_sends_plain(const smb_open *op)
 
 smb_io *smb_write_submit_fd(smb_open *op, int fd, uint64_t fd_offset, size_t len, uint64_t offset, smb_error *err)
 {
-    if (!smb_open_sends_plain(op) || fd < 0 || len > smb_open_max_write(op)) {
+    if (!smb_open_sends_plain(op) || fd < 0) {
         smb_err_set(err, SMB_ERR_INVALID_ARG, 0, "cannot send %zu bytes of a file on this open", len);
         return NULL;
     }
-    smb_io *io = malloc(sizeof *io);
-    smb_req *r = io ? smb_tree_req(op->tree, SMB2_WRITE) : NULL;
-    if (!r) {
-        free(io);
-        smb_err_set(err, SMB_ERR_NO_MEMORY, 0, "out of memory");
-        return NULL;
-    }
-    smb2_write_req wr = {.length = (uint32_t)len, .offset = offset, .fid = op->fid};
-    smb2_write_req_encode(smb_req_body(r), &wr);
-    r->payload_len = len;
-    r->payload_from_fd = true;
-    r->payload_fd = fd;
-    r->payload_fd_off = fd_offset;
-    io->req = r;
-    io->is_read = false;
-    if (smb_req_send(r, err) != 0) {
-        smb_req_free(r);
-        free(io);
-        return NULL;
-    }
-    return io;
+    return submit(op, false, NULL, fd, fd_offset, len, offset, err);
 }
 
 int smb_io_cancel(smb_io *io, smb_error *err)
@@ -164,7 +152,7 @@ static int pipeline(smb_open *op, bool is_read, uint8_t *buf, size_t len, uint64
     while ((submitted < len && !eof && rc == 0) || count) {
         while (rc == 0 && !eof && submitted < len && count < window) {
             size_t n = len - submitted < chunk ? len - submitted : chunk;
-            smb_io *io = submit(op, is_read, buf + submitted, n, offset + submitted, err);
+            smb_io *io = submit(op, is_read, buf + submitted, -1, 0, n, offset + submitted, err);
             if (!io) {
                 rc = err->code;
                 break;
