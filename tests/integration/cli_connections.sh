@@ -12,25 +12,7 @@ set -euo pipefail
 # shellcheck source=lib/cli_setup.sh
 . "$(dirname "$0")/lib/cli_setup.sh"
 
-name=cli_connections.$$.$RANDOM
-work=$(mktemp -d "${TMPDIR:-/tmp}/smbcopy-$name.XXXXXX")
-share=$SMBCOPY_TEST_SHARE_DIR/$name
-url=smb://$SMBCOPY_TEST_HOST:$SMBCOPY_TEST_PORT/$SMBCOPY_TEST_SHARE/$name
-cleanup() {
-    if [ "${SMBCOPY_TEST_KEEP:-}" = 1 ]; then
-        echo "kept: $work $share"
-    else
-        rm -rf -- "$work" "$share"
-    fi
-}
-trap cleanup EXIT
-mkdir -p -- "$share" "$work/out"
-
-failures=0
-fail() {
-    echo "FAIL: $*" >&2
-    failures=$((failures + 1))
-}
+cli_test_dirs cli_connections
 # run TAG ARGS...: smbcopy with --json; rc in $rc.
 run() {
     local tag=$1
@@ -84,8 +66,4 @@ for bad in 0 17 x; do
     [ "$rc" -eq 2 ] || fail "--connections $bad: exit $rc, expected 2"
 done
 
-if ((failures)); then
-    echo "$failures failure(s)" >&2
-    exit 1
-fi
-echo "all connection checks passed"
+cli_test_end "all connection checks passed"

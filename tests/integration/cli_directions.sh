@@ -22,33 +22,13 @@ set -euo pipefail
 # shellcheck source=lib/cli_setup.sh
 . "$(dirname "$0")/lib/cli_setup.sh"
 
-name=cli_directions.$$.$RANDOM
-work=$(mktemp -d "${TMPDIR:-/tmp}/smbcopy-$name.XXXXXX")
-share_main=$SMBCOPY_TEST_SHARE_DIR/$name
+cli_test_dirs cli_directions
+share_main=$share
+url_main=$url
 share_other=$SMBCOPY_TEST_SHARE_DIR_3_1_1/$name
-url_main=smb://$SMBCOPY_TEST_HOST:$SMBCOPY_TEST_PORT/$SMBCOPY_TEST_SHARE/$name
 url_other=smb://$SMBCOPY_TEST_HOST:$SMBCOPY_TEST_PORT_3_1_1/$SMBCOPY_TEST_SHARE/$name
-cleanup() {
-    if [ "${SMBCOPY_TEST_KEEP:-}" = 1 ]; then
-        echo "kept: $work $share_main $share_other"
-    else
-        rm -rf -- "$work" "$share_main" "$share_other"
-    fi
-}
-trap cleanup EXIT
-mkdir -p -- "$share_main" "$share_other"
-
-failures=0
-# fail MESSAGE: record a failure and go on (the summary at the end fails the test).
-fail() {
-    echo "FAIL: $*" >&2
-    failures=$((failures + 1))
-}
-# die MESSAGE: a failure after which going on makes no sense.
-die() {
-    echo "FAIL: $*" >&2
-    exit 1
-}
+cleanup_dirs=("$share_other")
+mkdir -p -- "$share_other"
 
 # smbcopy_run TAG ARGS...: run smbcopy --json with the fixture's credentials;
 # stdout goes to $work/TAG.json, stderr to $work/TAG.err; sets rc.
@@ -292,8 +272,4 @@ if expect_ok file-down; then
         fail "file-down: $work/single/renamed.bin missing or different; single/ holds: $(ls -A "$work/single")"
 fi
 
-if ((failures > 0)); then
-    echo "cli_directions: $failures failure(s)" >&2
-    exit 1
-fi
-echo "cli_directions: all directions identical ($nfiles files, $ndirs directories)"
+cli_test_end "cli_directions: all directions identical ($nfiles files, $ndirs directories)"

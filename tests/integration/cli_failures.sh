@@ -22,35 +22,8 @@ set -euo pipefail
 # shellcheck source=lib/cli_setup.sh
 . "$(dirname "$0")/lib/cli_setup.sh"
 
-name=cli_failures.$$.$RANDOM
-work=$(mktemp -d "${TMPDIR:-/tmp}/smbcopy-$name.XXXXXX")
-share=$SMBCOPY_TEST_SHARE_DIR/$name
+cli_test_dirs cli_failures
 host_port=$SMBCOPY_TEST_HOST:$SMBCOPY_TEST_PORT
-url=smb://$host_port/$SMBCOPY_TEST_SHARE/$name
-bg_pid=
-cleanup() {
-    if [ -n "$bg_pid" ]; then
-        kill "$bg_pid" 2>/dev/null || true
-        wait "$bg_pid" 2>/dev/null || true
-    fi
-    if [ "${SMBCOPY_TEST_KEEP:-}" = 1 ]; then
-        echo "kept: $work $share"
-    else
-        rm -rf -- "$work" "$share"
-    fi
-}
-trap cleanup EXIT
-mkdir -p -- "$share" "$work/out"
-
-failures=0
-fail() {
-    echo "FAIL: $*" >&2
-    failures=$((failures + 1))
-}
-die() {
-    echo "FAIL: $*" >&2
-    exit 1
-}
 
 # smbcopy_run TAG COMMAND...: run COMMAND (smbcopy, maybe behind env or
 # setsid) without a terminal (stdin is /dev/null); stdout to
@@ -499,8 +472,4 @@ done
 # The command files hold passwords on purpose (the command lines); only
 # smbcopy's own output counts.
 
-if ((failures > 0)); then
-    echo "cli_failures: $failures failure(s)" >&2
-    exit 1
-fi
-echo "cli_failures: all checks passed"
+cli_test_end "cli_failures: all checks passed"

@@ -16,27 +16,7 @@ set -euo pipefail
 # shellcheck source=lib/cli_setup.sh
 . "$(dirname "$0")/lib/cli_setup.sh"
 
-name=cli_staging.$$.$RANDOM
-work=$(mktemp -d "${TMPDIR:-/tmp}/smbcopy-$name.XXXXXX")
-share=$SMBCOPY_TEST_SHARE_DIR/$name
-url=smb://$SMBCOPY_TEST_HOST:$SMBCOPY_TEST_PORT/$SMBCOPY_TEST_SHARE/$name
-bg_pid=
-cleanup() {
-    [ -z "$bg_pid" ] || kill -9 "$bg_pid" 2>/dev/null || true
-    if [ "${SMBCOPY_TEST_KEEP:-}" = 1 ]; then
-        echo "kept: $work $share"
-    else
-        rm -rf -- "$work" "$share"
-    fi
-}
-trap cleanup EXIT
-mkdir -p -- "$share" "$work/out"
-
-failures=0
-fail() {
-    echo "FAIL: $*" >&2
-    failures=$((failures + 1))
-}
+cli_test_dirs cli_staging
 
 # The source: nested new directories of small files, a few larger files that
 # take several writes each, an empty directory.
@@ -156,8 +136,4 @@ cp -a "$work/src2/many" "$share/src2/"
 touch -d '2021-03-04 05:06:07' "$share/src2"
 interrupt_resume resume-down "$share/src2" "$url/src2" "$work/resume-down" "$work/resume-down"
 
-if ((failures)); then
-    echo "$failures failure(s)" >&2
-    exit 1
-fi
-echo "all staging checks passed"
+cli_test_end "all staging checks passed"

@@ -16,29 +16,7 @@ set -euo pipefail
 # shellcheck source=lib/cli_setup.sh
 . "$(dirname "$0")/lib/cli_setup.sh"
 
-name=cli_sync.$$.$RANDOM
-work=$(mktemp -d "${TMPDIR:-/tmp}/smbcopy-$name.XXXXXX")
-share=$SMBCOPY_TEST_SHARE_DIR/$name
-url=smb://$SMBCOPY_TEST_HOST:$SMBCOPY_TEST_PORT/$SMBCOPY_TEST_SHARE/$name
-cleanup() {
-    if [ "${SMBCOPY_TEST_KEEP:-}" = 1 ]; then
-        echo "kept: $work $share"
-    else
-        rm -rf -- "$work" "$share"
-    fi
-}
-trap cleanup EXIT
-mkdir -p -- "$share" "$work/out"
-
-failures=0
-fail() {
-    echo "FAIL: $*" >&2
-    failures=$((failures + 1))
-}
-die() {
-    echo "FAIL: $*" >&2
-    exit 1
-}
+cli_test_dirs cli_sync
 
 # smbcopy_run TAG ARGS...: run smbcopy with the fixture's credentials;
 # stdout to $work/out/TAG.out, stderr to $work/out/TAG.err; sets rc.
@@ -315,8 +293,4 @@ sync_suite() {
 sync_suite up "$work/up-src" "$work/up-src" "$share/up-dst" "$url/up-dst"
 sync_suite down "$share/down-src" "$url/down-src" "$work/down-dst" "$work/down-dst"
 
-if ((failures > 0)); then
-    echo "cli_sync: $failures failure(s)" >&2
-    exit 1
-fi
-echo "cli_sync: all checks passed"
+cli_test_end "cli_sync: all checks passed"

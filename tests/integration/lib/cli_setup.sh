@@ -22,3 +22,50 @@ cli=${SMBCOPY_CLI:?run through ctest}
 fixtures=${SMBCOPY_SOURCE_DIR:?run through ctest}/tests/fixtures
 auth=$SMBCOPY_TEST_FIXTURE_DIR/smbclient.auth
 [ -x "$cli" ] || { echo "FAIL: smbcopy binary missing: $cli" >&2; exit 1; }
+
+# cli_test_dirs NAME: the test's private directories and bookkeeping:
+#   work   a fresh local directory (with out/ for command output)
+#   share  the test's directory on the main share, url its SMB URL
+#   cleanup_dirs  removed at exit with work and share (SMBCOPY_TEST_KEEP=1
+#          keeps them all); a background run whose pid is in bg_pid is killed
+#   fail MESSAGE  records a failure and goes on; cli_test_end reports them;
+#   die MESSAGE   fails at once.
+cli_test_dirs() {
+    name=$1.$$.$RANDOM
+    work=$(mktemp -d "${TMPDIR:-/tmp}/smbcopy-$name.XXXXXX")
+    share=$SMBCOPY_TEST_SHARE_DIR/$name
+    url=smb://$SMBCOPY_TEST_HOST:$SMBCOPY_TEST_PORT/$SMBCOPY_TEST_SHARE/$name
+    cleanup_dirs=()
+    bg_pid=
+    failures=0
+    trap cli_test_cleanup EXIT
+    mkdir -p -- "$share" "$work/out"
+}
+cli_test_cleanup() {
+    if [ -n "$bg_pid" ]; then
+        kill -9 "$bg_pid" 2>/dev/null || true
+        wait "$bg_pid" 2>/dev/null || true
+    fi
+    if [ "${SMBCOPY_TEST_KEEP:-}" = 1 ]; then
+        echo "kept: $work $share ${cleanup_dirs[*]}"
+    else
+        rm -rf -- "$work" "$share" "${cleanup_dirs[@]}"
+    fi
+}
+fail() {
+    echo "FAIL: $*" >&2
+    failures=$((failures + 1))
+}
+# die MESSAGE: a failure after which going on makes no sense.
+die() {
+    echo "FAIL: $*" >&2
+    exit 1
+}
+# cli_test_end WHAT: exit 1 when anything failed, else say WHAT passed.
+cli_test_end() {
+    if ((failures)); then
+        echo "$failures failure(s)" >&2
+        exit 1
+    fi
+    echo "$1"
+}
