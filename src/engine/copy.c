@@ -406,7 +406,7 @@ void job_copy_range(sc_job *job, task *t)
     file_copy *fc = t->fc;
     if (!fc_failed(fc) && !job_stopping(job)) {
         smb_error err = {0};
-        if (run_ranges(job, fc, t->off == 0, &err) != 0)
+        if (run_ranges(job, fc, !t->reopen, &err) != 0)
             fc_fail(fc, "copy", &err);
     } else if (!fc_failed(fc)) {
         smb_error err;
@@ -573,10 +573,10 @@ static int start_copy(sc_job *job, task *t, smb_error *err)
         }
         r->kind = TASK_RANGE;
         r->fc = fc;
-        r->off = i; /* not the first runner: opens the file again on its own lane */
+        r->reopen = true;
         job_push(job, r, false);
     }
-    task first = {.kind = TASK_RANGE, .fc = fc, .off = 0};
+    task first = {.kind = TASK_RANGE, .fc = fc};
     job_copy_range(job, &first);
     return 0;
 }

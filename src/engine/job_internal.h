@@ -63,7 +63,7 @@ typedef struct task {
     bool dst_exists; /* TASK_FILE: the destination has a file of that name */
     ep_stat dst_st;
     struct file_copy *fc; /* TASK_RANGE */
-    uint64_t off, len;    /* TASK_RANGE: off 0 marks the file's first runner (uses the file's opens) */
+    bool reopen;          /* TASK_RANGE: not the file's first runner; opens the file again on its own lane */
 } task;
 
 typedef struct task_list {

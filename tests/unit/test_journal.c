@@ -136,6 +136,15 @@ static void test_records_round_trip(void **state)
     free(s);
 }
 
+/* Replace the file at path with the first n bytes of all. */
+static void write_prefix(const char *path, const uint8_t *all, long n)
+{
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(all, 1, (size_t)n, f), (size_t)n);
+    fclose(f);
+}
+
 /* A crash can leave any prefix: each one replays its complete records only. */
 static void test_every_truncation(void **state)
 {
@@ -152,10 +161,7 @@ static void test_every_truncation(void **state)
     seen *s = calloc(1, sizeof *s);
     /* Inside the header: a journal being created; it starts over, empty. */
     for (long cut = 0; cut < sizes[0]; cut++) {
-        f = fopen(path, "wb");
-        assert_non_null(f);
-        assert_int_equal(fwrite(all, 1, (size_t)cut, f), (size_t)cut);
-        fclose(f);
+        write_prefix(path, all, cut);
         memset(s, 0, sizeof *s);
         journal *j = NULL;
         smb_error err = {0};
@@ -164,10 +170,7 @@ static void test_every_truncation(void **state)
         assert_int_equal(journal_close(j, false, &err), 0);
     }
     for (long cut = sizes[0]; cut <= sizes[NREC]; cut++) {
-        f = fopen(path, "wb");
-        assert_non_null(f);
-        assert_int_equal(fwrite(all, 1, (size_t)cut, f), (size_t)cut);
-        fclose(f);
+        write_prefix(path, all, cut);
         int complete = 0;
         while (complete < NREC && sizes[complete + 1] <= cut)
             complete++;
