@@ -100,7 +100,7 @@ int smb_io_wait(smb_io *io, size_t *bytes, smb_error *err)
     size_t n = 0;
     int rc = smb_req_wait(r, err);
     if (rc == 0 && r->payload_short)
-        rc = smb_err_set(err, SMB_ERR_SERVER, 0, "the source file became shorter during the copy");
+        rc = smb_err_set(err, SMB_ERR_SERVER, 0, "the source file became shorter during the copy, or could not be read");
     if (rc == 0) {
         if (io->is_read && r->status == STATUS_END_OF_FILE) {
             n = 0;

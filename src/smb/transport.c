@@ -130,40 +130,25 @@ int smb_tcp_writev_full(int fd, struct iovec *iov, int n)
 
 int smb_tcp_sendfile_full(int sock, int fd, uint64_t off, size_t len)
 {
-    uint8_t buf[16384];
-    bool copy = false;  /* sendfile refused this file: read and send */
-    int shortened = 0;  /* the file ended early: zeros from here on */
+    uint8_t zeros[16384];
+    int shortened = 0; /* the file ended early or could not be read: zeros from here on */
     while (len > 0) {
-        size_t want = len > (1u << 30) ? (1u << 30) : len;
         ssize_t w = 0;
-        if (!shortened && !copy) {
+        if (!shortened) {
             off_t o = (off_t)off;
-            w = sendfile(sock, fd, &o, want);
+            w = sendfile(sock, fd, &o, len > (1u << 30) ? (1u << 30) : len);
             if (w < 0 && errno == EINTR)
                 continue;
-            if (w < 0 && (errno == EINVAL || errno == ENOSYS)) {
-                copy = true;
-                continue;
-            }
-            if (w < 0)
-                return -1;
-        } else if (!shortened) {
-            w = pread(fd, buf, want < sizeof buf ? want : sizeof buf, (off_t)off);
-            if (w < 0 && errno == EINTR)
-                continue;
-            if (w > 0) {
-                struct iovec iov = {buf, (size_t)w};
-                if (smb_tcp_writev_full(sock, &iov, 1) != 0)
-                    return -1;
-            }
+            /* Any other failure: zeros follow; if the socket is what failed, sending them fails too. */
         }
         if (w <= 0) {
+            if (!shortened)
+                memset(zeros, 0, sizeof zeros);
             shortened = 1;
-            memset(buf, 0, sizeof buf);
-            struct iovec iov = {buf, len < sizeof buf ? len : sizeof buf};
-            w = (ssize_t)iov.iov_len;
+            struct iovec iov = {zeros, len < sizeof zeros ? len : sizeof zeros};
             if (smb_tcp_writev_full(sock, &iov, 1) != 0)
                 return -1;
+            w = (ssize_t)iov.iov_len;
         }
         off += (uint64_t)w;
         len -= (size_t)w;

@@ -23,8 +23,8 @@ int smb_tcp_writev_full(int fd, struct iovec *iov, int n);
 /**
  * Send len bytes of file fd from off on socket sock with sendfile (no copy
  * through user memory). Whatever the file no longer holds (it became
- * shorter) is sent as zeros so that the frame stays whole. Returns 0, 1
- * when zeros had to be sent, -1 on a socket error.
+ * shorter) or cannot give is sent as zeros so that the frame stays whole.
+ * Returns 0, 1 when zeros had to be sent, -1 on a socket error.
  */
 int smb_tcp_sendfile_full(int sock, int fd, uint64_t off, size_t len);
 
