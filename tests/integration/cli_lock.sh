@@ -6,7 +6,8 @@
 #   - once free, the run takes the lock (its process id in the file) and copies;
 #   - a lock file that cannot be created is a usage error (exit 2);
 #   - without --lock a job takes its own lock in $XDG_STATE_HOME/smbcopy/: the
-#     same job exits 6 while it is held, a dry run and another --job do not.
+#     same job exits 6 while it is held, a dry run and another --job do not;
+#   - with no usable state directory the run goes on unlocked, with a warning.
 set -euo pipefail
 
 cli=${SMBCOPY_CLI:?run through ctest}
@@ -104,6 +105,14 @@ else
     run own3 "$work/src" "$work/dst-own"
     [ "$rc" -eq 0 ] || fail "own3: exit $rc after the holder died: $(cat "$work/own3.err")"
 fi
+
+# No usable state directory: a warning, and the copy still runs.
+: >"$work/not-a-dir"
+XDG_STATE_HOME=$work/not-a-dir run nostate "$work/src" "$work/dst-nostate"
+[ "$rc" -eq 0 ] || fail "nostate: exit $rc: $(cat "$work/nostate.err")"
+grep -q "^warning: no run lock for this job: cannot create the state directory $work/not-a-dir" "$work/nostate.err" ||
+    fail "nostate: no warning: $(cat "$work/nostate.err")"
+diff -r "$work/src" "$work/dst-nostate" >/dev/null || fail "nostate: the copy differs from the source"
 
 if ((failures)); then
     echo "$failures failure(s)" >&2
