@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "engine/crc32c.h"
 #include "smb/error.h"
 #include "smb/wire.h"
 
@@ -30,18 +31,6 @@ struct journal {
     smb_wr buf; /* appended, not yet written */
     uint64_t replayed, cut;
 };
-
-uint32_t journal_crc32c(uint32_t crc, const void *buf, size_t len)
-{
-    const uint8_t *p = buf;
-    crc = ~crc;
-    while (len--) {
-        crc ^= *p++;
-        for (int k = 0; k < 8; k++)
-            crc = (crc >> 1) ^ (0x82F63B78u & (0u - (crc & 1u)));
-    }
-    return ~crc;
-}
 
 static int sys_fail(smb_error *err, const char *what, const char *path)
 {
@@ -112,7 +101,7 @@ static int replay(const uint8_t *data, size_t len, journal_replay_cb cb, void *a
         uint32_t blen = smb_rd_u32(&r);
         const uint8_t *body = blen <= MAX_BODY ? smb_rd_ptr(&r, blen) : NULL;
         uint32_t crc = smb_rd_u32(&r);
-        if (!body || !smb_rd_ok(&r) || journal_crc32c(0, data + at, 4 + (size_t)blen) != crc)
+        if (!body || !smb_rd_ok(&r) || crc32c(0, data + at, 4 + (size_t)blen) != crc)
             break; /* a torn or damaged tail: everything from here is dropped */
         journal_rec rec;
         if (decode_body(body, blen, &rec, path, temp) != 0)
@@ -268,7 +257,7 @@ int journal_append(journal *j, const journal_rec *rec, smb_error *err)
     if (!smb_wr_ok(&j->buf))
         rc = smb_err_set(err, SMB_ERR_NO_MEMORY, 0, "out of memory");
     else
-        smb_wr_u32(&j->buf, journal_crc32c(0, j->buf.buf + at, 4 + (size_t)blen));
+        smb_wr_u32(&j->buf, crc32c(0, j->buf.buf + at, 4 + (size_t)blen));
     if (rc == 0 && j->buf.len >= FLUSH_AT)
         rc = flush_locked(j, err);
     pthread_mutex_unlock(&j->lock);

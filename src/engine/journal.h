@@ -44,9 +44,6 @@ typedef int (*journal_replay_cb)(void *arg, const journal_rec *rec);
 
 typedef struct journal journal;
 
-/** CRC-32C (Castagnoli, RFC 3720 B.4) of buf, continuing from crc (0 to start). */
-uint32_t journal_crc32c(uint32_t crc, const void *buf, size_t len);
-
 /**
  * Open the journal at path for job_id: replay its records through cb (when
  * given), cut off a torn or corrupt tail, and get ready to append. A missing

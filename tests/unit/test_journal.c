@@ -16,6 +16,7 @@
 
 #include <cmocka.h>
 
+#include "engine/crc32c.h"
 #include "engine/journal.h"
 
 #define NREC 6
@@ -107,9 +108,31 @@ static void test_crc32c_check_value(void **state)
 {
     (void)state;
     /* The CRC-32C of "123456789" (RFC 3720 B.4 and every CRC catalogue). */
-    assert_int_equal(journal_crc32c(0, "123456789", 9), 0xE3069283u);
+    assert_int_equal(crc32c(0, "123456789", 9), 0xE3069283u);
     /* Continuing a CRC over two pieces gives the CRC of the whole. */
-    assert_int_equal(journal_crc32c(journal_crc32c(0, "1234", 4), "56789", 5), 0xE3069283u);
+    assert_int_equal(crc32c(crc32c(0, "1234", 4), "56789", 5), 0xE3069283u);
+    /* RFC 3720 B.4: 32 bytes of zeros, of 0xFF, and an ascending series. */
+    uint8_t buf[32];
+    memset(buf, 0, sizeof buf);
+    assert_int_equal(crc32c(0, buf, sizeof buf), 0x8A9136AAu);
+    memset(buf, 0xff, sizeof buf);
+    assert_int_equal(crc32c(0, buf, sizeof buf), 0x62A8AB43u);
+    for (int i = 0; i < 32; i++)
+        buf[i] = (uint8_t)i;
+    assert_int_equal(crc32c(0, buf, sizeof buf), 0x46DD794Eu);
+    assert_int_equal(crc32c_portable(0, buf, sizeof buf), 0x46DD794Eu);
+}
+
+/* The fast path and the table agree at every alignment and length (the fast one works in 8-byte words). */
+static void test_crc32c_paths_agree(void **state)
+{
+    (void)state;
+    uint8_t buf[300];
+    for (size_t i = 0; i < sizeof buf; i++)
+        buf[i] = (uint8_t)(i * 131u + 7u);
+    for (size_t off = 0; off < 9; off++)
+        for (size_t len = 0; len + off <= sizeof buf; len += 13)
+            assert_int_equal(crc32c(0x1234u, buf + off, len), crc32c_portable(0x1234u, buf + off, len));
 }
 
 static void test_records_round_trip(void **state)
@@ -253,6 +276,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_crc32c_check_value),
+        cmocka_unit_test(test_crc32c_paths_agree),
         cmocka_unit_test(test_records_round_trip),
         cmocka_unit_test(test_every_truncation),
         cmocka_unit_test(test_damaged_record),
