@@ -114,12 +114,21 @@ typedef struct sc_job_opts {
     sc_credentials creds;       /**< default credentials for SMB locations */
     smb_conn_opts conn;         /**< dialects, signing, encryption, timeouts */
     unsigned retries;           /**< attempts after a transient failure (default 3) */
+    const char *checkpoint;     /**< checkpoint journal file: resume from it, record progress in it, removed
+                                     after a fully successful run; NULL: none */
+    uint8_t job_id[16];         /**< the job's identity, kept in its journal (another job's journal is refused) */
+    bool no_resume;             /**< start over: replace the journal instead of resuming from it */
+    unsigned retry_for_s;       /**< after a lost connection, reconnect and carry on for up to this many
+                                     seconds in all (default SC_DEFAULT_RETRY_FOR_S; 0: never) */
     sc_event_cb on_event;       /**< may be NULL */
     void *event_arg;
 } sc_job_opts;
 
 /** Default connections per server (see bench/README.md for the measurement behind it). */
 #define SC_DEFAULT_CONNECTIONS 2
+
+/** Default total time for reconnecting after lost connections, in seconds. */
+#define SC_DEFAULT_RETRY_FOR_S 300
 
 /** Fill opts with the defaults. */
 void sc_job_opts_init(sc_job_opts *opts);
@@ -142,6 +151,11 @@ typedef struct sc_summary {
     uint64_t bytes_server_copied; /**< bytes copied server-side (no data through the client) */
     uint64_t ignored;          /**< entries not copied (symlinks, refused names) */
     unsigned connections;      /**< SMB connections open at the end, over every server */
+    unsigned reconnects;       /**< times the job reconnected after losing a connection */
+    uint64_t files_resumed;    /**< partly copied files continued from the journal */
+    uint64_t bytes_resumed;    /**< bytes of those not copied again (committed before) */
+    uint64_t journal_records;  /**< records replayed from the journal at the start */
+    uint64_t journal_cut_bytes;/**< damaged or torn bytes dropped from the journal's end */
     double seconds;
     bool interrupted;          /**< sc_job_cancel() was called */
     sc_failure *failures;      /**< files_failed + other failures, in no particular order */

@@ -32,6 +32,9 @@ enum {
     OPT_CONNECTIONS,
     OPT_LOCK,
     OPT_JOB,
+    OPT_CHECKPOINT,
+    OPT_NO_RESUME,
+    OPT_RETRY_FOR,
 };
 
 static const struct option long_options[] = {
@@ -54,6 +57,9 @@ static const struct option long_options[] = {
     {"log", required_argument, NULL, OPT_LOG},
     {"lock", required_argument, NULL, OPT_LOCK},
     {"job", required_argument, NULL, OPT_JOB},
+    {"checkpoint", required_argument, NULL, OPT_CHECKPOINT},
+    {"no-resume", no_argument, NULL, OPT_NO_RESUME},
+    {"retry-for", required_argument, NULL, OPT_RETRY_FOR},
     {"authentication-file", required_argument, NULL, 'A'},
     {"user", required_argument, NULL, 'U'},
     {"timeout", required_argument, NULL, OPT_TIMEOUT},
@@ -89,6 +95,30 @@ static bool parse_uint(const char *s, unsigned long min, unsigned long max, unsi
     if (errno || *end || v < min || v > max)
         return false;
     *out = (unsigned)v;
+    return true;
+}
+
+/* A duration: a whole number of seconds, or with a unit (s, m, h), e.g. "90", "30s", "10m", "2h". */
+static bool parse_duration(const char *s, unsigned long max_s, unsigned *out)
+{
+    if (!s || *s < '0' || *s > '9')
+        return false;
+    errno = 0;
+    char *end;
+    unsigned long v = strtoul(s, &end, 10), mult = 1;
+    if (errno)
+        return false;
+    if (*end == 'm')
+        mult = 60;
+    else if (*end == 'h')
+        mult = 3600;
+    else if (*end != 's' && *end != '\0')
+        return false;
+    if (*end && end[1])
+        return false;
+    if (v > max_s / mult)
+        return false;
+    *out = (unsigned)(v * mult);
     return true;
 }
 
@@ -202,6 +232,21 @@ static int apply_option(int c, const char *arg, const char *as_written, cli_opti
             return usage_error(errbuf, errlen, "empty name for --job");
         o->job_name = arg;
         return 0;
+    case OPT_CHECKPOINT:
+        if (!*arg)
+            return usage_error(errbuf, errlen, "empty file name for --checkpoint");
+        o->checkpoint_path = arg;
+        return 0;
+    case OPT_NO_RESUME:
+        o->no_resume = true;
+        return 0;
+    case OPT_RETRY_FOR:
+        if (!parse_duration(arg, CLI_MAX_RETRY_FOR_S, &o->retry_for_s))
+            return usage_error(errbuf, errlen,
+                               "bad value '%s' for --retry-for (expected a duration such as 0, 90s, 10m or 2h, at most 7d)",
+                               arg);
+        o->retry_for_given = true;
+        return 0;
     case 'A':
         if (!*arg)
             return usage_error(errbuf, errlen, "empty file name for --authentication-file");
@@ -256,6 +301,7 @@ int cli_parse_args(int argc, char **argv, cli_options *out, char *errbuf, size_t
     out->threads = CLI_DEFAULT_THREADS;
     out->connections = SC_DEFAULT_CONNECTIONS;
     out->progress = CLI_PROGRESS_AUTO;
+    out->retry_for_s = SC_DEFAULT_RETRY_FOR_S;
     if (errbuf && errlen)
         errbuf[0] = '\0';
     if (argc < 1 || !argv)

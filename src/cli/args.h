@@ -16,6 +16,7 @@
 #define CLI_MAX_THREADS 256
 #define CLI_MAX_CONNECTIONS 16
 #define CLI_MAX_TIMEOUT_S 86400
+#define CLI_MAX_RETRY_FOR_S (7u * 86400u)
 
 /** --progress / --no-progress / neither. */
 enum cli_progress_mode { CLI_PROGRESS_AUTO = 0, CLI_PROGRESS_ON, CLI_PROGRESS_OFF };
@@ -40,6 +41,10 @@ typedef struct cli_options {
     const char *log_path;  /**< --log */
     const char *lock_path; /**< --lock */
     const char *job_name;  /**< --job */
+    const char *checkpoint_path; /**< --checkpoint (default: the job's journal in the state directory) */
+    bool no_resume;        /**< --no-resume */
+    unsigned retry_for_s;  /**< --retry-for in seconds (default SC_DEFAULT_RETRY_FOR_S) */
+    bool retry_for_given;
     const char *auth_file; /**< -A */
     const char *user;      /**< -U */
     unsigned timeout_s;    /**< --timeout, 0 when not given */

@@ -67,6 +67,10 @@ typedef struct run_state {
     sc_job *job;
     sc_summary summary;
     int lock_fd; /* --lock, -1 when none */
+    char job_hex[33];      /* the job's identity ("" when it could not be made) */
+    char state_dir[4096];  /* "" when there is no usable one */
+    char state_msg[600];   /* why not */
+    char journal[4200];    /* the checkpoint journal ("" for none) */
 } run_state;
 
 static void run_free(run_state *r)
@@ -234,6 +238,12 @@ static void fill_job_opts(run_state *r, sc_job_opts *jo)
         jo->conn.encryption = SMB_POLICY_REQUIRED;
     if (o->timeout_s)
         jo->conn.request_timeout_ms = o->timeout_s * 1000u;
+    jo->retry_for_s = o->retry_for_s;
+    if (r->journal[0]) {
+        jo->checkpoint = r->journal;
+        cli_job_id_bytes(r->job_hex, jo->job_id);
+        jo->no_resume = o->no_resume;
+    }
     jo->on_event = cli_progress_event;
     jo->event_arg = &r->progress;
 }
@@ -269,6 +279,15 @@ static int report(run_state *r, bool stopped)
     return code;
 }
 
+/* The job's identity and state directory, for its default lock and journal. */
+static void find_job_state(run_state *r)
+{
+    if (cli_job_id(r->opt->job_name, r->locs, r->nlocs, r->job_hex, r->state_msg, sizeof r->state_msg) != 0)
+        r->job_hex[0] = '\0';
+    else if (cli_state_dir(r->state_dir, sizeof r->state_dir, r->state_msg, sizeof r->state_msg) != 0)
+        r->state_dir[0] = '\0';
+}
+
 /*
  * One run of a job at a time: --lock FILE, else the job's own lock in the
  * state directory (not for a dry run, which changes nothing). Without a
@@ -281,13 +300,11 @@ static int take_lock(run_state *r)
     if (!lock) {
         if (r->opt->dry_run)
             return CLI_EXIT_OK;
-        char dir[4096], id[33];
-        if (cli_state_dir(dir, sizeof dir, msg, sizeof msg) != 0 ||
-            cli_job_id(r->opt->job_name, r->locs, r->nlocs, id, msg, sizeof msg) != 0) {
-            fprintf(stderr, "warning: no run lock for this job: %s\n", msg);
+        if (!r->job_hex[0] || !r->state_dir[0]) {
+            fprintf(stderr, "warning: no run lock for this job: %s\n", r->state_msg);
             return CLI_EXIT_OK;
         }
-        snprintf(path, sizeof path, "%s/%s.lock", dir, id);
+        snprintf(path, sizeof path, "%s/%s.lock", r->state_dir, r->job_hex);
         lock = path;
     }
     int rc = cli_lock_take(lock, &r->lock_fd, msg, sizeof msg);
@@ -297,13 +314,38 @@ static int take_lock(run_state *r)
     return rc == CLI_LOCK_BUSY ? CLI_EXIT_LOCKED : CLI_EXIT_USAGE;
 }
 
+/*
+ * The checkpoint journal: --checkpoint FILE, else the job's own beside its
+ * lock. None for a dry run; without a state directory the run goes on
+ * without one (a rerun then starts over), with a warning.
+ */
+static void choose_journal(run_state *r)
+{
+    r->journal[0] = '\0';
+    if (r->opt->dry_run)
+        return;
+    if (!r->job_hex[0]) {
+        fprintf(stderr, "warning: no checkpoint journal for this job: %s\n", r->state_msg);
+        return;
+    }
+    if (r->opt->checkpoint_path)
+        snprintf(r->journal, sizeof r->journal, "%s", r->opt->checkpoint_path);
+    else if (r->state_dir[0])
+        snprintf(r->journal, sizeof r->journal, "%s/%s.journal", r->state_dir, r->job_hex);
+    else
+        fprintf(stderr, "warning: no checkpoint journal for this job (an interrupted run starts over): %s\n",
+                r->state_msg);
+}
+
 static int run(run_state *r)
 {
     int code;
     if ((code = parse_locations(r)) != CLI_EXIT_OK)
         return code;
+    find_job_state(r);
     if ((code = take_lock(r)) != CLI_EXIT_OK)
         return code;
+    choose_journal(r);
     install_signals();
     if ((code = gather_credentials(r)) != CLI_EXIT_OK)
         return code;

@@ -81,6 +81,16 @@ void cli_report_table(FILE *f, const sc_summary *s, bool dry_run, bool interrupt
     if (s->ignored)
         fprintf(f, "%s%" PRIu64 " entr%s not copied (symbolic links, special files or refused names)\n",
                 s->bytes_server_copied ? "" : "\n", s->ignored, s->ignored == 1 ? "y" : "ies");
+    if (s->files_resumed) {
+        char b[24];
+        fprintf(f, "\nResumed %" PRIu64 " partly copied file%s from the checkpoint journal (%s not copied again)\n",
+                s->files_resumed, s->files_resumed == 1 ? "" : "s", cli_format_bytes(s->bytes_resumed, b, sizeof b));
+    }
+    if (s->journal_cut_bytes)
+        fprintf(f, "The checkpoint journal was damaged at its end: %" PRIu64
+                   " bytes dropped, the rest used\n", s->journal_cut_bytes);
+    if (s->reconnects)
+        fprintf(f, "Reconnected %u time%s after a lost connection\n", s->reconnects, s->reconnects == 1 ? "" : "s");
     if (dry_run)
         fprintf(f, "\nDry run: nothing was changed.\n");
     if (interrupted)
@@ -165,9 +175,14 @@ void cli_report_json(FILE *f, const sc_summary *s, bool interrupted)
             "{\"files_copied\":%" PRIu64 ",\"files_skipped\":%" PRIu64 ",\"files_deleted\":%" PRIu64
             ",\"files_failed\":%" PRIu64 ",\"dirs_created\":%" PRIu64 ",\"dirs_deleted\":%" PRIu64
             ",\"bytes_transferred\":%" PRIu64 ",\"bytes_total\":%" PRIu64 ",\"bytes_server_copied\":%" PRIu64
+            ",\"bytes_read\":%" PRIu64 ",\"bytes_written\":%" PRIu64 ",\"files_resumed\":%" PRIu64
+            ",\"bytes_resumed\":%" PRIu64 ",\"reconnects\":%u,\"journal_records\":%" PRIu64
+            ",\"journal_cut_bytes\":%" PRIu64
             ",\"connections\":%u,\"seconds\":%.3f,\"interrupted\":%s,\"failures\":[",
             s->files_copied, s->files_skipped, s->files_deleted, s->files_failed, s->dirs_created,
-            s->dirs_deleted, s->bytes_copied, s->bytes_total, s->bytes_server_copied, s->connections,
+            s->dirs_deleted, s->bytes_copied, s->bytes_total, s->bytes_server_copied, s->bytes_read,
+            s->bytes_written, s->files_resumed, s->bytes_resumed, s->reconnects, s->journal_records,
+            s->journal_cut_bytes, s->connections,
             s->seconds > 0 && isfinite(s->seconds) ? s->seconds : 0.0, interrupted || s->interrupted ? "true" : "false");
     for (size_t i = 0; i < s->nfailures; i++) {
         fputs(i ? ",{\"path\":" : "{\"path\":", f);

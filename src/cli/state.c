@@ -115,3 +115,12 @@ int cli_state_dir(char *buf, size_t len, char *msg, size_t msglen)
     }
     return make(buf, msg, msglen);
 }
+
+void cli_job_id_bytes(const char hex[33], uint8_t id[16])
+{
+    for (int i = 0; i < 16; i++) {
+        unsigned v = 0;
+        sscanf(hex + 2 * i, "%2x", &v);
+        id[i] = (uint8_t)v;
+    }
+}

@@ -1,12 +1,13 @@
 /*
- * A job's identity and where its state lives: the default run lock (and,
- * later, the checkpoint journal) of a job sit in the state directory under
- * a name derived from the job.
+ * A job's identity and where its state lives: the default run lock and the
+ * checkpoint journal of a job sit in the state directory under
+ * a name derived from the job: <id>.lock and <id>.journal.
  */
 #ifndef SMBCOPY_CLI_STATE_H
 #define SMBCOPY_CLI_STATE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include <smbcopy/engine.h>
 
@@ -17,6 +18,9 @@
  * absolute against the working directory. Returns 0, or -1 (msg says why).
  */
 int cli_job_id(const char *name, const sc_location *locs, size_t nlocs, char hex[33], char *msg, size_t msglen);
+
+/** The first 16 bytes of a job identity from its hex form (as kept in the job's journal). */
+void cli_job_id_bytes(const char hex[33], uint8_t id[16]);
 
 /**
  * The state directory, "$XDG_STATE_HOME/smbcopy" (an absolute

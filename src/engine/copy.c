@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "crypto.h"
+#include "engine/crc32c.h"
 #include "error.h"
 #include "engine/job_internal.h"
 #include "engine/plan.h"
@@ -44,7 +45,11 @@ typedef struct file_copy {
     ep_stat st;
     ep_file *src, *dst;
     atomic_int runners_left;
-    _Atomic uint64_t next_off; /* the next range not taken yet */
+    struct piece {
+        uint64_t off, len;
+    } *pieces;                  /* what is left to copy, in ranges of at most RANGE_SIZE */
+    size_t npieces;
+    atomic_size_t next_piece;   /* the next piece not taken yet */
     pthread_mutex_t lock;
     bool failed;
     smb_error err;
@@ -117,11 +122,86 @@ static size_t chunk_size(const sc_job *job, file_copy *fc, ep_file *src, ep_file
 }
 
 /*
+ * Committing to the checkpoint journal: bytes whose writes have completed,
+ * in file order, are recorded as a range (with the CRC-32C of their bytes
+ * when they passed through the client) once there is a window's worth, and
+ * at the end of the piece. A crash then costs at most what was in flight
+ * plus one window per runner.
+ */
+typedef struct committer {
+    sc_job *job;
+    file_copy *fc;
+    uint64_t start, end; /* [start, end) complete, not yet recorded */
+    uint64_t every;
+    uint32_t crc;
+    bool checked; /* crc covers [start, end) */
+    bool broken;  /* out of order or the journal failed: record no more */
+} committer;
+
+static void commit_init(committer *c, sc_job *job, file_copy *fc, uint64_t off, uint64_t every)
+{
+    *c = (committer){.job = job, .fc = fc, .start = off, .end = off, .every = every, .checked = true};
+    c->broken = job->cp == NULL;
+}
+
+static void commit_flush(committer *c)
+{
+    if (c->broken || c->end == c->start)
+        return;
+    smb_error err = {0};
+    file_copy *fc = c->fc;
+    if (checkpoint_commit(c->job->cp, fc->rel, fc->tmp, &fc->st, c->start, c->end - c->start,
+                          c->checked ? c->crc : 0, &err) != 0)
+        c->broken = true; /* the copy goes on; a rerun just resumes from an earlier point */
+    c->start = c->end;
+    c->crc = 0;
+    c->checked = true;
+}
+
+/* [off, off+len) is written; buf holds its bytes, or NULL when they never passed through here. */
+static void commit_add(committer *c, const uint8_t *buf, uint64_t off, uint64_t len)
+{
+    if (c->broken)
+        return;
+    if (off != c->end) {
+        c->broken = true;
+        return;
+    }
+    if (buf && c->checked)
+        c->crc = crc32c(c->crc, buf, (size_t)len);
+    else
+        c->checked = false;
+    c->end += len;
+    if (c->end - c->start >= c->every)
+        commit_flush(c);
+}
+
+/*
  * The pipeline for [off, off+len): up to WINDOW reads in flight; each read
  * that completes becomes a write (skipped when all zeros: the destination
- * was created at its final size, so holes stay holes); a buffer is reused
- * once its write completed.
+ * was created at its final size, so holes stay holes). A slot is retired
+ * (its write waited for, its bytes committed) before it is reused; slots
+ * are reused in file order, so commits are too.
  */
+struct slot {
+    uint8_t *buf;
+    ep_io *rd, *wr;
+    uint64_t off;
+    size_t len;
+    bool filled; /* read done, not retired */
+};
+
+static int retire(const ep_ops *dop, struct slot *s, committer *cm, smb_error *err)
+{
+    size_t n;
+    int rc = s->wr ? dop->io_wait(s->wr, &n, err) : 0;
+    s->wr = NULL;
+    s->filled = false;
+    if (rc == 0)
+        commit_add(cm, s->buf, s->off, s->len);
+    return rc;
+}
+
 static int copy_stream(sc_job *job, file_copy *fc, ep_file *src, ep_file *dst, uint64_t off, uint64_t len,
                        smb_error *err)
 {
@@ -134,13 +214,10 @@ static int copy_stream(sc_job *job, file_copy *fc, ep_file *src, ep_file *dst, u
         window = (unsigned)((len + chunk - 1) / chunk);
     if (!window)
         return 0;
-    struct slot {
-        uint8_t *buf;
-        ep_io *rd, *wr;
-        uint64_t off;
-        size_t len;
-    } slots[WINDOW];
+    struct slot slots[WINDOW];
     memset(slots, 0, sizeof slots);
+    committer cm;
+    commit_init(&cm, job, fc, off, (uint64_t)chunk * WINDOW);
     int rc = 0;
     for (unsigned i = 0; i < window; i++)
         if (!(slots[i].buf = bufpool_get(&job->bufs, chunk)))
@@ -151,13 +228,8 @@ static int copy_stream(sc_job *job, file_copy *fc, ep_file *src, ep_file *dst, u
         /* Fill the window with reads. */
         while (rc == 0 && next < end && reading < window) {
             struct slot *s = &slots[(head + reading) % window];
-            if (s->wr) {
-                size_t n;
-                rc = dop->io_wait(s->wr, &n, err);
-                s->wr = NULL;
-                if (rc)
-                    break;
-            }
+            if (s->filled && (rc = retire(dop, s, &cm, err)) != 0)
+                break;
             s->off = next;
             s->len = end - next < chunk ? (size_t)(end - next) : chunk;
             s->rd = so->read_submit(src, s->buf, s->len, s->off, err);
@@ -190,23 +262,29 @@ static int copy_stream(sc_job *job, file_copy *fc, ep_file *src, ep_file *dst, u
                 break;
             }
         }
+        s->filled = true;
         job_event(job, SC_EV_FILE_PROGRESS, fc->rel, n, false, NULL);
         if (job_stopping(job))
             rc = smb_err_set(err, SMB_ERR_CANCELLED, 0, "stopped");
     }
-    /* Drain whatever is still in flight before the buffers go. */
+    /*
+     * Drain whatever is still in flight before the buffers go, oldest first
+     * (from head: reads still pending, then slots read longest ago).
+     */
     for (unsigned i = 0; i < window; i++) {
+        struct slot *s = &slots[(head + i) % window];
         smb_error e2;
         size_t n;
-        if (slots[i].rd)
-            so->io_wait(slots[i].rd, &n, &e2);
-        if (slots[i].wr) {
-            int w = dop->io_wait(slots[i].wr, &n, rc ? &e2 : err);
-            if (!rc && w)
-                rc = w;
-        }
-        bufpool_put(&job->bufs, slots[i].buf, chunk);
+        if (s->rd)
+            so->io_wait(s->rd, &n, &e2);
+        if (s->filled && rc == 0)
+            rc = retire(dop, s, &cm, err);
+        else if (s->wr)
+            dop->io_wait(s->wr, &n, &e2);
+        bufpool_put(&job->bufs, s->buf, chunk);
     }
+    if (rc == 0)
+        commit_flush(&cm);
     return rc;
 }
 
@@ -223,8 +301,11 @@ static int copy_stream_fd(sc_job *job, file_copy *fc, int fd, ep_file *dst, uint
         return smb_err_set(err, SMB_ERR_INVALID_ARG, 0, "endpoint reports no I/O size");
     struct {
         ep_io *io;
+        uint64_t off;
         size_t len;
     } ring[WINDOW];
+    committer cm;
+    commit_init(&cm, job, fc, off, (uint64_t)chunk * WINDOW);
     unsigned head = 0, inflight = 0;
     uint64_t next = off, end = off + len;
     int rc = 0;
@@ -237,6 +318,7 @@ static int copy_stream_fd(sc_job *job, file_copy *fc, int fd, ep_file *dst, uint
                 rc = err->code ? err->code : SMB_ERR_NO_MEMORY;
                 break;
             }
+            ring[slot].off = next;
             ring[slot].len = n;
             next += n;
             inflight++;
@@ -248,8 +330,10 @@ static int copy_stream_fd(sc_job *job, file_copy *fc, int fd, ep_file *dst, uint
         int w = dop->io_wait(ring[head].io, &got, rc ? &e2 : err);
         if (rc == 0 && w == 0 && got != ring[head].len)
             w = smb_err_set(err, SMB_ERR_SERVER, 0, "short write (%zu of %zu bytes)", got, ring[head].len);
-        if (rc == 0 && w == 0)
+        if (rc == 0 && w == 0) {
+            commit_add(&cm, NULL, ring[head].off, got);
             job_event(job, SC_EV_FILE_PROGRESS, fc->rel, got, false, NULL);
+        }
         if (rc == 0)
             rc = w;
         head = (head + 1) % WINDOW;
@@ -262,6 +346,8 @@ static int copy_stream_fd(sc_job *job, file_copy *fc, int fd, ep_file *dst, uint
         smb_error e2 = {0};
         dop->io_wait(ring[head].io, NULL, &e2);
     }
+    if (rc == 0)
+        commit_flush(&cm);
     return rc;
 }
 
@@ -291,8 +377,13 @@ static int copy_range_body(sc_job *job, file_copy *fc, ep_file *src, ep_file *ds
 {
     if (use_server_copy(fc)) {
         int rc = fc->pair->src->ops->server_copy(src, dst, off, len, err);
-        if (rc == 0)
+        if (rc == 0) {
+            committer cm;
+            commit_init(&cm, job, fc, off, len);
+            commit_add(&cm, NULL, off, len);
+            commit_flush(&cm);
             job_event(job, SC_EV_FILE_PROGRESS, fc->rel, len, false, NULL);
+        }
         return rc;
     }
     int fd = direct_fd(fc, src, dst);
@@ -314,16 +405,15 @@ static int run_ranges(sc_job *job, file_copy *fc, bool first, smb_error *err)
         rc = se->ops->open_read(se, fc->src_rel, &src, err);
     if (rc == 0 && !first && (de->caps & EP_CAP_LANES) && de->ops->open_write_more)
         rc = de->ops->open_write_more(de, fc->tmp, &dst, err);
-    uint64_t size = fc->st.size;
     while (rc == 0 && !fc_failed(fc)) {
-        uint64_t off = atomic_fetch_add(&fc->next_off, RANGE_SIZE);
-        if (off >= size)
+        size_t i = atomic_fetch_add(&fc->next_piece, 1);
+        if (i >= fc->npieces)
             break;
         if (job_stopping(job)) {
             rc = smb_err_set(err, SMB_ERR_CANCELLED, 0, "stopped");
             break;
         }
-        rc = copy_range_body(job, fc, src, dst, off, size - off < RANGE_SIZE ? size - off : RANGE_SIZE, err);
+        rc = copy_range_body(job, fc, src, dst, fc->pieces[i].off, fc->pieces[i].len, err);
     }
     smb_error e2 = {0};
     if (dst && dst != fc->dst) {
@@ -341,6 +431,7 @@ static void fc_free(file_copy *fc)
     free(fc->rel);
     free(fc->src_rel);
     free(fc->tmp);
+    free(fc->pieces);
     pthread_mutex_destroy(&fc->lock);
     free(fc);
 }
@@ -385,7 +476,16 @@ static void finalize(sc_job *job, file_copy *fc)
     if (!fc->failed && !fc->direct && dst->ops->rename(dst, fc->tmp, fc->rel, &err) != 0)
         fc_fail(fc, "rename into place", &err);
     if (fc->failed) {
-        discard(fc->dir, dst, fc->tmp, fc->direct); /* never leave a temporary behind */
+        /*
+         * Never leave a temporary behind, except one the journal can resume:
+         * a copy stopped by the user or by a lost connection.
+         */
+        bool keep = job->cp && (fc->err.code == SMB_ERR_CANCELLED || job_error_is_fatal(fc->err.code));
+        if (!keep) {
+            discard(fc->dir, dst, fc->tmp, fc->direct);
+            if (job->cp)
+                checkpoint_forget(job->cp, fc->rel);
+        }
         if (job_error_is_fatal(fc->err.code))
             job_set_fatal(job, &fc->err);
         if (fc->err.code != SMB_ERR_CANCELLED)
@@ -395,6 +495,8 @@ static void finalize(sc_job *job, file_copy *fc)
         job->sum.files_copied++;
         job->sum.bytes_copied += fc->st.size;
         pthread_mutex_unlock(&job->lock);
+        if (job->cp)
+            checkpoint_file_done(job->cp, fc->rel, &fc->st, &err);
         job_event(job, SC_EV_FILE_DONE, fc->rel, fc->st.size, false, NULL);
     }
     job_dir_release(job, fc->dir);
@@ -521,6 +623,154 @@ static int copy_small(sc_job *job, task *t, const char *rel, smb_error *err, con
     return rc;
 }
 
+/* CRC-32C of [off, off+len) of rel at e (read in pieces of at most 1 MiB). */
+static int range_crc(sc_job *job, ep *e, const char *rel, uint64_t off, uint64_t len, uint32_t *crc, smb_error *err)
+{
+    ep_file *f = NULL;
+    int rc = e->ops->open_read(e, rel, &f, err);
+    if (rc != 0)
+        return rc;
+    size_t io = e->ops->io_size(f), chunk = io && io < SMALL_MAX ? io : SMALL_MAX;
+    uint8_t *buf = bufpool_get(&job->bufs, chunk);
+    if (!buf)
+        rc = smb_err_set(err, SMB_ERR_NO_MEMORY, 0, "out of memory");
+    *crc = 0;
+    for (uint64_t at = off; rc == 0 && at < off + len;) {
+        size_t n = off + len - at < chunk ? (size_t)(off + len - at) : chunk, got = 0;
+        ep_io *r = e->ops->read_submit(f, buf, n, at, err);
+        rc = r ? e->ops->io_wait(r, &got, err) : (err->code ? err->code : SMB_ERR_NO_MEMORY);
+        if (rc == 0 && got != n)
+            rc = smb_err_set(err, SMB_ERR_SERVER, 0, "short read");
+        if (rc == 0)
+            *crc = crc32c(*crc, buf, n);
+        at += n;
+    }
+    bufpool_put(&job->bufs, buf, chunk);
+    smb_error e2;
+    e->ops->close(f, &e2);
+    return rc;
+}
+
+/* True when temp is a name this engine would have used for rel (the journal is input too). */
+static bool temp_is_ours(const char *temp, const char *rel, const char *direct)
+{
+    if (direct)
+        return strcmp(temp, direct) == 0;
+    const char *ts = strrchr(temp, '/'), *rs = strrchr(rel, '/');
+    size_t tdir = ts ? (size_t)(ts - temp) : 0, rdir = rs ? (size_t)(rs - rel) : 0;
+    const char *leaf = ts ? ts + 1 : temp;
+    size_t ll = strlen(leaf);
+    return tdir == rdir && strncmp(temp, rel, tdir) == 0 && strncmp(leaf, ".smbcopy-", 9) == 0 && ll > 13 &&
+           strcmp(leaf + ll - 4, ".tmp") == 0;
+}
+
+/*
+ * Whether the partial copy p (from the journal) can go on: the source is
+ * unchanged (size, time, file id), and the temporary file is there and
+ * still holds the last committed range (its CRC-32C as recorded, or as the
+ * source's bytes when the range never passed through the client).
+ */
+static bool resume_ok(sc_job *job, const task *t, const cp_partial *p)
+{
+    job_pair *pair = t->pair;
+    if (p->size != t->st.size || p->mtime != t->st.mtime || (p->file_id && t->st.file_id && p->file_id != t->st.file_id))
+        return false;
+    if (!pair->dst->ops->open_resume || !p->n)
+        return false;
+    ep_stat ds;
+    smb_error err = {0};
+    if (pair->dst->ops->stat(pair->dst, p->temp, &ds, &err) != 0 || ds.type != EP_FILE)
+        return false;
+    const cp_extent *last = &p->ext[p->n - 1];
+    if (last->off + last->len > ds.size)
+        return false;
+    uint32_t got = 0, want = last->check;
+    if (range_crc(job, pair->dst, p->temp, last->off, last->len, &got, &err) != 0)
+        return false;
+    if (!want && range_crc(job, pair->src, t->rel, last->off, last->len, &want, &err) != 0)
+        return false;
+    return got == want;
+}
+
+static int extent_cmp(const void *a, const void *b)
+{
+    const cp_extent *x = a, *y = b;
+    return x->off < y->off ? -1 : x->off > y->off;
+}
+
+/* Add [off, off+len) to fc's pieces, cut at RANGE_SIZE. */
+static bool add_pieces(file_copy *fc, size_t *cap, uint64_t off, uint64_t len)
+{
+    while (len) {
+        if (fc->npieces == *cap) {
+            size_t ncap = *cap ? *cap * 2 : 8;
+            struct piece *n = realloc(fc->pieces, ncap * sizeof *n);
+            if (!n)
+                return false;
+            fc->pieces = n;
+            *cap = ncap;
+        }
+        uint64_t l = len < RANGE_SIZE ? len : RANGE_SIZE;
+        fc->pieces[fc->npieces++] = (struct piece){off, l};
+        off += l;
+        len -= l;
+    }
+    return true;
+}
+
+/* What is left to copy: the whole file, or what the committed extents of p do not cover. Returns the bytes left. */
+static int plan_pieces(file_copy *fc, cp_partial *p, uint64_t *left)
+{
+    size_t cap = 0;
+    uint64_t size = fc->st.size, at = 0;
+    *left = 0;
+    if (p)
+        qsort(p->ext, p->n, sizeof *p->ext, extent_cmp);
+    for (size_t i = 0; p && i < p->n; i++) {
+        uint64_t a = p->ext[i].off, b = a + p->ext[i].len;
+        if (a > at) {
+            if (!add_pieces(fc, &cap, at, a - at))
+                return -1;
+            *left += a - at;
+        }
+        if (b > at)
+            at = b;
+    }
+    if (at < size) {
+        if (!add_pieces(fc, &cap, at, size - at))
+            return -1;
+        *left += size - at;
+    }
+    return 0;
+}
+
+/*
+ * Look for a partial copy of fc in the journal: resume it (fc->tmp becomes
+ * its temporary file) or, when it cannot go on, remove its temporary file.
+ * Fills *p for plan_pieces; returns true when resuming.
+ */
+static bool find_resumable(sc_job *job, task *t, file_copy *fc, cp_partial *p)
+{
+    if (!job->cp || !checkpoint_partial(job->cp, fc->rel, p))
+        return false;
+    if (temp_is_ours(p->temp, fc->rel, t->stage_rel)) {
+        if (resume_ok(job, t, p)) {
+            char *tmp = strdup(p->temp);
+            if (tmp) {
+                free(fc->tmp);
+                fc->tmp = tmp;
+                return true;
+            }
+        } else if (!t->stage_rel) {
+            smb_error e2;
+            t->pair->dst->ops->unlink(t->pair->dst, p->temp, &e2); /* stale: nobody will finish it */
+        }
+    }
+    checkpoint_forget(job->cp, fc->rel);
+    cp_partial_clear(p);
+    return false;
+}
+
 /* Open both ends and copy; split large files. Returns 0, or an error before anything was queued. */
 static int start_copy(sc_job *job, task *t, smb_error *err)
 {
@@ -540,31 +790,49 @@ static int start_copy(sc_job *job, task *t, smb_error *err)
         fc_free(fc);
         return smb_err_set(err, SMB_ERR_NO_MEMORY, 0, "out of memory");
     }
-    int rc = pair->src->ops->open_read(pair->src, fc->src_rel, &fc->src, err);
+    cp_partial part;
+    bool resumed = find_resumable(job, t, fc, &part);
+    uint64_t left = 0;
+    int rc = plan_pieces(fc, resumed ? &part : NULL, &left);
+    cp_partial_clear(&part);
+    if (rc != 0) {
+        fc_free(fc);
+        return smb_err_set(err, SMB_ERR_NO_MEMORY, 0, "out of memory");
+    }
+    rc = pair->src->ops->open_read(pair->src, fc->src_rel, &fc->src, err);
     if (rc != 0) {
         fc_free(fc);
         return rc;
     }
-    if (fc->direct && t->dst_exists)
-        discard(fc->dir, pair->dst, fc->tmp, true); /* what an interrupted run left */
-    rc = pair->dst->ops->open_write(pair->dst, fc->tmp, t->st.size, &fc->dst, err);
+    if (resumed) {
+        rc = pair->dst->ops->open_resume(pair->dst, fc->tmp, t->st.size, &fc->dst, err);
+    } else {
+        if (fc->direct && t->dst_exists)
+            discard(fc->dir, pair->dst, fc->tmp, true); /* what an interrupted run left */
+        rc = pair->dst->ops->open_write(pair->dst, fc->tmp, t->st.size, &fc->dst, err);
+    }
     if (rc != 0) {
         smb_error e2;
         pair->src->ops->close(fc->src, &e2);
         fc_free(fc);
         return rc;
     }
+    if (resumed) {
+        pthread_mutex_lock(&job->lock);
+        job->sum.files_resumed++;
+        job->sum.bytes_resumed += t->st.size - left;
+        pthread_mutex_unlock(&job->lock);
+        job_event(job, SC_EV_FILE_PROGRESS, fc->rel, t->st.size - left, false, NULL);
+    }
     /* From here on the file is finished through finalize(), which releases t->dir. */
-    uint64_t size = t->st.size;
     unsigned runners = 1;
-    if (size > SPLIT_THRESHOLD && job->opts.threads > 1) {
-        uint64_t nranges = (size + RANGE_SIZE - 1) / RANGE_SIZE;
-        runners = job->opts.threads < nranges ? job->opts.threads : (unsigned)nranges;
+    if (t->st.size > SPLIT_THRESHOLD && job->opts.threads > 1 && fc->npieces > 1) {
+        runners = job->opts.threads < fc->npieces ? job->opts.threads : (unsigned)fc->npieces;
         if (pair->dst->max_writers && runners > pair->dst->max_writers)
             runners = pair->dst->max_writers;
     }
     atomic_init(&fc->runners_left, (int)runners);
-    atomic_init(&fc->next_off, 0);
+    atomic_init(&fc->next_piece, 0);
     for (unsigned i = 1; i < runners; i++) {
         task *r = calloc(1, sizeof *r);
         if (!r) {
@@ -632,6 +900,10 @@ void job_copy_file(sc_job *job, task *t)
     }
     plan_action act = plan_file(&t->st, t->dst_exists, &t->dst_st, job->opts.checksum);
     smb_error err = {0};
+    /* Copied whole by an earlier run of this job from this very source: no need to read it again. */
+    if (act != PLAN_SKIP && job->cp && t->dst_exists && t->dst_st.size == t->st.size &&
+        checkpoint_is_done(job->cp, shown, &t->st))
+        act = PLAN_SKIP;
     if (act == PLAN_COMPARE) {
         bool same = false;
         if (same_content(job, t, &same, &err) != 0) {
@@ -671,6 +943,8 @@ void job_copy_file(sc_job *job, task *t)
                 job->sum.files_copied++;
                 job->sum.bytes_copied += t->st.size;
                 pthread_mutex_unlock(&job->lock);
+                if (job->cp)
+                    checkpoint_file_done(job->cp, shown, &t->st, &err);
                 job_event(job, SC_EV_FILE_DONE, shown, t->st.size, false, NULL);
                 job_dir_release(job, t->dir);
                 return;

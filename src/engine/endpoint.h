@@ -72,6 +72,13 @@ typedef struct ep_ops {
      * thread.
      */
     int (*open_write_more)(ep *e, const char *rel, ep_file **f, smb_error *err);
+    /**
+     * Optional (the checkpoint journal needs it to resume): open rel, a file
+     * that open_write made in an earlier run, for writing again, making its
+     * size `size`; what it holds stays. The file is then finished like one
+     * from open_write.
+     */
+    int (*open_resume)(ep *e, const char *rel, uint64_t size, ep_file **f, smb_error *err);
     /** Start reading len bytes at off into buf; complete with io_wait. */
     ep_io *(*read_submit)(ep_file *f, void *buf, size_t len, uint64_t off, smb_error *err);
     /** Start writing len bytes at off from buf; complete with io_wait. */

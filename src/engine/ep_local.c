@@ -414,6 +414,37 @@ static int local_open_write(ep *base, const char *rel, uint64_t size, ep_file **
     return rc;
 }
 
+static int local_open_resume(ep *base, const char *rel, uint64_t size, ep_file **out, smb_error *err)
+{
+    ep_local *e = (ep_local *)base;
+    *out = NULL;
+    char *path;
+    int rc = full_path(e, rel, &path, err);
+    if (rc < 0)
+        return rc;
+    int fd = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+    struct stat s;
+    if (fd < 0 || fstat(fd, &s) < 0)
+        rc = local_err(err, errno, "open", path);
+    else if (!S_ISREG(s.st_mode))
+        rc = smb_err_set(err, SMB_ERR_UNSUPPORTED, 0, "open '%s': not a regular file", path);
+    else if (size > (uint64_t)INT64_MAX)
+        rc = local_err(err, EFBIG, "open", path);
+    else if ((uint64_t)s.st_size != size && ftruncate(fd, (off_t)size) < 0)
+        rc = local_err(err, errno, "open", path);
+    else {
+        fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+        if (!(*out = file_new(e, fd, size, path)))
+            rc = no_memory(err, "open", path);
+    }
+    if (rc < 0) {
+        if (fd >= 0)
+            close(fd);
+        free(path);
+    }
+    return rc;
+}
+
 static ep_io *io_new(size_t n, const ep_file *f, smb_error *err)
 {
     ep_io *io = malloc(sizeof *io);
@@ -567,6 +598,7 @@ static const ep_ops local_ops = {
     .mkdir = local_mkdir,
     .open_read = local_open_read,
     .open_write = local_open_write,
+    .open_resume = local_open_resume,
     .read_submit = local_read_submit,
     .write_submit = local_write_submit,
     .io_wait = local_io_wait,

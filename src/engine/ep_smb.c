@@ -236,6 +236,28 @@ static int op_open_write(ep *base, const char *rel, uint64_t size, ep_file **fp,
     return 0;
 }
 
+static int op_close(ep_file *f, smb_error *err);
+
+static int op_open_resume(ep *base, const char *rel, uint64_t size, ep_file **fp, smb_error *err)
+{
+    ep_file *f = NULL;
+    int rc = open_existing((ep_smb *)base, rel,
+                           SMB_FILE_WRITE_DATA | SMB_FILE_APPEND_DATA | SMB_FILE_WRITE_ATTRIBUTES |
+                               SMB_FILE_READ_ATTRIBUTES | SMB_DELETE | SMB_SYNCHRONIZE,
+                           SMB_FILE_NON_DIRECTORY_FILE, &f, err);
+    if (rc != 0)
+        return rc;
+    smb_error le = {0};
+    if ((rc = smb_set_end_of_file(f->op, size, &le)) != 0) {
+        fail_at(err, &le, "set size of", f->path);
+        smb_error e2;
+        op_close(f, &e2);
+        return rc;
+    }
+    *fp = f;
+    return 0;
+}
+
 static int op_open_write_more(ep *base, const char *rel, ep_file **fp, smb_error *err)
 {
     return open_existing((ep_smb *)base, rel,
@@ -470,6 +492,7 @@ static const ep_ops smb_ops = {
     .open_read = op_open_read,
     .open_write = op_open_write,
     .open_write_more = op_open_write_more,
+    .open_resume = op_open_resume,
     .can_write_fd = op_can_write_fd,
     .write_submit_fd = op_write_submit_fd,
     .read_submit = op_read_submit,

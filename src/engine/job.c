@@ -17,6 +17,7 @@ void sc_job_opts_init(sc_job_opts *o)
     o->threads = 8;
     o->connections = SC_DEFAULT_CONNECTIONS;
     o->retries = 3;
+    o->retry_for_s = SC_DEFAULT_RETRY_FOR_S;
     smb_conn_opts_init(&o->conn);
 }
 
@@ -354,22 +355,65 @@ static double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* Run the pool and fill the summary (shared by both entry points). */
-static int run_and_summarise(sc_job *job, int rc, double t0, sc_summary *sum, smb_error *err)
+/* Open the checkpoint journal when the job has one (never for a dry run). */
+static int open_checkpoint(sc_job *job, smb_error *err)
+{
+    if (!job->opts.checkpoint || job->opts.dry_run)
+        return 0;
+    int rc = checkpoint_open(job->opts.checkpoint, job->opts.job_id, job->opts.no_resume, &job->cp, err);
+    if (rc == 0) {
+        cp_stats st;
+        checkpoint_stats(job->cp, &st);
+        job->sum.journal_records = st.records;
+        job->sum.journal_cut_bytes = st.cut_bytes;
+    }
+    return rc;
+}
+
+/* Close the journal: removed after a fully successful run, kept (synced) for the next run otherwise. */
+static int close_checkpoint(sc_job *job, int rc, smb_error *err)
+{
+    if (!job->cp)
+        return rc;
+    bool success = rc == 0 && !job->sum.interrupted && !job->sum.files_failed && !job->sum.nfailures;
+    smb_error e2 = {0};
+    int crc = checkpoint_close(job->cp, success, &e2);
+    job->cp = NULL;
+    if (rc == 0 && crc != 0) {
+        *err = e2;
+        rc = crc;
+    }
+    return rc;
+}
+
+/* Run the pool over what was queued; a setup error drains the queue without copying. */
+static int run_queued(sc_job *job, int rc, smb_error *err)
 {
     if (rc != 0)
-        sc_job_cancel(job); /* drain what was queued without copying */
+        job_set_fatal(job, err); /* drain what was queued without copying */
     job_run_pool(job);
+    if (rc == 0 && atomic_load(&job->fatal)) {
+        *err = job->fatal_err;
+        rc = atomic_load(&job->fatal);
+    }
+    return rc;
+}
+
+/* Fill the summary (shared by both entry points). */
+static int summarise(sc_job *job, int rc, double t0, sc_summary *sum, smb_error *err)
+{
     job->sum.seconds = now_s() - t0;
     job->sum.bytes_read = __atomic_load_n(&job->counters.bytes_read, __ATOMIC_RELAXED);
     job->sum.bytes_written = __atomic_load_n(&job->counters.bytes_written, __ATOMIC_RELAXED);
     job->sum.bytes_server_copied = __atomic_load_n(&job->counters.bytes_server_copied, __ATOMIC_RELAXED);
     job->sum.connections = job->pool ? ep_smb_pool_connections(job->pool) : 0;
-    job->sum.interrupted = rc == 0 && atomic_load(&job->cancel);
-    if (rc == 0 && atomic_load(&job->fatal)) {
-        *err = job->fatal_err;
-        rc = atomic_load(&job->fatal);
-    }
+    job->sum.interrupted = job->sum.interrupted || (rc == 0 && atomic_load(&job->cancel));
+    /* Files copied by an earlier pass were seen again (as up to date) by the last one. */
+    uint64_t f = job->carried_files < job->sum.files_skipped ? job->carried_files : job->sum.files_skipped;
+    uint64_t b = job->carried_bytes < job->sum.bytes_skipped ? job->carried_bytes : job->sum.bytes_skipped;
+    job->sum.files_skipped -= f;
+    job->sum.bytes_skipped -= b;
+    rc = close_checkpoint(job, rc, err);
     if (sum) {
         *sum = job->sum;
         job->sum.failures = NULL; /* moved to the caller */
@@ -390,20 +434,21 @@ int job_run_endpoints(sc_job *job, ep *src, ep *dst, sc_summary *sum, smb_error 
     set_pair_caps(&job->pairs[0]);
     ep_stat sst, dst_st;
     smb_error e2 = {0};
-    int rc = src->ops->stat(src, "", &sst, err);
+    int rc = open_checkpoint(job, err);
+    if (rc == 0)
+        rc = src->ops->stat(src, "", &sst, err);
     if (rc == 0 && sst.type != EP_DIR)
         rc = smb_err_set(err, SMB_ERR_NOT_DIR, 0, "source is not a directory");
     if (rc == 0)
         rc = plan_dir_source(job, &job->pairs[0], &sst, dst->ops->stat(dst, "", &dst_st, &e2) == 0, err);
-    return run_and_summarise(job, rc, t0, sum, err);
+    rc = run_queued(job, rc, err);
+    return summarise(job, rc, t0, sum, err);
 }
 
-int sc_job_run(sc_job *job, sc_summary *sum, smb_error *err)
+/* One pass: connect, open every source and the destination, copy. *connected: the setup succeeded. */
+static int run_pass(sc_job *job, bool *connected, smb_error *err)
 {
-    smb_error local = {0};
-    if (!err)
-        err = &local;
-    double t0 = now_s();
+    *connected = false;
     job->pool = ep_smb_pool_new(&job->opts.conn, &job->opts.creds);
     if (job->pool)
         ep_smb_pool_set_lanes(job->pool, job->opts.connections ? job->opts.connections : SC_DEFAULT_CONNECTIONS);
@@ -416,7 +461,123 @@ int sc_job_run(sc_job *job, sc_summary *sum, smb_error *err)
         }
         sc_location_free(&dloc);
     }
-    return run_and_summarise(job, rc, t0, sum, err);
+    *connected = rc == 0;
+    return run_queued(job, rc, err);
+}
+
+/*
+ * After a lost connection: close every endpoint and connection of the pass,
+ * empty the queue state, and start the next pass's counts (what was copied
+ * stays counted; what is seen again is counted again).
+ */
+static void end_pass(sc_job *job)
+{
+    for (size_t i = 0; i < job->npairs; i++) {
+        if (job->pairs[i].src)
+            job->pairs[i].src->ops->free(job->pairs[i].src);
+        if (job->pairs[i].dst)
+            job->pairs[i].dst->ops->free(job->pairs[i].dst);
+        memset(&job->pairs[i], 0, sizeof job->pairs[i]);
+    }
+    job->npairs = 0;
+    if (job->pool)
+        ep_smb_pool_free(job->pool);
+    job->pool = NULL;
+    job->active = 0;
+    job->dirs_pending = 0;
+    job->walk_done_sent = false;
+    memset(&job->fatal_err, 0, sizeof job->fatal_err);
+    atomic_store(&job->fatal, 0);
+    sc_summary *s = &job->sum;
+    sc_summary_free(s);
+    job->failures_cap = 0;
+    s->dirs_total = s->files_total = s->bytes_total = 0;
+    s->files_skipped = s->bytes_skipped = s->files_failed = s->ignored = 0;
+    job->carried_files = s->files_copied;
+    job->carried_bytes = s->bytes_copied;
+}
+
+/* Sleep up to seconds, waking early when the job is cancelled. */
+static void nap(sc_job *job, double seconds)
+{
+    double until = now_s() + seconds;
+    while (!atomic_load(&job->cancel) && now_s() < until) {
+        struct timespec ts = {0, 50 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+}
+
+/* "5m0s", "45s": for messages. */
+static const char *duration(double s, char *buf, size_t len)
+{
+    unsigned long t = s > 0 ? (unsigned long)(s + 0.5) : 0;
+    if (t >= 60)
+        snprintf(buf, len, "%lum%lus", t / 60, t % 60);
+    else
+        snprintf(buf, len, "%lus", t);
+    return buf;
+}
+
+int sc_job_run(sc_job *job, sc_summary *sum, smb_error *err)
+{
+    smb_error local = {0};
+    if (!err)
+        err = &local;
+    double t0 = now_s();
+    int rc = open_checkpoint(job, err);
+    if (rc != 0)
+        return summarise(job, rc, t0, sum, err);
+    /*
+     * Passes: a lost connection (server restarted, network down, session
+     * expired) ends a pass; after a pause growing from 1 s to 30 s the job
+     * connects again and walks the trees again. Files already done are up
+     * to date, and partly copied files resume from their last committed
+     * range (the journal). Time spent disconnected counts against
+     * retry_for_s; a job that never connected fails at once.
+     */
+    double retry_for = job->opts.retry_for_s, spent = 0, lost_at = -1;
+    unsigned attempt = 0;
+    for (unsigned pass = 0;; pass++) {
+        bool connected = false;
+        rc = run_pass(job, &connected, err);
+        if (connected && lost_at >= 0) {
+            spent += now_s() - lost_at;
+            lost_at = -1;
+            attempt = 0;
+            job->sum.reconnects++;
+        }
+        if (!job_error_restartable(rc) || atomic_load(&job->cancel) || retry_for <= 0 || (pass == 0 && !connected))
+            break;
+        if (lost_at < 0)
+            lost_at = now_s();
+        double used = spent + (now_s() - lost_at);
+        char a[32], b[32];
+        if (used >= retry_for) {
+            smb_error lost = *err;
+            rc = smb_err_set(err, lost.code, lost.ntstatus, "%s; gave up after trying to reconnect for %s",
+                             lost.message, duration(retry_for, a, sizeof a));
+            break;
+        }
+        double delay = (double)(1u << (attempt < 5 ? attempt : 5));
+        if (delay > 30)
+            delay = 30;
+        if (delay > retry_for - used)
+            delay = retry_for - used;
+        attempt++;
+        char msg[600];
+        snprintf(msg, sizeof msg, "%s; reconnecting in %s (giving up after %s more)", err->message,
+                 duration(delay, a, sizeof a), duration(retry_for - used, b, sizeof b));
+        job_event(job, SC_EV_RETRY, ".", 0, true, msg);
+        nap(job, delay);
+        if (atomic_load(&job->cancel)) {
+            job->sum.interrupted = true;
+            rc = 0;
+            break;
+        }
+        end_pass(job);
+        memset(err, 0, sizeof *err);
+    }
+    return summarise(job, rc, t0, sum, err);
 }
 
 void sc_job_free(sc_job *job)
@@ -442,6 +603,7 @@ void sc_job_free(sc_job *job)
     pthread_mutex_destroy(&job->ev_lock);
     pthread_cond_destroy(&job->cond);
     bufpool_destroy(&job->bufs);
+    checkpoint_close(job->cp, false, NULL);
     free(job);
 }
 

@@ -12,6 +12,7 @@
 #include <smbcopy/engine.h>
 
 #include "engine/bufpool.h"
+#include "engine/checkpoint.h"
 #include "engine/endpoint.h"
 
 /** One source tree and where it goes. */
@@ -92,6 +93,8 @@ struct sc_job {
     smb_error fatal_err;
 
     bufpool bufs;         /* copy buffers, reused */
+    checkpoint *cp;       /* the checkpoint journal, or NULL */
+    uint64_t carried_files, carried_bytes; /* copied by earlier passes (before a reconnection) */
 
     pthread_mutex_t ev_lock; /* serialises the event callback */
     sc_summary sum;
@@ -137,6 +140,8 @@ void job_fail(sc_job *job, const char *path, bool is_dir, const char *fmt, ...) 
 void job_count(sc_job *job, uint64_t *counter, uint64_t n);
 /** True when errors of this code stop the whole job (lost connection). */
 bool job_error_is_fatal(int code);
+/** True when a new connection may cure errors of this code (the job reconnects and goes on). */
+bool job_error_restartable(int code);
 /** Stop the job for a fatal error (first one wins). */
 void job_set_fatal(sc_job *job, const smb_error *err);
 /** True when the job should stop (cancelled or fatal). */

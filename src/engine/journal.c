@@ -264,6 +264,14 @@ int journal_append(journal *j, const journal_rec *rec, smb_error *err)
     return rc;
 }
 
+int journal_flush(journal *j, smb_error *err)
+{
+    pthread_mutex_lock(&j->lock);
+    int rc = flush_locked(j, err);
+    pthread_mutex_unlock(&j->lock);
+    return rc;
+}
+
 int journal_sync(journal *j, smb_error *err)
 {
     pthread_mutex_lock(&j->lock);

@@ -57,6 +57,9 @@ int journal_open(const char *path, const uint8_t job_id[16], bool fresh, journal
 /** Append rec (buffered; thread-safe). */
 int journal_append(journal *j, const journal_rec *rec, smb_error *err);
 
+/** Write what is buffered to the file (no sync): it then survives the process being killed. */
+int journal_flush(journal *j, smb_error *err);
+
 /** Write what is buffered and make it durable (fdatasync). Thread-safe. */
 int journal_sync(journal *j, smb_error *err);
 

@@ -23,8 +23,17 @@ void job_count(sc_job *job, uint64_t *counter, uint64_t n)
     pthread_mutex_unlock(&job->lock);
 }
 
+bool job_error_restartable(int code)
+{
+    return code == SMB_ERR_DISCONNECTED || code == SMB_ERR_TIMEOUT || code == SMB_ERR_CLOSED ||
+           code == SMB_ERR_CONNECT;
+}
+
 void job_fail(sc_job *job, const char *path, bool is_dir, const char *fmt, ...)
 {
+    /* After a lost connection the pass is done again: what fails now is not a failure of the job. */
+    if (job->opts.retry_for_s && job_error_restartable(atomic_load(&job->fatal)))
+        return;
     char msg[512];
     va_list ap;
     va_start(ap, fmt);
@@ -59,7 +68,7 @@ void job_fail(sc_job *job, const char *path, bool is_dir, const char *fmt, ...)
 bool job_error_is_fatal(int code)
 {
     return code == SMB_ERR_DISCONNECTED || code == SMB_ERR_TIMEOUT || code == SMB_ERR_CLOSED ||
-           code == SMB_ERR_PROTOCOL || code == SMB_ERR_NO_MEMORY;
+           code == SMB_ERR_CONNECT || code == SMB_ERR_PROTOCOL || code == SMB_ERR_NO_MEMORY;
 }
 
 void job_set_fatal(sc_job *job, const smb_error *err)

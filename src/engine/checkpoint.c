@@ -1,0 +1,318 @@
+/*
+ * The engine's checkpoint state over the journal (see checkpoint.h). Files
+ * done are kept as a set of 64-bit keys (path and source metadata hashed
+ * together: a file changed at the source since no longer matches), partial
+ * copies as a small hash table by path.
+ */
+#include "engine/checkpoint.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "engine/journal.h"
+#include "smb/error.h"
+
+#define PARTIAL_BUCKETS 1024u
+
+typedef struct partial_node {
+    struct partial_node *next;
+    char *path;
+    cp_partial p;
+    size_t cap;
+} partial_node;
+
+struct checkpoint {
+    pthread_mutex_t lock;
+    journal *j;
+    uint64_t *done; /* open addressing; 0 = empty slot */
+    size_t done_cap, done_n;
+    partial_node *buckets[PARTIAL_BUCKETS];
+    uint64_t last_sync_ms;
+    bool dirty; /* records written since the last sync */
+    cp_stats stats;
+};
+
+static uint64_t fnv1a(uint64_t h, const void *p, size_t n)
+{
+    const uint8_t *b = p;
+    while (n--) {
+        h ^= *b++;
+        h *= 0x100000001b3ull;
+    }
+    return h;
+}
+
+static uint64_t done_key(const char *path, uint64_t size, uint64_t mtime, uint64_t file_id)
+{
+    uint64_t h = fnv1a(0xcbf29ce484222325ull, path, strlen(path) + 1);
+    h = fnv1a(h, &size, sizeof size);
+    h = fnv1a(h, &mtime, sizeof mtime);
+    h = fnv1a(h, &file_id, sizeof file_id);
+    return h ? h : 1;
+}
+
+static bool done_insert(checkpoint *c, uint64_t key)
+{
+    if ((c->done_n + 1) * 2 > c->done_cap) {
+        size_t ncap = c->done_cap ? c->done_cap * 2 : 1024;
+        uint64_t *n = calloc(ncap, sizeof *n);
+        if (!n)
+            return false;
+        for (size_t i = 0; i < c->done_cap; i++) {
+            if (!c->done[i])
+                continue;
+            size_t k = (size_t)(c->done[i] & (ncap - 1));
+            while (n[k])
+                k = (k + 1) & (ncap - 1);
+            n[k] = c->done[i];
+        }
+        free(c->done);
+        c->done = n;
+        c->done_cap = ncap;
+    }
+    size_t k = (size_t)(key & (c->done_cap - 1));
+    while (c->done[k]) {
+        if (c->done[k] == key)
+            return true;
+        k = (k + 1) & (c->done_cap - 1);
+    }
+    c->done[k] = key;
+    c->done_n++;
+    return true;
+}
+
+static bool done_has(const checkpoint *c, uint64_t key)
+{
+    if (!c->done_cap)
+        return false;
+    size_t k = (size_t)(key & (c->done_cap - 1));
+    while (c->done[k]) {
+        if (c->done[k] == key)
+            return true;
+        k = (k + 1) & (c->done_cap - 1);
+    }
+    return false;
+}
+
+static partial_node **bucket(checkpoint *c, const char *path)
+{
+    return &c->buckets[fnv1a(0xcbf29ce484222325ull, path, strlen(path)) % PARTIAL_BUCKETS];
+}
+
+static partial_node *partial_find(checkpoint *c, const char *path)
+{
+    for (partial_node *n = *bucket(c, path); n; n = n->next)
+        if (strcmp(n->path, path) == 0)
+            return n;
+    return NULL;
+}
+
+static void node_free(partial_node *n)
+{
+    free(n->path);
+    cp_partial_clear(&n->p);
+    free(n);
+}
+
+static void partial_remove(checkpoint *c, const char *path)
+{
+    for (partial_node **pp = bucket(c, path); *pp; pp = &(*pp)->next)
+        if (strcmp((*pp)->path, path) == 0) {
+            partial_node *n = *pp;
+            *pp = n->next;
+            node_free(n);
+            return;
+        }
+}
+
+/* Add a committed extent; a different temp or source starts the record over. */
+static int partial_add(checkpoint *c, const char *path, const char *temp, uint64_t size, uint64_t mtime,
+                       uint64_t file_id, const cp_extent *x)
+{
+    partial_node *n = partial_find(c, path);
+    if (n && (strcmp(n->p.temp, temp) != 0 || n->p.size != size || n->p.mtime != mtime || n->p.file_id != file_id)) {
+        partial_remove(c, path);
+        n = NULL;
+    }
+    if (!n) {
+        n = calloc(1, sizeof *n);
+        if (!n || !(n->path = strdup(path)) || !(n->p.temp = strdup(temp))) {
+            if (n)
+                node_free(n);
+            return -1;
+        }
+        n->p.size = size;
+        n->p.mtime = mtime;
+        n->p.file_id = file_id;
+        partial_node **b = bucket(c, path);
+        n->next = *b;
+        *b = n;
+    }
+    if (n->p.n == n->cap) {
+        size_t ncap = n->cap ? n->cap * 2 : 8;
+        cp_extent *e = realloc(n->p.ext, ncap * sizeof *e);
+        if (!e)
+            return -1;
+        n->p.ext = e;
+        n->cap = ncap;
+    }
+    n->p.ext[n->p.n++] = *x;
+    return 0;
+}
+
+static int on_replay(void *arg, const journal_rec *rec)
+{
+    checkpoint *c = arg;
+    if (rec->type == JOURNAL_FILE_DONE) {
+        partial_remove(c, rec->path);
+        return done_insert(c, done_key(rec->path, rec->size, rec->mtime, rec->file_id)) ? 0 : -1;
+    }
+    cp_extent x = {rec->offset, rec->length, rec->check};
+    return partial_add(c, rec->path, rec->temp, rec->size, rec->mtime, rec->file_id, &x);
+}
+
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+int checkpoint_open(const char *path, const uint8_t job_id[16], bool fresh, checkpoint **out, smb_error *err)
+{
+    *out = NULL;
+    checkpoint *c = calloc(1, sizeof *c);
+    if (!c)
+        return smb_err_set(err, SMB_ERR_NO_MEMORY, 0, "out of memory");
+    pthread_mutex_init(&c->lock, NULL);
+    int rc = journal_open(path, job_id, fresh, on_replay, c, &c->j, err);
+    if (rc != 0) {
+        checkpoint_close(c, false, NULL);
+        return rc;
+    }
+    journal_replay_stats(c->j, &c->stats.records, &c->stats.cut_bytes);
+    c->stats.files_done = c->done_n;
+    for (size_t i = 0; i < PARTIAL_BUCKETS; i++)
+        for (partial_node *n = c->buckets[i]; n; n = n->next)
+            c->stats.partials++;
+    c->last_sync_ms = now_ms();
+    *out = c;
+    return 0;
+}
+
+void checkpoint_stats(const checkpoint *c, cp_stats *st) { *st = c->stats; }
+
+bool checkpoint_is_done(checkpoint *c, const char *path, const ep_stat *st)
+{
+    pthread_mutex_lock(&c->lock);
+    bool d = done_has(c, done_key(path, st->size, st->mtime, st->file_id));
+    pthread_mutex_unlock(&c->lock);
+    return d;
+}
+
+/* Sync when the cadence is due. Lock held. */
+static int maybe_sync(checkpoint *c, smb_error *err)
+{
+    uint64_t t = now_ms();
+    if (!c->dirty || t - c->last_sync_ms < CHECKPOINT_SYNC_MS)
+        return 0;
+    c->last_sync_ms = t;
+    c->dirty = false;
+    return journal_sync(c->j, err);
+}
+
+int checkpoint_file_done(checkpoint *c, const char *path, const ep_stat *st, smb_error *err)
+{
+    journal_rec r = {.type = JOURNAL_FILE_DONE, .path = path, .size = st->size, .mtime = st->mtime,
+                     .file_id = st->file_id, .temp = ""};
+    pthread_mutex_lock(&c->lock);
+    partial_remove(c, path);
+    int rc = done_insert(c, done_key(path, st->size, st->mtime, st->file_id))
+                 ? 0
+                 : smb_err_set(err, SMB_ERR_NO_MEMORY, 0, "out of memory");
+    if (rc == 0)
+        rc = journal_append(c->j, &r, err);
+    c->dirty = true;
+    if (rc == 0)
+        rc = maybe_sync(c, err);
+    pthread_mutex_unlock(&c->lock);
+    return rc;
+}
+
+int checkpoint_commit(checkpoint *c, const char *path, const char *temp, const ep_stat *st, uint64_t off,
+                      uint64_t len, uint32_t check, smb_error *err)
+{
+    journal_rec r = {.type = JOURNAL_RANGE_DONE, .path = path, .size = st->size, .mtime = st->mtime,
+                     .file_id = st->file_id, .offset = off, .length = len, .check = check, .temp = temp};
+    cp_extent x = {off, len, check};
+    pthread_mutex_lock(&c->lock);
+    int rc = partial_add(c, path, temp, st->size, st->mtime, st->file_id, &x) == 0
+                 ? 0
+                 : smb_err_set(err, SMB_ERR_NO_MEMORY, 0, "out of memory");
+    if (rc == 0)
+        rc = journal_append(c->j, &r, err);
+    if (rc == 0)
+        rc = journal_flush(c->j, err); /* in the file now: a killed process loses nothing committed */
+    c->dirty = true;
+    if (rc == 0)
+        rc = maybe_sync(c, err);
+    pthread_mutex_unlock(&c->lock);
+    return rc;
+}
+
+bool checkpoint_partial(checkpoint *c, const char *path, cp_partial *out)
+{
+    memset(out, 0, sizeof *out);
+    pthread_mutex_lock(&c->lock);
+    partial_node *n = partial_find(c, path);
+    bool ok = n && n->p.n;
+    if (ok) {
+        *out = n->p;
+        out->temp = strdup(n->p.temp);
+        out->ext = malloc(n->p.n * sizeof *out->ext);
+        if (!out->temp || !out->ext) {
+            free(out->temp);
+            free(out->ext);
+            memset(out, 0, sizeof *out);
+            ok = false;
+        } else {
+            memcpy(out->ext, n->p.ext, n->p.n * sizeof *out->ext);
+        }
+    }
+    pthread_mutex_unlock(&c->lock);
+    return ok;
+}
+
+void cp_partial_clear(cp_partial *p)
+{
+    free(p->temp);
+    free(p->ext);
+    memset(p, 0, sizeof *p);
+}
+
+void checkpoint_forget(checkpoint *c, const char *path)
+{
+    pthread_mutex_lock(&c->lock);
+    partial_remove(c, path);
+    pthread_mutex_unlock(&c->lock);
+}
+
+int checkpoint_close(checkpoint *c, bool remove, smb_error *err)
+{
+    if (!c)
+        return 0;
+    smb_error local = {0};
+    int rc = c->j ? journal_close(c->j, remove, err ? err : &local) : 0;
+    for (size_t i = 0; i < PARTIAL_BUCKETS; i++)
+        while (c->buckets[i]) {
+            partial_node *n = c->buckets[i];
+            c->buckets[i] = n->next;
+            node_free(n);
+        }
+    free(c->done);
+    pthread_mutex_destroy(&c->lock);
+    free(c);
+    return rc;
+}
