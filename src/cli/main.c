@@ -236,8 +236,8 @@ static void fill_job_opts(run_state *r, sc_job_opts *jo)
         jo->conn.signing = SMB_POLICY_REQUIRED;
     if (o->encrypt)
         jo->conn.encryption = SMB_POLICY_REQUIRED;
-    if (o->timeout_s)
-        jo->conn.request_timeout_ms = o->timeout_s * 1000u;
+    if (o->timeout_s) /* every request, connecting and negotiating included */
+        jo->conn.request_timeout_ms = jo->conn.connect_timeout_ms = o->timeout_s * 1000u;
     jo->retry_for_s = o->retry_for_s;
     if (r->journal[0]) {
         jo->checkpoint = r->journal;

@@ -132,7 +132,7 @@ static int partial_add(checkpoint *c, const char *path, const char *temp, uint64
                        uint64_t file_id, const cp_extent *x)
 {
     partial_node *n = partial_find(c, path);
-    if (n && (strcmp(n->p.temp, temp) != 0 || n->p.size != size || n->p.mtime != mtime || n->p.file_id != file_id)) {
+    if (n && (n->p.stale || strcmp(n->p.temp, temp) != 0 || n->p.size != size || n->p.mtime != mtime || n->p.file_id != file_id)) {
         partial_remove(c, path);
         n = NULL;
     }
@@ -193,6 +193,14 @@ int checkpoint_open(const char *path, const uint8_t job_id[16], bool fresh, chec
         return rc;
     }
     journal_replay_stats(c->j, &c->stats.records, &c->stats.cut_bytes);
+    if (fresh) {
+        free(c->done);
+        c->done = NULL;
+        c->done_cap = c->done_n = 0;
+        for (size_t i = 0; i < PARTIAL_BUCKETS; i++)
+            for (partial_node *n = c->buckets[i]; n; n = n->next)
+                n->p.stale = true;
+    }
     c->stats.files_done = c->done_n;
     for (size_t i = 0; i < PARTIAL_BUCKETS; i++)
         for (partial_node *n = c->buckets[i]; n; n = n->next)

@@ -39,6 +39,7 @@ typedef struct cp_partial {
     uint64_t size, mtime, file_id; /**< the source when the copy began */
     cp_extent *ext;                /**< in the order committed */
     size_t n;
+    bool stale; /**< left by a run before --no-resume: not to be resumed, its temporary file to be removed */
 } cp_partial;
 
 /** What was found in the journal when it was opened. */
@@ -51,7 +52,9 @@ typedef struct cp_stats {
 
 /**
  * Open (or create) the journal at path for job_id and replay it; with fresh
- * (--no-resume) it starts over empty. Errors as journal_open().
+ * (--no-resume) it starts over empty: files done are forgotten, partial
+ * copies are kept only as stale (so that their temporary files can go).
+ * Errors as journal_open().
  */
 int checkpoint_open(const char *path, const uint8_t job_id[16], bool fresh, checkpoint **out, smb_error *err);
 

@@ -754,7 +754,7 @@ static bool find_resumable(sc_job *job, task *t, file_copy *fc, cp_partial *p)
     if (!job->cp || !checkpoint_partial(job->cp, fc->rel, p))
         return false;
     if (temp_is_ours(p->temp, fc->rel, t->stage_rel)) {
-        if (resume_ok(job, t, p)) {
+        if (!p->stale && resume_ok(job, t, p)) {
             char *tmp = strdup(p->temp);
             if (tmp) {
                 free(fc->tmp);

@@ -183,7 +183,7 @@ int journal_open(const char *path, const uint8_t job_id[16], bool fresh, journal
                          path);
         goto fail;
     }
-    if (ours && !fresh) {
+    if (ours) { /* with fresh too: the caller learns what the interrupted run left (its temporary files) */
         size_t good = 0;
         if (replay(data + HEADER_LEN, len - HEADER_LEN, cb, arg, &good, &j->replayed) != 0) {
             free(data);

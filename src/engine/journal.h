@@ -49,7 +49,8 @@ typedef struct journal journal;
  * given), cut off a torn or corrupt tail, and get ready to append. A missing
  * file is created (mode 0600). A journal of another job (different id) or
  * of another format is refused with SMB_ERR_INVALID_ARG, unless fresh is set:
- * then, as for --no-resume, the file starts over empty.
+ * then, as for --no-resume, the file starts over empty (after replaying it
+ * through cb when it is this job's, so that the caller can clean up).
  */
 int journal_open(const char *path, const uint8_t job_id[16], bool fresh, journal_replay_cb cb, void *arg,
                  journal **out, smb_error *err);

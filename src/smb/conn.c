@@ -958,6 +958,16 @@ static void send_keepalive(smb_conn *c)
         smb_req_free(r);
 }
 
+/* The SMB2 command's name (MS-SMB2 2.2.1.2), for messages. */
+static const char *command_name(uint16_t cmd)
+{
+    static const char *const names[] = {"NEGOTIATE", "SESSION_SETUP", "LOGOFF", "TREE_CONNECT", "TREE_DISCONNECT",
+                                        "CREATE", "CLOSE", "FLUSH", "READ", "WRITE", "LOCK", "IOCTL", "CANCEL",
+                                        "ECHO", "QUERY_DIRECTORY", "CHANGE_NOTIFY", "QUERY_INFO", "SET_INFO",
+                                        "OPLOCK_BREAK"};
+    return cmd < sizeof names / sizeof names[0] ? names[cmd] : "unknown";
+}
+
 static void *wd_main(void *arg)
 {
     smb_conn *c = arg;
@@ -981,8 +991,8 @@ static void *wd_main(void *arg)
             pthread_mutex_unlock(&c->lock);
             /* A server that stops answering one request is not trusted with
              * the next ones either: the connection is closed. */
-            smb_conn_fail(c, SMB_ERR_TIMEOUT, "server %s did not answer a request (command %u) within %u s",
-                          c->host, cmd, secs);
+            smb_conn_fail(c, SMB_ERR_TIMEOUT, "server %s:%u did not answer (%s request) within %u s", c->host,
+                          (unsigned)c->port, command_name(cmd), secs);
             pthread_mutex_lock(&c->lock);
             continue;
         }

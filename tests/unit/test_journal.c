@@ -261,8 +261,15 @@ static void test_other_job_refused_or_fresh(void **state)
     assert_null(j);
     assert_non_null(strstr(err.message, "another job"));
     assert_int_equal(s->n, 0);
-    /* --no-resume: the same journal starts over, empty. */
+    /*
+     * --no-resume: the same journal is replayed (the caller removes what the
+     * interrupted run left), then starts over empty.
+     */
     assert_int_equal(journal_open(path, job_a, true, collect, s, &j, &err), 0);
+    assert_int_equal(s->n, NREC);
+    assert_int_equal(journal_close(j, false, &err), 0);
+    s->n = 0;
+    assert_int_equal(journal_open(path, job_a, false, collect, s, &j, &err), 0);
     assert_int_equal(s->n, 0);
     assert_int_equal(journal_close(j, false, &err), 0);
     struct stat st;
