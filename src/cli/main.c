@@ -23,6 +23,7 @@
 
 #include "args.h"
 #include "creds.h"
+#include "smb/auth/auth.h"
 #include "exitcodes.h"
 #include "lock.h"
 #include "state.h"
@@ -123,7 +124,23 @@ static int parse_locations(run_state *r)
     return CLI_EXIT_OK;
 }
 
-/* Default credentials from -U, -A and the environment; a prompt when due. */
+/* True when Kerberos is allowed and has credentials for v (a ticket cache or a keytab). */
+static bool kerberos_can_log_on(const run_state *r, const cli_cred_view *v, const sc_location *loc)
+{
+    if (r->opt->mech == SMB_AUTH_NTLM)
+        return false;
+    char *user = NULL, *domain = NULL;
+    if (smb_auth_split_user(v->username, v->domain, &user, &domain) != 0)
+        return false;
+    smb_auth_params p = {.user = user, .domain = domain, .password = NULL, .mech_policy = r->opt->mech,
+                         .target_host = r->opt->principal_host ? r->opt->principal_host : loc->host};
+    bool ok = smb_krb5_usable(&p);
+    free(user);
+    free(domain);
+    return ok;
+}
+
+/* Default credentials from -U, -A and the environment; a prompt when due (never without a terminal). */
 static int gather_credentials(run_state *r)
 {
     char msg[512];
@@ -145,11 +162,19 @@ static int gather_credentials(run_state *r)
     for (size_t i = 0; i < r->nlocs; i++) {
         if (!cli_creds_need_password(&r->defaults, &r->locs[i]))
             continue;
-        if (!isatty(STDIN_FILENO))
-            return CLI_EXIT_OK; /* no prompt: the server decides on an empty password */
         if (r->opt->mech == SMB_AUTH_KERBEROS)
             return CLI_EXIT_OK; /* Kerberos required: the ticket or keytab logs on */
         cli_cred_view v = cli_creds_for_location(&r->defaults, &r->locs[i]);
+        if (!isatty(STDIN_FILENO)) {
+            /* Unattended (cron): never a prompt, and no logon with an empty password. */
+            if (kerberos_can_log_on(r, &v, &r->locs[i]))
+                return CLI_EXIT_OK;
+            fprintf(stderr,
+                    "smbcopy: no password for %s on %s and no terminal to ask on: give it with -A FILE or "
+                    "SMB_PASSWORD, or use Kerberos (kinit, or a keytab)\n",
+                    v.username, r->locs[i].host);
+            return CLI_EXIT_AUTH;
+        }
         char prompt[600];
         snprintf(prompt, sizeof prompt, "Password for %s@%s: ", v.username, r->locs[i].host);
         char *pw = NULL;

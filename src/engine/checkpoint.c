@@ -127,7 +127,7 @@ static void partial_remove(checkpoint *c, const char *path)
         }
 }
 
-/* Add a committed extent; a different temp or source starts the record over. */
+/* Add a committed extent (none: the copy just started); a different temp or source starts the record over. */
 static int partial_add(checkpoint *c, const char *path, const char *temp, uint64_t size, uint64_t mtime,
                        uint64_t file_id, const cp_extent *x)
 {
@@ -150,6 +150,8 @@ static int partial_add(checkpoint *c, const char *path, const char *temp, uint64
         n->next = *b;
         *b = n;
     }
+    if (!x)
+        return 0; /* started: nothing committed yet */
     if (n->p.n == n->cap) {
         size_t ncap = n->cap ? n->cap * 2 : 8;
         cp_extent *e = realloc(n->p.ext, ncap * sizeof *e);
@@ -170,7 +172,8 @@ static int on_replay(void *arg, const journal_rec *rec)
         return done_insert(c, done_key(rec->path, rec->size, rec->mtime, rec->file_id)) ? 0 : -1;
     }
     cp_extent x = {rec->offset, rec->length, rec->check};
-    return partial_add(c, rec->path, rec->temp, rec->size, rec->mtime, rec->file_id, &x);
+    return partial_add(c, rec->path, rec->temp, rec->size, rec->mtime, rec->file_id,
+                       rec->type == JOURNAL_RANGE_DONE ? &x : NULL);
 }
 
 static uint64_t now_ms(void)
@@ -270,16 +273,36 @@ int checkpoint_commit(checkpoint *c, const char *path, const char *temp, const e
     return rc;
 }
 
+int checkpoint_started(checkpoint *c, const char *path, const char *temp, const ep_stat *st, smb_error *err)
+{
+    journal_rec r = {.type = JOURNAL_FILE_STARTED, .path = path, .size = st->size, .mtime = st->mtime,
+                     .file_id = st->file_id, .temp = temp};
+    pthread_mutex_lock(&c->lock);
+    partial_remove(c, path);
+    int rc = partial_add(c, path, temp, st->size, st->mtime, st->file_id, NULL) == 0
+                 ? 0
+                 : smb_err_set(err, SMB_ERR_NO_MEMORY, 0, "out of memory");
+    if (rc == 0)
+        rc = journal_append(c->j, &r, err);
+    if (rc == 0)
+        rc = journal_flush(c->j, err);
+    c->dirty = true;
+    if (rc == 0)
+        rc = maybe_sync(c, err);
+    pthread_mutex_unlock(&c->lock);
+    return rc;
+}
+
 bool checkpoint_partial(checkpoint *c, const char *path, cp_partial *out)
 {
     memset(out, 0, sizeof *out);
     pthread_mutex_lock(&c->lock);
     partial_node *n = partial_find(c, path);
-    bool ok = n && n->p.n;
+    bool ok = n != NULL;
     if (ok) {
         *out = n->p;
         out->temp = strdup(n->p.temp);
-        out->ext = malloc(n->p.n * sizeof *out->ext);
+        out->ext = malloc((n->p.n ? n->p.n : 1) * sizeof *out->ext);
         if (!out->temp || !out->ext) {
             free(out->temp);
             free(out->ext);

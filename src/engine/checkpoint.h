@@ -68,8 +68,16 @@ bool checkpoint_is_done(checkpoint *c, const char *path, const ep_stat *st);
 int checkpoint_file_done(checkpoint *c, const char *path, const ep_stat *st, smb_error *err);
 
 /**
- * A copy of the partial record of path (free with cp_partial_clear); false
- * when there is none.
+ * Record that path is about to be written to temp, for a copy of the
+ * source st; called before temp is created, so that a run killed at any
+ * moment leaves no temporary file the journal does not know of. Written
+ * to the journal file at once.
+ */
+int checkpoint_started(checkpoint *c, const char *path, const char *temp, const ep_stat *st, smb_error *err);
+
+/**
+ * A copy of the partial record of path (free with cp_partial_clear; n is 0
+ * when it was started and nothing is committed yet); false when there is none.
  */
 bool checkpoint_partial(checkpoint *c, const char *path, cp_partial *out);
 

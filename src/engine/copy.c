@@ -52,6 +52,7 @@ typedef struct file_copy {
     atomic_size_t next_piece;   /* the next piece not taken yet */
     pthread_mutex_t lock;
     bool failed;
+    atomic_bool committed; /* a range is in the journal: the temporary file is worth keeping */
     smb_error err;
     const char *stage;
 } file_copy;
@@ -153,6 +154,8 @@ static void commit_flush(committer *c)
     if (checkpoint_commit(c->job->cp, fc->rel, fc->tmp, &fc->st, c->start, c->end - c->start,
                           c->checked ? c->crc : 0, &err) != 0)
         c->broken = true; /* the copy goes on; a rerun just resumes from an earlier point */
+    else
+        atomic_store(&fc->committed, true);
     c->start = c->end;
     c->crc = 0;
     c->checked = true;
@@ -480,7 +483,8 @@ static void finalize(sc_job *job, file_copy *fc)
          * Never leave a temporary behind, except one the journal can resume:
          * a copy stopped by the user or by a lost connection.
          */
-        bool keep = job->cp && (fc->err.code == SMB_ERR_CANCELLED || job_error_is_fatal(fc->err.code));
+        bool keep = job->cp && atomic_load(&fc->committed) &&
+                    (fc->err.code == SMB_ERR_CANCELLED || job_error_is_fatal(fc->err.code));
         if (!keep) {
             discard(fc->dir, dst, fc->tmp, fc->direct);
             if (job->cp)
@@ -809,7 +813,11 @@ static int start_copy(sc_job *job, task *t, smb_error *err)
     } else {
         if (fc->direct && t->dst_exists)
             discard(fc->dir, pair->dst, fc->tmp, true); /* what an interrupted run left */
-        rc = pair->dst->ops->open_write(pair->dst, fc->tmp, t->st.size, &fc->dst, err);
+        /* A temporary name must be in the journal before it exists (inside staging, the rerun finds it anyway). */
+        if (job->cp && !fc->direct && checkpoint_started(job->cp, fc->rel, fc->tmp, &fc->st, err) != 0)
+            rc = err->code;
+        if (rc == 0)
+            rc = pair->dst->ops->open_write(pair->dst, fc->tmp, t->st.size, &fc->dst, err);
     }
     if (rc != 0) {
         smb_error e2;
@@ -818,6 +826,7 @@ static int start_copy(sc_job *job, task *t, smb_error *err)
         return rc;
     }
     if (resumed) {
+        atomic_store(&fc->committed, true);
         pthread_mutex_lock(&job->lock);
         job->sum.files_resumed++;
         job->sum.bytes_resumed += t->st.size - left;

@@ -71,7 +71,9 @@ static int decode_body(const uint8_t *body, size_t len, journal_rec *rec, char *
     smb_rd_bytes(&r, temp, tlen);
     if (!smb_rd_ok(&r) || smb_rd_left(&r) != 0 || plen == 0)
         return -1;
-    if (rec->type != JOURNAL_FILE_DONE && rec->type != JOURNAL_RANGE_DONE)
+    if (rec->type != JOURNAL_FILE_DONE && rec->type != JOURNAL_RANGE_DONE && rec->type != JOURNAL_FILE_STARTED)
+        return -1;
+    if (rec->type == JOURNAL_FILE_STARTED && tlen == 0)
         return -1;
     path[plen] = '\0';
     temp[tlen] = '\0';

@@ -24,6 +24,7 @@
 typedef enum journal_type {
     JOURNAL_FILE_DONE = 1,  /**< path copied whole (size, mtime, file id of the source) */
     JOURNAL_RANGE_DONE = 2, /**< [offset, offset+length) of path committed to temp */
+    JOURNAL_FILE_STARTED = 3, /**< path is being written to temp (written before temp is made: no orphans) */
 } journal_type;
 
 /** One record; strings borrowed (valid during the replay callback or the append call). */
@@ -36,7 +37,7 @@ typedef struct journal_rec {
     uint64_t offset;   /**< RANGE_DONE: start of the range */
     uint64_t length;   /**< RANGE_DONE: its length */
     uint32_t check;    /**< RANGE_DONE: CRC-32C of the range's bytes, 0 when not computed */
-    const char *temp;  /**< RANGE_DONE: where the destination is being written, "" otherwise */
+    const char *temp;  /**< RANGE_DONE, FILE_STARTED: where the destination is being written, "" otherwise */
 } journal_rec;
 
 /** Called for each valid record when a journal is opened; non-zero stops (and fails the open). */

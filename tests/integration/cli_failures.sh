@@ -9,7 +9,9 @@
 #   - a read-only share as destination: exit 1, every file in "failures";
 #   - a source file whose destination name is a directory: exit 1, the
 #     directory kept;
-#   - interrupted by SIGINT: exit 5, "interrupted": true, no partial file,
+#   - interrupted by SIGINT: exit 5, "interrupted": true, no partial file
+#     under a final name (temporaries kept only for files the journal can
+#     resume, and the rerun resumes them and leaves none),
 #     and a second run completes the copy;
 #   - source files deleted while the copy runs: exit 0 or 1, no crash, and
 #     no partial file under a final name at any time;
@@ -151,12 +153,16 @@ smbcopy_run wrongpw-authfile "$cli" -A "$work/wrong.auth" "$src" "$url/a"
 if expect_rc wrongpw-authfile 3; then expect_one_line wrongpw-authfile; fi
 
 # A user and no password, no terminal to ask on (setsid: no controlling
-# terminal even when the tests run from one): fails at once, no hang.
-smbcopy_run nopw setsid -w env -u SMB_PASSWORD "$cli" -U "$SMBCOPY_TEST_USER" "$src" "$url/a"
-if [ "$rc" -eq 0 ] || [ "$rc" -eq 124 ] || [ "$rc" -ge 128 ]; then
-    fail "nopw: -U without a password and without a terminal: exit $rc, expected a failure"
-    show nopw
+# terminal even when the tests run from one), no Kerberos credentials (an
+# empty ticket cache and no keytab): fails at once with exit 3 and says how
+# to give a password; nothing is tried with an empty one.
+smbcopy_run nopw setsid -w env -u SMB_PASSWORD KRB5CCNAME="FILE:$work/no-ccache" \
+    KRB5_CLIENT_KTNAME="FILE:$work/no-keytab" "$cli" -U "$SMBCOPY_TEST_USER" "$src" "$url/a"
+if expect_rc nopw 3; then
+    expect_one_line nopw
+    grep -q "no terminal to ask on" "$work/out/nopw.err" || { fail "nopw: the message does not say why"; show nopw; }
 fi
+[ ! -e "$share/a" ] || fail "nopw: the destination was created without credentials"
 
 # --- auth file permissions ---------------------------------------------------------
 
@@ -363,13 +369,29 @@ else
     wait_bg
     echo "note: the copy ended before the interrupt (exit $rc); interruption not checked"
 fi
+# Temporary files may stay: those of files stopped part-way whose committed
+# ranges are in the job's journal, for the rerun to resume.
 (cd "$big" && find . -mindepth 1 -printf '%P\n' | LC_ALL=C sort) >"$work/allowed"
-no_leftovers interrupt "$share/interrupted" "$work/allowed"
+(cd "$share/interrupted" 2>/dev/null && find . -maxdepth 1 -name '.smbcopy-*.tmp' -printf '%P\n' | LC_ALL=C sort) \
+    >"$work/kept"
+if [ -s "$work/kept" ]; then
+    [ -n "$(find "$XDG_STATE_HOME/smbcopy" -name '*.journal' 2>/dev/null)" ] ||
+        fail "interrupt: temporary files kept without a journal to resume them: $(tr '\n' ' ' <"$work/kept")"
+    LC_ALL=C sort -m "$work/allowed" "$work/kept" >"$work/allowed+kept"
+    left=$(cd "$share/interrupted" && find . -mindepth 1 -printf '%P\n' | LC_ALL=C sort | comm -23 - "$work/allowed+kept")
+    [ -z "$left" ] || fail "interrupt: unexpected entries: $left"
+else
+    no_leftovers interrupt "$share/interrupted" "$work/allowed"
+fi
 complete_under_final_names interrupt "$big" "$share/interrupted" content
 smbcopy_run resume "$cli" -A "$auth" --json "$big" "$url/interrupted"
 if expect_rc resume 0; then
     bash "$fixtures/compare-trees.sh" "$big" "$share/interrupted" >"$work/out/resume.cmp" 2>&1 ||
         { fail "resume: the second run did not complete the copy"; cat "$work/out/resume.cmp" >&2; }
+    no_leftovers resume "$share/interrupted"
+    if [ -s "$work/kept" ] && [ "$(jq -r .files_resumed "$work/out/resume.out")" -lt 1 ]; then
+        fail "resume: temporary files were kept but no file was resumed"
+    fi
 fi
 
 # --- source files deleted during the copy ---------------------------------------------------------
