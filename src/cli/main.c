@@ -72,6 +72,7 @@ typedef struct run_state {
     char state_dir[4096];  /* "" when there is no usable one */
     char state_msg[600];   /* why not */
     char journal[4200];    /* the checkpoint journal ("" for none) */
+    bool warned_state;     /* the user was told there is no lock nor journal */
 } run_state;
 
 static void run_free(run_state *r)
@@ -278,6 +279,9 @@ static int report(run_state *r, bool stopped)
 {
     const cli_options *o = r->opt;
     const sc_summary *s = &r->summary;
+    int code = stopped ? CLI_EXIT_INTERRUPTED
+               : (s->files_failed || s->nfailures) ? CLI_EXIT_FAILED
+                                                    : CLI_EXIT_OK;
     if (o->json) {
         cli_report_json(stdout, s, stopped);
     } else if (!o->quiet) {
@@ -285,13 +289,14 @@ static int report(run_state *r, bool stopped)
         if (s->nfailures)
             fputc('\n', stdout);
         cli_report_failures(stdout, s);
-    } else {
+        fputc('\n', stdout);
+        cli_report_paragraph(stdout, s, o->dry_run, stopped, code);
+    } else if (code != CLI_EXIT_OK) {
+        /* Quiet (cron): nothing on success; otherwise the failures and one paragraph, for the mail. */
         cli_report_failures(stderr, s);
+        cli_report_paragraph(stderr, s, o->dry_run, stopped, code);
     }
     fflush(stdout);
-    int code = stopped ? CLI_EXIT_INTERRUPTED
-               : (s->files_failed || s->nfailures) ? CLI_EXIT_FAILED
-                                                    : CLI_EXIT_OK;
     if (r->log) {
         char line[256];
         snprintf(line, sizeof line,
@@ -326,7 +331,10 @@ static int take_lock(run_state *r)
         if (r->opt->dry_run)
             return CLI_EXIT_OK;
         if (!r->job_hex[0] || !r->state_dir[0]) {
-            fprintf(stderr, "warning: no run lock for this job: %s\n", r->state_msg);
+            bool no_journal = !r->opt->checkpoint_path || !r->job_hex[0];
+            fprintf(stderr, "warning: no run lock for this job: %s%s\n", r->state_msg,
+                    no_journal ? " (nor a checkpoint journal: an interrupted run starts over)" : "");
+            r->warned_state = no_journal;
             return CLI_EXIT_OK;
         }
         snprintf(path, sizeof path, "%s/%s.lock", r->state_dir, r->job_hex);
@@ -349,15 +357,11 @@ static void choose_journal(run_state *r)
     r->journal[0] = '\0';
     if (r->opt->dry_run)
         return;
-    if (!r->job_hex[0]) {
-        fprintf(stderr, "warning: no checkpoint journal for this job: %s\n", r->state_msg);
-        return;
-    }
-    if (r->opt->checkpoint_path)
+    if (r->job_hex[0] && r->opt->checkpoint_path)
         snprintf(r->journal, sizeof r->journal, "%s", r->opt->checkpoint_path);
-    else if (r->state_dir[0])
+    else if (r->job_hex[0] && r->state_dir[0])
         snprintf(r->journal, sizeof r->journal, "%s/%s.journal", r->state_dir, r->job_hex);
-    else
+    else if (!r->warned_state)
         fprintf(stderr, "warning: no checkpoint journal for this job (an interrupted run starts over): %s\n",
                 r->state_msg);
 }

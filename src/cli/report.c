@@ -97,6 +97,32 @@ void cli_report_table(FILE *f, const sc_summary *s, bool dry_run, bool interrupt
         fprintf(f, "\nInterrupted: the copy stopped before the end.\n");
 }
 
+void cli_report_paragraph(FILE *f, const sc_summary *s, bool dry_run, bool interrupted, int exit_code)
+{
+    char b[24], t[32], r[32];
+    uint64_t failed = s->files_failed + (s->nfailures > s->files_failed ? s->nfailures - s->files_failed : 0);
+    fprintf(f, "smbcopy: %s %" PRIu64 " of %" PRIu64 " file%s (%s)", dry_run ? "would copy" : "copied",
+            s->files_copied, s->files_total, s->files_total == 1 ? "" : "s",
+            cli_format_bytes(s->bytes_copied, b, sizeof b));
+    fprintf(f, ", %" PRIu64 " up to date, %" PRIu64 " failed", s->files_skipped, failed);
+    if (s->files_deleted || s->dirs_deleted)
+        fprintf(f, ", %" PRIu64 " deleted", s->files_deleted + s->dirs_deleted);
+    fprintf(f, ", in %s (%s)", cli_format_duration(s->seconds, t, sizeof t),
+            cli_format_rate(s->seconds > 0 ? (double)s->bytes_copied / s->seconds : 0, r, sizeof r));
+    if (s->files_resumed)
+        fprintf(f, "; resumed %" PRIu64 " partly copied file%s from the journal (%s not copied again)",
+                s->files_resumed, s->files_resumed == 1 ? "" : "s", cli_format_bytes(s->bytes_resumed, b, sizeof b));
+    if (s->reconnects)
+        fprintf(f, "; reconnected %u time%s", s->reconnects, s->reconnects == 1 ? "" : "s");
+    if (s->journal_cut_bytes)
+        fprintf(f, "; the journal's damaged end (%" PRIu64 " bytes) was dropped", s->journal_cut_bytes);
+    if (interrupted)
+        fputs("; interrupted before the end: a rerun carries on", f);
+    else if (failed)
+        fputs("; the failures are listed above", f);
+    fprintf(f, "; exit %d.\n", exit_code);
+}
+
 void cli_report_failures(FILE *f, const sc_summary *s)
 {
     for (size_t i = 0; i < s->nfailures; i++) {

@@ -10,13 +10,22 @@
 /** The table (dirs, files, bytes, time and rate) and notes (dry run, interrupted, ignored). */
 void cli_report_table(FILE *f, const sc_summary *s, bool dry_run, bool interrupted);
 
+/**
+ * The job in one paragraph, for a cron mail or a log: what was copied, up
+ * to date, failed and deleted, time and rate, resumed files, reconnections,
+ * and how it ended (exit code given). Ends with a newline.
+ */
+void cli_report_paragraph(FILE *f, const sc_summary *s, bool dry_run, bool interrupted, int exit_code);
+
 /** One "FAILED path: reason" line per failure. */
 void cli_report_failures(FILE *f, const sc_summary *s);
 
 /**
  * One JSON object and a newline: files_copied, files_skipped, files_deleted,
  * files_failed, dirs_created, dirs_deleted, bytes_transferred (bytes of files
- * copied), bytes_total, bytes_server_copied, seconds, interrupted, failures.
+ * copied), bytes_total, bytes_server_copied, bytes_read, bytes_written,
+ * files_resumed, bytes_resumed, reconnects, journal_records,
+ * journal_cut_bytes, connections, seconds, interrupted, failures.
  */
 void cli_report_json(FILE *f, const sc_summary *s, bool interrupted);
 

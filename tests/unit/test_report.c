@@ -108,13 +108,22 @@ static void test_json_summary(void **state)
         {.path = (char *)"bad\xFFname\n", .message = (char *)"disk full"},
     };
     sc_summary s = made_up(f, 2);
+    s.bytes_read = 11;
+    s.bytes_written = 12;
+    s.files_resumed = 13;
+    s.bytes_resumed = 14;
+    s.reconnects = 15;
+    s.journal_records = 16;
+    s.journal_cut_bytes = 17;
     capture c;
     cap_open(&c);
     cli_report_json(c.f, &s, false);
     char *out = cap_close(&c);
     assert_string_equal(out, "{\"files_copied\":2988,\"files_skipped\":10,\"files_deleted\":4,\"files_failed\":2,"
                              "\"dirs_created\":3,\"dirs_deleted\":1,\"bytes_transferred\":1181116006,"
-                             "\"bytes_total\":1288490189,\"bytes_server_copied\":1048576,\"connections\":3,\"seconds\":12.250,"
+                             "\"bytes_total\":1288490189,\"bytes_server_copied\":1048576,\"bytes_read\":11,"
+                             "\"bytes_written\":12,\"files_resumed\":13,\"bytes_resumed\":14,\"reconnects\":15,"
+                             "\"journal_records\":16,\"journal_cut_bytes\":17,\"connections\":3,\"seconds\":12.250,"
                              "\"interrupted\":false,\"failures\":["
                              "{\"path\":\"dir/a \\\"quoted\\\".txt\",\"reason\":\"access denied (STATUS_ACCESS_DENIED)\"},"
                              "{\"path\":\"bad\\uFFFDname\\n\",\"reason\":\"disk full\"}]}\n");
@@ -137,7 +146,9 @@ static void test_json_summary(void **state)
     out = cap_close(&c);
     assert_string_equal(out, "{\"files_copied\":0,\"files_skipped\":0,\"files_deleted\":0,\"files_failed\":0,"
                              "\"dirs_created\":0,\"dirs_deleted\":0,\"bytes_transferred\":0,\"bytes_total\":0,"
-                             "\"bytes_server_copied\":0,\"connections\":0,\"seconds\":0.000,\"interrupted\":true,\"failures\":[]}\n");
+                             "\"bytes_server_copied\":0,\"bytes_read\":0,\"bytes_written\":0,\"files_resumed\":0,"
+                             "\"bytes_resumed\":0,\"reconnects\":0,\"journal_records\":0,\"journal_cut_bytes\":0,"
+                             "\"connections\":0,\"seconds\":0.000,\"interrupted\":true,\"failures\":[]}\n");
     free(out);
 }
 
@@ -186,6 +197,36 @@ static void test_table(void **state)
     free(out);
 }
 
+static void test_paragraph(void **state)
+{
+    (void)state;
+    sc_failure f[2] = {
+        {.path = (char *)"dir/a.txt", .message = (char *)"access denied"},
+        {.path = (char *)"b", .message = (char *)"disk full"},
+    };
+    sc_summary s = made_up(f, 2);
+    s.files_resumed = 2;
+    s.bytes_resumed = 3u << 20;
+    s.reconnects = 1;
+    capture c;
+    cap_open(&c);
+    cli_report_paragraph(c.f, &s, false, false, 1);
+    char *out = cap_close(&c);
+    assert_string_equal(out, "smbcopy: copied 2988 of 3000 files (1.1 GiB), 10 up to date, 2 failed, 5 deleted, in "
+                             "12.2 s (96.4 MB/s); resumed 2 partly copied files from the journal (3.0 MiB not copied "
+                             "again); reconnected 1 time; the failures are listed above; exit 1.\n");
+    free(out);
+    sc_summary i = {0};
+    i.files_total = 1;
+    i.journal_cut_bytes = 7;
+    cap_open(&c);
+    cli_report_paragraph(c.f, &i, false, true, 5);
+    out = cap_close(&c);
+    assert_string_equal(out, "smbcopy: copied 0 of 1 file (0), 0 up to date, 0 failed, in 0.0 s (0 B/s); the journal's "
+                             "damaged end (7 bytes) was dropped; interrupted before the end: a rerun carries on; exit 5.\n");
+    free(out);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -193,6 +234,7 @@ int main(void)
         cmocka_unit_test(test_json_invalid_utf8),
         cmocka_unit_test(test_json_summary),
         cmocka_unit_test(test_table),
+        cmocka_unit_test(test_paragraph),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
