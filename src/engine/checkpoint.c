@@ -308,7 +308,7 @@ bool checkpoint_partial(checkpoint *c, const char *path, cp_partial *out)
             free(out->ext);
             memset(out, 0, sizeof *out);
             ok = false;
-        } else {
+        } else if (n->p.n) {
             memcpy(out->ext, n->p.ext, n->p.n * sizeof *out->ext);
         }
     }

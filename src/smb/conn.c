@@ -344,6 +344,32 @@ static int transmit(smb_conn *c, struct iovec *iov, int niov, size_t total, smb_
     return 0;
 }
 
+/*
+ * A send that failed after its requests entered the table: take back those
+ * still there, and wait for those that a thread failing the connection has
+ * taken to complete (it reads them until they are done), so that the caller
+ * may free them. Requests with a callback manage their own (send_keepalive).
+ */
+static void withdraw(smb_conn *c, smb_req **rs, int n)
+{
+    pthread_mutex_lock(&c->lock);
+    for (int i = 0; i < n; i++) {
+        smb_req *r = rs[i];
+        if (r->cb || r->state == REQ_DONE)
+            continue;
+        if (r->state == REQ_SENT && table_find(c, r->mid) == r) {
+            table_remove(c, r);
+            r->state = REQ_DONE;
+            continue;
+        }
+        while (r->state != REQ_DONE)
+            pthread_cond_wait(&r->cond, &c->lock);
+    }
+    pthread_mutex_unlock(&c->lock);
+}
+
+static int send_acquired(smb_conn *c, smb_req **rs, int n, bool related, const uint16_t *req_credits, smb_error *err);
+
 int smb_req_send_compound(smb_req **rs, int n, bool related, smb_error *err)
 {
     smb_conn *c = rs[0]->conn;
@@ -377,7 +403,15 @@ int smb_req_send_compound(smb_req **rs, int n, bool related, smb_error *err)
     pthread_mutex_unlock(&c->lock);
     if (rc != 0)
         return rc;
+    rc = send_acquired(c, rs, n, related, req_credits, err);
+    if (rc != 0)
+        withdraw(c, rs, n);
+    return rc;
+}
 
+/* Build the frame of requests that hold their message ids and send it. */
+static int send_acquired(smb_conn *c, smb_req **rs, int n, bool related, const uint16_t *req_credits, smb_error *err)
+{
     struct iovec iov[34];
     int niov = 0;
     size_t total = 4;

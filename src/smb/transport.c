@@ -6,6 +6,8 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/sendfile.h>
@@ -127,6 +129,31 @@ int smb_tcp_writev_full(int fd, struct iovec *iov, int n)
     return 0;
 }
 
+/*
+ * sendfile() has no MSG_NOSIGNAL: a peer that went away would raise SIGPIPE,
+ * which kills a process that does not handle it. The signal is blocked on
+ * this thread around the call, and one it raised is taken off again, so the
+ * caller gets EPIPE like from sendmsg. (A SIGPIPE already pending for the
+ * process from elsewhere is left alone.)
+ */
+static ssize_t sendfile_nosignal(int sock, int fd, off_t *o, size_t n)
+{
+    sigset_t pipe_set, old;
+    sigemptyset(&pipe_set);
+    sigaddset(&pipe_set, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &pipe_set, &old);
+    ssize_t w = sendfile(sock, fd, o, n);
+    int e = errno;
+    if (w < 0 && e == EPIPE) {
+        struct timespec zero = {0, 0};
+        while (sigtimedwait(&pipe_set, NULL, &zero) < 0 && errno == EINTR) {
+        }
+    }
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    errno = e;
+    return w;
+}
+
 int smb_tcp_sendfile_full(int sock, int fd, uint64_t off, size_t len)
 {
     uint8_t zeros[16384];
@@ -135,7 +162,7 @@ int smb_tcp_sendfile_full(int sock, int fd, uint64_t off, size_t len)
         ssize_t w = 0;
         if (!shortened) {
             off_t o = (off_t)off;
-            w = sendfile(sock, fd, &o, len > (1u << 30) ? (1u << 30) : len);
+            w = sendfile_nosignal(sock, fd, &o, len > (1u << 30) ? (1u << 30) : len);
             if (w < 0 && errno == EINTR)
                 continue;
             /* Any other failure: zeros follow; if the socket is what failed, sending them fails too. */
