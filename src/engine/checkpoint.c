@@ -323,6 +323,17 @@ void cp_partial_clear(cp_partial *p)
     memset(p, 0, sizeof *p);
 }
 
+bool checkpoint_temp_known(checkpoint *c, const char *temp)
+{
+    bool known = false;
+    pthread_mutex_lock(&c->lock);
+    for (size_t i = 0; i < PARTIAL_BUCKETS && !known; i++)
+        for (partial_node *n = c->buckets[i]; n && !known; n = n->next)
+            known = strcmp(n->p.temp, temp) == 0;
+    pthread_mutex_unlock(&c->lock);
+    return known;
+}
+
 void checkpoint_forget(checkpoint *c, const char *path)
 {
     pthread_mutex_lock(&c->lock);

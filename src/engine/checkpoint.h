@@ -92,6 +92,9 @@ void cp_partial_clear(cp_partial *p);
 int checkpoint_commit(checkpoint *c, const char *path, const char *temp, const ep_stat *st, uint64_t off,
                       uint64_t len, uint32_t check, smb_error *err);
 
+/** True when temp is the temporary file of a partial copy the journal knows. */
+bool checkpoint_temp_known(checkpoint *c, const char *temp);
+
 /** Forget the partial copy of path (its temporary file is gone). Memory only. */
 void checkpoint_forget(checkpoint *c, const char *path);
 

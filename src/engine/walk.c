@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "engine/job_internal.h"
 #include "error.h"
@@ -458,6 +459,48 @@ static int walk_entry_cb(void *arg, const char *name, const ep_stat *st)
     return 0;
 }
 
+/*
+ * Temporary files of earlier runs that nothing will finish: named like the
+ * engine's temporaries, unknown to the journal, and untouched for an hour
+ * (older than any copy in progress, even with a server clock somewhat off).
+ * A run killed before its journal knew of a temporary, or whose journal was
+ * lost or damaged, leaves such files; the next run through the directory
+ * removes them.
+ */
+#define ORPHAN_AGE_S 3600
+
+static bool temp_file_name(const char *name)
+{
+    size_t n = strlen(name);
+    if (n != 9 + 16 + 4 || strncmp(name, ".smbcopy-", 9) != 0 || strcmp(name + n - 4, ".tmp") != 0)
+        return false;
+    for (size_t i = 9; i < 9 + 16; i++)
+        if (!((name[i] >= '0' && name[i] <= '9') || (name[i] >= 'a' && name[i] <= 'f')))
+            return false;
+    return true;
+}
+
+static void remove_orphans(sc_job *job, task *t, dst_map *m)
+{
+    if (job->opts.dry_run || job_stopping(job))
+        return;
+    uint64_t now = (uint64_t)time(NULL) * 10000000ull + 116444736000000000ull; /* FILETIME */
+    for (size_t i = 0; i < m->cap; i++) {
+        dst_entry *de = &m->slots[i];
+        if (!de->name || de->seen || de->st.type != EP_FILE || !temp_file_name(de->name) ||
+            de->st.mtime + (uint64_t)ORPHAN_AGE_S * 10000000ull > now)
+            continue;
+        char *at = job_join(job_dir_dst(t->dir), de->name);
+        smb_error err = {0};
+        if (at && !(job->cp && checkpoint_temp_known(job->cp, at)) &&
+            t->pair->dst->ops->unlink(t->pair->dst, at, &err) == 0) {
+            de->seen = true;
+            job_event(job, SC_EV_DELETED, at, 0, false, "abandoned temporary file of an earlier run");
+        }
+        free(at);
+    }
+}
+
 void job_walk_dir(sc_job *job, task *t)
 {
     walk_ctx w = {.job = job, .dir_task = t};
@@ -478,10 +521,15 @@ void job_walk_dir(sc_job *job, task *t)
             if (job_error_is_fatal(err.code))
                 job_set_fatal(job, &err);
             job_fail(job, shown, true, "list source directory: %s", err.message);
-        } else if (job->opts.mirror && !job_stopping(job)) {
+        } else {
+            remove_orphans(job, t, &w.dst);
+        }
+        if (rc == 0 && job->opts.mirror && !job_stopping(job)) {
             for (size_t i = 0; i < w.dst.cap; i++) {
                 dst_entry *de = &w.dst.slots[i];
-                if (!de->name || de->seen || plan_unsafe_name(de->name, strlen(de->name)))
+                /* Temporary files are left to remove_orphans: one may be this job's, to resume. */
+                if (!de->name || de->seen || plan_unsafe_name(de->name, strlen(de->name)) ||
+                    (de->st.type == EP_FILE && temp_file_name(de->name)))
                     continue;
                 char *rel = job_join(t->rel, de->name), *at = job_join(job_dir_dst(t->dir), de->name);
                 if (rel && at && !plan_matches((const char *const *)job->excludes, job->opts.nexcludes, de->name, rel))
