@@ -132,8 +132,8 @@ int smb_tcp_writev_full(int fd, struct iovec *iov, int n)
 /*
  * sendfile() has no MSG_NOSIGNAL: a peer that went away would raise SIGPIPE,
  * which kills a process that does not handle it. The signal is blocked on
- * this thread around the call, and one it raised is taken off again, so the
- * caller gets EPIPE like from sendmsg. (A SIGPIPE already pending for the
+ * this thread around the call, and one it raised (with EPIPE, or with a
+ * short count) is taken off again, so the caller gets EPIPE like from sendmsg. (A SIGPIPE already pending for the
  * process from elsewhere is left alone.)
  */
 static ssize_t sendfile_nosignal(int sock, int fd, off_t *o, size_t n)
@@ -144,7 +144,8 @@ static ssize_t sendfile_nosignal(int sock, int fd, off_t *o, size_t n)
     pthread_sigmask(SIG_BLOCK, &pipe_set, &old);
     ssize_t w = sendfile(sock, fd, o, n);
     int e = errno;
-    if (w < 0 && e == EPIPE) {
+    /* The kernel may raise it and still return a short count, not only EPIPE. */
+    if (w < 0 || (size_t)w < n) {
         struct timespec zero = {0, 0};
         while (sigtimedwait(&pipe_set, NULL, &zero) < 0 && errno == EINTR) {
         }

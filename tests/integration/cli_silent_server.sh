@@ -28,7 +28,7 @@ cli_test_dirs cli_silent_server
 bg_pid=$!
 port=
 for _ in $(seq 1 100); do
-    port=$(head -n 1 "$work/silent.port")
+    port=$(head -n 1 "$work/silent.port" 2>/dev/null || true) # the file may not be there yet
     [ -n "$port" ] && break
     kill -0 "$bg_pid" 2>/dev/null || die "silent_server exited: $(cat "$work/silent.err")"
     sleep 0.1
