@@ -442,13 +442,16 @@ static void fc_free(file_copy *fc)
 /*
  * Remove what a failed copy wrote at path. Inside a staged directory the file
  * has its final name there, so if it cannot go the directory must not move
- * into place.
+ * into place. True when it is gone.
  */
-static void discard(dir_node *dir, ep *dst, const char *path, bool direct)
+static bool discard(dir_node *dir, ep *dst, const char *path, bool direct)
 {
     smb_error err = {0};
-    if (dst->ops->unlink(dst, path, &err) != 0 && direct && err.code != SMB_ERR_NOT_FOUND)
+    if (dst->ops->unlink(dst, path, &err) == 0 || err.code == SMB_ERR_NOT_FOUND)
+        return true;
+    if (direct)
         job_dir_taint(dir);
+    return false;
 }
 
 /* Last step: times, checks, close, rename; or clean up after a failure. */
@@ -485,11 +488,9 @@ static void finalize(sc_job *job, file_copy *fc)
          */
         bool keep = job->cp && atomic_load(&fc->committed) &&
                     (fc->err.code == SMB_ERR_CANCELLED || job_error_is_fatal(fc->err.code));
-        if (!keep) {
-            discard(fc->dir, dst, fc->tmp, fc->direct);
-            if (job->cp)
-                checkpoint_forget(job->cp, fc->rel);
-        }
+        /* One that cannot be removed now (connection lost) stays known, for the next pass or run to remove. */
+        if (!keep && discard(fc->dir, dst, fc->tmp, fc->direct) && job->cp)
+            checkpoint_forget(job->cp, fc->rel);
         if (job_error_is_fatal(fc->err.code))
             job_set_fatal(job, &fc->err);
         if (fc->err.code != SMB_ERR_CANCELLED)
