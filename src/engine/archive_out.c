@@ -1,0 +1,371 @@
+/* Writing tar archives through libarchive (see archive_out.h). */
+#include "engine/archive_out.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <locale.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "crypto.h"
+#include "smb/error.h"
+
+struct arc_out {
+    struct archive *a;
+    /*
+     * libarchive converts names through the calling thread's locale, and a
+     * UTF-8 name in the "C" locale crashes its pax writer: every call runs
+     * under a private C.UTF-8 locale (uselocale: this thread only, nothing
+     * global changes).
+     */
+    locale_t loc;
+    int fd;
+    char *path; /* final name; NULL for standard output */
+    char *tmp;  /* where it is written meanwhile */
+    bool in_file;
+    uint64_t want, got; /* the current file's size, and bytes written */
+    char *rel;          /* the current file, for messages */
+};
+
+static const struct {
+    const char *suffix;
+    arc_filter filter;
+} suffixes[] = {
+    {".tar", ARC_NONE},      {".tar.gz", ARC_GZIP},   {".tgz", ARC_GZIP},   {".tar.xz", ARC_XZ},
+    {".txz", ARC_XZ},        {".tar.bz2", ARC_BZIP2}, {".tbz2", ARC_BZIP2}, {".tbz", ARC_BZIP2},
+    {".tar.zst", ARC_ZSTD},  {".tzst", ARC_ZSTD},
+};
+
+int arc_filter_from_name(const char *name)
+{
+    size_t n = name ? strlen(name) : 0;
+    for (size_t i = 0; i < sizeof suffixes / sizeof suffixes[0]; i++) {
+        size_t s = strlen(suffixes[i].suffix);
+        if (n > s && strcasecmp(name + n - s, suffixes[i].suffix) == 0)
+            return (int)suffixes[i].filter;
+    }
+    return -1;
+}
+
+int arc_filter_from_format(const char *f)
+{
+    static const struct {
+        const char *name;
+        arc_filter filter;
+    } names[] = {
+        {"tar", ARC_NONE},     {"tar.gz", ARC_GZIP},   {"tgz", ARC_GZIP},    {"gzip", ARC_GZIP}, {"gz", ARC_GZIP},
+        {"tar.xz", ARC_XZ},    {"txz", ARC_XZ},        {"xz", ARC_XZ},       {"tar.bz2", ARC_BZIP2},
+        {"bzip2", ARC_BZIP2},  {"bz2", ARC_BZIP2},     {"tar.zst", ARC_ZSTD}, {"tzst", ARC_ZSTD},
+        {"zstd", ARC_ZSTD},    {"zst", ARC_ZSTD},
+    };
+    for (size_t i = 0; f && i < sizeof names / sizeof names[0]; i++)
+        if (strcasecmp(f, names[i].name) == 0)
+            return (int)names[i].filter;
+    return -1;
+}
+
+static int lib_fail(arc_out *a, smb_error *err, const char *what)
+{
+    const char *why = archive_error_string(a->a);
+    int e = archive_errno(a->a);
+    return smb_err_set(err, e == ENOSPC ? SMB_ERR_NO_SPACE : SMB_ERR_INVALID_ARG, 0, "archive %s: %s: %s",
+                       a->path ? a->path : "(standard output)", what, why ? why : strerror(e ? e : EIO));
+}
+
+/* Filter and its options; the level is checked against the filter's range. */
+static int set_filter(arc_out *a, const arc_out_opts *o, smb_error *err)
+{
+    static const struct {
+        const char *module;
+        int min, max;
+    } levels[] = {[ARC_NONE] = {NULL, 0, 0},   [ARC_GZIP] = {"gzip", 1, 9}, [ARC_XZ] = {"xz", 0, 9},
+                  [ARC_BZIP2] = {"bzip2", 1, 9}, [ARC_ZSTD] = {"zstd", 1, 22}};
+    int r = ARCHIVE_OK;
+    switch (o->filter) {
+    case ARC_NONE: break;
+    case ARC_GZIP: r = archive_write_add_filter_gzip(a->a); break;
+    case ARC_XZ: r = archive_write_add_filter_xz(a->a); break;
+    case ARC_BZIP2: r = archive_write_add_filter_bzip2(a->a); break;
+    case ARC_ZSTD: r = archive_write_add_filter_zstd(a->a); break;
+    default: return smb_err_set(err, SMB_ERR_INVALID_ARG, 0, "unknown archive compression %d", (int)o->filter);
+    }
+    if (r != ARCHIVE_OK)
+        return lib_fail(a, err, "compression");
+    const char *module = levels[o->filter].module;
+    if (o->level >= 0) {
+        if (!module || o->level < levels[o->filter].min || o->level > levels[o->filter].max)
+            return smb_err_set(err, SMB_ERR_INVALID_ARG, 0, "compression level %d is out of range for %s (%d..%d)",
+                               o->level, module ? module : "an uncompressed archive", levels[o->filter].min,
+                               levels[o->filter].max);
+        char v[16];
+        snprintf(v, sizeof v, "%d", o->level);
+        if (archive_write_set_filter_option(a->a, module, "compression-level", v) != ARCHIVE_OK)
+            return lib_fail(a, err, "compression level");
+    }
+    if (o->threads > 1 && (o->filter == ARC_ZSTD || o->filter == ARC_XZ)) {
+        char v[16];
+        snprintf(v, sizeof v, "%u", o->threads);
+        if (archive_write_set_filter_option(a->a, module, "threads", v) != ARCHIVE_OK)
+            return lib_fail(a, err, "compression threads");
+    }
+    return 0;
+}
+
+/* ".smbcopy-<16 hex>.tmp" in path's directory. */
+static char *temp_beside(const char *path)
+{
+    uint8_t rnd[8];
+    if (smb_random(rnd, sizeof rnd) != 0)
+        return NULL;
+    const char *slash = strrchr(path, '/');
+    size_t dlen = slash ? (size_t)(slash - path) + 1 : 0;
+    char *t = malloc(dlen + 32);
+    if (t)
+        snprintf(t, dlen + 32, "%.*s.smbcopy-%02x%02x%02x%02x%02x%02x%02x%02x.tmp", (int)dlen, path, rnd[0], rnd[1],
+                 rnd[2], rnd[3], rnd[4], rnd[5], rnd[6], rnd[7]);
+    return t;
+}
+
+static void arc_free(arc_out *a, bool complete)
+{
+    if (a->a && !complete)
+        archive_write_fail(a->a); /* no trailer after a failure: a cut archive must not look whole */
+    if (a->a)
+        archive_write_free(a->a);
+    if (a->fd > 1)
+        close(a->fd);
+    free(a->path);
+    free(a->tmp);
+    free(a->rel);
+    free(a);
+}
+
+int arc_out_open(const char *path, const arc_out_opts *opts, arc_out **out, smb_error *err)
+{
+    *out = NULL;
+    arc_out *a = calloc(1, sizeof *a);
+    if (!a)
+        return smb_err_set(err, SMB_ERR_NO_MEMORY, 0, "out of memory");
+    a->fd = -1;
+    a->loc = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
+    locale_t old = a->loc ? uselocale(a->loc) : (locale_t)0;
+    bool to_stdout = strcmp(path, "-") == 0;
+    int rc = 0;
+    struct stat st;
+    if (!to_stdout && stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+        rc = smb_err_set(err, SMB_ERR_EXISTS, 0, "archive %s is a directory", path);
+    if (rc == 0 && !to_stdout && (!(a->path = strdup(path)) || !(a->tmp = temp_beside(path))))
+        rc = smb_err_set(err, SMB_ERR_NO_MEMORY, 0, "out of memory");
+    if (rc == 0 && !(a->a = archive_write_new()))
+        rc = smb_err_set(err, SMB_ERR_NO_MEMORY, 0, "out of memory");
+    if (rc == 0 && archive_write_set_format_pax(a->a) != ARCHIVE_OK)
+        rc = lib_fail(a, err, "format");
+    /* Extended attributes as SCHILY.xattr only, which GNU tar reads without a warning. */
+    if (rc == 0 && archive_write_set_format_option(a->a, "pax", "xattrheader", "SCHILY") != ARCHIVE_OK)
+        rc = lib_fail(a, err, "format options");
+    if (rc == 0)
+        rc = set_filter(a, opts, err);
+    /* Whole 10 KiB blocks as tar readers expect; the last one padded. */
+    if (rc == 0 && archive_write_set_bytes_in_last_block(a->a, 1) != ARCHIVE_OK)
+        rc = lib_fail(a, err, "block size");
+    if (rc == 0) {
+        a->fd = to_stdout ? 1 : open(a->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0666);
+        if (a->fd < 0)
+            rc = smb_err_set(err, errno == ENOSPC ? SMB_ERR_NO_SPACE : errno == EACCES ? SMB_ERR_ACCESS
+                                                                      : SMB_ERR_NOT_FOUND,
+                             0, "archive %s: cannot create it: %s", path, strerror(errno));
+    }
+    if (rc == 0 && archive_write_open_fd(a->a, a->fd) != ARCHIVE_OK)
+        rc = lib_fail(a, err, "open");
+    if (rc != 0) {
+        if (a->fd > 1)
+            unlink(a->tmp);
+        locale_t loc = a->loc;
+        arc_free(a, false);
+        if (old)
+            uselocale(old);
+        if (loc)
+            freelocale(loc);
+        return rc;
+    }
+    if (old)
+        uselocale(old);
+    *out = a;
+    return 0;
+}
+
+/* FILETIME (100 ns since 1601) to seconds and nanoseconds since 1970. */
+static void unix_time(uint64_t ft, time_t *s, long *ns)
+{
+    const uint64_t epoch = 116444736000000000ull;
+    if (ft < epoch) {
+        *s = 0;
+        *ns = 0;
+        return;
+    }
+    *s = (time_t)((ft - epoch) / 10000000u);
+    *ns = (long)((ft - epoch) % 10000000u) * 100;
+}
+
+/* An entry with st's times, DOS attributes and a plain mode. */
+static struct archive_entry *entry_for(const char *rel, const ep_stat *st, bool dir)
+{
+    struct archive_entry *e = archive_entry_new();
+    if (!e)
+        return NULL;
+    archive_entry_set_pathname_utf8(e, rel);
+    archive_entry_set_filetype(e, dir ? AE_IFDIR : AE_IFREG);
+    bool ro = st->attributes & SMB_ATTR_READONLY;
+    archive_entry_set_perm(e, dir ? 0755 : ro ? 0444 : 0644);
+    archive_entry_set_size(e, dir ? 0 : (la_int64_t)st->size);
+    time_t s;
+    long ns;
+    if (st->mtime) {
+        unix_time(st->mtime, &s, &ns);
+        archive_entry_set_mtime(e, s, ns);
+    }
+    if (st->ctime) {
+        unix_time(st->ctime, &s, &ns);
+        archive_entry_set_birthtime(e, s, ns);
+    }
+    uint32_t dos = st->attributes & (SMB_ATTR_READONLY | SMB_ATTR_HIDDEN | SMB_ATTR_SYSTEM | SMB_ATTR_ARCHIVE);
+    if (dos) {
+        char v[16];
+        int n = snprintf(v, sizeof v, "0x%x", dos);
+        archive_entry_xattr_add_entry(e, ARC_DOSATTRIB_XATTR, v, (size_t)n);
+    }
+    return e;
+}
+
+static int put_header(arc_out *a, const char *rel, const ep_stat *st, bool dir, smb_error *err)
+{
+    if (a->in_file)
+        return smb_err_set(err, SMB_ERR_INVALID_ARG, 0, "archive: %s started before %s ended", rel, a->rel);
+    struct archive_entry *e = entry_for(rel, st, dir);
+    if (!e)
+        return smb_err_set(err, SMB_ERR_NO_MEMORY, 0, "out of memory");
+    int r = archive_write_header(a->a, e);
+    archive_entry_free(e);
+    if (r < ARCHIVE_WARN)
+        return lib_fail(a, err, rel);
+    return 0;
+}
+
+static int arc_out_dir_locked(arc_out *a, const char *rel, const ep_stat *st, smb_error *err)
+{
+    return put_header(a, rel, st, true, err);
+}
+
+static int arc_out_file_locked(arc_out *a, const char *rel, const ep_stat *st, smb_error *err)
+{
+    int rc = put_header(a, rel, st, false, err);
+    if (rc == 0) {
+        free(a->rel);
+        a->rel = strdup(rel);
+        a->in_file = true;
+        a->want = st->size;
+        a->got = 0;
+    }
+    return rc;
+}
+
+static int arc_out_data_locked(arc_out *a, const void *buf, size_t len, smb_error *err)
+{
+    if (!a->in_file || len > a->want - a->got)
+        return smb_err_set(err, SMB_ERR_INVALID_ARG, 0, "archive: more data than the entry's size");
+    const char *p = buf;
+    while (len) {
+        la_ssize_t w = archive_write_data(a->a, p, len);
+        if (w <= 0)
+            return lib_fail(a, err, a->rel ? a->rel : "data");
+        p += w;
+        len -= (size_t)w;
+        a->got += (uint64_t)w;
+    }
+    return 0;
+}
+
+static int arc_out_file_end_locked(arc_out *a, smb_error *err)
+{
+    if (!a->in_file)
+        return 0;
+    a->in_file = false;
+    if (a->got != a->want)
+        return smb_err_set(err, SMB_ERR_SERVER, 0, "archive: %s ended after %llu of %llu bytes", a->rel,
+                           (unsigned long long)a->got, (unsigned long long)a->want);
+    if (archive_write_finish_entry(a->a) != ARCHIVE_OK)
+        return lib_fail(a, err, a->rel);
+    return 0;
+}
+
+static int arc_out_close_locked(arc_out *a, bool complete, smb_error *err)
+{
+    int rc = 0;
+    if (complete && a->in_file)
+        rc = smb_err_set(err, SMB_ERR_INVALID_ARG, 0, "archive: closed inside %s", a->rel);
+    if (complete && rc == 0 && archive_write_close(a->a) != ARCHIVE_OK)
+        rc = lib_fail(a, err, "finish");
+    if (complete && rc == 0 && a->fd > 1 && fsync(a->fd) != 0)
+        rc = smb_err_set(err, errno == ENOSPC ? SMB_ERR_NO_SPACE : SMB_ERR_SERVER, 0, "archive %s: %s", a->path,
+                         strerror(errno));
+    if (a->fd > 1) {
+        if (close(a->fd) != 0 && complete && rc == 0)
+            rc = smb_err_set(err, SMB_ERR_SERVER, 0, "archive %s: %s", a->path, strerror(errno));
+        a->fd = -1;
+        if (complete && rc == 0 && rename(a->tmp, a->path) != 0)
+            rc = smb_err_set(err, SMB_ERR_SERVER, 0, "archive %s: rename into place: %s", a->path, strerror(errno));
+        if (!complete || rc != 0)
+            unlink(a->tmp);
+    }
+    arc_free(a, complete && rc == 0);
+    return rc;
+}
+
+/* The public entry points: each runs under the archive's locale. */
+#define IN_LOCALE(a, call)                                                                                     \
+    do {                                                                                                       \
+        locale_t old_ = (a)->loc ? uselocale((a)->loc) : (locale_t)0;                                          \
+        int rc_ = (call);                                                                                      \
+        if (old_)                                                                                              \
+            uselocale(old_);                                                                                   \
+        return rc_;                                                                                            \
+    } while (0)
+
+int arc_out_dir(arc_out *a, const char *rel, const ep_stat *st, smb_error *err)
+{
+    IN_LOCALE(a, arc_out_dir_locked(a, rel, st, err));
+}
+
+int arc_out_file(arc_out *a, const char *rel, const ep_stat *st, smb_error *err)
+{
+    IN_LOCALE(a, arc_out_file_locked(a, rel, st, err));
+}
+
+int arc_out_data(arc_out *a, const void *buf, size_t len, smb_error *err)
+{
+    IN_LOCALE(a, arc_out_data_locked(a, buf, len, err));
+}
+
+int arc_out_file_end(arc_out *a, smb_error *err)
+{
+    IN_LOCALE(a, arc_out_file_end_locked(a, err));
+}
+
+int arc_out_close(arc_out *a, bool complete, smb_error *err)
+{
+    if (!a)
+        return 0;
+    locale_t loc = a->loc, old = loc ? uselocale(loc) : (locale_t)0;
+    int rc = arc_out_close_locked(a, complete, err); /* frees a */
+    if (old)
+        uselocale(old);
+    if (loc)
+        freelocale(loc);
+    return rc;
+}

@@ -1,0 +1,89 @@
+/*
+ * Writing archives: the format and compression a destination name asks for,
+ * and entries in POSIX pax through libarchive. The archive is written under
+ * a temporary name next to its final one and renamed into place when it is
+ * complete (a failed or interrupted run leaves no partial archive under the
+ * final name); "-" writes to standard output instead.
+ *
+ * Entries: POSIX pax (POSIX.1-2001), every entry with an extended header,
+ * so long and non-ASCII names, sizes past 8 GiB and sub-second times are
+ * kept. Modification times keep 100 ns (SMB's unit); creation times go in
+ * LIBARCHIVE.creationtime; DOS attributes (READONLY, HIDDEN, SYSTEM,
+ * ARCHIVE) in the extended attribute "user.smbcopy.dosattrib" as a hex
+ * number ("0x21"), written as a SCHILY.xattr.* pax record, which GNU tar
+ * (--xattrs) and bsdtar read.
+ */
+#ifndef SMBCOPY_ENGINE_ARCHIVE_OUT_H
+#define SMBCOPY_ENGINE_ARCHIVE_OUT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <smbcopy/smb.h>
+
+#include "engine/endpoint.h"
+
+/** Compression of a tar archive. */
+typedef enum arc_filter {
+    ARC_NONE = 0, /**< .tar */
+    ARC_GZIP,     /**< .tar.gz, .tgz */
+    ARC_XZ,       /**< .tar.xz, .txz */
+    ARC_BZIP2,    /**< .tar.bz2, .tbz2 */
+    ARC_ZSTD,     /**< .tar.zst, .tzst */
+} arc_filter;
+
+/** The extended attribute holding DOS attributes. */
+#define ARC_DOSATTRIB_XATTR "user.smbcopy.dosattrib"
+
+/**
+ * The filter a file name asks for by its ending (case-insensitive), or -1
+ * when it does not name a tar archive.
+ */
+int arc_filter_from_name(const char *name);
+
+/**
+ * The filter for a --archive FORMAT value: "tar", "tar.gz" or "tgz" or
+ * "gzip", "tar.xz" or "xz", "tar.bz2" or "bzip2", "tar.zst" or "zstd";
+ * -1 when unknown.
+ */
+int arc_filter_from_format(const char *format);
+
+/** Options of an archive being written. */
+typedef struct arc_out_opts {
+    arc_filter filter;
+    int level;        /**< compression level, -1 for the filter's default */
+    unsigned threads; /**< compression threads (zstd, xz), 0 for one */
+} arc_out_opts;
+
+typedef struct arc_out arc_out;
+
+/**
+ * Start writing an archive at path ("-": standard output). Errors:
+ * SMB_ERR_INVALID_ARG (bad level), SMB_ERR_EXISTS (path is a directory),
+ * or the system's reason.
+ */
+int arc_out_open(const char *path, const arc_out_opts *opts, arc_out **out, smb_error *err);
+
+/** A directory entry (rel without a trailing '/'; times and attributes from st). */
+int arc_out_dir(arc_out *a, const char *rel, const ep_stat *st, smb_error *err);
+
+/** Start a regular file of st->size bytes; its data follows with arc_out_data. */
+int arc_out_file(arc_out *a, const char *rel, const ep_stat *st, smb_error *err);
+
+/** The next bytes of the current file. */
+int arc_out_data(arc_out *a, const void *buf, size_t len, smb_error *err);
+
+/**
+ * End the current file: it must have received exactly the size it was
+ * started with (else the archive is unusable and this fails).
+ */
+int arc_out_file_end(arc_out *a, smb_error *err);
+
+/**
+ * Finish the archive and free a. With complete, the trailer is written and
+ * the file renamed to its final name; without, the temporary file is
+ * removed. Returns the first error.
+ */
+int arc_out_close(arc_out *a, bool complete, smb_error *err);
+
+#endif
