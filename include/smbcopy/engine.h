@@ -120,6 +120,12 @@ typedef struct sc_job_opts {
     bool no_resume;             /**< start over: replace the journal instead of resuming from it */
     unsigned retry_for_s;       /**< after a lost connection, reconnect and carry on for up to this many
                                      seconds in all (default SC_DEFAULT_RETRY_FOR_S; 0: never) */
+    const char *archive;        /**< write the source tree into a tar archive at dest (a local path, "-" for
+                                     standard output) instead of copying: "tar", "tar.gz", "tar.xz",
+                                     "tar.bz2", "tar.zst" (also "gzip", "xz", "bzip2", "zstd"), or "auto"
+                                     for the one dest's name ends with; NULL: a copy */
+    int compress_level;         /**< archive compression level, -1 (the default): the format's own */
+    size_t read_ahead;          /**< archive: most bytes read ahead of the writer (0: SC_DEFAULT_READ_AHEAD) */
     sc_event_cb on_event;       /**< may be NULL */
     void *event_arg;
 } sc_job_opts;
@@ -129,6 +135,9 @@ typedef struct sc_job_opts {
 
 /** Default total time for reconnecting after lost connections, in seconds. */
 #define SC_DEFAULT_RETRY_FOR_S 300
+
+/** Default read-ahead memory of an archive job, in bytes. */
+#define SC_DEFAULT_READ_AHEAD ((size_t)256 << 20)
 
 /** Fill opts with the defaults. */
 void sc_job_opts_init(sc_job_opts *opts);

@@ -1,5 +1,6 @@
 /* Option parsing for smbcopy: getopt_long into a cli_options, errors as text. */
 #include "args.h"
+#include "engine/archive_out.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -35,6 +36,9 @@ enum {
     OPT_CHECKPOINT,
     OPT_NO_RESUME,
     OPT_RETRY_FOR,
+    OPT_ARCHIVE,
+    OPT_COMPRESS_LEVEL,
+    OPT_READ_AHEAD,
 };
 
 static const struct option long_options[] = {
@@ -60,6 +64,9 @@ static const struct option long_options[] = {
     {"checkpoint", required_argument, NULL, OPT_CHECKPOINT},
     {"no-resume", no_argument, NULL, OPT_NO_RESUME},
     {"retry-for", required_argument, NULL, OPT_RETRY_FOR},
+    {"archive", required_argument, NULL, OPT_ARCHIVE},
+    {"compress-level", required_argument, NULL, OPT_COMPRESS_LEVEL},
+    {"read-ahead", required_argument, NULL, OPT_READ_AHEAD},
     {"authentication-file", required_argument, NULL, 'A'},
     {"user", required_argument, NULL, 'U'},
     {"timeout", required_argument, NULL, OPT_TIMEOUT},
@@ -247,6 +254,23 @@ static int apply_option(int c, const char *arg, const char *as_written, cli_opti
                                arg);
         o->retry_for_given = true;
         return 0;
+    case OPT_ARCHIVE:
+        if (arc_filter_from_format(arg) < 0)
+            return usage_error(errbuf, errlen,
+                               "unknown archive format '%s' (expected tar, tar.gz, tar.xz, tar.bz2 or tar.zst)", arg);
+        o->archive = arg;
+        return 0;
+    case OPT_COMPRESS_LEVEL: {
+        unsigned v;
+        if (!parse_uint(arg, 0, 22, &v))
+            return usage_error(errbuf, errlen, "bad value '%s' for --compress-level (expected 0..22)", arg);
+        o->compress_level = (int)v;
+        return 0;
+    }
+    case OPT_READ_AHEAD:
+        if (!parse_uint(arg, 1, 65536, &o->read_ahead_mib))
+            return usage_error(errbuf, errlen, "bad value '%s' for --read-ahead (expected 1..65536 MiB)", arg);
+        return 0;
     case 'A':
         if (!*arg)
             return usage_error(errbuf, errlen, "empty file name for --authentication-file");
@@ -302,6 +326,7 @@ int cli_parse_args(int argc, char **argv, cli_options *out, char *errbuf, size_t
     out->connections = SC_DEFAULT_CONNECTIONS;
     out->progress = CLI_PROGRESS_AUTO;
     out->retry_for_s = SC_DEFAULT_RETRY_FOR_S;
+    out->compress_level = -1;
     if (errbuf && errlen)
         errbuf[0] = '\0';
     if (argc < 1 || !argv)

@@ -45,6 +45,9 @@ typedef struct cli_options {
     bool no_resume;        /**< --no-resume */
     unsigned retry_for_s;  /**< --retry-for in seconds (default SC_DEFAULT_RETRY_FOR_S) */
     bool retry_for_given;
+    const char *archive;   /**< --archive FORMAT */
+    int compress_level;    /**< --compress-level (-1 when not given) */
+    unsigned read_ahead_mib; /**< --read-ahead in MiB (0 when not given) */
     const char *auth_file; /**< -A */
     const char *user;      /**< -U */
     unsigned timeout_s;    /**< --timeout, 0 when not given */

@@ -17,12 +17,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <smbcopy/engine.h>
 
 #include "args.h"
 #include "creds.h"
+#include "engine/archive_out.h"
 #include "smb/auth/auth.h"
 #include "exitcodes.h"
 #include "lock.h"
@@ -73,6 +75,8 @@ typedef struct run_state {
     char state_msg[600];   /* why not */
     char journal[4200];    /* the checkpoint journal ("" for none) */
     bool warned_state;     /* the user was told there is no lock nor journal */
+    const char *archive;   /* the job writes an archive of this format ("auto": from its name), or NULL */
+    FILE *out;             /* the report: stdout, or stderr when the archive goes to stdout */
 } run_state;
 
 static void run_free(run_state *r)
@@ -221,7 +225,7 @@ static int start_output(run_state *r)
         .status_line = status,
         .verbose = o->verbose,
         .quiet = o->quiet,
-        .actions_out = o->json ? stderr : stdout,
+        .actions_out = o->json || r->out == stderr ? stderr : r->out,
         .status_out = stderr,
         .log = r->log,
     };
@@ -265,6 +269,9 @@ static void fill_job_opts(run_state *r, sc_job_opts *jo)
     if (o->timeout_s) /* every request, connecting and negotiating included */
         jo->conn.request_timeout_ms = jo->conn.connect_timeout_ms = o->timeout_s * 1000u;
     jo->retry_for_s = o->retry_for_s;
+    jo->archive = r->archive;
+    jo->compress_level = o->compress_level;
+    jo->read_ahead = (size_t)o->read_ahead_mib << 20;
     if (r->journal[0]) {
         jo->checkpoint = r->journal;
         cli_job_id_bytes(r->job_hex, jo->job_id);
@@ -282,21 +289,22 @@ static int report(run_state *r, bool stopped)
     int code = stopped ? CLI_EXIT_INTERRUPTED
                : (s->files_failed || s->nfailures) ? CLI_EXIT_FAILED
                                                     : CLI_EXIT_OK;
+    FILE *out = r->out;
     if (o->json) {
-        cli_report_json(stdout, s, stopped);
+        cli_report_json(out, s, stopped);
     } else if (!o->quiet) {
-        cli_report_table(stdout, s, o->dry_run, stopped);
+        cli_report_table(out, s, o->dry_run, stopped);
         if (s->nfailures)
-            fputc('\n', stdout);
-        cli_report_failures(stdout, s);
-        fputc('\n', stdout);
-        cli_report_paragraph(stdout, s, o->dry_run, stopped, code);
+            fputc('\n', out);
+        cli_report_failures(out, s);
+        fputc('\n', out);
+        cli_report_paragraph(out, s, o->dry_run, stopped, code);
     } else if (code != CLI_EXIT_OK) {
         /* Quiet (cron): nothing on success; otherwise the failures and one paragraph, for the mail. */
         cli_report_failures(stderr, s);
         cli_report_paragraph(stderr, s, o->dry_run, stopped, code);
     }
-    fflush(stdout);
+    fflush(out);
     if (r->log) {
         char line[256];
         snprintf(line, sizeof line,
@@ -307,6 +315,42 @@ static int report(run_state *r, bool stopped)
         cli_log_note(r->log, line);
     }
     return code;
+}
+
+/*
+ * Whether the job writes an archive: --archive FORMAT, a local destination
+ * named like an archive (and not an existing directory), or "-" (standard
+ * output; tar unless --archive says otherwise). Returns an exit code.
+ */
+static int choose_archive(run_state *r)
+{
+    const cli_options *o = r->opt;
+    const sc_location *d = &r->locs[r->nlocs - 1];
+    struct stat st;
+    r->out = stdout;
+    if (o->archive)
+        r->archive = o->archive;
+    else if (!d->is_smb && strcmp(o->dest, "-") == 0)
+        r->archive = "tar";
+    else if (!d->is_smb && arc_filter_from_name(d->path) >= 0 && !(stat(d->path, &st) == 0 && S_ISDIR(st.st_mode)))
+        r->archive = "auto";
+    if (r->archive && d->is_smb) {
+        fprintf(stderr, "smbcopy: an archive is written to a local file or to standard output ('-'), not to %s\n",
+                o->dest);
+        return CLI_EXIT_USAGE;
+    }
+    if (r->archive && strcmp(o->dest, "-") == 0) {
+        if (isatty(STDOUT_FILENO)) {
+            fprintf(stderr, "smbcopy: standard output is a terminal: not writing an archive there\n");
+            return CLI_EXIT_USAGE;
+        }
+        r->out = stderr;
+    }
+    if (!r->archive && (o->compress_level >= 0 || o->read_ahead_mib)) {
+        fprintf(stderr, "smbcopy: --compress-level and --read-ahead are for archives (a destination such as x.tar.zst)\n");
+        return CLI_EXIT_USAGE;
+    }
+    return CLI_EXIT_OK;
 }
 
 /* The job's identity and state directory, for its default lock and journal. */
@@ -355,7 +399,7 @@ static int take_lock(run_state *r)
 static void choose_journal(run_state *r)
 {
     r->journal[0] = '\0';
-    if (r->opt->dry_run)
+    if (r->opt->dry_run || r->archive) /* an archive is written whole each time */
         return;
     if (r->job_hex[0] && r->opt->checkpoint_path)
         snprintf(r->journal, sizeof r->journal, "%s", r->opt->checkpoint_path);
@@ -370,6 +414,8 @@ static int run(run_state *r)
 {
     int code;
     if ((code = parse_locations(r)) != CLI_EXIT_OK)
+        return code;
+    if ((code = choose_archive(r)) != CLI_EXIT_OK)
         return code;
     find_job_state(r);
     if ((code = take_lock(r)) != CLI_EXIT_OK)
@@ -425,7 +471,7 @@ int main(int argc, char **argv)
         cli_options_free(&opt);
         return CLI_EXIT_OK;
     }
-    run_state r = {.opt = &opt, .lock_fd = -1};
+    run_state r = {.opt = &opt, .lock_fd = -1, .out = stdout};
     int code = run(&r);
     run_free(&r);
     cli_lock_release(r.lock_fd);

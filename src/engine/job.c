@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "error.h"
+#include "engine/archive_job.h"
 #include "engine/job_internal.h"
 
 void sc_job_opts_init(sc_job_opts *o)
@@ -18,6 +19,7 @@ void sc_job_opts_init(sc_job_opts *o)
     o->connections = SC_DEFAULT_CONNECTIONS;
     o->retries = 3;
     o->retry_for_s = SC_DEFAULT_RETRY_FOR_S;
+    o->compress_level = -1;
     smb_conn_opts_init(&o->conn);
 }
 
@@ -518,12 +520,61 @@ static const char *duration(double s, char *buf, size_t len)
     return buf;
 }
 
+/* An archive job: one source directory into a tar archive at dest. */
+static int run_archive(sc_job *job, smb_error *err)
+{
+    int filter = strcmp(job->opts.archive, "auto") == 0 ? arc_filter_from_name(job->dest)
+                                                         : arc_filter_from_format(job->opts.archive);
+    if (filter < 0)
+        return smb_err_set(err, SMB_ERR_INVALID_ARG, 0,
+                           strcmp(job->opts.archive, "auto") == 0
+                               ? "%s does not end like an archive (.tar, .tar.gz, .tgz, .tar.xz, .tar.bz2, .tar.zst)"
+                               : "unknown archive format '%s' (tar, tar.gz, tar.xz, tar.bz2, tar.zst)",
+                           strcmp(job->opts.archive, "auto") == 0 ? job->dest : job->opts.archive);
+    if (job->opts.nsources != 1)
+        return smb_err_set(err, SMB_ERR_INVALID_ARG, 0, "an archive is made of one source directory");
+    sc_location sloc;
+    int rc = sc_location_parse(job->sources[0], &sloc, err);
+    if (rc != 0)
+        return rc;
+    job->pool = ep_smb_pool_new(&job->opts.conn, &job->opts.creds);
+    if (!job->pool) {
+        sc_location_free(&sloc);
+        return smb_err_set(err, SMB_ERR_NO_MEMORY, 0, "out of memory");
+    }
+    ep_smb_pool_set_lanes(job->pool, job->opts.connections ? job->opts.connections : SC_DEFAULT_CONNECTIONS);
+    ep *src = open_ep(job, &sloc, NULL, err);
+    char shown[256];
+    sc_location_display(&sloc, shown, sizeof shown);
+    sc_location_free(&sloc);
+    if (!src)
+        return err->code ? err->code : SMB_ERR_NO_MEMORY;
+    job->pairs[0].src = src; /* freed with the job */
+    job->npairs = 1;
+    ep_stat st;
+    rc = src->ops->stat(src, "", &st, err);
+    if (rc == SMB_ERR_NOT_FOUND)
+        rc = smb_err_set(err, SMB_ERR_NOT_FOUND, 0, "source %s not found", shown);
+    else if (rc == 0 && st.type != EP_DIR)
+        rc = smb_err_set(err, SMB_ERR_NOT_DIR, 0, "source %s is not a directory (archives are made of directories)",
+                         shown);
+    arc_out_opts ao = {.filter = (arc_filter)filter, .level = job->opts.compress_level,
+                       .threads = job->opts.threads > 1 ? job->opts.threads / 2 : 1};
+    if (rc == 0)
+        rc = job_archive_run(job, src, job->dest, &ao, job->opts.read_ahead, err);
+    return rc;
+}
+
 int sc_job_run(sc_job *job, sc_summary *sum, smb_error *err)
 {
     smb_error local = {0};
     if (!err)
         err = &local;
     double t0 = now_s();
+    if (job->opts.archive) {
+        job->opts.retry_for_s = 0; /* an archive is written in one go: a lost connection ends it */
+        return summarise(job, run_archive(job, err), t0, sum, err);
+    }
     int rc = open_checkpoint(job, err);
     if (rc != 0)
         return summarise(job, rc, t0, sum, err);

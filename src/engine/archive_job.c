@@ -1,0 +1,662 @@
+/*
+ * Archiving a tree: a tar archive (archive_out.c) holds the source's
+ * entries in a deterministic order, sorted names depth first ("a", "a/x",
+ * "a.txt"), while the job's workers read files ahead in parallel.
+ *
+ *   walker   (one thread) lists directories in that order and appends
+ *            entries to the run's list;
+ *   readers  (the job's threads) take files in list order and read them
+ *            into chunks: small files in one round trip, large ones with a
+ *            window of reads in flight;
+ *   writer   (the calling thread) writes entries in list order as their
+ *            data arrives, and frees it.
+ *
+ * Read-ahead memory is bounded (read_ahead bytes): a reader waits for room
+ * before each chunk, except the reader of the entry the writer is at, which
+ * always goes on; since files are taken in order, that reader exists and
+ * the writer never waits forever. A file's size is taken from the listing
+ * (a tar header holds it before the data): a file that shrinks while it is
+ * read is padded with zeros and reported failed, one that grows is cut.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/archive_out.h"
+#include "engine/archive_job.h"
+#include "engine/plan.h"
+#include "smb/error.h"
+
+#define SMALL_FILE (1u << 20) /* read in one step */
+#define CHUNK (1u << 20)      /* a read of a large file */
+#define WINDOW 4              /* reads in flight per large file */
+#define MAX_PENDING 65536     /* entries listed ahead of the writer */
+
+typedef struct arc_chunk {
+    struct arc_chunk *next;
+    size_t len;
+    uint8_t data[];
+} arc_chunk;
+
+typedef enum { E_QUEUED, E_OPEN, E_FAILED, E_DONE } entry_state;
+
+typedef struct arc_entry {
+    char *rel;
+    ep_stat st;
+    entry_state state;   /* E_OPEN: data may follow; E_FAILED: nothing read, skip it; E_DONE: all read */
+    arc_chunk *head, *tail;
+    uint64_t read;       /* bytes appended */
+    char *fail;          /* why it failed (with E_FAILED, or a short read with E_DONE), or NULL */
+} arc_entry;
+
+typedef struct arc_run {
+    sc_job *job;
+    ep *src;
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    arc_entry **list; /* every entry, in archive order; the writer frees them */
+    size_t n, cap;
+    arc_entry **files; /* the files among them, for the readers */
+    size_t nfiles, files_cap, next_file;
+    bool walk_done;
+    size_t writing;          /* index of the entry the writer is at */
+    arc_entry *writing_file; /* and the file, when it is one: its reader never waits for room */
+    size_t used, budget;
+    bool stop;
+} arc_run;
+
+/* ------------------------------------------------------------ the walker */
+
+typedef struct name_list {
+    char **names;
+    ep_stat *st;
+    size_t n, cap;
+    bool oom;
+} name_list;
+
+static int collect_cb(void *arg, const char *name, const ep_stat *st)
+{
+    name_list *l = arg;
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 64;
+        char **nn = realloc(l->names, cap * sizeof *nn);
+        if (nn)
+            l->names = nn;
+        ep_stat *ns = nn ? realloc(l->st, cap * sizeof *ns) : NULL;
+        if (!nn || !ns) {
+            l->oom = true;
+            return 1;
+        }
+        l->st = ns;
+        l->cap = cap;
+    }
+    l->names[l->n] = name ? strdup(name) : NULL;
+    if (name && !l->names[l->n]) {
+        l->oom = true;
+        return 1;
+    }
+    if (st)
+        l->st[l->n] = *st;
+    l->n++;
+    return 0;
+}
+
+static int by_name(const void *a, const void *b, void *arg)
+{
+    const name_list *l = arg;
+    const char *x = l->names[*(const size_t *)a], *y = l->names[*(const size_t *)b];
+    return strcmp(x ? x : "", y ? y : "");
+}
+
+/* Append an entry (takes rel); waits while the writer is far behind. */
+static bool append(arc_run *r, char *rel, const ep_stat *st)
+{
+    arc_entry *e = calloc(1, sizeof *e);
+    if (!e) {
+        free(rel);
+        return false;
+    }
+    e->rel = rel;
+    e->st = *st;
+    pthread_mutex_lock(&r->lock);
+    while (!r->stop && r->n - r->writing >= MAX_PENDING)
+        pthread_cond_wait(&r->cond, &r->lock);
+    if (r->n == r->cap) {
+        size_t cap = r->cap ? r->cap * 2 : 1024;
+        arc_entry **nl = realloc(r->list, cap * sizeof *nl);
+        if (!nl) {
+            pthread_mutex_unlock(&r->lock);
+            free(e->rel);
+            free(e);
+            return false;
+        }
+        r->list = nl;
+        r->cap = cap;
+    }
+    if (st->type != EP_DIR && r->nfiles == r->files_cap) {
+        size_t cap = r->files_cap ? r->files_cap * 2 : 1024;
+        arc_entry **nf = realloc(r->files, cap * sizeof *nf);
+        if (!nf) {
+            pthread_mutex_unlock(&r->lock);
+            free(e->rel);
+            free(e);
+            return false;
+        }
+        r->files = nf;
+        r->files_cap = cap;
+    }
+    r->list[r->n++] = e;
+    if (st->type != EP_DIR)
+        r->files[r->nfiles++] = e;
+    pthread_cond_broadcast(&r->cond);
+    pthread_mutex_unlock(&r->lock);
+    return true;
+}
+
+static bool stopping(arc_run *r)
+{
+    pthread_mutex_lock(&r->lock);
+    bool s = r->stop;
+    pthread_mutex_unlock(&r->lock);
+    return s || job_stopping(r->job);
+}
+
+/* List rel and append its entries, sorted, depth first. */
+static void walk(arc_run *r, const char *rel)
+{
+    sc_job *job = r->job;
+    name_list l = {0};
+    smb_error err = {0};
+    if (r->src->ops->list(r->src, rel, collect_cb, &l, &err) != 0 || l.oom) {
+        if (job_error_is_fatal(err.code))
+            job_set_fatal(job, &err);
+        job_fail(job, rel[0] ? rel : ".", true, "list source directory: %s", l.oom ? "out of memory" : err.message);
+    }
+    size_t *order = malloc((l.n ? l.n : 1) * sizeof *order);
+    for (size_t i = 0; order && i < l.n; i++)
+        order[i] = i;
+    if (order)
+        qsort_r(order, l.n, sizeof *order, by_name, &l);
+    for (size_t k = 0; order && k < l.n && !stopping(r); k++) {
+        const char *name = l.names[order[k]];
+        const ep_stat *st = &l.st[order[k]];
+        if (!name) {
+            job_count(job, &job->sum.ignored, 1);
+            job_fail(job, rel[0] ? rel : ".", true, "an entry with an undecodable name was not archived");
+            continue;
+        }
+        const char *why = plan_unsafe_name(name, strlen(name));
+        char *child = job_join(rel, name);
+        if (!child)
+            break;
+        if (why) {
+            job_count(job, &job->sum.ignored, 1);
+            job_fail(job, child, st->type == EP_DIR, "refused entry from the source: %s", why);
+            free(child);
+            continue;
+        }
+        if (plan_matches((const char *const *)job->excludes, job->opts.nexcludes, name, child)) {
+            free(child);
+            continue;
+        }
+        if (st->type == EP_SYMLINK || st->type == EP_OTHER) {
+            job_count(job, &job->sum.ignored, 1);
+            job_event(job, SC_EV_ENTRY_IGNORED, child, 0, false,
+                      st->type == EP_SYMLINK ? "symbolic link or reparse point not followed" : "not a regular file");
+            free(child);
+            continue;
+        }
+        if (st->type == EP_DIR) {
+            job_count(job, &job->sum.dirs_total, 1);
+            char *again = strdup(child);
+            if (!again || !append(r, child, st)) {
+                free(again);
+                break;
+            }
+            walk(r, again);
+            free(again);
+            continue;
+        }
+        if (job->opts.nincludes &&
+            !plan_matches((const char *const *)job->includes, job->opts.nincludes, name, child)) {
+            free(child);
+            continue;
+        }
+        pthread_mutex_lock(&job->lock);
+        job->sum.files_total++;
+        job->sum.bytes_total += st->size;
+        pthread_mutex_unlock(&job->lock);
+        if (!append(r, child, st))
+            break;
+    }
+    free(order);
+    for (size_t i = 0; i < l.n; i++)
+        free(l.names[i]);
+    free(l.names);
+    free(l.st);
+}
+
+static void *walker_main(void *arg)
+{
+    arc_run *r = arg;
+    walk(r, "");
+    pthread_mutex_lock(&r->lock);
+    r->walk_done = true;
+    pthread_cond_broadcast(&r->cond);
+    pthread_mutex_unlock(&r->lock);
+    job_event(r->job, SC_EV_WALK_DONE, "", r->job->sum.bytes_total, true, NULL);
+    return NULL;
+}
+
+/* ------------------------------------------------------------ readers */
+
+__attribute__((format(printf, 2, 3))) static void set_fail(arc_entry *e, const char *fmt, ...)
+{
+    if (e->fail)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    if (vasprintf(&e->fail, fmt, ap) < 0)
+        e->fail = NULL;
+    va_end(ap);
+}
+
+/* Room for len more bytes of file e (lock held); false when stopping. */
+static bool reserve(arc_run *r, const arc_entry *e, size_t len)
+{
+    while (!r->stop && r->used + len > r->budget && e != r->writing_file)
+        pthread_cond_wait(&r->cond, &r->lock);
+    if (r->stop)
+        return false;
+    r->used += len;
+    return true;
+}
+
+/* Hand a chunk (or a failure or the end) to the writer. */
+static void deliver(arc_run *r, arc_entry *e, arc_chunk *c, entry_state state)
+{
+    pthread_mutex_lock(&r->lock);
+    if (c) {
+        if (e->tail)
+            e->tail->next = c;
+        else
+            e->head = c;
+        e->tail = c;
+        e->read += c->len;
+    }
+    if (state != E_QUEUED)
+        e->state = state;
+    pthread_cond_broadcast(&r->cond);
+    pthread_mutex_unlock(&r->lock);
+}
+
+static arc_chunk *chunk_new(arc_run *r, const arc_entry *e, size_t len)
+{
+    pthread_mutex_lock(&r->lock);
+    bool ok = reserve(r, e, len);
+    pthread_mutex_unlock(&r->lock);
+    if (!ok)
+        return NULL;
+    arc_chunk *c = malloc(sizeof *c + (len ? len : 1));
+    if (!c) {
+        pthread_mutex_lock(&r->lock);
+        r->used -= len;
+        pthread_cond_broadcast(&r->cond);
+        pthread_mutex_unlock(&r->lock);
+        return NULL;
+    }
+    c->next = NULL;
+    c->len = len;
+    return c;
+}
+
+static void read_small(arc_run *r, arc_entry *e)
+{
+    ep *src = r->src;
+    size_t size = (size_t)e->st.size, n = 0;
+    arc_chunk *c = chunk_new(r, e, size);
+    smb_error err = {0};
+    int rc = c ? 0 : smb_err_set(&err, SMB_ERR_NO_MEMORY, 0, "stopped or out of memory");
+    if (rc == 0 && src->ops->read_whole) {
+        rc = src->ops->read_whole(src, e->rel, c->data, size, &n, &err);
+    } else if (rc == 0) {
+        ep_file *f = NULL;
+        rc = src->ops->open_read(src, e->rel, &f, &err);
+        if (rc == 0 && size) {
+            ep_io *io = src->ops->read_submit(f, c->data, size, 0, &err);
+            rc = io ? src->ops->io_wait(io, &n, &err) : (err.code ? err.code : SMB_ERR_NO_MEMORY);
+        }
+        smb_error e2;
+        if (f)
+            src->ops->close(f, &e2);
+    }
+    if (rc != 0) {
+        if (job_error_is_fatal(err.code))
+            job_set_fatal(r->job, &err);
+        set_fail(e, "read: %s", err.message);
+        if (c) {
+            pthread_mutex_lock(&r->lock);
+            r->used -= size;
+            pthread_cond_broadcast(&r->cond);
+            pthread_mutex_unlock(&r->lock);
+            free(c);
+        }
+        deliver(r, e, NULL, E_FAILED);
+        return;
+    }
+    if (n < size) {
+        set_fail(e, "the file shrank while it was read (%zu of %zu bytes); padded with zeros", n, size);
+        memset(c->data + n, 0, size - n);
+    }
+    deliver(r, e, c, E_DONE);
+}
+
+static void read_large(arc_run *r, arc_entry *e)
+{
+    ep *src = r->src;
+    ep_file *f = NULL;
+    smb_error err = {0};
+    if (src->ops->open_read(src, e->rel, &f, &err) != 0) {
+        if (job_error_is_fatal(err.code))
+            job_set_fatal(r->job, &err);
+        set_fail(e, "open: %s", err.message);
+        deliver(r, e, NULL, E_FAILED);
+        return;
+    }
+    deliver(r, e, NULL, E_OPEN);
+    size_t io = src->ops->io_size(f), chunk = io && io < CHUNK ? io : CHUNK;
+    struct {
+        arc_chunk *c;
+        ep_io *io;
+    } ring[WINDOW];
+    unsigned head = 0, inflight = 0;
+    uint64_t next = 0, size = e->st.size;
+    bool failed = false, shrank = false;
+    while (!failed && (next < size || inflight)) {
+        while (!failed && next < size && inflight < WINDOW) {
+            size_t len = size - next < chunk ? (size_t)(size - next) : chunk;
+            arc_chunk *c = chunk_new(r, e, len);
+            ep_io *rd = c ? src->ops->read_submit(f, c->data, len, next, &err) : NULL;
+            if (!rd) {
+                if (!c)
+                    smb_err_set(&err, SMB_ERR_CANCELLED, 0, "stopped");
+                free(c);
+                if (c) {
+                    pthread_mutex_lock(&r->lock);
+                    r->used -= len;
+                    pthread_mutex_unlock(&r->lock);
+                }
+                failed = true;
+                break;
+            }
+            unsigned s = (head + inflight) % WINDOW;
+            ring[s].c = c;
+            ring[s].io = rd;
+            next += len;
+            inflight++;
+        }
+        if (!inflight)
+            break;
+        arc_chunk *c = ring[head].c;
+        size_t got = 0;
+        int rc = src->ops->io_wait(ring[head].io, &got, failed ? &(smb_error){0} : &err);
+        head = (head + 1) % WINDOW;
+        inflight--;
+        if (rc != 0 && !failed)
+            failed = true;
+        if (failed || shrank) {
+            pthread_mutex_lock(&r->lock);
+            r->used -= c->len;
+            pthread_cond_broadcast(&r->cond);
+            pthread_mutex_unlock(&r->lock);
+            free(c);
+            continue;
+        }
+        if (got < c->len) {
+            memset(c->data + got, 0, c->len - got);
+            shrank = true;
+        }
+        deliver(r, e, c, E_QUEUED);
+        job_event(r->job, SC_EV_FILE_PROGRESS, e->rel, c->len, false, NULL);
+    }
+    smb_error e2;
+    src->ops->close(f, &e2);
+    if (failed) {
+        if (job_error_is_fatal(err.code))
+            job_set_fatal(r->job, &err);
+        set_fail(e, "read: %s", err.message);
+    } else if (shrank) {
+        set_fail(e, "the file shrank while it was read; padded with zeros");
+    }
+    /* A failure after data: the writer pads the rest and reports it. */
+    deliver(r, e, NULL, E_DONE);
+}
+
+static void *reader_main(void *arg)
+{
+    arc_run *r = arg;
+    for (;;) {
+        pthread_mutex_lock(&r->lock);
+        arc_entry *e = NULL;
+        while (!r->stop && !e) {
+            if (r->next_file < r->nfiles)
+                e = r->files[r->next_file++];
+            else if (r->walk_done)
+                break;
+            else
+                pthread_cond_wait(&r->cond, &r->lock);
+        }
+        pthread_mutex_unlock(&r->lock);
+        if (!e)
+            return NULL;
+        if (job_stopping(r->job)) {
+            set_fail(e, "stopped");
+            deliver(r, e, NULL, E_FAILED);
+        } else if (e->st.size <= SMALL_FILE) {
+            read_small(r, e);
+        } else {
+            read_large(r, e);
+        }
+    }
+}
+
+/* ------------------------------------------------------------ the writer */
+
+static void free_entry(arc_run *r, arc_entry *e)
+{
+    size_t released = 0;
+    for (arc_chunk *c = e->head, *n; c; c = n) {
+        n = c->next;
+        released += c->len;
+        free(c);
+    }
+    if (released) {
+        pthread_mutex_lock(&r->lock);
+        r->used -= released;
+        pthread_cond_broadcast(&r->cond);
+        pthread_mutex_unlock(&r->lock);
+    }
+    free(e->rel);
+    free(e->fail);
+    free(e);
+}
+
+/* Write entry e's file: header, data as it arrives (zeros for what never came). Returns an archive error. */
+static int write_file(arc_run *r, arc_out *out, arc_entry *e, smb_error *err)
+{
+    sc_job *job = r->job;
+    pthread_mutex_lock(&r->lock);
+    while (e->state == E_QUEUED && !r->stop)
+        pthread_cond_wait(&r->cond, &r->lock);
+    entry_state s = e->state;
+    pthread_mutex_unlock(&r->lock);
+    if (s == E_FAILED || s == E_QUEUED) {
+        if (s == E_FAILED && e->fail && strcmp(e->fail, "stopped") != 0)
+            job_fail(job, e->rel, false, "%s", e->fail);
+        return 0;
+    }
+    job_event(job, SC_EV_FILE_START, e->rel, e->st.size, false, NULL);
+    int rc = arc_out_file(out, e->rel, &e->st, err);
+    uint64_t written = 0;
+    while (rc == 0) {
+        pthread_mutex_lock(&r->lock);
+        while (!e->head && e->state != E_DONE && !r->stop)
+            pthread_cond_wait(&r->cond, &r->lock);
+        arc_chunk *c = e->head;
+        if (c) {
+            e->head = c->next;
+            if (!e->head)
+                e->tail = NULL;
+        }
+        bool stop = r->stop;
+        pthread_mutex_unlock(&r->lock);
+        if (!c || stop) {
+            free(c);
+            break;
+        }
+        rc = arc_out_data(out, c->data, c->len, err);
+        written += c->len;
+        pthread_mutex_lock(&r->lock);
+        r->used -= c->len;
+        pthread_cond_broadcast(&r->cond);
+        pthread_mutex_unlock(&r->lock);
+        free(c);
+    }
+    /* What never came (a read failed part-way, or the job stops): zeros, so the archive stays readable. */
+    static const uint8_t zeros[65536];
+    while (rc == 0 && written < e->st.size) {
+        size_t n = e->st.size - written < sizeof zeros ? (size_t)(e->st.size - written) : sizeof zeros;
+        rc = arc_out_data(out, zeros, n, err);
+        written += n;
+        set_fail(e, "stopped part-way; the rest is zeros");
+    }
+    if (rc == 0)
+        rc = arc_out_file_end(out, err);
+    if (rc == 0 && e->fail) {
+        job_fail(job, e->rel, false, "%s", e->fail);
+    } else if (rc == 0) {
+        pthread_mutex_lock(&job->lock);
+        job->sum.files_copied++;
+        job->sum.bytes_copied += e->st.size;
+        pthread_mutex_unlock(&job->lock);
+        if (e->st.size <= SMALL_FILE)
+            job_event(job, SC_EV_FILE_PROGRESS, e->rel, e->st.size, false, NULL);
+        job_event(job, SC_EV_FILE_DONE, e->rel, e->st.size, false, NULL);
+    }
+    return rc;
+}
+
+/* Write every entry in list order; returns an archive error (the job then stops). */
+static int write_all(arc_run *r, arc_out *out, smb_error *err)
+{
+    int rc = 0;
+    for (size_t idx = 0; rc == 0; idx++) {
+        pthread_mutex_lock(&r->lock);
+        while (idx >= r->n && !r->walk_done && !r->stop)
+            pthread_cond_wait(&r->cond, &r->lock);
+        if (idx >= r->n || r->stop) {
+            pthread_mutex_unlock(&r->lock);
+            break;
+        }
+        arc_entry *e = r->list[idx];
+        r->writing = idx;
+        r->writing_file = e->st.type == EP_DIR ? NULL : e;
+        pthread_cond_broadcast(&r->cond); /* its reader may now go past the budget */
+        pthread_mutex_unlock(&r->lock);
+        if (job_stopping(r->job))
+            break;
+        if (e->st.type == EP_DIR) {
+            rc = arc_out_dir(out, e->rel, &e->st, err);
+            if (rc == 0) {
+                job_count(r->job, &r->job->sum.dirs_created, 1);
+                job_event(r->job, SC_EV_DIR_CREATED, e->rel, 0, true, NULL);
+            }
+        } else {
+            rc = write_file(r, out, e, err);
+        }
+        /* Freed now unless a reader may still hold it (stopping): then after the readers end. */
+        pthread_mutex_lock(&r->lock);
+        bool reader_done = e->st.type == EP_DIR || e->state == E_DONE || e->state == E_FAILED;
+        if (reader_done)
+            r->list[idx] = NULL;
+        pthread_mutex_unlock(&r->lock);
+        if (reader_done)
+            free_entry(r, e);
+    }
+    return rc;
+}
+
+int job_archive_run(sc_job *job, ep *src, const char *path, const arc_out_opts *aopts, size_t read_ahead,
+                    smb_error *err)
+{
+    arc_out *out = NULL;
+    int rc = job->opts.dry_run ? 0 : arc_out_open(path, aopts, &out, err);
+    if (rc != 0)
+        return rc;
+    arc_run r = {.job = job, .src = src, .budget = read_ahead ? read_ahead : SC_DEFAULT_READ_AHEAD};
+    pthread_mutex_init(&r.lock, NULL);
+    pthread_cond_init(&r.cond, NULL);
+    unsigned nreaders = job->opts.threads ? job->opts.threads : 1;
+    pthread_t walker, *readers = calloc(nreaders, sizeof *readers);
+    bool walker_ok = readers && pthread_create(&walker, NULL, walker_main, &r) == 0;
+    unsigned started = 0;
+    while (walker_ok && !job->opts.dry_run && started < nreaders &&
+           pthread_create(&readers[started], NULL, reader_main, &r) == 0)
+        started++;
+    if (!walker_ok || (!job->opts.dry_run && !started))
+        rc = smb_err_set(err, SMB_ERR_NO_MEMORY, 0, "cannot start threads");
+    if (rc == 0 && job->opts.dry_run) {
+        /* Say what would go in, in order. */
+        for (size_t idx = 0;; idx++) {
+            pthread_mutex_lock(&r.lock);
+            while (idx >= r.n && !r.walk_done)
+                pthread_cond_wait(&r.cond, &r.lock);
+            arc_entry *e = idx < r.n ? r.list[idx] : NULL;
+            if (e) {
+                r.list[idx] = NULL;
+                r.writing = idx + 1;
+            }
+            pthread_cond_broadcast(&r.cond);
+            pthread_mutex_unlock(&r.lock);
+            if (!e)
+                break;
+            job_event(job, SC_EV_DRY_RUN, e->rel, e->st.size, e->st.type == EP_DIR, "archive");
+            if (e->st.type != EP_DIR) {
+                job_count(job, &job->sum.files_copied, 1);
+                job_count(job, &job->sum.bytes_copied, e->st.size);
+            }
+            free_entry(&r, e);
+        }
+    } else if (rc == 0) {
+        rc = write_all(&r, out, err);
+    }
+    pthread_mutex_lock(&r.lock);
+    r.stop = true;
+    pthread_cond_broadcast(&r.cond);
+    pthread_mutex_unlock(&r.lock);
+    if (walker_ok)
+        pthread_join(walker, NULL);
+    for (unsigned i = 0; i < started; i++)
+        pthread_join(readers[i], NULL);
+    free(readers);
+    for (size_t i = 0; i < r.n; i++)
+        if (r.list[i])
+            free_entry(&r, r.list[i]);
+    free(r.list);
+    free(r.files);
+    pthread_mutex_destroy(&r.lock);
+    pthread_cond_destroy(&r.cond);
+    if (rc == 0 && atomic_load(&job->fatal)) {
+        *err = job->fatal_err;
+        rc = atomic_load(&job->fatal);
+    }
+    bool complete = rc == 0 && !atomic_load(&job->cancel);
+    smb_error e2 = {0};
+    int crc = out ? arc_out_close(out, complete, &e2) : 0;
+    if (rc == 0 && crc != 0) {
+        *err = e2;
+        rc = crc;
+    }
+    return rc;
+}
