@@ -3,7 +3,7 @@
 #
 #   scripts/install-deps.sh [--dry-run] [PACKAGE...]
 #
-# Extra PACKAGEs (the benchmarks' rclone, zstd, python3) join the list.
+# Extra PACKAGEs (the benchmarks' rclone, python3) join the list.
 # Idempotent: packages already installed are left alone, and when all of them
 # are there nothing is run at all (no apt-get update). Runs apt-get as root,
 # or through sudo when not root and sudo exists. --dry-run prints what would
@@ -16,6 +16,7 @@ PACKAGES=(
     libssl-dev libkrb5-dev libarchive-dev libzstd-dev libcmocka-dev
     samba smbclient samba-ad-dc krb5-user
     iproute2 procps jq
+    tar zstd xz-utils bzip2 gzip
 )
 
 say() { printf '%s: %s\n' "$PROG" "$*"; }

@@ -417,8 +417,9 @@ static void read_large(arc_run *r, arc_entry *e)
             memset(c->data + got, 0, c->len - got);
             shrank = true;
         }
+        size_t len = c->len; /* c belongs to the writer once delivered */
         deliver(r, e, c, E_QUEUED);
-        job_event(r->job, SC_EV_FILE_PROGRESS, e->rel, c->len, false, NULL);
+        job_event(r->job, SC_EV_FILE_PROGRESS, e->rel, len, false, NULL);
     }
     smb_error e2;
     src->ops->close(f, &e2);

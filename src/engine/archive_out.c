@@ -134,11 +134,21 @@ static char *temp_beside(const char *path)
 
 static void arc_free(arc_out *a, bool complete)
 {
-    if (a->a && !complete)
-        archive_write_fail(a->a); /* no trailer after a failure: a cut archive must not look whole */
+    /*
+     * Freeing the writer writes the trailer: after a failure it must not reach
+     * standard output (a cut archive must not look whole), so it goes to
+     * /dev/null there; a file is removed anyway.
+     */
+    if (a->a && !complete && !a->path && a->fd >= 0) {
+        int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+        if (null >= 0) {
+            dup2(null, a->fd);
+            close(null);
+        }
+    }
     if (a->a)
         archive_write_free(a->a);
-    if (a->fd > 1)
+    if (a->fd >= 0)
         close(a->fd);
     free(a->path);
     free(a->tmp);
@@ -175,7 +185,8 @@ int arc_out_open(const char *path, const arc_out_opts *opts, arc_out **out, smb_
     if (rc == 0 && archive_write_set_bytes_in_last_block(a->a, 1) != ARCHIVE_OK)
         rc = lib_fail(a, err, "block size");
     if (rc == 0) {
-        a->fd = to_stdout ? 1 : open(a->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0666);
+        /* Standard output through a private copy of its descriptor (see arc_free). */
+        a->fd = to_stdout ? fcntl(1, F_DUPFD_CLOEXEC, 3) : open(a->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0666);
         if (a->fd < 0)
             rc = smb_err_set(err, errno == ENOSPC ? SMB_ERR_NO_SPACE : errno == EACCES ? SMB_ERR_ACCESS
                                                                       : SMB_ERR_NOT_FOUND,
@@ -184,7 +195,7 @@ int arc_out_open(const char *path, const arc_out_opts *opts, arc_out **out, smb_
     if (rc == 0 && archive_write_open_fd(a->a, a->fd) != ARCHIVE_OK)
         rc = lib_fail(a, err, "open");
     if (rc != 0) {
-        if (a->fd > 1)
+        if (a->fd >= 0 && a->path)
             unlink(a->tmp);
         locale_t loc = a->loc;
         arc_free(a, false);
@@ -231,8 +242,14 @@ static struct archive_entry *entry_for(const char *rel, const ep_stat *st, bool 
         archive_entry_set_mtime(e, s, ns);
     }
     if (st->ctime) {
+        /*
+         * Not LIBARCHIVE.creationtime, which GNU tar warns about on every
+         * entry: an extended attribute, which it skips quietly.
+         */
+        char v[40];
         unix_time(st->ctime, &s, &ns);
-        archive_entry_set_birthtime(e, s, ns);
+        int n = snprintf(v, sizeof v, "%lld.%07ld", (long long)s, ns / 100);
+        archive_entry_xattr_add_entry(e, ARC_CTIME_XATTR, v, (size_t)n);
     }
     uint32_t dos = st->attributes & (SMB_ATTR_READONLY | SMB_ATTR_HIDDEN | SMB_ATTR_SYSTEM | SMB_ATTR_ARCHIVE);
     if (dos) {
@@ -311,10 +328,10 @@ static int arc_out_close_locked(arc_out *a, bool complete, smb_error *err)
         rc = smb_err_set(err, SMB_ERR_INVALID_ARG, 0, "archive: closed inside %s", a->rel);
     if (complete && rc == 0 && archive_write_close(a->a) != ARCHIVE_OK)
         rc = lib_fail(a, err, "finish");
-    if (complete && rc == 0 && a->fd > 1 && fsync(a->fd) != 0)
+    if (complete && rc == 0 && a->path && fsync(a->fd) != 0)
         rc = smb_err_set(err, errno == ENOSPC ? SMB_ERR_NO_SPACE : SMB_ERR_SERVER, 0, "archive %s: %s", a->path,
                          strerror(errno));
-    if (a->fd > 1) {
+    if (a->path) {
         if (close(a->fd) != 0 && complete && rc == 0)
             rc = smb_err_set(err, SMB_ERR_SERVER, 0, "archive %s: %s", a->path, strerror(errno));
         a->fd = -1;

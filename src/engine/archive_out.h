@@ -7,11 +7,12 @@
  *
  * Entries: POSIX pax (POSIX.1-2001), every entry with an extended header,
  * so long and non-ASCII names, sizes past 8 GiB and sub-second times are
- * kept. Modification times keep 100 ns (SMB's unit); creation times go in
- * LIBARCHIVE.creationtime; DOS attributes (READONLY, HIDDEN, SYSTEM,
- * ARCHIVE) in the extended attribute "user.smbcopy.dosattrib" as a hex
- * number ("0x21"), written as a SCHILY.xattr.* pax record, which GNU tar
- * (--xattrs) and bsdtar read.
+ * kept. Modification times keep 100 ns (SMB's unit). Two extended
+ * attributes, written as SCHILY.xattr.* pax records (which GNU tar reads
+ * with --xattrs and otherwise skips without a word, and bsdtar reads):
+ * "user.smbcopy.ctime", the creation time as seconds since 1970 with 7
+ * decimals ("1500000000.0000001"), and "user.smbcopy.dosattrib", the DOS
+ * attributes (READONLY, HIDDEN, SYSTEM, ARCHIVE) as a hex number ("0x21").
  */
 #ifndef SMBCOPY_ENGINE_ARCHIVE_OUT_H
 #define SMBCOPY_ENGINE_ARCHIVE_OUT_H
@@ -34,6 +35,8 @@ typedef enum arc_filter {
 
 /** The extended attribute holding DOS attributes. */
 #define ARC_DOSATTRIB_XATTR "user.smbcopy.dosattrib"
+/** The extended attribute holding the creation time. */
+#define ARC_CTIME_XATTR "user.smbcopy.ctime"
 
 /**
  * The filter a file name asks for by its ending (case-insensitive), or -1

@@ -1,0 +1,177 @@
+#!/usr/bin/env bash
+# Archiving a share into a tarball (share -> .tar, .tar.gz, .tar.xz,
+# .tar.bz2, .tar.zst), on the engine's edge-case tree (unicode, shell
+# characters, a 240-character name, 30 levels deep, empty files and
+# directories, credit-boundary sizes, many small files):
+#   - every format: exit 0; GNU tar lists and extracts it (zstd -d reads the
+#     .tar.zst); the extracted tree equals the source: names, sizes, bytes,
+#     modification times to 100 ns, empty directories;
+#   - the entries are in a deterministic order, sorted depth first, the
+#     same in two runs;
+#   - the names are those smbclient -Tc archives for the same tree;
+#   - a sparse file of 5 GiB + 100 bytes goes into a .tar.zst and comes out
+#     byte-identical (streamed, never written out whole here);
+#   - "-" writes the archive to standard output (the summary to stderr);
+#   - --dry-run lists what would go in and writes nothing; --exclude
+#     leaves entries out;
+#   - an archive that cannot be written (no such directory) fails with a
+#     clear message, and a run stopped by SIGINT leaves no archive, not even
+#     a temporary one.
+set -euo pipefail
+
+# shellcheck source=lib/cli_setup.sh
+. "$(dirname "$0")/lib/cli_setup.sh"
+
+for tool in tar zstd gzip xz bzip2 smbclient; do
+    if ! command -v "$tool" >/dev/null 2>&1; then
+        echo "$tool not found (scripts/install-deps.sh installs it)" >&2
+        [ "${CI:-}" = true ] && exit 1
+        exit 77
+    fi
+done
+
+cli_test_dirs cli_archive
+export XDG_STATE_HOME=$work/state
+
+EDGE_NO_SPARSE=1 EDGE_MANY=400 bash "$fixtures/make-edge-tree.sh" "$share/edge" >/dev/null
+src=$share/edge
+srcurl=$url/edge
+
+# run TAG ARGS...: smbcopy, rc in $rc, output in out/TAG.{out,err}
+run() {
+    local tag=$1
+    shift
+    set +e
+    timeout 300 "$cli" -A "$auth" --no-progress "$@" </dev/null >"$work/out/$tag.out" 2>"$work/out/$tag.err"
+    rc=$?
+    set -e
+}
+
+# tar_of FILE: the tar options that read FILE (GNU tar needs to be told zstd).
+tar_of() {
+    case $1 in *.zst) echo "-I zstd" ;; *) echo "" ;; esac
+}
+
+# sorted_depth_first LISTING: every directory's entries in byte order.
+sorted_depth_first() {
+    awk '{ p = $0; sub(/\/$/, "", p); n = split(p, parts, "/"); parent = ""
+           for (i = 1; i < n; i++) parent = parent parts[i] "/"
+           name = parts[n]
+           if ((parent in last) && !(last[parent] < name)) { print "out of order: " last[parent] " before " name; bad = 1 }
+           last[parent] = name }
+         END { exit bad }' "$1"
+}
+
+for ext in tar tar.gz tar.xz tar.bz2 tar.zst; do
+    arc=$work/edge.$ext
+    run "$ext" "$srcurl" "$arc"
+    if [ "$rc" -ne 0 ]; then
+        fail "$ext: exit $rc: $(head -c 400 "$work/out/$ext.err")"
+        continue
+    fi
+    # shellcheck disable=SC2046
+    if ! LC_ALL=C.UTF-8 tar $(tar_of "$arc") -tvf "$arc" >"$work/out/$ext.tv" 2>"$work/out/$ext.tv.err"; then
+        fail "$ext: tar -tvf cannot read it: $(head -c 300 "$work/out/$ext.tv.err")"
+        continue
+    fi
+    [ ! -s "$work/out/$ext.tv.err" ] || fail "$ext: tar -tvf complains: $(head -c 300 "$work/out/$ext.tv.err")"
+    # shellcheck disable=SC2046
+    LC_ALL=C.UTF-8 tar $(tar_of "$arc") -tf "$arc" >"$work/out/$ext.list"
+    sorted_depth_first "$work/out/$ext.list" >"$work/out/$ext.order" ||
+        fail "$ext: entries not sorted depth first: $(head -n 3 "$work/out/$ext.order" | tr '\n' ' ')"
+    mkdir "$work/x-$ext"
+    # shellcheck disable=SC2046
+    LC_ALL=C.UTF-8 tar $(tar_of "$arc") --warning=no-timestamp -xf "$arc" -C "$work/x-$ext"
+    bash "$fixtures/compare-trees.sh" "$src" "$work/x-$ext" >"$work/out/$ext.cmp" 2>&1 ||
+        fail "$ext: the extracted tree differs from the source: $(head -n 6 "$work/out/$ext.cmp" | tr '\n' ' ')"
+    files=$(find "$src" -type f | wc -l)
+    grep -q "copied $files of $files files" "$work/out/$ext.out" ||
+        fail "$ext: the summary does not say $files of $files files: $(tail -n 1 "$work/out/$ext.out")"
+    rm -rf -- "$work/x-$ext"
+done
+
+# zstd itself reads the .tar.zst; the same order in a second run.
+if [ -f "$work/edge.tar.zst" ]; then
+    zstd -dc "$work/edge.tar.zst" | tar -tf - >"$work/out/zstd.list" || fail "zstd -d | tar -t cannot read the .tar.zst"
+    cmp -s "$work/out/zstd.list" "$work/out/tar.zst.list" || fail "zstd -d listing differs from tar's"
+    run again "$srcurl" "$work/again.tar.zst"
+    LC_ALL=C.UTF-8 tar -I zstd -tf "$work/again.tar.zst" >"$work/out/again.list"
+    cmp -s "$work/out/again.list" "$work/out/tar.zst.list" || fail "a second run lists the entries in another order"
+fi
+
+# The names smbclient -Tc archives for the same tree (its names start with
+# "./" and the path of the directory inside the share).
+if timeout 300 smbclient "//$SMBCOPY_TEST_HOST/$SMBCOPY_TEST_SHARE" -p "$SMBCOPY_TEST_PORT" -A "$auth" \
+    -D "$name/edge" -Tc "$work/smbclient.tar" >"$work/out/smbclient-T.log" 2>&1; then
+    # names LISTING [PREFIX]: the entry names without "./", PREFIX/ and trailing '/', sorted.
+    names() {
+        awk -v pre="${2:-}" '{ p = $0; sub(/^\.\//, "", p); sub(/\/$/, "", p)
+            if (pre != "") { if (index(p, pre "/") != 1) next; p = substr(p, length(pre) + 2) }
+            if (p != "" && p != ".") print p }' "$1" | LC_ALL=C sort -u
+    }
+    LC_ALL=C.UTF-8 tar -tf "$work/smbclient.tar" >"$work/out/smbclient.list"
+    diff <(names "$work/out/smbclient.list" "$name/edge") <(names "$work/out/tar.list") \
+        >"$work/out/names.diff" ||
+        fail "names differ from smbclient -Tc's: $(head -n 6 "$work/out/names.diff" | tr '\n' ' ')"
+else
+    fail "smbclient -Tc failed: $(tail -n 5 "$work/out/smbclient-T.log" | tr '\n' ' ')"
+fi
+
+# A sparse file past 4 GiB into a .tar.zst, compared as a stream.
+sparse=$share/sparse
+mkdir -p "$sparse"
+truncate -s $((5 * 1024 * 1024 * 1024 + 100)) "$sparse/big.bin"
+head -c 1048576 /dev/urandom | dd of="$sparse/big.bin" conv=notrunc status=none
+head -c 1048576 /dev/urandom | dd of="$sparse/big.bin" bs=1M seek=5119 conv=notrunc status=none
+run sparse "$url/sparse" "$work/sparse.tar.zst"
+if [ "$rc" -eq 0 ]; then
+    tar -I zstd -xOf "$work/sparse.tar.zst" big.bin | cmp - "$sparse/big.bin" ||
+        fail "sparse: the 5 GiB file does not come out identical"
+    LC_ALL=C.UTF-8 tar -I zstd -tvf "$work/sparse.tar.zst" | grep -q ' 5368709220 ' ||
+        fail "sparse: tar does not list its size 5368709220"
+else
+    fail "sparse: exit $rc: $(head -c 400 "$work/out/sparse.err")"
+fi
+
+# Standard output.
+set +e
+timeout 300 "$cli" -A "$auth" --no-progress --archive tar.gz "$srcurl" - </dev/null >"$work/stdout.tar.gz" \
+    2>"$work/out/stdout.err"
+rc=$?
+set -e
+[ "$rc" -eq 0 ] || fail "stdout: exit $rc: $(head -c 300 "$work/out/stdout.err")"
+tar -tzf "$work/stdout.tar.gz" >"$work/out/stdout.list" 2>/dev/null || fail "stdout: not a readable .tar.gz"
+cmp -s "$work/out/stdout.list" "$work/out/tar.gz.list" || fail "stdout: other entries than the file archive"
+grep -q "^smbcopy: copied" "$work/out/stdout.err" || fail "stdout: the summary is not on stderr"
+
+# Dry run and filters.
+run dry --dry-run "$srcurl" "$work/dry.tar.zst"
+[ "$rc" -eq 0 ] || fail "dry run: exit $rc"
+[ ! -e "$work/dry.tar.zst" ] || fail "dry run: the archive was written"
+[ -z "$(find "$work" -maxdepth 1 -name '.smbcopy-*')" ] || fail "dry run: a temporary file was left"
+run excl --exclude 'many' --exclude '*.txt' "$srcurl" "$work/excl.tar"
+LC_ALL=C.UTF-8 tar -tf "$work/excl.tar" >"$work/out/excl.list" 2>/dev/null || fail "exclude: unreadable archive"
+if grep -qE '(^|/)many(/|$)|\.txt$' "$work/out/excl.list"; then
+    fail "exclude: excluded entries are in the archive"
+fi
+
+# Failures: an archive that cannot be created; an interrupted run leaves nothing.
+run nodir "$srcurl" "$work/no/such/dir/x.tar"
+[ "$rc" -ne 0 ] || fail "nodir: exit 0 for an archive in a missing directory"
+grep -q "cannot create" "$work/out/nodir.err" || fail "nodir: message: $(cat "$work/out/nodir.err")"
+[ "$(grep -c . "$work/out/nodir.err")" -eq 1 ] || fail "nodir: expected one line on stderr"
+perl -e '$SIG{INT} = "DEFAULT"; exec @ARGV' -- "$cli" -A "$auth" --no-progress --read-ahead 1 "$url/sparse" \
+    "$work/int.tar" </dev/null >"$work/out/int.out" 2>"$work/out/int.err" &
+bg_pid=$!
+for _ in $(seq 1 200); do
+    [ -n "$(find "$work" -maxdepth 1 -name '.smbcopy-*.tmp' -size +1M)" ] && break
+    sleep 0.05
+done
+kill -INT "$bg_pid" 2>/dev/null || true
+wait "$bg_pid" && rc=0 || rc=$?
+bg_pid=
+[ "$rc" -eq 5 ] || fail "interrupt: exit $rc, expected 5"
+[ ! -e "$work/int.tar" ] || fail "interrupt: an archive was left under its final name"
+[ -z "$(find "$work" -maxdepth 1 -name '.smbcopy-*')" ] || fail "interrupt: a temporary archive was left"
+
+cli_test_end "cli_archive: every format readable by tar and identical to the source; sorted; smbclient's names"
