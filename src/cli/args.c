@@ -39,6 +39,7 @@ enum {
     OPT_ARCHIVE,
     OPT_COMPRESS_LEVEL,
     OPT_READ_AHEAD,
+    OPT_EXTRACT,
 };
 
 static const struct option long_options[] = {
@@ -67,6 +68,7 @@ static const struct option long_options[] = {
     {"archive", required_argument, NULL, OPT_ARCHIVE},
     {"compress-level", required_argument, NULL, OPT_COMPRESS_LEVEL},
     {"read-ahead", required_argument, NULL, OPT_READ_AHEAD},
+    {"extract", no_argument, NULL, OPT_EXTRACT},
     {"authentication-file", required_argument, NULL, 'A'},
     {"user", required_argument, NULL, 'U'},
     {"timeout", required_argument, NULL, OPT_TIMEOUT},
@@ -267,6 +269,9 @@ static int apply_option(int c, const char *arg, const char *as_written, cli_opti
         o->compress_level = (int)v;
         return 0;
     }
+    case OPT_EXTRACT:
+        o->extract = true;
+        return 0;
     case OPT_READ_AHEAD:
         if (!parse_uint(arg, 1, 65536, &o->read_ahead_mib))
             return usage_error(errbuf, errlen, "bad value '%s' for --read-ahead (expected 1..65536 MiB)", arg);

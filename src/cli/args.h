@@ -48,6 +48,7 @@ typedef struct cli_options {
     const char *archive;   /**< --archive FORMAT */
     int compress_level;    /**< --compress-level (-1 when not given) */
     unsigned read_ahead_mib; /**< --read-ahead in MiB (0 when not given) */
+    bool extract;          /**< --extract */
     const char *auth_file; /**< -A */
     const char *user;      /**< -U */
     unsigned timeout_s;    /**< --timeout, 0 when not given */

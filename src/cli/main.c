@@ -76,6 +76,7 @@ typedef struct run_state {
     char journal[4200];    /* the checkpoint journal ("" for none) */
     bool warned_state;     /* the user was told there is no lock nor journal */
     const char *archive;   /* the job writes an archive of this format ("auto": from its name), or NULL */
+    bool extract;          /* the job extracts its source archive */
     FILE *out;             /* the report: stdout, or stderr when the archive goes to stdout */
 } run_state;
 
@@ -270,6 +271,7 @@ static void fill_job_opts(run_state *r, sc_job_opts *jo)
         jo->conn.request_timeout_ms = jo->conn.connect_timeout_ms = o->timeout_s * 1000u;
     jo->retry_for_s = o->retry_for_s;
     jo->archive = r->archive;
+    jo->extract = r->extract;
     jo->compress_level = o->compress_level;
     jo->read_ahead = (size_t)o->read_ahead_mib << 20;
     if (r->journal[0]) {
@@ -334,6 +336,18 @@ static int choose_archive(run_state *r)
         r->archive = "tar";
     else if (!d->is_smb && arc_filter_from_name(d->path) >= 0 && !(stat(d->path, &st) == 0 && S_ISDIR(st.st_mode)))
         r->archive = "auto";
+    const sc_location *s0 = &r->locs[0];
+    if (o->nsources == 1 && !s0->is_smb &&
+        (o->extract || strcmp(o->sources[0], "-") == 0 || arc_filter_from_name(s0->path) >= 0)) {
+        if (r->archive) {
+            fprintf(stderr, "smbcopy: from an archive to an archive: extract it somewhere first\n");
+            return CLI_EXIT_USAGE;
+        }
+        r->extract = true;
+    } else if (o->extract) {
+        fprintf(stderr, "smbcopy: --extract takes one local archive (or '-') as its source\n");
+        return CLI_EXIT_USAGE;
+    }
     if (r->archive && d->is_smb) {
         fprintf(stderr, "smbcopy: an archive is written to a local file or to standard output ('-'), not to %s\n",
                 o->dest);
@@ -346,7 +360,7 @@ static int choose_archive(run_state *r)
         }
         r->out = stderr;
     }
-    if (!r->archive && (o->compress_level >= 0 || o->read_ahead_mib)) {
+    if (!r->archive && (o->compress_level >= 0 || (o->read_ahead_mib && !r->extract))) {
         fprintf(stderr, "smbcopy: --compress-level and --read-ahead are for archives (a destination such as x.tar.zst)\n");
         return CLI_EXIT_USAGE;
     }
@@ -399,7 +413,7 @@ static int take_lock(run_state *r)
 static void choose_journal(run_state *r)
 {
     r->journal[0] = '\0';
-    if (r->opt->dry_run || r->archive) /* an archive is written whole each time */
+    if (r->opt->dry_run || r->archive || r->extract) /* an archive is written or read whole each time */
         return;
     if (r->job_hex[0] && r->opt->checkpoint_path)
         snprintf(r->journal, sizeof r->journal, "%s", r->opt->checkpoint_path);

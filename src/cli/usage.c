@@ -49,6 +49,8 @@ const char cli_usage_text[] =
     "                           (default: when DEST ends so; '-' writes it to standard output)\n"
     "      --compress-level N   archive compression level\n"
     "      --read-ahead MIB     archive: most data read ahead of the writer (default 256)\n"
+    "      --extract            SRC is an archive to extract into DEST (the default for a\n"
+    "                           local SRC named like a tarball, or '-' for standard input)\n"
     "  -h, --help               this text\n"
     "      --kerberos MODE      preferred (default: Kerberos when a ticket, keytab or\n"
     "                           realm password exists, else NTLM), required, or off\n"

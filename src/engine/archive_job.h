@@ -1,4 +1,4 @@
-/* Archiving a source tree into a tar archive (archive_job.c). */
+/* Archiving a source tree into a tar archive (archive_job.c), and restoring one (archive_restore.c). */
 #ifndef SMBCOPY_ENGINE_ARCHIVE_JOB_H
 #define SMBCOPY_ENGINE_ARCHIVE_JOB_H
 
@@ -16,5 +16,15 @@
  */
 int job_archive_run(sc_job *job, ep *src, const char *path, const arc_out_opts *aopts, size_t read_ahead,
                     smb_error *err);
+
+/**
+ * Extract the archive at archive_path ("-": standard input) into dst: unsafe
+ * entries refused and reported, files written under temporary names and
+ * renamed into place by the job's threads, times and attributes restored,
+ * at most read_ahead bytes (0: SC_DEFAULT_READ_AHEAD) read ahead of the
+ * writers. Returns an error that ended the restore (a damaged archive, a
+ * lost connection); per-entry failures go to the summary.
+ */
+int job_restore_run(sc_job *job, const char *archive_path, ep *dst, size_t read_ahead, smb_error *err);
 
 #endif

@@ -565,12 +565,48 @@ static int run_archive(sc_job *job, smb_error *err)
     return rc;
 }
 
+/* A restore job: one archive extracted into the destination directory. */
+static int run_restore(sc_job *job, smb_error *err)
+{
+    if (job->opts.nsources != 1)
+        return smb_err_set(err, SMB_ERR_INVALID_ARG, 0, "one archive is extracted at a time");
+    sc_location dloc;
+    int rc = sc_location_parse(job->dest, &dloc, err);
+    if (rc != 0)
+        return rc;
+    job->pool = ep_smb_pool_new(&job->opts.conn, &job->opts.creds);
+    if (job->pool)
+        ep_smb_pool_set_lanes(job->pool, job->opts.connections ? job->opts.connections : SC_DEFAULT_CONNECTIONS);
+    ep *dst = job->pool ? open_ep(job, &dloc, NULL, err) : NULL;
+    sc_location_free(&dloc);
+    if (!dst)
+        return err->code ? err->code : SMB_ERR_NO_MEMORY;
+    job->pairs[0].dst = dst; /* freed with the job */
+    job->npairs = 1;
+    ep_stat st;
+    smb_error e2 = {0};
+    if (dst->ops->stat(dst, "", &st, &e2) != 0) {
+        if (!job->opts.dry_run && dst->ops->mkdir(dst, "", &e2) != 0 && e2.code != SMB_ERR_EXISTS)
+            return smb_err_set(err, e2.code, e2.ntstatus, "cannot create the destination %s: %s", dst->display,
+                               e2.message);
+        job_count(job, &job->sum.dirs_created, 1);
+    } else if (st.type != EP_DIR) {
+        return smb_err_set(err, SMB_ERR_NOT_DIR, 0, "destination %s is a file; an archive is extracted into a directory",
+                           dst->display);
+    }
+    return job_restore_run(job, job->sources[0], dst, job->opts.read_ahead, err);
+}
+
 int sc_job_run(sc_job *job, sc_summary *sum, smb_error *err)
 {
     smb_error local = {0};
     if (!err)
         err = &local;
     double t0 = now_s();
+    if (job->opts.extract) {
+        job->opts.retry_for_s = 0; /* an archive is read once: a lost connection ends it */
+        return summarise(job, run_restore(job, err), t0, sum, err);
+    }
     if (job->opts.archive) {
         job->opts.retry_for_s = 0; /* an archive is written in one go: a lost connection ends it */
         return summarise(job, run_archive(job, err), t0, sum, err);

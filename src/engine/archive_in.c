@@ -1,0 +1,204 @@
+/* Reading archives through libarchive, names checked (see archive_in.h). */
+#include "engine/archive_in.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <errno.h>
+#include <locale.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/archive_out.h"
+#include "engine/plan.h"
+#include "smb/error.h"
+
+struct arc_in {
+    struct archive *a;
+    locale_t loc; /* libarchive converts names through the thread's locale: a private C.UTF-8 one */
+    char *path;
+    char *rel;    /* the current entry's checked name */
+    char why[200];
+};
+
+static int lib_fail(arc_in *a, smb_error *err, const char *what)
+{
+    const char *why = archive_error_string(a->a);
+    return smb_err_set(err, SMB_ERR_PROTOCOL, 0, "archive %s: %s: %s", a->path, what,
+                       why ? why : strerror(archive_errno(a->a) ? archive_errno(a->a) : EIO));
+}
+
+int arc_in_open(const char *path, arc_in **out, smb_error *err)
+{
+    *out = NULL;
+    arc_in *a = calloc(1, sizeof *a);
+    if (!a || !(a->path = strdup(strcmp(path, "-") == 0 ? "(standard input)" : path))) {
+        free(a);
+        return smb_err_set(err, SMB_ERR_NO_MEMORY, 0, "out of memory");
+    }
+    a->loc = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
+    locale_t old = a->loc ? uselocale(a->loc) : (locale_t)0;
+    int rc = 0;
+    if (!(a->a = archive_read_new()))
+        rc = smb_err_set(err, SMB_ERR_NO_MEMORY, 0, "out of memory");
+    if (rc == 0) {
+        archive_read_support_filter_all(a->a);
+        archive_read_support_format_all(a->a);
+        int r = strcmp(path, "-") == 0 ? archive_read_open_fd(a->a, 0, 1 << 20)
+                                       : archive_read_open_filename(a->a, path, 1 << 20);
+        if (r != ARCHIVE_OK) {
+            int e = archive_errno(a->a);
+            rc = e == ENOENT ? smb_err_set(err, SMB_ERR_NOT_FOUND, 0, "archive %s not found", path)
+                             : lib_fail(a, err, "open");
+        }
+    }
+    if (old)
+        uselocale(old);
+    if (rc != 0) {
+        arc_in_close(a);
+        return rc;
+    }
+    *out = a;
+    return 0;
+}
+
+static uint64_t filetime(time_t s, long ns)
+{
+    if (s < 0)
+        return 0;
+    return 116444736000000000ull + (uint64_t)s * 10000000ull + (uint64_t)(ns / 100);
+}
+
+/* Creation time and DOS attributes from the extended attributes archive_out.c writes. */
+static void read_xattrs(struct archive_entry *e, ep_stat *st)
+{
+    const char *name;
+    const void *value;
+    size_t len;
+    archive_entry_xattr_reset(e);
+    while (archive_entry_xattr_next(e, &name, &value, &len) == ARCHIVE_OK) {
+        char v[48];
+        if (!value || len >= sizeof v)
+            continue;
+        memcpy(v, value, len);
+        v[len] = '\0';
+        if (strcmp(name, ARC_CTIME_XATTR) == 0) {
+            long long s = 0;
+            char frac[8] = {0};
+            if (sscanf(v, "%lld.%7[0-9]", &s, frac) >= 1 && s >= 0) {
+                long hundreds = 0;
+                for (int i = 0; i < 7; i++)
+                    hundreds = hundreds * 10 + (frac[i] ? frac[i] - '0' : 0);
+                st->ctime = filetime((time_t)s, hundreds * 100);
+            }
+        } else if (strcmp(name, ARC_DOSATTRIB_XATTR) == 0) {
+            unsigned x = 0;
+            if (sscanf(v, "0x%x", &x) == 1)
+                st->attributes = x & (SMB_ATTR_READONLY | SMB_ATTR_HIDDEN | SMB_ATTR_SYSTEM | SMB_ATTR_ARCHIVE);
+        }
+    }
+}
+
+/*
+ * The entry's name made relative and checked component by component; NULL
+ * with a->why when it cannot be restored safely.
+ */
+static char *checked_name(arc_in *a, const char *raw)
+{
+    if (!raw) {
+        snprintf(a->why, sizeof a->why, "a name that is not valid UTF-8");
+        return NULL;
+    }
+    if (raw[0] == '/') {
+        snprintf(a->why, sizeof a->why, "an absolute path");
+        return NULL;
+    }
+    while (raw[0] == '.' && raw[1] == '/')
+        raw += 2;
+    size_t n = strlen(raw);
+    while (n && raw[n - 1] == '/')
+        n--;
+    if (!n) {
+        snprintf(a->why, sizeof a->why, "an empty name");
+        return NULL;
+    }
+    for (size_t i = 0; i < n;) {
+        size_t j = i;
+        while (j < n && raw[j] != '/')
+            j++;
+        const char *why = plan_unsafe_name(raw + i, j - i);
+        if (why) {
+            snprintf(a->why, sizeof a->why, "%s", why);
+            return NULL;
+        }
+        i = j + 1;
+    }
+    return strndup(raw, n);
+}
+
+int arc_in_next(arc_in *a, arc_in_entry *out, smb_error *err)
+{
+    memset(out, 0, sizeof *out);
+    free(a->rel);
+    a->rel = NULL;
+    locale_t old = a->loc ? uselocale(a->loc) : (locale_t)0;
+    struct archive_entry *e;
+    int r = archive_read_next_header(a->a, &e), rc;
+    if (r == ARCHIVE_EOF) {
+        rc = 0;
+    } else if (r < ARCHIVE_WARN) {
+        rc = lib_fail(a, err, "read");
+    } else {
+        rc = 1;
+        const char *raw = archive_entry_pathname_utf8(e);
+        a->rel = checked_name(a, raw);
+        mode_t type = archive_entry_filetype(e);
+        if (!a->rel) {
+            out->refused = a->why;
+            a->rel = strdup(raw ? raw : "?");
+        } else if (archive_entry_hardlink(e)) {
+            out->refused = "a hard link (not restored)";
+        } else if (type == AE_IFLNK) {
+            out->refused = "a symbolic link (not restored)";
+        } else if (type != AE_IFREG && type != AE_IFDIR) {
+            out->refused = "a special file (not restored)";
+        }
+        out->rel = a->rel ? a->rel : "?";
+        out->st.type = type == AE_IFDIR ? EP_DIR : EP_FILE;
+        la_int64_t size = archive_entry_size(e);
+        out->st.size = type == AE_IFREG && size > 0 ? (uint64_t)size : 0;
+        if (archive_entry_mtime_is_set(e))
+            out->st.mtime = filetime(archive_entry_mtime(e), archive_entry_mtime_nsec(e));
+        read_xattrs(e, &out->st);
+    }
+    if (old)
+        uselocale(old);
+    return rc;
+}
+
+ssize_t arc_in_data(arc_in *a, void *buf, size_t len, smb_error *err)
+{
+    locale_t old = a->loc ? uselocale(a->loc) : (locale_t)0;
+    la_ssize_t n = archive_read_data(a->a, buf, len);
+    if (old)
+        uselocale(old);
+    if (n < 0)
+        return lib_fail(a, err, a->rel ? a->rel : "data");
+    return (ssize_t)n;
+}
+
+void arc_in_close(arc_in *a)
+{
+    if (!a)
+        return;
+    locale_t old = a->loc ? uselocale(a->loc) : (locale_t)0;
+    if (a->a)
+        archive_read_free(a->a);
+    if (old)
+        uselocale(old);
+    if (a->loc)
+        freelocale(a->loc);
+    free(a->path);
+    free(a->rel);
+    free(a);
+}

@@ -1,0 +1,528 @@
+/*
+ * Restoring an archive into a destination endpoint (a share or a local
+ * directory). An archive can only be read front to back, so:
+ *
+ *   reader   (the calling thread) takes entry after entry, refuses unsafe
+ *            ones (archive_in.c), creates directories (parents first, each
+ *            once) and reads each file's data into chunks;
+ *   writers  (the job's threads) take files in order and write each under
+ *            a temporary name in its directory, set its times and
+ *            attributes, and rename it over its final name.
+ *
+ * Data read but not yet written is bounded (read_ahead): the reader waits
+ * for room, and writers make room as they write, so nothing waits forever.
+ * Directory times are set at the end, deepest first (files change them).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "crypto.h"
+#include "engine/archive_in.h"
+#include "engine/archive_job.h"
+#include "engine/plan.h"
+#include "smb/error.h"
+
+#define CHUNK (1u << 20)
+#define WINDOW 4 /* writes in flight per file */
+
+typedef struct rchunk {
+    struct rchunk *next;
+    size_t len;
+    uint8_t data[];
+} rchunk;
+
+typedef struct rfile {
+    struct rfile *next; /* the writers' queue */
+    char *rel;
+    ep_stat st;
+    rchunk *head, *tail;
+    bool eof;           /* the reader is done with it */
+    char *fail;         /* the reader could not read it whole */
+} rfile;
+
+typedef struct rdir {
+    char *rel;
+    ep_stat st;
+    bool has_meta; /* an entry of the archive (else made as a parent: times left alone) */
+} rdir;
+
+typedef struct restore_run {
+    sc_job *job;
+    ep *dst;
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    rfile *qhead, *qtail;
+    bool reading_done, stop;
+    size_t used, budget;
+    rdir *dirs; /* made or met, for times at the end */
+    size_t ndirs, dirs_cap;
+} restore_run;
+
+/* ------------------------------------------------------------ directories */
+
+static rdir *dir_find(restore_run *r, const char *rel)
+{
+    for (size_t i = r->ndirs; i-- > 0;)
+        if (strcmp(r->dirs[i].rel, rel) == 0)
+            return &r->dirs[i];
+    return NULL;
+}
+
+/* Make rel and its parents at the destination (each once); NULL st: a parent only. */
+static int make_dirs(restore_run *r, const char *rel, const ep_stat *st, smb_error *err)
+{
+    rdir *known = dir_find(r, rel);
+    if (known) {
+        if (st) {
+            known->st = *st;
+            known->has_meta = true;
+        }
+        return 0;
+    }
+    const char *slash = strrchr(rel, '/');
+    if (slash) {
+        char *parent = strndup(rel, (size_t)(slash - rel));
+        int rc = parent ? make_dirs(r, parent, NULL, err) : smb_err_set(err, SMB_ERR_NO_MEMORY, 0, "out of memory");
+        free(parent);
+        if (rc != 0)
+            return rc;
+    }
+    smb_error e2 = {0};
+    if (r->dst->ops->mkdir(r->dst, rel, &e2) != 0 && e2.code != SMB_ERR_EXISTS) {
+        *err = e2;
+        return e2.code;
+    }
+    if (e2.code == 0) {
+        job_count(r->job, &r->job->sum.dirs_created, 1);
+        job_event(r->job, SC_EV_DIR_CREATED, rel, 0, true, NULL);
+    }
+    if (r->ndirs == r->dirs_cap) {
+        size_t cap = r->dirs_cap ? r->dirs_cap * 2 : 64;
+        rdir *nd = realloc(r->dirs, cap * sizeof *nd);
+        if (!nd)
+            return smb_err_set(err, SMB_ERR_NO_MEMORY, 0, "out of memory");
+        r->dirs = nd;
+        r->dirs_cap = cap;
+    }
+    rdir *d = &r->dirs[r->ndirs];
+    if (!(d->rel = strdup(rel)))
+        return smb_err_set(err, SMB_ERR_NO_MEMORY, 0, "out of memory");
+    d->has_meta = st != NULL;
+    if (st)
+        d->st = *st;
+    r->ndirs++;
+    return 0;
+}
+
+/* ------------------------------------------------------------ writers */
+
+static char *temp_for(const char *rel)
+{
+    uint8_t rnd[8];
+    if (smb_random(rnd, sizeof rnd) != 0)
+        return NULL;
+    const char *slash = strrchr(rel, '/');
+    int dlen = slash ? (int)(slash - rel) + 1 : 0;
+    char *t = malloc((size_t)dlen + 32);
+    if (t)
+        snprintf(t, (size_t)dlen + 32, "%.*s.smbcopy-%02x%02x%02x%02x%02x%02x%02x%02x.tmp", dlen, rel, rnd[0], rnd[1],
+                 rnd[2], rnd[3], rnd[4], rnd[5], rnd[6], rnd[7]);
+    return t;
+}
+
+static void release(restore_run *r, size_t n)
+{
+    pthread_mutex_lock(&r->lock);
+    r->used -= n;
+    pthread_cond_broadcast(&r->cond);
+    pthread_mutex_unlock(&r->lock);
+}
+
+/* The next chunk of f (waits for the reader); NULL at its end. */
+static rchunk *next_chunk(restore_run *r, rfile *f)
+{
+    pthread_mutex_lock(&r->lock);
+    while (!f->head && !f->eof && !r->stop)
+        pthread_cond_wait(&r->cond, &r->lock);
+    rchunk *c = f->head;
+    if (c) {
+        f->head = c->next;
+        if (!f->head)
+            f->tail = NULL;
+    }
+    pthread_mutex_unlock(&r->lock);
+    return c;
+}
+
+/*
+ * A small file in one step where the endpoint offers it (for SMB one
+ * compounded round trip: create, write, times, rename, close).
+ */
+static int write_small(restore_run *r, rfile *f, const char *tmp, const char **stage, smb_error *err)
+{
+    ep *dst = r->dst;
+    uint8_t *buf = malloc(f->st.size ? (size_t)f->st.size : 1);
+    size_t len = 0;
+    bool over = false;
+    rchunk *c;
+    while ((c = next_chunk(r, f)) != NULL) {
+        if (buf && !over && c->len <= f->st.size - len) {
+            memcpy(buf + len, c->data, c->len);
+            len += c->len;
+        } else {
+            over = true;
+        }
+        release(r, c->len);
+        free(c);
+    }
+    int rc = 0;
+    if (!buf)
+        rc = smb_err_set(err, SMB_ERR_NO_MEMORY, 0, "out of memory");
+    else if (f->fail)
+        rc = smb_err_set(err, SMB_ERR_PROTOCOL, 0, "%s", f->fail);
+    else if (over || len != f->st.size)
+        rc = smb_err_set(err, SMB_ERR_PROTOCOL, 0, "the archive holds another size than its header says");
+    if (rc == 0) {
+        ep_stat meta = f->st, got = {0};
+        if (!(dst->caps & EP_CAP_CREATION_TIME))
+            meta.ctime = 0;
+        *stage = "write";
+        rc = dst->ops->write_whole(dst, tmp, f->rel, buf, len, &meta, &got, err);
+        job_event(r->job, SC_EV_FILE_PROGRESS, f->rel, len, false, NULL);
+    }
+    free(buf);
+    return rc;
+}
+
+/* Write f under a temporary name, finish it, rename it into place. */
+static int write_one(restore_run *r, rfile *f, const char **stage, smb_error *err)
+{
+    ep *dst = r->dst;
+    char *tmp = temp_for(f->rel);
+    if (!tmp)
+        return smb_err_set(err, SMB_ERR_NO_MEMORY, 0, "out of memory");
+    if (f->st.size <= CHUNK && dst->ops->write_whole) {
+        int rc = write_small(r, f, tmp, stage, err);
+        free(tmp);
+        return rc;
+    }
+    ep_file *out = NULL;
+    *stage = "create";
+    int rc = dst->ops->open_write(dst, tmp, f->st.size, &out, err);
+    struct {
+        ep_io *io;
+        rchunk *c;
+    } ring[WINDOW];
+    unsigned head = 0, inflight = 0;
+    uint64_t off = 0;
+    *stage = "write";
+    while (rc == 0) {
+        rchunk *c = inflight < WINDOW ? next_chunk(r, f) : NULL;
+        if (c) {
+            unsigned s = (head + inflight) % WINDOW;
+            ring[s].c = c;
+            ring[s].io = dst->ops->write_submit(out, c->data, c->len, off, err);
+            off += c->len;
+            if (!ring[s].io) {
+                rc = err->code ? err->code : SMB_ERR_NO_MEMORY;
+                release(r, c->len);
+                free(c);
+                break;
+            }
+            inflight++;
+            continue;
+        }
+        if (!inflight)
+            break;
+        size_t n;
+        rc = dst->ops->io_wait(ring[head].io, &n, err);
+        job_event(r->job, SC_EV_FILE_PROGRESS, f->rel, ring[head].c->len, false, NULL);
+        release(r, ring[head].c->len);
+        free(ring[head].c);
+        head = (head + 1) % WINDOW;
+        inflight--;
+    }
+    for (; inflight; inflight--, head = (head + 1) % WINDOW) {
+        smb_error e2;
+        size_t n;
+        dst->ops->io_wait(ring[head].io, &n, &e2);
+        release(r, ring[head].c->len);
+        free(ring[head].c);
+    }
+    if (rc == 0 && f->fail)
+        rc = smb_err_set(err, SMB_ERR_PROTOCOL, 0, "%s", f->fail);
+    if (rc == 0 && off != f->st.size)
+        rc = smb_err_set(err, SMB_ERR_PROTOCOL, 0, "the archive holds %llu bytes of it, its header says %llu",
+                         (unsigned long long)off, (unsigned long long)f->st.size);
+    ep_stat got = {0};
+    if (rc == 0) {
+        *stage = "set times";
+        ep_stat meta = f->st;
+        if (!(dst->caps & EP_CAP_CREATION_TIME))
+            meta.ctime = 0;
+        rc = dst->ops->finish(out, &meta, &got, err);
+    }
+    if (out) {
+        smb_error e2 = {0};
+        int crc = dst->ops->close(out, rc ? &e2 : err);
+        if (rc == 0)
+            rc = crc;
+    }
+    if (rc == 0) {
+        *stage = "rename into place";
+        rc = dst->ops->rename(dst, tmp, f->rel, err);
+    }
+    if (rc != 0 && out) {
+        smb_error e2;
+        dst->ops->unlink(dst, tmp, &e2);
+    }
+    free(tmp);
+    return rc;
+}
+
+static void free_file(restore_run *r, rfile *f)
+{
+    size_t n = 0;
+    for (rchunk *c = f->head, *x; c; c = x) {
+        x = c->next;
+        n += c->len;
+        free(c);
+    }
+    if (n)
+        release(r, n);
+    free(f->rel);
+    free(f->fail);
+    free(f);
+}
+
+static void *writer_main(void *arg)
+{
+    restore_run *r = arg;
+    sc_job *job = r->job;
+    for (;;) {
+        pthread_mutex_lock(&r->lock);
+        while (!r->qhead && !r->reading_done && !r->stop)
+            pthread_cond_wait(&r->cond, &r->lock);
+        rfile *f = r->stop ? NULL : r->qhead;
+        if (f) {
+            r->qhead = f->next;
+            if (!r->qhead)
+                r->qtail = NULL;
+        }
+        pthread_mutex_unlock(&r->lock);
+        if (!f)
+            return NULL;
+        job_event(job, SC_EV_FILE_START, f->rel, f->st.size, false, NULL);
+        smb_error err = {0};
+        const char *stage = "write";
+        if (write_one(r, f, &stage, &err) == 0) {
+            pthread_mutex_lock(&job->lock);
+            job->sum.files_copied++;
+            job->sum.bytes_copied += f->st.size;
+            pthread_mutex_unlock(&job->lock);
+            job_event(job, SC_EV_FILE_DONE, f->rel, f->st.size, false, NULL);
+        } else {
+            if (job_error_is_fatal(err.code))
+                job_set_fatal(job, &err);
+            if (err.code != SMB_ERR_CANCELLED)
+                job_fail(job, f->rel, false, "%s: %s", stage, err.message);
+        }
+        /* After a failed write the reader may still be appending to f: take and drop the rest, then free it. */
+        rchunk *c;
+        while ((c = next_chunk(r, f)) != NULL) {
+            release(r, c->len);
+            free(c);
+        }
+        free_file(r, f);
+    }
+}
+
+/* ------------------------------------------------------------ the reader */
+
+/* Read the current entry's data into f's chunks; false when the job stops. */
+static bool read_data(restore_run *r, arc_in *in, rfile *f, smb_error *err)
+{
+    uint64_t got = 0;
+    for (;;) {
+        pthread_mutex_lock(&r->lock);
+        while (!r->stop && r->used + CHUNK > r->budget && r->used > 0)
+            pthread_cond_wait(&r->cond, &r->lock);
+        bool stop = r->stop;
+        if (!stop)
+            r->used += CHUNK;
+        pthread_mutex_unlock(&r->lock);
+        if (stop)
+            return false;
+        rchunk *c = malloc(sizeof *c + CHUNK);
+        ssize_t n = c ? arc_in_data(in, c->data, CHUNK, err) : smb_err_set(err, SMB_ERR_NO_MEMORY, 0, "out of memory");
+        if (n <= 0) {
+            free(c);
+            release(r, CHUNK);
+            if (n < 0) {
+                if (asprintf(&f->fail, "read from the archive: %s", err->message) < 0)
+                    f->fail = NULL;
+                return false;
+            }
+            return true;
+        }
+        got += (uint64_t)n;
+        c->next = NULL;
+        c->len = (size_t)n;
+        pthread_mutex_lock(&r->lock);
+        r->used -= CHUNK - (size_t)n;
+        if (f->tail)
+            f->tail->next = c;
+        else
+            f->head = c;
+        f->tail = c;
+        pthread_cond_broadcast(&r->cond);
+        pthread_mutex_unlock(&r->lock);
+        if (job_stopping(r->job))
+            return false;
+    }
+}
+
+/* Read every entry; returns an error that ends the restore (a damaged archive, a lost connection). */
+static int read_all(restore_run *r, arc_in *in, smb_error *err)
+{
+    sc_job *job = r->job;
+    int rc = 0;
+    arc_in_entry e;
+    while (rc == 0 && !job_stopping(job)) {
+        int n = arc_in_next(in, &e, err);
+        if (n < 0)
+            rc = n;
+        if (n <= 0)
+            break;
+        if (e.refused) {
+            job_count(job, &job->sum.ignored, 1);
+            job_fail(job, e.rel, e.st.type == EP_DIR, "refused entry from the archive: %s", e.refused);
+            continue;
+        }
+        const char *leaf = strrchr(e.rel, '/');
+        leaf = leaf ? leaf + 1 : e.rel;
+        if (plan_matches((const char *const *)job->excludes, job->opts.nexcludes, leaf, e.rel))
+            continue;
+        if (e.st.type == EP_DIR) {
+            job_count(job, &job->sum.dirs_total, 1);
+            smb_error derr = {0};
+            if (!job->opts.dry_run && make_dirs(r, e.rel, &e.st, &derr) != 0) {
+                if (job_error_is_fatal(derr.code)) {
+                    *err = derr;
+                    rc = derr.code;
+                }
+                job_fail(job, e.rel, true, "create directory: %s", derr.message);
+            } else if (job->opts.dry_run) {
+                job_event(job, SC_EV_DRY_RUN, e.rel, 0, true, "mkdir");
+            }
+            continue;
+        }
+        if (job->opts.nincludes && !plan_matches((const char *const *)job->includes, job->opts.nincludes, leaf, e.rel))
+            continue;
+        pthread_mutex_lock(&job->lock);
+        job->sum.files_total++;
+        job->sum.bytes_total += e.st.size;
+        pthread_mutex_unlock(&job->lock);
+        if (job->opts.dry_run) {
+            job_count(job, &job->sum.files_copied, 1);
+            job_count(job, &job->sum.bytes_copied, e.st.size);
+            job_event(job, SC_EV_DRY_RUN, e.rel, e.st.size, false, "restore");
+            continue;
+        }
+        const char *slash = strrchr(e.rel, '/');
+        if (slash) {
+            char *parent = strndup(e.rel, (size_t)(slash - e.rel));
+            smb_error derr = {0};
+            int drc = parent ? make_dirs(r, parent, NULL, &derr) : SMB_ERR_NO_MEMORY;
+            free(parent);
+            if (drc != 0) {
+                job_fail(job, e.rel, false, "create its directory: %s", derr.message);
+                if (job_error_is_fatal(derr.code)) {
+                    *err = derr;
+                    rc = derr.code;
+                }
+                continue;
+            }
+        }
+        rfile *f = calloc(1, sizeof *f);
+        if (!f || !(f->rel = strdup(e.rel))) {
+            free(f);
+            rc = smb_err_set(err, SMB_ERR_NO_MEMORY, 0, "out of memory");
+            break;
+        }
+        f->st = e.st;
+        pthread_mutex_lock(&r->lock);
+        if (r->qtail)
+            r->qtail->next = f;
+        else
+            r->qhead = f;
+        r->qtail = f;
+        pthread_cond_broadcast(&r->cond);
+        pthread_mutex_unlock(&r->lock);
+        smb_error rerr = {0};
+        bool ok = read_data(r, in, f, &rerr);
+        pthread_mutex_lock(&r->lock);
+        f->eof = true;
+        pthread_cond_broadcast(&r->cond);
+        pthread_mutex_unlock(&r->lock);
+        if (!ok && rerr.code && rerr.code != SMB_ERR_CANCELLED) {
+            *err = rerr; /* the archive is damaged: nothing after this can be trusted */
+            rc = rerr.code;
+        }
+    }
+    return rc;
+}
+
+int job_restore_run(sc_job *job, const char *archive_path, ep *dst, size_t read_ahead, smb_error *err)
+{
+    arc_in *in = NULL;
+    int rc = arc_in_open(archive_path, &in, err);
+    if (rc != 0)
+        return rc;
+    restore_run r = {.job = job, .dst = dst, .budget = read_ahead ? read_ahead : SC_DEFAULT_READ_AHEAD};
+    if (r.budget < CHUNK)
+        r.budget = CHUNK;
+    pthread_mutex_init(&r.lock, NULL);
+    pthread_cond_init(&r.cond, NULL);
+    unsigned nwriters = job->opts.threads ? job->opts.threads : 1, started = 0;
+    pthread_t *writers = calloc(nwriters, sizeof *writers);
+    while (writers && started < nwriters && pthread_create(&writers[started], NULL, writer_main, &r) == 0)
+        started++;
+    if (!started)
+        rc = smb_err_set(err, SMB_ERR_NO_MEMORY, 0, "cannot start threads");
+    if (rc == 0)
+        rc = read_all(&r, in, err);
+    pthread_mutex_lock(&r.lock);
+    r.reading_done = true;
+    if (rc != 0)
+        r.stop = true;
+    pthread_cond_broadcast(&r.cond);
+    pthread_mutex_unlock(&r.lock);
+    for (unsigned i = 0; i < started; i++)
+        pthread_join(writers[i], NULL);
+    free(writers);
+    while (r.qhead) {
+        rfile *f = r.qhead;
+        r.qhead = f->next;
+        free_file(&r, f);
+    }
+    /* Directory times last, deepest first. */
+    for (size_t i = r.ndirs; i-- > 0;) {
+        if (r.dirs[i].has_meta && !job_stopping(job)) {
+            smb_error e2 = {0};
+            if (dst->ops->set_meta(dst, r.dirs[i].rel, &r.dirs[i].st, &e2) != 0)
+                job_fail(job, r.dirs[i].rel, true, "set directory times: %s", e2.message);
+        }
+        free(r.dirs[i].rel);
+    }
+    free(r.dirs);
+    pthread_mutex_destroy(&r.lock);
+    pthread_cond_destroy(&r.cond);
+    arc_in_close(in);
+    if (rc == 0 && atomic_load(&job->fatal)) {
+        *err = job->fatal_err;
+        rc = atomic_load(&job->fatal);
+    }
+    return rc;
+}
