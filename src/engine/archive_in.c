@@ -118,10 +118,8 @@ static char *checked_name(arc_in *a, const char *raw)
     size_t n = strlen(raw);
     while (n && raw[n - 1] == '/')
         n--;
-    if (!n) {
-        snprintf(a->why, sizeof a->why, "an empty name");
-        return NULL;
-    }
+    if (!n || (n == 1 && raw[0] == '.'))
+        return strdup(""); /* the archive's root ("./"): the destination itself */
     for (size_t i = 0; i < n;) {
         size_t j = i;
         while (j < n && raw[j] != '/')

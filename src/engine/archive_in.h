@@ -20,7 +20,8 @@ typedef struct arc_in arc_in;
 
 /** One entry; strings valid until the next arc_in_next. */
 typedef struct arc_in_entry {
-    const char *rel;     /**< the checked relative path ('/'-separated, no trailing '/'), or the raw name when refused */
+    const char *rel;     /**< the checked relative path ('/'-separated, no trailing '/'; "" for the archive's
+                              root, "./"), or the raw name when refused */
     ep_stat st;          /**< type EP_FILE or EP_DIR, size, mtime, ctime and DOS attributes (see archive_out.h) */
     const char *refused; /**< why the entry is not to be restored, or NULL */
 } arc_in_entry;

@@ -35,6 +35,8 @@ typedef struct rchunk {
 typedef struct rfile {
     struct rfile *next; /* the writers' queue */
     char *rel;
+    char *at;           /* where it is written: its final path, or its path inside a staged directory */
+    bool direct;        /* inside a staged directory: written under its own name, no rename */
     ep_stat st;
     rchunk *head, *tail;
     bool eof;           /* the reader is done with it */
@@ -43,6 +45,9 @@ typedef struct rfile {
 
 typedef struct rdir {
     char *rel;
+    char *at;        /* where it is now (inside a staged directory, or the staging name itself) */
+    bool staged;     /* new: at is (inside) a staging directory */
+    bool stage_root; /* the staging directory itself, renamed to rel at the end */
     ep_stat st;
     bool has_meta; /* an entry of the archive (else made as a parent: times left alone) */
 } rdir;
@@ -69,8 +74,24 @@ static rdir *dir_find(restore_run *r, const char *rel)
     return NULL;
 }
 
-/* Make rel and its parents at the destination (each once); NULL st: a parent only. */
-static int make_dirs(restore_run *r, const char *rel, const ep_stat *st, smb_error *err)
+static uint64_t fnv64(const char *p)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (; *p; p++)
+        h = (h ^ (unsigned char)*p) * 1099511628211ull;
+    return h;
+}
+
+/*
+ * Make rel and its parents at the destination (each once); NULL st: a
+ * parent only. A directory the destination lacks is built under a staging
+ * name beside its final one (".smbcopy-<hash of its name>.tmp", found
+ * again by a rerun), with everything below it written under its own names
+ * inside, and renamed into place at the end: no rename per file (which is
+ * what makes writing many small files to Samba slow), and no half-restored
+ * tree under its final name. Returns the directory's record.
+ */
+static rdir *make_dirs(restore_run *r, const char *rel, const ep_stat *st, smb_error *err)
 {
     rdir *known = dir_find(r, rel);
     if (known) {
@@ -78,41 +99,90 @@ static int make_dirs(restore_run *r, const char *rel, const ep_stat *st, smb_err
             known->st = *st;
             known->has_meta = true;
         }
-        return 0;
+        return known;
     }
     const char *slash = strrchr(rel, '/');
+    const char *name = slash ? slash + 1 : rel;
+    rdir *parent = NULL;
     if (slash) {
-        char *parent = strndup(rel, (size_t)(slash - rel));
-        int rc = parent ? make_dirs(r, parent, NULL, err) : smb_err_set(err, SMB_ERR_NO_MEMORY, 0, "out of memory");
-        free(parent);
-        if (rc != 0)
-            return rc;
+        char *p = strndup(rel, (size_t)(slash - rel));
+        if (!p) {
+            smb_err_set(err, SMB_ERR_NO_MEMORY, 0, "out of memory");
+            return NULL;
+        }
+        parent = make_dirs(r, p, NULL, err);
+        free(p);
+        if (!parent)
+            return NULL;
     }
+    const char *parent_at = parent ? parent->at : "";
+    bool in_stage = parent && parent->staged;
+    char *final_at = job_join(parent_at, name), *at = NULL;
+    bool stage_root = false;
+    ep_stat dst_st;
     smb_error e2 = {0};
-    if (r->dst->ops->mkdir(r->dst, rel, &e2) != 0 && e2.code != SMB_ERR_EXISTS) {
-        *err = e2;
-        return e2.code;
+    if (!final_at) {
+        smb_err_set(err, SMB_ERR_NO_MEMORY, 0, "out of memory");
+        return NULL;
     }
-    if (e2.code == 0) {
+    if (in_stage) {
+        at = final_at;
+        final_at = NULL;
+        if (r->dst->ops->mkdir(r->dst, at, &e2) != 0 && e2.code != SMB_ERR_EXISTS) {
+            *err = e2;
+            free(at);
+            return NULL;
+        }
+    } else if (r->dst->ops->stat(r->dst, final_at, &dst_st, &e2) == 0 && dst_st.type == EP_DIR) {
+        at = final_at; /* already there: files go in under temporary names */
+        final_at = NULL;
+    } else {
+        char leaf[48];
+        snprintf(leaf, sizeof leaf, ".smbcopy-%016llx.tmp", (unsigned long long)fnv64(name));
+        at = job_join(parent_at, leaf);
+        stage_root = true;
+        memset(&e2, 0, sizeof e2);
+        if (!at || (r->dst->ops->mkdir(r->dst, at, &e2) != 0 && e2.code != SMB_ERR_EXISTS)) {
+            if (at)
+                *err = e2;
+            else
+                smb_err_set(err, SMB_ERR_NO_MEMORY, 0, "out of memory");
+            free(at);
+            free(final_at);
+            return NULL;
+        }
+    }
+    free(final_at);
+    if (stage_root || in_stage) {
         job_count(r->job, &r->job->sum.dirs_created, 1);
         job_event(r->job, SC_EV_DIR_CREATED, rel, 0, true, NULL);
     }
     if (r->ndirs == r->dirs_cap) {
         size_t cap = r->dirs_cap ? r->dirs_cap * 2 : 64;
         rdir *nd = realloc(r->dirs, cap * sizeof *nd);
-        if (!nd)
-            return smb_err_set(err, SMB_ERR_NO_MEMORY, 0, "out of memory");
+        if (!nd) {
+            free(at);
+            smb_err_set(err, SMB_ERR_NO_MEMORY, 0, "out of memory");
+            return NULL;
+        }
         r->dirs = nd;
         r->dirs_cap = cap;
     }
     rdir *d = &r->dirs[r->ndirs];
-    if (!(d->rel = strdup(rel)))
-        return smb_err_set(err, SMB_ERR_NO_MEMORY, 0, "out of memory");
+    memset(d, 0, sizeof *d);
+    if (!(d->rel = strdup(rel))) {
+        free(at);
+        smb_err_set(err, SMB_ERR_NO_MEMORY, 0, "out of memory");
+        return NULL;
+    }
+    d->at = at;
+    d->staged = stage_root || in_stage;
+    d->stage_root = stage_root;
     d->has_meta = st != NULL;
     if (st)
         d->st = *st;
     r->ndirs++;
-    return 0;
+    return d;
 }
 
 /* ------------------------------------------------------------ writers */
@@ -188,7 +258,7 @@ static int write_small(restore_run *r, rfile *f, const char *tmp, const char **s
         if (!(dst->caps & EP_CAP_CREATION_TIME))
             meta.ctime = 0;
         *stage = "write";
-        rc = dst->ops->write_whole(dst, tmp, f->rel, buf, len, &meta, &got, err);
+        rc = dst->ops->write_whole(dst, tmp, f->direct ? NULL : f->at, buf, len, &meta, &got, err);
         job_event(r->job, SC_EV_FILE_PROGRESS, f->rel, len, false, NULL);
     }
     free(buf);
@@ -199,9 +269,14 @@ static int write_small(restore_run *r, rfile *f, const char *tmp, const char **s
 static int write_one(restore_run *r, rfile *f, const char **stage, smb_error *err)
 {
     ep *dst = r->dst;
-    char *tmp = temp_for(f->rel);
+    /* Inside a staged directory: its own name (what a rerun left there goes first). */
+    char *tmp = f->direct ? strdup(f->at) : temp_for(f->at);
     if (!tmp)
         return smb_err_set(err, SMB_ERR_NO_MEMORY, 0, "out of memory");
+    if (f->direct) {
+        smb_error e2;
+        dst->ops->unlink(dst, tmp, &e2);
+    }
     if (f->st.size <= CHUNK && dst->ops->write_whole) {
         int rc = write_small(r, f, tmp, stage, err);
         free(tmp);
@@ -269,9 +344,9 @@ static int write_one(restore_run *r, rfile *f, const char **stage, smb_error *er
         if (rc == 0)
             rc = crc;
     }
-    if (rc == 0) {
+    if (rc == 0 && !f->direct) {
         *stage = "rename into place";
-        rc = dst->ops->rename(dst, tmp, f->rel, err);
+        rc = dst->ops->rename(dst, tmp, f->at, err);
     }
     if (rc != 0 && out) {
         smb_error e2;
@@ -292,6 +367,7 @@ static void free_file(restore_run *r, rfile *f)
     if (n)
         release(r, n);
     free(f->rel);
+    free(f->at);
     free(f->fail);
     free(f);
 }
@@ -400,6 +476,8 @@ static int read_all(restore_run *r, arc_in *in, smb_error *err)
             job_fail(job, e.rel, e.st.type == EP_DIR, "refused entry from the archive: %s", e.refused);
             continue;
         }
+        if (!e.rel[0])
+            continue; /* "./": the destination itself */
         const char *leaf = strrchr(e.rel, '/');
         leaf = leaf ? leaf + 1 : e.rel;
         if (plan_matches((const char *const *)job->excludes, job->opts.nexcludes, leaf, e.rel))
@@ -407,7 +485,7 @@ static int read_all(restore_run *r, arc_in *in, smb_error *err)
         if (e.st.type == EP_DIR) {
             job_count(job, &job->sum.dirs_total, 1);
             smb_error derr = {0};
-            if (!job->opts.dry_run && make_dirs(r, e.rel, &e.st, &derr) != 0) {
+            if (!job->opts.dry_run && !make_dirs(r, e.rel, &e.st, &derr)) {
                 if (job_error_is_fatal(derr.code)) {
                     *err = derr;
                     rc = derr.code;
@@ -431,12 +509,13 @@ static int read_all(restore_run *r, arc_in *in, smb_error *err)
             continue;
         }
         const char *slash = strrchr(e.rel, '/');
+        rdir *pd = NULL;
         if (slash) {
             char *parent = strndup(e.rel, (size_t)(slash - e.rel));
             smb_error derr = {0};
-            int drc = parent ? make_dirs(r, parent, NULL, &derr) : SMB_ERR_NO_MEMORY;
+            pd = parent ? make_dirs(r, parent, NULL, &derr) : NULL;
             free(parent);
-            if (drc != 0) {
+            if (!pd) {
                 job_fail(job, e.rel, false, "create its directory: %s", derr.message);
                 if (job_error_is_fatal(derr.code)) {
                     *err = derr;
@@ -452,6 +531,12 @@ static int read_all(restore_run *r, arc_in *in, smb_error *err)
             break;
         }
         f->st = e.st;
+        f->direct = pd && pd->staged;
+        if (!(f->at = job_join(pd ? pd->at : "", slash ? slash + 1 : e.rel))) {
+            free_file(r, f);
+            rc = smb_err_set(err, SMB_ERR_NO_MEMORY, 0, "out of memory");
+            break;
+        }
         pthread_mutex_lock(&r->lock);
         if (r->qtail)
             r->qtail->next = f;
@@ -507,14 +592,48 @@ int job_restore_run(sc_job *job, const char *archive_path, ep *dst, size_t read_
         r.qhead = f->next;
         free_file(&r, f);
     }
-    /* Directory times last, deepest first. */
+    /* Staged directories into place (unless stopped: a rerun carries on), then directory times, deepest first. */
+    bool stopped = job_stopping(job) || rc != 0;
+    for (size_t i = 0; i < r.ndirs && !stopped; i++) {
+        if (!r.dirs[i].stage_root)
+            continue;
+        smb_error e2 = {0};
+        const char *slash = strrchr(r.dirs[i].rel, '/');
+        rdir *parent = NULL;
+        if (slash) {
+            char *p = strndup(r.dirs[i].rel, (size_t)(slash - r.dirs[i].rel));
+            parent = p ? dir_find(&r, p) : NULL;
+            free(p);
+        }
+        char *final = job_join(parent ? parent->at : "", slash ? slash + 1 : r.dirs[i].rel);
+        if (final && dst->ops->rename(dst, r.dirs[i].at, final, &e2) == 0) {
+            free(r.dirs[i].at);
+            r.dirs[i].at = final;
+            final = NULL;
+            /* Below it, paths change the same way. */
+            size_t old_len = strlen(r.dirs[i].rel);
+            for (size_t k = i + 1; k < r.ndirs; k++)
+                if (strncmp(r.dirs[k].rel, r.dirs[i].rel, old_len) == 0 && r.dirs[k].rel[old_len] == '/') {
+                    char *moved = job_join(r.dirs[i].at, r.dirs[k].rel + old_len + 1);
+                    if (moved) {
+                        free(r.dirs[k].at);
+                        r.dirs[k].at = moved;
+                    }
+                }
+        } else {
+            job_fail(job, r.dirs[i].rel, true, "move the restored directory into place (from %s): %s", r.dirs[i].at,
+                     final ? e2.message : "out of memory");
+        }
+        free(final);
+    }
     for (size_t i = r.ndirs; i-- > 0;) {
-        if (r.dirs[i].has_meta && !job_stopping(job)) {
+        if (r.dirs[i].has_meta && !stopped) {
             smb_error e2 = {0};
-            if (dst->ops->set_meta(dst, r.dirs[i].rel, &r.dirs[i].st, &e2) != 0)
+            if (dst->ops->set_meta(dst, r.dirs[i].at, &r.dirs[i].st, &e2) != 0)
                 job_fail(job, r.dirs[i].rel, true, "set directory times: %s", e2.message);
         }
         free(r.dirs[i].rel);
+        free(r.dirs[i].at);
     }
     free(r.dirs);
     pthread_mutex_destroy(&r.lock);

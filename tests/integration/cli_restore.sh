@@ -1,0 +1,154 @@
+#!/usr/bin/env bash
+# Restoring archives (archive -> share, archive -> local):
+#   - round trip: the edge-case tree archived from the share (.tar.zst),
+#     restored into a new share directory and into a local directory: both
+#     identical to the original (names, sizes, bytes, modification times);
+#     smbclient reads a restored file back byte for byte; restoring again
+#     over the result changes nothing;
+#   - a tar made by GNU tar restores too, also from standard input ('-');
+#   - an archive with malicious entries ("../x", an absolute path, a
+#     symbolic link to /, a hard link, a name with a backslash) restores
+#     nothing outside the destination, and reports each refused entry
+#     (exit 1); its harmless entries are restored;
+#   - a truncated archive fails with a clear message and leaves no file under
+#     a final name that differs from the original.
+set -euo pipefail
+
+# shellcheck source=lib/cli_setup.sh
+. "$(dirname "$0")/lib/cli_setup.sh"
+
+for tool in tar zstd smbclient; do
+    if ! command -v "$tool" >/dev/null 2>&1; then
+        echo "$tool not found (scripts/install-deps.sh installs it)" >&2
+        [ "${CI:-}" = true ] && exit 1
+        exit 77
+    fi
+done
+
+cli_test_dirs cli_restore
+export XDG_STATE_HOME=$work/state
+
+EDGE_NO_SPARSE=1 EDGE_MANY=400 bash "$fixtures/make-edge-tree.sh" "$share/orig" >/dev/null
+
+# run TAG ARGS...: smbcopy, rc in $rc, output in out/TAG.{out,err}
+run() {
+    local tag=$1
+    shift
+    set +e
+    timeout 300 "$cli" -A "$auth" --no-progress "$@" </dev/null >"$work/out/$tag.out" 2>"$work/out/$tag.err"
+    rc=$?
+    set -e
+}
+expect() {
+    local tag=$1 want=$2
+    [ "$rc" -eq "$want" ] || fail "$tag: exit $rc, expected $want: $(head -c 400 "$work/out/$tag.err")"
+}
+same() {
+    local tag=$1 a=$2 b=$3
+    shift 3
+    bash "$fixtures/compare-trees.sh" "$@" "$a" "$b" >"$work/out/$tag.cmp" 2>&1 ||
+        fail "$tag: the trees differ: $(head -n 6 "$work/out/$tag.cmp" | tr '\n' ' ')"
+}
+no_temps() {
+    local tag=$1 dir=$2 left
+    left=$(find "$dir" -name '.smbcopy-*' | head -n 3)
+    [ -z "$left" ] || fail "$tag: temporary entries left: $left"
+}
+
+# --- round trip ------------------------------------------------------------------
+
+run archive "$url/orig" "$work/orig.tar.zst"
+expect archive 0
+run to-share "$work/orig.tar.zst" "$url/restored"
+expect to-share 0
+same to-share "$share/orig" "$share/restored"
+no_temps to-share "$share/restored"
+run to-local "$work/orig.tar.zst" "$work/local"
+expect to-local 0
+same to-local "$share/orig" "$work/local"
+no_temps to-local "$work/local"
+# smbclient reads back what the restore wrote.
+big=$(cd "$share/orig" && find . -type f -size +1M -printf '%P\n' | head -n 1)
+if timeout 120 smbclient "//$SMBCOPY_TEST_HOST/$SMBCOPY_TEST_SHARE" -p "$SMBCOPY_TEST_PORT" -A "$auth" \
+    -c "get \"$name/restored/$big\" \"$work/got.bin\"" >"$work/out/smbclient.log" 2>&1; then
+    cmp -s "$work/got.bin" "$share/orig/$big" || fail "smbclient reads other bytes from the restored $big"
+else
+    fail "smbclient could not read the restored $big: $(tail -n 3 "$work/out/smbclient.log" | tr '\n' ' ')"
+fi
+# Again over the result: still identical, nothing left over.
+run again "$work/orig.tar.zst" "$url/restored"
+expect again 0
+same again "$share/orig" "$share/restored"
+no_temps again "$share/restored"
+
+# --- a GNU tar archive, from standard input ---------------------------------------
+
+mkdir -p "$work/plain/sub"
+head -c 3000000 /dev/urandom >"$work/plain/sub/data.bin"
+printf 'hello\n' >"$work/plain/hello.txt"
+touch -d '2020-02-03 04:05:06.789' "$work/plain/hello.txt"
+tar --format=posix -C "$work/plain" -cf "$work/plain.tar" .  # posix: sub-second times
+set +e
+timeout 300 "$cli" -A "$auth" --no-progress - "$url/fromstdin" <"$work/plain.tar" >"$work/out/stdin.out" \
+    2>"$work/out/stdin.err"
+rc=$?
+set -e
+expect stdin 0
+same stdin "$work/plain" "$share/fromstdin"
+
+# --- malicious entries ---------------------------------------------------------------
+
+mal=$work/mal
+outside=$work/outside
+mkdir -p "$mal/in/good" "$outside"
+printf 'fine\n' >"$mal/in/good/ok.txt"
+printf 'escaped\n' >"$mal/x"
+printf 'absolute\n' >"$outside/abs.txt"
+ln -s / "$mal/in/rootlink"
+printf 'linked\n' >"$mal/in/target.txt"
+ln "$mal/in/target.txt" "$mal/in/hardlink.txt"
+printf 'bs\n' >"$mal/in/back\\slash.txt"
+# ../x (relative to in/), an absolute path, a symlink to /, a hard link, a backslash name.
+(cd "$mal/in" && tar -cPf "$work/evil.tar" good/ok.txt ../x "$outside/abs.txt" rootlink target.txt \
+    hardlink.txt 'back\slash.txt')
+rm -f "$outside/abs.txt"
+before=$(cd "$work" && find . \( -path ./evil-dst -o -path ./state \) -prune -o -print | LC_ALL=C sort)
+run evil "$work/evil.tar" "$work/evil-dst"
+expect evil 1
+after=$(cd "$work" && find . \( -path ./evil-dst -o -path ./state \) -prune -o -print | LC_ALL=C sort)
+# Nothing appeared outside the destination (out/ holds this test's own output files).
+extra=$(comm -13 <(echo "$before") <(echo "$after") | grep -v '^\./out/' || true)
+[ -z "$extra" ] || fail "evil: entries appeared outside the destination: $(echo "$extra" | tr '\n' ' ')"
+[ ! -e "$outside/abs.txt" ] || fail "evil: the absolute path was written"
+[ ! -e "$work/x" ] || fail "evil: ../x was written next to the destination"
+for what in '\.\./x' "$outside/abs.txt" 'rootlink' 'hardlink.txt' 'back.slash.txt'; do
+    grep -q "FAILED .*$what.*refused entry from the archive" "$work/out/evil.out" ||
+        fail "evil: no refusal reported for $what: $(grep FAILED "$work/out/evil.out" | tr '\n' ' ')"
+done
+[ -L "$work/evil-dst/rootlink" ] && fail "evil: the symbolic link was created"
+[ "$(cat "$work/evil-dst/good/ok.txt" 2>/dev/null)" = fine ] || fail "evil: the harmless good/ok.txt was not restored"
+[ "$(cat "$work/evil-dst/target.txt" 2>/dev/null)" = linked ] || fail "evil: the harmless target.txt was not restored"
+no_temps evil "$work/evil-dst"
+# The same into a share.
+run evil-share "$work/evil.tar" "$url/evil"
+expect evil-share 1
+[ ! -e "$share/x" ] || fail "evil-share: ../x was written next to the destination"
+[ "$(cat "$share/evil/good/ok.txt" 2>/dev/null)" = fine ] || fail "evil-share: good/ok.txt was not restored"
+
+# --- a truncated archive ---------------------------------------------------------------
+
+tar -C "$work/plain" -cf "$work/full.tar" .
+head -c $(($(stat -c %s "$work/full.tar") / 2)) "$work/full.tar" >"$work/cut.tar"
+run cut "$work/cut.tar" "$work/cut-dst"
+[ "$rc" -ne 0 ] || fail "cut: exit 0 for a truncated archive"
+grep -qiE 'truncated|damaged|unexpected end|premature|archive' "$work/out/cut.err" "$work/out/cut.out" ||
+    fail "cut: no message about the archive: $(cat "$work/out/cut.err")"
+if [ -d "$work/cut-dst" ]; then
+    while IFS= read -r -d '' p; do
+        rel=${p#"$work/cut-dst"/}
+        case "/$rel" in */.smbcopy-*) continue ;; esac
+        cmp -s "$p" "$work/plain/$rel" || fail "cut: $rel sits under its final name with other bytes"
+    done < <(find "$work/cut-dst" -type f -print0)
+fi
+
+cli_test_end "cli_restore: round trips identical, stdin, malicious entries refused, truncated archive detected"
