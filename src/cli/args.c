@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <smbcopy/smb.h>
 
@@ -40,6 +41,8 @@ enum {
     OPT_COMPRESS_LEVEL,
     OPT_READ_AHEAD,
     OPT_EXTRACT,
+    OPT_SNAPSHOT,
+    OPT_NEWER_THAN,
 };
 
 static const struct option long_options[] = {
@@ -69,6 +72,8 @@ static const struct option long_options[] = {
     {"compress-level", required_argument, NULL, OPT_COMPRESS_LEVEL},
     {"read-ahead", required_argument, NULL, OPT_READ_AHEAD},
     {"extract", no_argument, NULL, OPT_EXTRACT},
+    {"snapshot", required_argument, NULL, OPT_SNAPSHOT},
+    {"newer-than", required_argument, NULL, OPT_NEWER_THAN},
     {"authentication-file", required_argument, NULL, 'A'},
     {"user", required_argument, NULL, 'U'},
     {"timeout", required_argument, NULL, OPT_TIMEOUT},
@@ -128,6 +133,41 @@ static bool parse_duration(const char *s, unsigned long max_s, unsigned *out)
     if (v > max_s / mult)
         return false;
     *out = (unsigned)(v * mult);
+    return true;
+}
+
+/*
+ * A point in time: "@SECONDS" since 1970, or "YYYY-MM-DD[THH:MM[:SS]]" in
+ * local time ("Z" at the end: UTC; a space may replace the T). As FILETIME.
+ */
+static bool parse_time(const char *s, uint64_t *out)
+{
+    time_t t;
+    if (s[0] == '@') {
+        unsigned long long v;
+        char *end;
+        errno = 0;
+        v = strtoull(s + 1, &end, 10);
+        if (errno || end == s + 1 || *end || v > 32503680000ull)
+            return false;
+        t = (time_t)v;
+    } else {
+        static const char *const formats[] = {"%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M",
+                                              "%Y-%m-%d %H:%M", "%Y-%m-%d"};
+        struct tm tm;
+        const char *end = NULL;
+        for (size_t i = 0; i < sizeof formats / sizeof formats[0] && !(end && (!*end || (*end == 'Z' && !end[1]))); i++) {
+            memset(&tm, 0, sizeof tm);
+            end = strptime(s, formats[i], &tm);
+        }
+        if (!end || (*end && !(*end == 'Z' && !end[1])))
+            return false;
+        tm.tm_isdst = -1;
+        t = *end == 'Z' ? timegm(&tm) : mktime(&tm);
+        if (t == (time_t)-1 || t < 0)
+            return false;
+    }
+    *out = 116444736000000000ull + (uint64_t)t * 10000000ull;
     return true;
 }
 
@@ -269,6 +309,16 @@ static int apply_option(int c, const char *arg, const char *as_written, cli_opti
         o->compress_level = (int)v;
         return 0;
     }
+    case OPT_SNAPSHOT:
+        if (!*arg)
+            return usage_error(errbuf, errlen, "empty file name for --snapshot");
+        o->snapshot = arg;
+        return 0;
+    case OPT_NEWER_THAN:
+        if (!parse_time(arg, &o->newer_than))
+            return usage_error(errbuf, errlen,
+                               "bad time '%s' for --newer-than (expected YYYY-MM-DD[THH:MM[:SS]][Z] or @SECONDS)", arg);
+        return 0;
     case OPT_EXTRACT:
         o->extract = true;
         return 0;

@@ -49,6 +49,8 @@ typedef struct cli_options {
     int compress_level;    /**< --compress-level (-1 when not given) */
     unsigned read_ahead_mib; /**< --read-ahead in MiB (0 when not given) */
     bool extract;          /**< --extract */
+    const char *snapshot;  /**< --snapshot FILE */
+    uint64_t newer_than;   /**< --newer-than, as FILETIME (0 when not given) */
     const char *auth_file; /**< -A */
     const char *user;      /**< -U */
     unsigned timeout_s;    /**< --timeout, 0 when not given */

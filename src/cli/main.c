@@ -272,6 +272,8 @@ static void fill_job_opts(run_state *r, sc_job_opts *jo)
     jo->retry_for_s = o->retry_for_s;
     jo->archive = r->archive;
     jo->extract = r->extract;
+    jo->snapshot = o->snapshot;
+    jo->newer_than = o->newer_than;
     jo->compress_level = o->compress_level;
     jo->read_ahead = (size_t)o->read_ahead_mib << 20;
     if (r->journal[0]) {
@@ -359,6 +361,10 @@ static int choose_archive(run_state *r)
             return CLI_EXIT_USAGE;
         }
         r->out = stderr;
+    }
+    if (!r->archive && (o->snapshot || o->newer_than)) {
+        fprintf(stderr, "smbcopy: --snapshot and --newer-than are for archives (a destination such as x.tar.zst)\n");
+        return CLI_EXIT_USAGE;
     }
     if (!r->archive && (o->compress_level >= 0 || (o->read_ahead_mib && !r->extract))) {
         fprintf(stderr, "smbcopy: --compress-level and --read-ahead are for archives (a destination such as x.tar.zst)\n");

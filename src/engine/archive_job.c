@@ -22,10 +22,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "engine/archive_out.h"
 #include "engine/archive_job.h"
 #include "engine/plan.h"
+#include "engine/snapshot.h"
 #include "smb/error.h"
 
 #define SMALL_FILE (1u << 20) /* read in one step */
@@ -48,6 +50,7 @@ typedef struct arc_entry {
     arc_chunk *head, *tail;
     uint64_t read;       /* bytes appended */
     char *fail;          /* why it failed (with E_FAILED, or a short read with E_DONE), or NULL */
+    char *inline_data;   /* made here, not read from the source (the list of deleted entries) */
 } arc_entry;
 
 typedef struct arc_run {
@@ -64,6 +67,7 @@ typedef struct arc_run {
     arc_entry *writing_file; /* and the file, when it is one: its reader never waits for room */
     size_t used, budget;
     bool stop;
+    snapshot *snap; /* incremental: what the last archive held */
 } arc_run;
 
 /* ------------------------------------------------------------ the walker */
@@ -110,14 +114,16 @@ static int by_name(const void *a, const void *b, void *arg)
 }
 
 /* Append an entry (takes rel); waits while the writer is far behind. */
-static bool append(arc_run *r, char *rel, const ep_stat *st)
+static bool append(arc_run *r, char *rel, const ep_stat *st, char *inline_data)
 {
     arc_entry *e = calloc(1, sizeof *e);
     if (!e) {
         free(rel);
+        free(inline_data);
         return false;
     }
     e->rel = rel;
+    e->inline_data = inline_data;
     e->st = *st;
     pthread_mutex_lock(&r->lock);
     while (!r->stop && r->n - r->writing >= MAX_PENDING)
@@ -128,6 +134,7 @@ static bool append(arc_run *r, char *rel, const ep_stat *st)
         if (!nl) {
             pthread_mutex_unlock(&r->lock);
             free(e->rel);
+            free(e->inline_data);
             free(e);
             return false;
         }
@@ -140,6 +147,7 @@ static bool append(arc_run *r, char *rel, const ep_stat *st)
         if (!nf) {
             pthread_mutex_unlock(&r->lock);
             free(e->rel);
+            free(e->inline_data);
             free(e);
             return false;
         }
@@ -209,8 +217,10 @@ static void walk(arc_run *r, const char *rel)
         }
         if (st->type == EP_DIR) {
             job_count(job, &job->sum.dirs_total, 1);
+            if (r->snap)
+                snapshot_note(r->snap, child, st);
             char *again = strdup(child);
-            if (!again || !append(r, child, st)) {
+            if (!again || !append(r, child, st, NULL)) {
                 free(again);
                 break;
             }
@@ -227,7 +237,20 @@ static void walk(arc_run *r, const char *rel)
         job->sum.files_total++;
         job->sum.bytes_total += st->size;
         pthread_mutex_unlock(&job->lock);
-        if (!append(r, child, st))
+        /* Incremental: only what changed since the snapshot, or since --newer-than. */
+        bool changed = r->snap ? snapshot_note(r->snap, child, st) : true;
+        if (job->opts.newer_than && st->mtime <= job->opts.newer_than)
+            changed = false;
+        if (!changed) {
+            pthread_mutex_lock(&job->lock);
+            job->sum.files_skipped++;
+            job->sum.bytes_skipped += st->size;
+            pthread_mutex_unlock(&job->lock);
+            job_event(job, SC_EV_FILE_SKIPPED, child, st->size, false, NULL);
+            free(child);
+            continue;
+        }
+        if (!append(r, child, st, NULL))
             break;
     }
     free(order);
@@ -241,6 +264,24 @@ static void *walker_main(void *arg)
 {
     arc_run *r = arg;
     walk(r, "");
+    if (r->snap && !stopping(r)) {
+        /* What the last archive held and this tree no longer has: one entry listing it, last. */
+        char *text = NULL;
+        size_t len = 0;
+        smb_error err = {0};
+        if (snapshot_deleted_text(r->snap, &text, &len, &err) != 0)
+            job_fail(r->job, SNAPSHOT_DELETED_ENTRY, false, "%s", err.message);
+        else if (len) {
+            ep_stat st = {.type = EP_FILE, .size = len, .mtime = 116444736000000000ull + (uint64_t)time(NULL) * 10000000ull};
+            char *rel = strdup(SNAPSHOT_DELETED_ENTRY);
+            if (rel)
+                append(r, rel, &st, text); /* takes both */
+            else
+                free(text);
+            text = NULL;
+        }
+        free(text);
+    }
     pthread_mutex_lock(&r->lock);
     r->walk_done = true;
     pthread_cond_broadcast(&r->cond);
@@ -454,6 +495,13 @@ static void *reader_main(void *arg)
         if (job_stopping(r->job)) {
             set_fail(e, "stopped");
             deliver(r, e, NULL, E_FAILED);
+        } else if (e->inline_data) {
+            arc_chunk *c = chunk_new(r, e, (size_t)e->st.size);
+            if (c)
+                memcpy(c->data, e->inline_data, c->len);
+            else
+                set_fail(e, "stopped");
+            deliver(r, e, c, c ? E_DONE : E_FAILED);
         } else if (e->st.size <= SMALL_FILE) {
             read_small(r, e);
         } else {
@@ -480,6 +528,7 @@ static void free_entry(arc_run *r, arc_entry *e)
     }
     free(e->rel);
     free(e->fail);
+    free(e->inline_data);
     free(e);
 }
 
@@ -596,6 +645,10 @@ int job_archive_run(sc_job *job, ep *src, const char *path, const arc_out_opts *
     if (rc != 0)
         return rc;
     arc_run r = {.job = job, .src = src, .budget = read_ahead ? read_ahead : SC_DEFAULT_READ_AHEAD};
+    if (job->opts.snapshot && (rc = snapshot_load(job->opts.snapshot, &r.snap, err)) != 0) {
+        arc_out_close(out, false, NULL);
+        return rc;
+    }
     pthread_mutex_init(&r.lock, NULL);
     pthread_cond_init(&r.cond, NULL);
     unsigned nreaders = job->opts.threads ? job->opts.threads : 1;
@@ -659,5 +712,9 @@ int job_archive_run(sc_job *job, ep *src, const char *path, const arc_out_opts *
         *err = e2;
         rc = crc;
     }
+    /* The next increment starts from this archive, once it is complete. */
+    if (rc == 0 && complete && r.snap && !job->opts.dry_run)
+        rc = snapshot_save(r.snap, job->opts.snapshot, err);
+    snapshot_free(r.snap);
     return rc;
 }

@@ -21,6 +21,7 @@
 #include "engine/archive_in.h"
 #include "engine/archive_job.h"
 #include "engine/plan.h"
+#include "engine/snapshot.h"
 #include "smb/error.h"
 
 #define CHUNK (1u << 20)
@@ -62,6 +63,8 @@ typedef struct restore_run {
     size_t used, budget;
     rdir *dirs; /* made or met, for times at the end */
     size_t ndirs, dirs_cap;
+    char *deleted; /* an incremental archive's list of deleted entries */
+    size_t deleted_len;
 } restore_run;
 
 /* ------------------------------------------------------------ directories */
@@ -478,6 +481,21 @@ static int read_all(restore_run *r, arc_in *in, smb_error *err)
         }
         if (!e.rel[0])
             continue; /* "./": the destination itself */
+        if (strcmp(e.rel, SNAPSHOT_DELETED_ENTRY) == 0 && e.st.type == EP_FILE) {
+            /* An increment's deletions: applied once everything else is written. */
+            free(r->deleted);
+            r->deleted_len = 0;
+            r->deleted = e.st.size < (64u << 20) ? malloc((size_t)e.st.size + 1) : NULL;
+            ssize_t got = 1;
+            while (r->deleted && r->deleted_len < e.st.size &&
+                   (got = arc_in_data(in, r->deleted + r->deleted_len, (size_t)e.st.size - r->deleted_len, err)) > 0)
+                r->deleted_len += (size_t)got;
+            if (!r->deleted || got < 0) {
+                rc = r->deleted ? (int)got : smb_err_set(err, SMB_ERR_NO_MEMORY, 0, "the list of deleted entries is too large");
+                break;
+            }
+            continue;
+        }
         const char *leaf = strrchr(e.rel, '/');
         leaf = leaf ? leaf + 1 : e.rel;
         if (plan_matches((const char *const *)job->excludes, job->opts.nexcludes, leaf, e.rel))
@@ -559,6 +577,88 @@ static int read_all(restore_run *r, arc_in *in, smb_error *err)
     return rc;
 }
 
+typedef struct del_list {
+    char **paths;
+    bool *dirs;
+    size_t n, cap;
+} del_list;
+
+static void collect_deleted(void *arg, const char *path, bool is_dir)
+{
+    del_list *d = arg;
+    if (d->n == d->cap) {
+        size_t cap = d->cap ? d->cap * 2 : 64;
+        char **np = realloc(d->paths, cap * sizeof *np);
+        if (np)
+            d->paths = np;
+        bool *nd = np ? realloc(d->dirs, cap * sizeof *nd) : NULL;
+        if (!np || !nd)
+            return;
+        d->dirs = nd;
+        d->cap = cap;
+    }
+    if ((d->paths[d->n] = strdup(path)))
+        d->dirs[d->n++] = is_dir;
+}
+
+/* Path components all safe (the list comes from the archive: untrusted). */
+static bool safe_path(const char *p)
+{
+    for (const char *s = p;;) {
+        const char *e = strchr(s, '/');
+        size_t n = e ? (size_t)(e - s) : strlen(s);
+        if (plan_unsafe_name(s, n))
+            return false;
+        if (!e)
+            return true;
+        s = e + 1;
+    }
+}
+
+static size_t depth(const char *p)
+{
+    size_t d = 0;
+    for (; *p; p++)
+        d += *p == '/';
+    return d;
+}
+
+/* An increment's deletions: files first, then directories deepest first (those left empty). */
+static void apply_deleted(restore_run *r)
+{
+    sc_job *job = r->job;
+    del_list d = {0};
+    snapshot_parse_deleted(r->deleted, r->deleted_len, collect_deleted, &d);
+    for (int pass = 0; pass < 2; pass++) {
+        size_t maxd = 0;
+        for (size_t i = 0; i < d.n; i++)
+            if (depth(d.paths[i]) > maxd)
+                maxd = depth(d.paths[i]);
+        for (size_t level = maxd + 1; level-- > 0;)
+            for (size_t i = 0; i < d.n; i++) {
+                if (d.dirs[i] != (pass == 1) || depth(d.paths[i]) != level)
+                    continue;
+                if (!safe_path(d.paths[i])) {
+                    job_fail(job, d.paths[i], d.dirs[i], "refused deletion from the archive: unsafe path");
+                    continue;
+                }
+                smb_error e2 = {0};
+                int rc = d.dirs[i] ? r->dst->ops->rmdir(r->dst, d.paths[i], &e2)
+                                   : r->dst->ops->unlink(r->dst, d.paths[i], &e2);
+                if (rc == 0) {
+                    job_count(job, d.dirs[i] ? &job->sum.dirs_deleted : &job->sum.files_deleted, 1);
+                    job_event(job, SC_EV_DELETED, d.paths[i], 0, d.dirs[i], NULL);
+                } else if (e2.code != SMB_ERR_NOT_FOUND) {
+                    job_fail(job, d.paths[i], d.dirs[i], "delete (deleted since the base archive): %s", e2.message);
+                }
+            }
+    }
+    for (size_t i = 0; i < d.n; i++)
+        free(d.paths[i]);
+    free(d.paths);
+    free(d.dirs);
+}
+
 int job_restore_run(sc_job *job, const char *archive_path, ep *dst, size_t read_ahead, smb_error *err)
 {
     arc_in *in = NULL;
@@ -594,6 +694,9 @@ int job_restore_run(sc_job *job, const char *archive_path, ep *dst, size_t read_
     }
     /* Staged directories into place (unless stopped: a rerun carries on), then directory times, deepest first. */
     bool stopped = job_stopping(job) || rc != 0;
+    if (!stopped && r.deleted && !job->opts.dry_run)
+        apply_deleted(&r);
+    free(r.deleted);
     for (size_t i = 0; i < r.ndirs && !stopped; i++) {
         if (!r.dirs[i].stage_root)
             continue;

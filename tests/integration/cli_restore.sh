@@ -10,6 +10,11 @@
 #     symbolic link to /, a hard link, a name with a backslash) restores
 #     nothing outside the destination, and reports each refused entry
 #     (exit 1); its harmless entries are restored;
+#   - incremental: a base archive with --snapshot, then changes (a file
+#     changed, files and a directory added, a file and a directory tree
+#     deleted), then an increment with the same snapshot: it holds only what
+#     changed, and restoring the base then the increment gives the changed
+#     tree (deletions applied);
 #   - a truncated archive fails with a clear message and leaves no file under
 #     a final name that differs from the original.
 set -euo pipefail
@@ -134,6 +139,39 @@ run evil-share "$work/evil.tar" "$url/evil"
 expect evil-share 1
 [ ! -e "$share/x" ] || fail "evil-share: ../x was written next to the destination"
 [ "$(cat "$share/evil/good/ok.txt" 2>/dev/null)" = fine ] || fail "evil-share: good/ok.txt was not restored"
+
+# --- incremental: base, changes, increment; base + increment restored = changed tree -------
+
+inc=$share/inc
+mkdir -p "$inc/a/b" "$inc/gone/deeper" "$inc/same"
+printf 'one\n' >"$inc/a/one.txt"
+printf 'two\n' >"$inc/a/b/two.txt"
+printf 'g\n' >"$inc/gone/deeper/g.txt"
+printf 'keep\n' >"$inc/keep.txt"
+head -c 2000000 /dev/urandom >"$inc/same/unchanged.bin"
+run inc-base --snapshot "$work/inc.snap" "$url/inc" "$work/inc-base.tar.zst"
+expect inc-base 0
+[ -s "$work/inc.snap" ] || fail "inc-base: no snapshot file written"
+printf 'changed\n' >"$inc/a/one.txt"
+touch -d '2030-01-01 00:00:00' "$inc/a/one.txt"
+printf 'new\n' >"$inc/a/b/new.txt"
+mkdir "$inc/newdir"
+printf 'nd\n' >"$inc/newdir/nd.txt"
+rm -rf -- "$inc/gone" "$inc/keep.txt"
+run inc-1 --snapshot "$work/inc.snap" "$url/inc" "$work/inc-1.tar.zst"
+expect inc-1 0
+tar -I zstd -tf "$work/inc-1.tar.zst" >"$work/out/inc-1.list"
+grep -q 'unchanged.bin' "$work/out/inc-1.list" && fail "inc-1: the increment holds an unchanged file"
+for f in a/one.txt a/b/new.txt newdir/nd.txt; do
+    grep -qx "$f" "$work/out/inc-1.list" || fail "inc-1: the increment lacks $f"
+done
+run inc-r0 "$work/inc-base.tar.zst" "$url/inc-restored"
+expect inc-r0 0
+run inc-r1 "$work/inc-1.tar.zst" "$url/inc-restored"
+expect inc-r1 0
+same incremental "$inc" "$share/inc-restored"
+no_temps incremental "$share/inc-restored"
+[ ! -e "$share/inc-restored/.smbcopy-deleted" ] || fail "incremental: the list of deleted entries was restored as a file"
 
 # --- a truncated archive ---------------------------------------------------------------
 
