@@ -3,7 +3,7 @@
 # packages), builds smbcopy, starts the sandbox Samba server of the test
 # fixtures and runs bench/suite.py, which writes bench/results/suite-<date>.md
 # and .json. Run as root. Settings (environment): RUNS (5), CONFIGS
-# (plain,encrypted), SCENARIOS (large,small,mixed,delay,memory),
+# (plain,encrypted), SCENARIOS (large,small,mixed,delay,memory,archive),
 # SMBCOPY_VARIANTS (extra smbcopy settings, e.g. "--connections 2,--threads 16"),
 # CLIENTS (only these other clients, e.g. smbclient; "none"), BIG_MIB (1024),
 # BENCH_DIR (a tmpfs directory under /dev/shm).

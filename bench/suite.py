@@ -133,6 +133,19 @@ def make_mixed_tree(root, rng):
         write_random(sub / f"file{i:03d}.dat", size, rng)
 
 
+def archive_totals(path):
+    """(regular files, bytes) that a .tar.zst holds, as GNU tar lists them."""
+    out = subprocess.run(["tar", "-I", "zstd", "-tvf", str(path)], check=True, capture_output=True, text=True,
+                         env=dict(os.environ, LC_ALL="C.UTF-8")).stdout
+    files = size = 0
+    for line in out.splitlines():
+        f = line.split(None, 5)
+        if line.startswith("-") and len(f) >= 3 and not line.split()[-1].endswith(".smbcopy-deleted"):
+            files += 1
+            size += int(f[2])
+    return files, size
+
+
 def tree_totals(root):
     files = size = 0
     for dirpath, _, names in os.walk(root):
@@ -263,6 +276,17 @@ class Suite:
         """The clients for a scenario: name -> function(server, src, dst) -> (argv, cwd, env)."""
         c = {}
         variants = self.o.smbcopy_variants
+        if kind == "archive":
+            # src: a directory of the share; dst: the archive to write.
+            c["smbcopy"] = lambda s, src, dst: ([self.smbcopy, "-q", self.url(s, src), dst], None, self.env)
+            for v in variants:
+                c[f"smbcopy {v}"] = (lambda v: lambda s, src, dst: (
+                    [*self.variant(v), self.url(s, src), dst], None, self.env))(v)
+            c["smbclient -Tc | zstd -T0"] = lambda s, src, dst: (
+                ["bash", "-o", "pipefail", "-c",
+                 f"smbclient //127.0.0.1/{s.share} -p {s.connect_port} -A {self.auth} -D {src} -Tc - 2>/dev/null"
+                 f" | zstd -T0 -q >{dst}"], None, self.env)
+            return c
         if kind == "download":
             c["smbcopy"] = lambda s, src, dst: ([self.smbcopy, "-q", self.url(s, src), dst], None, self.env)
             for v in variants:
@@ -316,7 +340,11 @@ class Suite:
         for r in range(runs + 1):
             for name, make in clients.items():
                 seq = f"{sid}-{server.name}-{len(self.results)}-{r}-{abs(hash(name)) % 10000}"
-                if kind == "download":
+                if kind == "archive":
+                    dst_dir = Path(tempfile.mkdtemp(prefix="run.", dir=self.work))
+                    check = dst_dir / "out.tar.zst"
+                    argv, cwd, env = make(server, data, str(check))
+                elif kind == "download":
                     dst_dir = Path(tempfile.mkdtemp(prefix="run.", dir=self.work))
                     dst = dst_dir / "out"
                     dst.mkdir()
@@ -329,7 +357,7 @@ class Suite:
                     dst_dir = check
                 sample = measure(argv, cwd=cwd, env=env, server_pid=server.pid, proxy_pid=server.proxy_pid,
                                  log=self.log)
-                got = tree_totals(check)
+                got = archive_totals(check) if kind == "archive" else tree_totals(check)
                 shutil.rmtree(dst_dir, ignore_errors=True)
                 if got != want:
                     raise RuntimeError(f"{sid} {name}: copied {got[0]} files / {got[1]} bytes, "
@@ -364,6 +392,10 @@ class Suite:
                               "tree", delay=2)
                 self.scenario("4f", "one 1 GiB file with 2 ms one-way delay, download", s, "download", "big", "file",
                               delay=2)
+            if "archive" in sel and cfg == "plain":
+                self.scenario("7a", "10,000 x 4 KiB in 100 directories into a .tar.zst", s, "archive", "small", "tree",
+                              runs=3)
+                self.scenario("7b", "one 1 GiB file into a .tar.zst", s, "archive", "big", "file", runs=3)
             if "memory" in sel and cfg == "plain":
                 self.scenario("6d", "100,000 x 4 KiB in 1,000 directories, download (memory)", s, "download",
                               "small100k", "tree", only={"smbcopy"})
@@ -480,7 +512,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--runs", type=int, default=int(os.environ.get("RUNS", 5)))
     ap.add_argument("--configs", default=os.environ.get("CONFIGS", "plain,encrypted"))
-    ap.add_argument("--scenarios", default=os.environ.get("SCENARIOS", "large,small,mixed,delay,memory"))
+    ap.add_argument("--scenarios", default=os.environ.get("SCENARIOS", "large,small,mixed,delay,memory,archive"))
     ap.add_argument("--smbcopy-variants", default=os.environ.get("SMBCOPY_VARIANTS", ""),
                     help="extra smbcopy settings to run beside the defaults, comma-separated, "
                          "e.g. '--connections 2,--threads 16'")

@@ -125,6 +125,11 @@ typedef struct sc_job_opts {
                                      "tar.bz2", "tar.zst" (also "gzip", "xz", "bzip2", "zstd"), or "auto"
                                      for the one dest's name ends with; NULL: a copy */
     int compress_level;         /**< archive compression level, -1 (the default): the format's own */
+    bool extract;               /**< the (one) source is an archive ("-": standard input): extract it into
+                                     dest instead of copying it */
+    const char *snapshot;       /**< archive: the snapshot file of incremental archives (read, then
+                                     rewritten after a complete archive); NULL: none */
+    uint64_t newer_than;        /**< archive: only files modified after this (FILETIME); 0: all */
     size_t read_ahead;          /**< archive: most bytes read ahead of the writer (0: SC_DEFAULT_READ_AHEAD) */
     sc_event_cb on_event;       /**< may be NULL */
     void *event_arg;
