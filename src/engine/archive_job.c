@@ -13,8 +13,9 @@
  *
  * Read-ahead memory is bounded (read_ahead bytes): a reader waits for room
  * before each chunk, except the reader of the entry the writer is at, which
- * always goes on; since files are taken in order, that reader exists and
- * the writer never waits forever. A file's size is taken from the listing
+ * goes on while it is less than a few chunks ahead of the writer; since
+ * files are taken in order, that reader exists and the writer never waits
+ * forever. A file's size is taken from the listing
  * (a tar header holds it before the data): a file that shrinks while it is
  * read is padded with zeros and reported failed, one that grows is cut.
  */
@@ -49,6 +50,7 @@ typedef struct arc_entry {
     entry_state state;   /* E_OPEN: data may follow; E_FAILED: nothing read, skip it; E_DONE: all read */
     arc_chunk *head, *tail;
     uint64_t read;       /* bytes appended */
+    uint64_t written;    /* of those, bytes the writer has taken */
     char *fail;          /* why it failed (with E_FAILED, or a short read with E_DONE), or NULL */
     char *inline_data;   /* made here, not read from the source (the list of deleted entries) */
 } arc_entry;
@@ -303,10 +305,18 @@ __attribute__((format(printf, 2, 3))) static void set_fail(arc_entry *e, const c
     va_end(ap);
 }
 
-/* Room for len more bytes of file e (lock held); false when stopping. */
+/*
+ * Room for len more bytes of file e (lock held); false when stopping. The
+ * file the writer is at may go past the budget (later files may hold it
+ * all), but only by a few chunks beyond what the writer has taken: it
+ * must not read a large file whole ahead of a slower compressor.
+ */
+#define HEAD_AHEAD ((uint64_t)WINDOW * CHUNK)
+
 static bool reserve(arc_run *r, const arc_entry *e, size_t len)
 {
-    while (!r->stop && r->used + len > r->budget && e != r->writing_file)
+    while (!r->stop && r->used + len > r->budget &&
+           !(e == r->writing_file && e->read - e->written < HEAD_AHEAD))
         pthread_cond_wait(&r->cond, &r->lock);
     if (r->stop)
         return false;
@@ -332,6 +342,23 @@ static void deliver(arc_run *r, arc_entry *e, arc_chunk *c, entry_state state)
     pthread_mutex_unlock(&r->lock);
 }
 
+static arc_chunk *chunk_alloc(arc_run *r, size_t len)
+{
+    (void)r;
+    arc_chunk *c = malloc(sizeof *c + (len ? len : 1));
+    if (c) {
+        c->next = NULL;
+        c->len = len;
+    }
+    return c;
+}
+
+static void chunk_free(arc_run *r, arc_chunk *c)
+{
+    (void)r;
+    free(c);
+}
+
 static arc_chunk *chunk_new(arc_run *r, const arc_entry *e, size_t len)
 {
     pthread_mutex_lock(&r->lock);
@@ -339,7 +366,7 @@ static arc_chunk *chunk_new(arc_run *r, const arc_entry *e, size_t len)
     pthread_mutex_unlock(&r->lock);
     if (!ok)
         return NULL;
-    arc_chunk *c = malloc(sizeof *c + (len ? len : 1));
+    arc_chunk *c = chunk_alloc(r, len);
     if (!c) {
         pthread_mutex_lock(&r->lock);
         r->used -= len;
@@ -381,7 +408,7 @@ static void read_small(arc_run *r, arc_entry *e)
             r->used -= size;
             pthread_cond_broadcast(&r->cond);
             pthread_mutex_unlock(&r->lock);
-            free(c);
+            chunk_free(r, c);
         }
         deliver(r, e, NULL, E_FAILED);
         return;
@@ -422,7 +449,7 @@ static void read_large(arc_run *r, arc_entry *e)
             if (!rd) {
                 if (!c)
                     smb_err_set(&err, SMB_ERR_CANCELLED, 0, "stopped");
-                free(c);
+                chunk_free(r, c);
                 if (c) {
                     pthread_mutex_lock(&r->lock);
                     r->used -= len;
@@ -451,7 +478,7 @@ static void read_large(arc_run *r, arc_entry *e)
             r->used -= c->len;
             pthread_cond_broadcast(&r->cond);
             pthread_mutex_unlock(&r->lock);
-            free(c);
+            chunk_free(r, c);
             continue;
         }
         if (got < c->len) {
@@ -518,7 +545,7 @@ static void free_entry(arc_run *r, arc_entry *e)
     for (arc_chunk *c = e->head, *n; c; c = n) {
         n = c->next;
         released += c->len;
-        free(c);
+        chunk_free(r, c);
     }
     if (released) {
         pthread_mutex_lock(&r->lock);
@@ -562,16 +589,17 @@ static int write_file(arc_run *r, arc_out *out, arc_entry *e, smb_error *err)
         bool stop = r->stop;
         pthread_mutex_unlock(&r->lock);
         if (!c || stop) {
-            free(c);
+            chunk_free(r, c);
             break;
         }
         rc = arc_out_data(out, c->data, c->len, err);
         written += c->len;
         pthread_mutex_lock(&r->lock);
         r->used -= c->len;
+        e->written += c->len;
         pthread_cond_broadcast(&r->cond);
         pthread_mutex_unlock(&r->lock);
-        free(c);
+        chunk_free(r, c);
     }
     /* What never came (a read failed part-way, or the job stops): zeros, so the archive stays readable. */
     static const uint8_t zeros[65536];

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "error.h"
 #include "engine/archive_job.h"
@@ -558,8 +559,10 @@ static int run_archive(sc_job *job, smb_error *err)
     else if (rc == 0 && st.type != EP_DIR)
         rc = smb_err_set(err, SMB_ERR_NOT_DIR, 0, "source %s is not a directory (archives are made of directories)",
                          shown);
+    /* Compression threads: one per processor (more only cost memory: each holds its own buffers). */
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     arc_out_opts ao = {.filter = (arc_filter)filter, .level = job->opts.compress_level,
-                       .threads = job->opts.threads > 1 ? job->opts.threads / 2 : 1};
+                       .threads = cpus > 0 && cpus < 64 ? (unsigned)cpus : 1};
     if (rc == 0)
         rc = job_archive_run(job, src, job->dest, &ao, job->opts.read_ahead, err);
     return rc;
