@@ -15,6 +15,8 @@
 #     deleted), then an increment with the same snapshot: it holds only what
 #     changed, and restoring the base then the increment gives the changed
 #     tree (deletions applied);
+#   - --newer-than archives only files modified after the time; a bad time
+#     is a usage error;
 #   - a truncated archive fails with a clear message and leaves no file under
 #     a final name that differs from the original.
 set -euo pipefail
@@ -172,6 +174,15 @@ expect inc-r1 0
 same incremental "$inc" "$share/inc-restored"
 no_temps incremental "$share/inc-restored"
 [ ! -e "$share/inc-restored/.smbcopy-deleted" ] || fail "incremental: the list of deleted entries was restored as a file"
+
+# --newer-than: only files modified after the time (directories kept for the structure).
+run newer --newer-than 2029-12-31T00:00:00Z "$url/inc" "$work/newer.tar"
+expect newer 0
+tar -tf "$work/newer.tar" | grep -v '/$' >"$work/out/newer.list" || true
+[ "$(cat "$work/out/newer.list")" = "a/one.txt" ] ||
+    fail "newer-than: expected only a/one.txt (modified in 2030), got: $(tr '\n' ' ' <"$work/out/newer.list")"
+run newer-bad --newer-than yesterday "$url/inc" "$work/newer-bad.tar"
+expect newer-bad 2
 
 # --- a truncated archive ---------------------------------------------------------------
 
