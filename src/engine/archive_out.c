@@ -13,7 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "crypto.h"
+#include "engine/temp_names.h"
 #include "smb/error.h"
 
 struct arc_out {
@@ -117,21 +117,6 @@ static int set_filter(arc_out *a, const arc_out_opts *o, smb_error *err)
     return 0;
 }
 
-/* ".smbcopy-<16 hex>.tmp" in path's directory. */
-static char *temp_beside(const char *path)
-{
-    uint8_t rnd[8];
-    if (smb_random(rnd, sizeof rnd) != 0)
-        return NULL;
-    const char *slash = strrchr(path, '/');
-    size_t dlen = slash ? (size_t)(slash - path) + 1 : 0;
-    char *t = malloc(dlen + 32);
-    if (t)
-        snprintf(t, dlen + 32, "%.*s.smbcopy-%02x%02x%02x%02x%02x%02x%02x%02x.tmp", (int)dlen, path, rnd[0], rnd[1],
-                 rnd[2], rnd[3], rnd[4], rnd[5], rnd[6], rnd[7]);
-    return t;
-}
-
 static void arc_free(arc_out *a, bool complete)
 {
     /*
@@ -170,7 +155,7 @@ int arc_out_open(const char *path, const arc_out_opts *opts, arc_out **out, smb_
     struct stat st;
     if (!to_stdout && stat(path, &st) == 0 && S_ISDIR(st.st_mode))
         rc = smb_err_set(err, SMB_ERR_EXISTS, 0, "archive %s is a directory", path);
-    if (rc == 0 && !to_stdout && (!(a->path = strdup(path)) || !(a->tmp = temp_beside(path))))
+    if (rc == 0 && !to_stdout && (!(a->path = strdup(path)) || !(a->tmp = temp_name_beside(path))))
         rc = smb_err_set(err, SMB_ERR_NO_MEMORY, 0, "out of memory");
     if (rc == 0 && !(a->a = archive_write_new()))
         rc = smb_err_set(err, SMB_ERR_NO_MEMORY, 0, "out of memory");

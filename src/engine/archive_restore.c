@@ -17,11 +17,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "crypto.h"
 #include "engine/archive_in.h"
 #include "engine/archive_job.h"
 #include "engine/plan.h"
 #include "engine/snapshot.h"
+#include "engine/temp_names.h"
 #include "smb/error.h"
 
 #define CHUNK (1u << 20)
@@ -75,14 +75,6 @@ static rdir *dir_find(restore_run *r, const char *rel)
         if (strcmp(r->dirs[i].rel, rel) == 0)
             return &r->dirs[i];
     return NULL;
-}
-
-static uint64_t fnv64(const char *p)
-{
-    uint64_t h = 1469598103934665603ull;
-    for (; *p; p++)
-        h = (h ^ (unsigned char)*p) * 1099511628211ull;
-    return h;
 }
 
 /*
@@ -140,9 +132,7 @@ static rdir *make_dirs(restore_run *r, const char *rel, const ep_stat *st, smb_e
         at = final_at; /* already there: files go in under temporary names */
         final_at = NULL;
     } else {
-        char leaf[48];
-        snprintf(leaf, sizeof leaf, ".smbcopy-%016llx.tmp", (unsigned long long)fnv64(name));
-        at = job_join(parent_at, leaf);
+        at = stage_name_in(parent_at, name);
         stage_root = true;
         memset(&e2, 0, sizeof e2);
         if (!at || (r->dst->ops->mkdir(r->dst, at, &e2) != 0 && e2.code != SMB_ERR_EXISTS)) {
@@ -189,20 +179,6 @@ static rdir *make_dirs(restore_run *r, const char *rel, const ep_stat *st, smb_e
 }
 
 /* ------------------------------------------------------------ writers */
-
-static char *temp_for(const char *rel)
-{
-    uint8_t rnd[8];
-    if (smb_random(rnd, sizeof rnd) != 0)
-        return NULL;
-    const char *slash = strrchr(rel, '/');
-    int dlen = slash ? (int)(slash - rel) + 1 : 0;
-    char *t = malloc((size_t)dlen + 32);
-    if (t)
-        snprintf(t, (size_t)dlen + 32, "%.*s.smbcopy-%02x%02x%02x%02x%02x%02x%02x%02x.tmp", dlen, rel, rnd[0], rnd[1],
-                 rnd[2], rnd[3], rnd[4], rnd[5], rnd[6], rnd[7]);
-    return t;
-}
 
 static void release(restore_run *r, size_t n)
 {
@@ -273,7 +249,7 @@ static int write_one(restore_run *r, rfile *f, const char **stage, smb_error *er
 {
     ep *dst = r->dst;
     /* Inside a staged directory: its own name (what a rerun left there goes first). */
-    char *tmp = f->direct ? strdup(f->at) : temp_for(f->at);
+    char *tmp = f->direct ? strdup(f->at) : temp_name_beside(f->at);
     if (!tmp)
         return smb_err_set(err, SMB_ERR_NO_MEMORY, 0, "out of memory");
     if (f->direct) {

@@ -16,6 +16,7 @@
 #include "error.h"
 #include "engine/job_internal.h"
 #include "engine/plan.h"
+#include "engine/temp_names.h"
 
 /*
  * Reads kept in flight per range, and the largest single read or write:
@@ -74,23 +75,6 @@ static bool fc_failed(file_copy *fc)
     bool f = fc->failed;
     pthread_mutex_unlock(&fc->lock);
     return f;
-}
-
-/* ".smbcopy-<16 hex>.tmp" next to rel: short, so long names still fit. */
-static char *temp_name(const char *rel)
-{
-    uint8_t rnd[8];
-    if (smb_random(rnd, sizeof rnd) != 0)
-        return NULL;
-    char leaf[40];
-    snprintf(leaf, sizeof leaf, ".smbcopy-%02x%02x%02x%02x%02x%02x%02x%02x.tmp", rnd[0], rnd[1], rnd[2], rnd[3],
-             rnd[4], rnd[5], rnd[6], rnd[7]);
-    const char *slash = strrchr(rel, '/');
-    size_t dlen = slash ? (size_t)(slash - rel) : 0;
-    char *dir = strndup(rel, dlen);
-    char *p = dir ? job_join(dir, leaf) : NULL;
-    free(dir);
-    return p;
 }
 
 static bool all_zero(const uint8_t *p, size_t n)
@@ -599,7 +583,7 @@ static int copy_small(sc_job *job, task *t, const char *rel, smb_error *err, con
     size_t size = (size_t)t->st.size;
     uint8_t *buf = bufpool_get(&job->bufs, size);
     const char *direct = t->stage_rel; /* inside a staged directory: straight to its name */
-    char *tmp = direct ? NULL : temp_name(rel);
+    char *tmp = direct ? NULL : temp_name_beside(rel);
     int rc = (!buf || !(direct || tmp)) ? smb_err_set(err, SMB_ERR_NO_MEMORY, 0, "out of memory") : 0;
     *stage = "read";
     if (rc == 0)
@@ -663,10 +647,7 @@ static bool temp_is_ours(const char *temp, const char *rel, const char *direct)
         return strcmp(temp, direct) == 0;
     const char *ts = strrchr(temp, '/'), *rs = strrchr(rel, '/');
     size_t tdir = ts ? (size_t)(ts - temp) : 0, rdir = rs ? (size_t)(rs - rel) : 0;
-    const char *leaf = ts ? ts + 1 : temp;
-    size_t ll = strlen(leaf);
-    return tdir == rdir && strncmp(temp, rel, tdir) == 0 && strncmp(leaf, ".smbcopy-", 9) == 0 && ll > 13 &&
-           strcmp(leaf + ll - 4, ".tmp") == 0;
+    return tdir == rdir && strncmp(temp, rel, tdir) == 0 && is_temp_name(ts ? ts + 1 : temp);
 }
 
 /*
@@ -790,7 +771,7 @@ static int start_copy(sc_job *job, task *t, smb_error *err)
     fc->rel = strdup(t->dst_rel ? t->dst_rel : t->rel);
     fc->src_rel = strdup(t->rel);
     fc->direct = t->stage_rel != NULL;
-    fc->tmp = fc->direct ? strdup(t->stage_rel) : fc->rel ? temp_name(fc->rel) : NULL;
+    fc->tmp = fc->direct ? strdup(t->stage_rel) : fc->rel ? temp_name_beside(fc->rel) : NULL;
     if (!fc->rel || !fc->src_rel || !fc->tmp) {
         fc_free(fc);
         return smb_err_set(err, SMB_ERR_NO_MEMORY, 0, "out of memory");

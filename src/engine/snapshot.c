@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "engine/temp_names.h"
 #include "smb/error.h"
 
 #define HEADER "smbcopy-snapshot 1\n"
@@ -29,19 +30,11 @@ struct snapshot {
     snap_table old, now;
 };
 
-static uint64_t hash(const char *s)
-{
-    uint64_t h = 1469598103934665603ull;
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211ull;
-    return h;
-}
-
 static snap_entry *find(snap_table *t, const char *path)
 {
     if (!t->cap)
         return NULL;
-    for (size_t i = hash(path) & (t->cap - 1);; i = (i + 1) & (t->cap - 1)) {
+    for (size_t i = name_hash(path) & (t->cap - 1);; i = (i + 1) & (t->cap - 1)) {
         if (!t->slots[i].path)
             return NULL;
         if (strcmp(t->slots[i].path, path) == 0)
@@ -60,7 +53,7 @@ static bool insert(snap_table *t, snap_entry e)
         for (size_t i = 0; i < t->cap; i++) {
             if (!t->slots[i].path)
                 continue;
-            size_t j = hash(t->slots[i].path) & (cap - 1);
+            size_t j = name_hash(t->slots[i].path) & (cap - 1);
             while (ns[j].path)
                 j = (j + 1) & (cap - 1);
             ns[j] = t->slots[i];
@@ -69,7 +62,7 @@ static bool insert(snap_table *t, snap_entry e)
         t->slots = ns;
         t->cap = cap;
     }
-    size_t j = hash(e.path) & (t->cap - 1);
+    size_t j = name_hash(e.path) & (t->cap - 1);
     while (t->slots[j].path)
         j = (j + 1) & (t->cap - 1);
     t->slots[j] = e;

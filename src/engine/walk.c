@@ -11,6 +11,7 @@
 #include "engine/job_internal.h"
 #include "error.h"
 #include "engine/plan.h"
+#include "engine/temp_names.h"
 
 /* ------------------------------------------------------------ destination listing */
 
@@ -27,19 +28,11 @@ typedef struct dst_map {
     bool oom;
 } dst_map;
 
-static uint64_t hash_name(const char *s)
-{
-    uint64_t h = 1469598103934665603ull; /* FNV-1a */
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211ull;
-    return h;
-}
-
 static dst_entry *map_find(dst_map *m, const char *name)
 {
     if (!m->cap)
         return NULL;
-    for (size_t i = hash_name(name) & (m->cap - 1);; i = (i + 1) & (m->cap - 1)) {
+    for (size_t i = name_hash(name) & (m->cap - 1);; i = (i + 1) & (m->cap - 1)) {
         if (!m->slots[i].name)
             return NULL;
         if (strcmp(m->slots[i].name, name) == 0)
@@ -56,7 +49,7 @@ static bool map_grow(dst_map *m)
     for (size_t i = 0; i < m->cap; i++) {
         if (!m->slots[i].name)
             continue;
-        size_t j = hash_name(m->slots[i].name) & (cap - 1);
+        size_t j = name_hash(m->slots[i].name) & (cap - 1);
         while (ns[j].name)
             j = (j + 1) & (cap - 1);
         ns[j] = m->slots[i];
@@ -76,7 +69,7 @@ static int map_add_cb(void *arg, const char *name, const ep_stat *st)
         m->oom = true;
         return 1;
     }
-    size_t i = hash_name(name) & (m->cap - 1);
+    size_t i = name_hash(name) & (m->cap - 1);
     while (m->slots[i].name)
         i = (i + 1) & (m->cap - 1);
     m->slots[i].name = strdup(name);
@@ -315,14 +308,6 @@ static void queue_file(walk_ctx *w, const char *rel, const ep_stat *st, const ds
     }
 }
 
-/* The stage root's name for new directory name: derived from it, so a rerun finds it. */
-static char *stage_name(const char *parent_at, const char *name)
-{
-    char leaf[40];
-    snprintf(leaf, sizeof leaf, ".smbcopy-%016llx.tmp", (unsigned long long)hash_name(name));
-    return job_join(parent_at, leaf);
-}
-
 /*
  * A directory the destination does not have: inside a staged tree it is
  * created under its own name (at); otherwise it becomes a stage root, or
@@ -341,7 +326,7 @@ static void new_dir(walk_ctx *w, const char *rel, const char *name, const ep_sta
         return;
     }
     free(at);
-    char *stage = stage_name(job_dir_dst(parent), name);
+    char *stage = stage_name_in(job_dir_dst(parent), name); /* derived: a rerun finds it */
     if (!stage) {
         job_fail(job, rel, true, "out of memory");
         return;
@@ -469,17 +454,6 @@ static int walk_entry_cb(void *arg, const char *name, const ep_stat *st)
  */
 #define ORPHAN_AGE_S 3600
 
-static bool temp_file_name(const char *name)
-{
-    size_t n = strlen(name);
-    if (n != 9 + 16 + 4 || strncmp(name, ".smbcopy-", 9) != 0 || strcmp(name + n - 4, ".tmp") != 0)
-        return false;
-    for (size_t i = 9; i < 9 + 16; i++)
-        if (!((name[i] >= '0' && name[i] <= '9') || (name[i] >= 'a' && name[i] <= 'f')))
-            return false;
-    return true;
-}
-
 static void remove_orphans(sc_job *job, task *t, dst_map *m)
 {
     if (job->opts.dry_run || job_stopping(job))
@@ -487,7 +461,7 @@ static void remove_orphans(sc_job *job, task *t, dst_map *m)
     uint64_t now = (uint64_t)time(NULL) * 10000000ull + 116444736000000000ull; /* FILETIME */
     for (size_t i = 0; i < m->cap; i++) {
         dst_entry *de = &m->slots[i];
-        if (!de->name || de->seen || de->st.type != EP_FILE || !temp_file_name(de->name) ||
+        if (!de->name || de->seen || de->st.type != EP_FILE || !is_temp_name(de->name) ||
             de->st.mtime + (uint64_t)ORPHAN_AGE_S * 10000000ull > now)
             continue;
         char *at = job_join(job_dir_dst(t->dir), de->name);
@@ -529,7 +503,7 @@ void job_walk_dir(sc_job *job, task *t)
                 dst_entry *de = &w.dst.slots[i];
                 /* Temporary files are left to remove_orphans: one may be this job's, to resume. */
                 if (!de->name || de->seen || plan_unsafe_name(de->name, strlen(de->name)) ||
-                    (de->st.type == EP_FILE && temp_file_name(de->name)))
+                    (de->st.type == EP_FILE && is_temp_name(de->name)))
                     continue;
                 char *rel = job_join(t->rel, de->name), *at = job_join(job_dir_dst(t->dir), de->name);
                 if (rel && at && !plan_matches((const char *const *)job->excludes, job->opts.nexcludes, de->name, rel))
