@@ -385,64 +385,53 @@ static int local_open_read(ep *base, const char *rel, ep_file **out, smb_error *
     return rc;
 }
 
-static int local_open_write(ep *base, const char *rel, uint64_t size, ep_file **out, smb_error *err)
+/*
+ * A file to write, at its final size (unwritten ranges stay holes): made
+ * new (open_write; removed again on failure), or one an earlier run made
+ * (open_resume: a regular file, its content kept).
+ */
+static int open_for_write(ep_local *e, const char *rel, uint64_t size, bool resume, ep_file **out, smb_error *err)
 {
-    ep_local *e = (ep_local *)base;
     *out = NULL;
     char *path;
     int rc = full_path(e, rel, &path, err);
     if (rc < 0)
         return rc;
-    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0666);
-    if (fd < 0) {
-        rc = local_err(err, errno, "create", path);
-        free(path);
-        return rc;
-    }
-    /* Set the size up front: unwritten ranges stay holes. */
-    if (size > (uint64_t)INT64_MAX)
-        rc = local_err(err, EFBIG, "create", path);
-    else if (size > 0 && ftruncate(fd, (off_t)size) < 0)
-        rc = local_err(err, errno, "create", path);
+    const char *what = resume ? "open" : "create";
+    int fd = resume ? open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)
+                    : open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0666);
+    struct stat s;
+    if (fd < 0 || fstat(fd, &s) < 0)
+        rc = local_err(err, errno, what, path);
+    else if (!S_ISREG(s.st_mode))
+        rc = smb_err_set(err, SMB_ERR_UNSUPPORTED, 0, "open '%s': not a regular file", path);
+    else if (size > (uint64_t)INT64_MAX)
+        rc = local_err(err, EFBIG, what, path);
+    else if ((uint64_t)s.st_size != size && ftruncate(fd, (off_t)size) < 0)
+        rc = local_err(err, errno, what, path);
+    else if (resume && fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) < 0)
+        rc = local_err(err, errno, what, path);
     else if (!(*out = file_new(e, fd, size, path)))
-        rc = no_memory(err, "create", path);
+        rc = no_memory(err, what, path);
     if (rc < 0) {
-        close(fd);
-        unlink(path);
+        if (fd >= 0) {
+            close(fd);
+            if (!resume)
+                unlink(path);
+        }
         free(path);
     }
     return rc;
 }
 
+static int local_open_write(ep *base, const char *rel, uint64_t size, ep_file **out, smb_error *err)
+{
+    return open_for_write((ep_local *)base, rel, size, false, out, err);
+}
+
 static int local_open_resume(ep *base, const char *rel, uint64_t size, ep_file **out, smb_error *err)
 {
-    ep_local *e = (ep_local *)base;
-    *out = NULL;
-    char *path;
-    int rc = full_path(e, rel, &path, err);
-    if (rc < 0)
-        return rc;
-    int fd = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
-    struct stat s;
-    if (fd < 0 || fstat(fd, &s) < 0)
-        rc = local_err(err, errno, "open", path);
-    else if (!S_ISREG(s.st_mode))
-        rc = smb_err_set(err, SMB_ERR_UNSUPPORTED, 0, "open '%s': not a regular file", path);
-    else if (size > (uint64_t)INT64_MAX)
-        rc = local_err(err, EFBIG, "open", path);
-    else if ((uint64_t)s.st_size != size && ftruncate(fd, (off_t)size) < 0)
-        rc = local_err(err, errno, "open", path);
-    else {
-        fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
-        if (!(*out = file_new(e, fd, size, path)))
-            rc = no_memory(err, "open", path);
-    }
-    if (rc < 0) {
-        if (fd >= 0)
-            close(fd);
-        free(path);
-    }
-    return rc;
+    return open_for_write((ep_local *)base, rel, size, true, out, err);
 }
 
 static ep_io *io_new(size_t n, const ep_file *f, smb_error *err)
