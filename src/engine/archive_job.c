@@ -342,23 +342,6 @@ static void deliver(arc_run *r, arc_entry *e, arc_chunk *c, entry_state state)
     pthread_mutex_unlock(&r->lock);
 }
 
-static arc_chunk *chunk_alloc(arc_run *r, size_t len)
-{
-    (void)r;
-    arc_chunk *c = malloc(sizeof *c + (len ? len : 1));
-    if (c) {
-        c->next = NULL;
-        c->len = len;
-    }
-    return c;
-}
-
-static void chunk_free(arc_run *r, arc_chunk *c)
-{
-    (void)r;
-    free(c);
-}
-
 static arc_chunk *chunk_new(arc_run *r, const arc_entry *e, size_t len)
 {
     pthread_mutex_lock(&r->lock);
@@ -366,7 +349,7 @@ static arc_chunk *chunk_new(arc_run *r, const arc_entry *e, size_t len)
     pthread_mutex_unlock(&r->lock);
     if (!ok)
         return NULL;
-    arc_chunk *c = chunk_alloc(r, len);
+    arc_chunk *c = malloc(sizeof *c + (len ? len : 1));
     if (!c) {
         pthread_mutex_lock(&r->lock);
         r->used -= len;
@@ -408,7 +391,7 @@ static void read_small(arc_run *r, arc_entry *e)
             r->used -= size;
             pthread_cond_broadcast(&r->cond);
             pthread_mutex_unlock(&r->lock);
-            chunk_free(r, c);
+            free(c);
         }
         deliver(r, e, NULL, E_FAILED);
         return;
@@ -449,7 +432,7 @@ static void read_large(arc_run *r, arc_entry *e)
             if (!rd) {
                 if (!c)
                     smb_err_set(&err, SMB_ERR_CANCELLED, 0, "stopped");
-                chunk_free(r, c);
+                free(c);
                 if (c) {
                     pthread_mutex_lock(&r->lock);
                     r->used -= len;
@@ -478,7 +461,7 @@ static void read_large(arc_run *r, arc_entry *e)
             r->used -= c->len;
             pthread_cond_broadcast(&r->cond);
             pthread_mutex_unlock(&r->lock);
-            chunk_free(r, c);
+            free(c);
             continue;
         }
         if (got < c->len) {
@@ -545,7 +528,7 @@ static void free_entry(arc_run *r, arc_entry *e)
     for (arc_chunk *c = e->head, *n; c; c = n) {
         n = c->next;
         released += c->len;
-        chunk_free(r, c);
+        free(c);
     }
     if (released) {
         pthread_mutex_lock(&r->lock);
@@ -575,7 +558,6 @@ static int write_file(arc_run *r, arc_out *out, arc_entry *e, smb_error *err)
     }
     job_event(job, SC_EV_FILE_START, e->rel, e->st.size, false, NULL);
     int rc = arc_out_file(out, e->rel, &e->st, err);
-    uint64_t written = 0;
     while (rc == 0) {
         pthread_mutex_lock(&r->lock);
         while (!e->head && e->state != E_DONE && !r->stop)
@@ -589,20 +571,20 @@ static int write_file(arc_run *r, arc_out *out, arc_entry *e, smb_error *err)
         bool stop = r->stop;
         pthread_mutex_unlock(&r->lock);
         if (!c || stop) {
-            chunk_free(r, c);
+            free(c);
             break;
         }
         rc = arc_out_data(out, c->data, c->len, err);
-        written += c->len;
         pthread_mutex_lock(&r->lock);
         r->used -= c->len;
         e->written += c->len;
         pthread_cond_broadcast(&r->cond);
         pthread_mutex_unlock(&r->lock);
-        chunk_free(r, c);
+        free(c);
     }
     /* What never came (a read failed part-way, or the job stops): zeros, so the archive stays readable. */
     static const uint8_t zeros[65536];
+    uint64_t written = e->written; /* the reader is done: only the writer changes it now */
     while (rc == 0 && written < e->st.size) {
         size_t n = e->st.size - written < sizeof zeros ? (size_t)(e->st.size - written) : sizeof zeros;
         rc = arc_out_data(out, zeros, n, err);
