@@ -22,13 +22,7 @@ set -euo pipefail
 # shellcheck source=lib/cli_setup.sh
 . "$(dirname "$0")/lib/cli_setup.sh"
 
-for tool in tar zstd gzip xz bzip2 smbclient; do
-    if ! command -v "$tool" >/dev/null 2>&1; then
-        echo "$tool not found (scripts/install-deps.sh installs it)" >&2
-        [ "${CI:-}" = true ] && exit 1
-        exit 77
-    fi
-done
+need_tools tar zstd gzip xz bzip2 smbclient
 
 cli_test_dirs cli_archive
 export XDG_STATE_HOME=$work/state
@@ -37,15 +31,6 @@ EDGE_NO_SPARSE=1 EDGE_MANY=400 bash "$fixtures/make-edge-tree.sh" "$share/edge" 
 src=$share/edge
 srcurl=$url/edge
 
-# run TAG ARGS...: smbcopy, rc in $rc, output in out/TAG.{out,err}
-run() {
-    local tag=$1
-    shift
-    set +e
-    timeout 300 "$cli" -A "$auth" --no-progress "$@" </dev/null >"$work/out/$tag.out" 2>"$work/out/$tag.err"
-    rc=$?
-    set -e
-}
 
 # tar_of FILE: the tar options that read FILE (GNU tar needs to be told zstd).
 tar_of() {
@@ -64,7 +49,7 @@ sorted_depth_first() {
 
 for ext in tar tar.gz tar.xz tar.bz2 tar.zst; do
     arc=$work/edge.$ext
-    run "$ext" "$srcurl" "$arc"
+    cli_run "$ext" "$srcurl" "$arc"
     if [ "$rc" -ne 0 ]; then
         fail "$ext: exit $rc: $(head -c 400 "$work/out/$ext.err")"
         continue
@@ -94,7 +79,7 @@ done
 if [ -f "$work/edge.tar.zst" ]; then
     zstd -dc "$work/edge.tar.zst" | tar -tf - >"$work/out/zstd.list" || fail "zstd -d | tar -t cannot read the .tar.zst"
     cmp -s "$work/out/zstd.list" "$work/out/tar.zst.list" || fail "zstd -d listing differs from tar's"
-    run again "$srcurl" "$work/again.tar.zst"
+    cli_run again "$srcurl" "$work/again.tar.zst"
     LC_ALL=C.UTF-8 tar -I zstd -tf "$work/again.tar.zst" >"$work/out/again.list"
     cmp -s "$work/out/again.list" "$work/out/tar.zst.list" || fail "a second run lists the entries in another order"
 fi
@@ -123,7 +108,7 @@ mkdir -p "$sparse"
 truncate -s $((5 * 1024 * 1024 * 1024 + 100)) "$sparse/big.bin"
 head -c 1048576 /dev/urandom | dd of="$sparse/big.bin" conv=notrunc status=none
 head -c 1048576 /dev/urandom | dd of="$sparse/big.bin" bs=1M seek=5119 conv=notrunc status=none
-run sparse "$url/sparse" "$work/sparse.tar.zst"
+cli_run sparse "$url/sparse" "$work/sparse.tar.zst"
 if [ "$rc" -eq 0 ]; then
     tar -I zstd -xOf "$work/sparse.tar.zst" big.bin | cmp - "$sparse/big.bin" ||
         fail "sparse: the 5 GiB file does not come out identical"
@@ -145,18 +130,18 @@ cmp -s "$work/out/stdout.list" "$work/out/tar.gz.list" || fail "stdout: other en
 grep -q "^smbcopy: copied" "$work/out/stdout.err" || fail "stdout: the summary is not on stderr"
 
 # Dry run and filters.
-run dry --dry-run "$srcurl" "$work/dry.tar.zst"
+cli_run dry --dry-run "$srcurl" "$work/dry.tar.zst"
 [ "$rc" -eq 0 ] || fail "dry run: exit $rc"
 [ ! -e "$work/dry.tar.zst" ] || fail "dry run: the archive was written"
 [ -z "$(find "$work" -maxdepth 1 -name '.smbcopy-*')" ] || fail "dry run: a temporary file was left"
-run excl --exclude 'many' --exclude '*.txt' "$srcurl" "$work/excl.tar"
+cli_run excl --exclude 'many' --exclude '*.txt' "$srcurl" "$work/excl.tar"
 LC_ALL=C.UTF-8 tar -tf "$work/excl.tar" >"$work/out/excl.list" 2>/dev/null || fail "exclude: unreadable archive"
 if grep -qE '(^|/)many(/|$)|\.txt$' "$work/out/excl.list"; then
     fail "exclude: excluded entries are in the archive"
 fi
 
 # Failures: an archive that cannot be created; an interrupted run leaves nothing.
-run nodir "$srcurl" "$work/no/such/dir/x.tar"
+cli_run nodir "$srcurl" "$work/no/such/dir/x.tar"
 [ "$rc" -ne 0 ] || fail "nodir: exit 0 for an archive in a missing directory"
 grep -q "cannot create" "$work/out/nodir.err" || fail "nodir: message: $(cat "$work/out/nodir.err")"
 [ "$(grep -c . "$work/out/nodir.err")" -eq 1 ] || fail "nodir: expected one line on stderr"

@@ -41,10 +41,6 @@ done
 head -c $BIG /dev/urandom >"$share/big.bin"
 total=$(find "$share" -type f -printf '%s\n' | awk '{s += $1} END {print s}')
 
-# Allocated bytes of every file under a directory (what a killed run wrote).
-written() {
-    { find "$1" -type f -printf '%b\n' 2>/dev/null || true; } | awk '{s += $1 * 512} END {print s + 0}'
-}
 
 # start_copy DEST TAG [ARGS...]: smbcopy in the background; its pid in bg_pid.
 start_copy() {
@@ -66,7 +62,7 @@ run() {
 # Returns 1 when the run ended before.
 kill_half() {
     while kill -0 "$bg_pid" 2>/dev/null; do
-        if [ "$(written "$1")" -ge $((total / 2)) ]; then
+        if [ "$(allocated_bytes "$1")" -ge $((total / 2)) ]; then
             kill -KILL "$bg_pid" 2>/dev/null || true
             wait "$bg_pid" 2>/dev/null || true
             bg_pid=
@@ -155,7 +151,7 @@ leftovers() {
             fail "$tag: $rel left, and no record of the journal names it"
         else
             orphans+=("$rel")
-            echo "note: $tag: orphan temporary file $rel ($(stat -c %s -- "$p") bytes, $(written "$p") allocated):" \
+            echo "note: $tag: orphan temporary file $rel ($(stat -c %s -- "$p") bytes, $(allocated_bytes "$p") allocated):" \
                 "only the dropped part of the journal named it"
         fi
     done < <(find "$dest" -name '.smbcopy-*' -print0)

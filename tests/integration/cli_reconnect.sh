@@ -85,12 +85,6 @@ total=$(find "$src" -type f -printf '%s\n' | awk '{s += $1} END {print s}')
 # worker (as in cli_resume.sh), and the small files (done but not journaled).
 bound=$((2 * IO_BUDGET + 2 * WINDOW + 200 * SMALL))
 
-# Allocated bytes of the temporary files (.smbcopy-*.tmp, created sparse)
-# directly under a directory.
-temp_bytes() {
-    { find "$1" -maxdepth 1 -type f -name '.smbcopy-*.tmp' -printf '%b\n' 2>/dev/null || true; } |
-        awk '{s += $1 * 512} END {print s + 0}'
-}
 
 # start_copy TAG ARGS...: smbcopy in the background, its pid (not a
 # wrapper's) in bg_pid.
@@ -105,7 +99,7 @@ start_copy() {
 # (what they held then in caught); returns 1 when the run ended before.
 catch() {
     while kill -0 "$bg_pid" 2>/dev/null; do
-        caught=$(temp_bytes "$1")
+        caught=$(allocated_bytes "$1" -maxdepth 1 -name '.smbcopy-*.tmp')
         [ "$caught" -lt $CATCH ] || return 0
         sleep 0.005
     done

@@ -24,28 +24,13 @@ set -euo pipefail
 # shellcheck source=lib/cli_setup.sh
 . "$(dirname "$0")/lib/cli_setup.sh"
 
-for tool in tar zstd smbclient; do
-    if ! command -v "$tool" >/dev/null 2>&1; then
-        echo "$tool not found (scripts/install-deps.sh installs it)" >&2
-        [ "${CI:-}" = true ] && exit 1
-        exit 77
-    fi
-done
+need_tools tar zstd smbclient
 
 cli_test_dirs cli_restore
 export XDG_STATE_HOME=$work/state
 
 EDGE_NO_SPARSE=1 EDGE_MANY=400 bash "$fixtures/make-edge-tree.sh" "$share/orig" >/dev/null
 
-# run TAG ARGS...: smbcopy, rc in $rc, output in out/TAG.{out,err}
-run() {
-    local tag=$1
-    shift
-    set +e
-    timeout 300 "$cli" -A "$auth" --no-progress "$@" </dev/null >"$work/out/$tag.out" 2>"$work/out/$tag.err"
-    rc=$?
-    set -e
-}
 expect() {
     local tag=$1 want=$2
     [ "$rc" -eq "$want" ] || fail "$tag: exit $rc, expected $want: $(head -c 400 "$work/out/$tag.err")"
@@ -64,13 +49,13 @@ no_temps() {
 
 # --- round trip ------------------------------------------------------------------
 
-run archive "$url/orig" "$work/orig.tar.zst"
+cli_run archive "$url/orig" "$work/orig.tar.zst"
 expect archive 0
-run to-share "$work/orig.tar.zst" "$url/restored"
+cli_run to-share "$work/orig.tar.zst" "$url/restored"
 expect to-share 0
 same to-share "$share/orig" "$share/restored"
 no_temps to-share "$share/restored"
-run to-local "$work/orig.tar.zst" "$work/local"
+cli_run to-local "$work/orig.tar.zst" "$work/local"
 expect to-local 0
 same to-local "$share/orig" "$work/local"
 no_temps to-local "$work/local"
@@ -83,7 +68,7 @@ else
     fail "smbclient could not read the restored $big: $(tail -n 3 "$work/out/smbclient.log" | tr '\n' ' ')"
 fi
 # Again over the result: still identical, nothing left over.
-run again "$work/orig.tar.zst" "$url/restored"
+cli_run again "$work/orig.tar.zst" "$url/restored"
 expect again 0
 same again "$share/orig" "$share/restored"
 no_temps again "$share/restored"
@@ -120,7 +105,7 @@ printf 'bs\n' >"$mal/in/back\\slash.txt"
     hardlink.txt 'back\slash.txt')
 rm -f "$outside/abs.txt"
 before=$(cd "$work" && find . \( -path ./evil-dst -o -path ./state \) -prune -o -print | LC_ALL=C sort)
-run evil "$work/evil.tar" "$work/evil-dst"
+cli_run evil "$work/evil.tar" "$work/evil-dst"
 expect evil 1
 after=$(cd "$work" && find . \( -path ./evil-dst -o -path ./state \) -prune -o -print | LC_ALL=C sort)
 # Nothing appeared outside the destination (out/ holds this test's own output files).
@@ -137,7 +122,7 @@ done
 [ "$(cat "$work/evil-dst/target.txt" 2>/dev/null)" = linked ] || fail "evil: the harmless target.txt was not restored"
 no_temps evil "$work/evil-dst"
 # The same into a share.
-run evil-share "$work/evil.tar" "$url/evil"
+cli_run evil-share "$work/evil.tar" "$url/evil"
 expect evil-share 1
 [ ! -e "$share/x" ] || fail "evil-share: ../x was written next to the destination"
 [ "$(cat "$share/evil/good/ok.txt" 2>/dev/null)" = fine ] || fail "evil-share: good/ok.txt was not restored"
@@ -151,7 +136,7 @@ printf 'two\n' >"$inc/a/b/two.txt"
 printf 'g\n' >"$inc/gone/deeper/g.txt"
 printf 'keep\n' >"$inc/keep.txt"
 head -c 2000000 /dev/urandom >"$inc/same/unchanged.bin"
-run inc-base --snapshot "$work/inc.snap" "$url/inc" "$work/inc-base.tar.zst"
+cli_run inc-base --snapshot "$work/inc.snap" "$url/inc" "$work/inc-base.tar.zst"
 expect inc-base 0
 [ -s "$work/inc.snap" ] || fail "inc-base: no snapshot file written"
 printf 'changed\n' >"$inc/a/one.txt"
@@ -160,35 +145,35 @@ printf 'new\n' >"$inc/a/b/new.txt"
 mkdir "$inc/newdir"
 printf 'nd\n' >"$inc/newdir/nd.txt"
 rm -rf -- "$inc/gone" "$inc/keep.txt"
-run inc-1 --snapshot "$work/inc.snap" "$url/inc" "$work/inc-1.tar.zst"
+cli_run inc-1 --snapshot "$work/inc.snap" "$url/inc" "$work/inc-1.tar.zst"
 expect inc-1 0
 tar -I zstd -tf "$work/inc-1.tar.zst" >"$work/out/inc-1.list"
 grep -q 'unchanged.bin' "$work/out/inc-1.list" && fail "inc-1: the increment holds an unchanged file"
 for f in a/one.txt a/b/new.txt newdir/nd.txt; do
     grep -qx "$f" "$work/out/inc-1.list" || fail "inc-1: the increment lacks $f"
 done
-run inc-r0 "$work/inc-base.tar.zst" "$url/inc-restored"
+cli_run inc-r0 "$work/inc-base.tar.zst" "$url/inc-restored"
 expect inc-r0 0
-run inc-r1 "$work/inc-1.tar.zst" "$url/inc-restored"
+cli_run inc-r1 "$work/inc-1.tar.zst" "$url/inc-restored"
 expect inc-r1 0
 same incremental "$inc" "$share/inc-restored"
 no_temps incremental "$share/inc-restored"
 [ ! -e "$share/inc-restored/.smbcopy-deleted" ] || fail "incremental: the list of deleted entries was restored as a file"
 
 # --newer-than: only files modified after the time (directories kept for the structure).
-run newer --newer-than 2029-12-31T00:00:00Z "$url/inc" "$work/newer.tar"
+cli_run newer --newer-than 2029-12-31T00:00:00Z "$url/inc" "$work/newer.tar"
 expect newer 0
 tar -tf "$work/newer.tar" | grep -v '/$' >"$work/out/newer.list" || true
 [ "$(cat "$work/out/newer.list")" = "a/one.txt" ] ||
     fail "newer-than: expected only a/one.txt (modified in 2030), got: $(tr '\n' ' ' <"$work/out/newer.list")"
-run newer-bad --newer-than yesterday "$url/inc" "$work/newer-bad.tar"
+cli_run newer-bad --newer-than yesterday "$url/inc" "$work/newer-bad.tar"
 expect newer-bad 2
 
 # --- a truncated archive ---------------------------------------------------------------
 
 tar -C "$work/plain" -cf "$work/full.tar" .
 head -c $(($(stat -c %s "$work/full.tar") / 2)) "$work/full.tar" >"$work/cut.tar"
-run cut "$work/cut.tar" "$work/cut-dst"
+cli_run cut "$work/cut.tar" "$work/cut-dst"
 [ "$rc" -ne 0 ] || fail "cut: exit 0 for a truncated archive"
 grep -qiE 'truncated|damaged|unexpected end|premature|archive' "$work/out/cut.err" "$work/out/cut.out" ||
     fail "cut: no message about the archive: $(cat "$work/out/cut.err")"

@@ -46,11 +46,6 @@ nfiles=$(find "$share" -type f | wc -l)
 [ "$nfiles" -eq 3002 ] || die "source has $nfiles files, expected 3002"
 total=$(find "$share" -type f -printf '%s\n' | awk '{s += $1} END {print s}')
 
-# Allocated bytes of every file under a directory (what a killed run wrote:
-# the temporary files are created sparse at their final size).
-written() {
-    { find "$1" -type f -printf '%b\n' 2>/dev/null || true; } | awk '{s += $1 * 512} END {print s + 0}'
-}
 
 # start_copy DEST TAG [ARGS...]: smbcopy in the background; its pid (to
 # kill it, not a wrapper's) in bg_pid. ctest's timeout bounds a hung run.
@@ -69,7 +64,7 @@ kill_when() {
     local dest=$1 permille=$2 want
     want=$((total / 1000 * permille))
     while kill -0 "$bg_pid" 2>/dev/null; do
-        if [ "$permille" -eq 0 ] || [ "$(written "$dest")" -ge "$want" ]; then
+        if [ "$permille" -eq 0 ] || [ "$(allocated_bytes "$dest")" -ge "$want" ]; then
             kill -KILL "$bg_pid" 2>/dev/null || true
             wait "$bg_pid" 2>/dev/null || true
             bg_pid=
@@ -138,7 +133,7 @@ for permille in 0 20 100 250 400 500 650 800 950 995; do
         continue
     fi
     finals_intact "$tag" "$dest"
-    have=$(written "$dest")
+    have=$(allocated_bytes "$dest")
     start_copy "$dest" "$tag.rerun"
     wait "$bg_pid" && rc=0 || rc=$?
     bg_pid=

@@ -69,3 +69,35 @@ cli_test_end() {
     fi
     echo "$1"
 }
+
+# need_tools TOOL...: every TOOL on PATH, else skip (77), or fail under CI=true.
+need_tools() {
+    local tool
+    for tool in "$@"; do
+        if ! command -v "$tool" >/dev/null 2>&1; then
+            echo "$tool not found (scripts/install-deps.sh installs it)" >&2
+            [ "${CI:-}" = true ] && exit 1
+            exit 77
+        fi
+    done
+}
+
+# cli_run TAG ARGS...: smbcopy -A (the fixture's credentials) ARGS without a
+# terminal, at most 300 s; exit status in rc, output in $work/out/TAG.{out,err}.
+cli_run() {
+    local tag=$1
+    shift
+    set +e
+    timeout 300 "$cli" -A "$auth" --no-progress "$@" </dev/null >"$work/out/$tag.out" 2>"$work/out/$tag.err"
+    rc=$?
+    set -e
+}
+
+# allocated_bytes DIR [FIND TESTS...]: bytes allocated on disk by the files
+# under DIR (that pass the find tests): what a killed run really wrote, its
+# temporary files being created sparse at their final size.
+allocated_bytes() {
+    local dir=$1
+    shift
+    { find "$dir" -type f "$@" -printf '%b\n' 2>/dev/null || true; } | awk '{s += $1 * 512} END {print s + 0}'
+}
