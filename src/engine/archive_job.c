@@ -1,7 +1,8 @@
 /*
- * Archiving a tree: a tar archive (archive_out.c) holds the source's
- * entries in a deterministic order, sorted names depth first ("a", "a/x",
- * "a.txt"), while the job's workers read files ahead in parallel.
+ * Archiving a tree: any source endpoint into a sequential destination (a
+ * tar archive, ep_archive.c), which gets the source's entries in a
+ * deterministic order, sorted names depth first ("a", "a/x", "a.txt"),
+ * while the job's workers read files ahead in parallel.
  *
  *   walker   (one thread) lists directories in that order and appends
  *            entries to the run's list;
@@ -25,7 +26,6 @@
 #include <string.h>
 #include <time.h>
 
-#include "engine/archive_out.h"
 #include "engine/archive_job.h"
 #include "engine/plan.h"
 #include "engine/snapshot.h"
@@ -542,8 +542,19 @@ static void free_entry(arc_run *r, arc_entry *e)
     free(e);
 }
 
+/* Write len bytes at off into the sequential destination's open file. */
+static int put(ep *dst, ep_file *f, const void *buf, size_t len, uint64_t off, smb_error *err)
+{
+    ep_io *io = dst->ops->write_submit(f, buf, len, off, err);
+    size_t n = 0;
+    int rc = io ? dst->ops->io_wait(io, &n, err) : (err->code ? err->code : SMB_ERR_NO_MEMORY);
+    if (rc == 0 && n != len)
+        rc = smb_err_set(err, SMB_ERR_INVALID_ARG, 0, "archive: short write");
+    return rc;
+}
+
 /* Write entry e's file: header, data as it arrives (zeros for what never came). Returns an archive error. */
-static int write_file(arc_run *r, arc_out *out, arc_entry *e, smb_error *err)
+static int write_file(arc_run *r, ep *dst, arc_entry *e, smb_error *err)
 {
     sc_job *job = r->job;
     pthread_mutex_lock(&r->lock);
@@ -557,7 +568,9 @@ static int write_file(arc_run *r, arc_out *out, arc_entry *e, smb_error *err)
         return 0;
     }
     job_event(job, SC_EV_FILE_START, e->rel, e->st.size, false, NULL);
-    int rc = arc_out_file(out, e->rel, &e->st, err);
+    ep_file *f = NULL;
+    int rc = dst->ops->open_write(dst, e->rel, &e->st, &f, err);
+    uint64_t written = 0; /* only the writer changes e->written: its own count is the same */
     while (rc == 0) {
         pthread_mutex_lock(&r->lock);
         while (!e->head && e->state != E_DONE && !r->stop)
@@ -574,7 +587,8 @@ static int write_file(arc_run *r, arc_out *out, arc_entry *e, smb_error *err)
             free(c);
             break;
         }
-        rc = arc_out_data(out, c->data, c->len, err);
+        rc = put(dst, f, c->data, c->len, written, err);
+        written += c->len;
         pthread_mutex_lock(&r->lock);
         r->used -= c->len;
         e->written += c->len;
@@ -584,15 +598,22 @@ static int write_file(arc_run *r, arc_out *out, arc_entry *e, smb_error *err)
     }
     /* What never came (a read failed part-way, or the job stops): zeros, so the archive stays readable. */
     static const uint8_t zeros[65536];
-    uint64_t written = e->written; /* the reader is done: only the writer changes it now */
     while (rc == 0 && written < e->st.size) {
         size_t n = e->st.size - written < sizeof zeros ? (size_t)(e->st.size - written) : sizeof zeros;
-        rc = arc_out_data(out, zeros, n, err);
+        rc = put(dst, f, zeros, n, written, err);
         written += n;
         set_fail(e, "stopped part-way; the rest is zeros");
     }
     if (rc == 0)
-        rc = arc_out_file_end(out, err);
+        rc = dst->ops->finish(f, &e->st, NULL, err);
+    if (f) {
+        smb_error e2 = {0};
+        int crc = dst->ops->close(f, &e2);
+        if (rc == 0 && crc != 0) {
+            *err = e2;
+            rc = crc;
+        }
+    }
     if (rc == 0 && e->fail) {
         job_fail(job, e->rel, false, "%s", e->fail);
     } else if (rc == 0) {
@@ -608,7 +629,7 @@ static int write_file(arc_run *r, arc_out *out, arc_entry *e, smb_error *err)
 }
 
 /* Write every entry in list order; returns an archive error (the job then stops). */
-static int write_all(arc_run *r, arc_out *out, smb_error *err)
+static int write_all(arc_run *r, ep *dst, smb_error *err)
 {
     int rc = 0;
     for (size_t idx = 0; rc == 0; idx++) {
@@ -627,13 +648,15 @@ static int write_all(arc_run *r, arc_out *out, smb_error *err)
         if (job_stopping(r->job))
             break;
         if (e->st.type == EP_DIR) {
-            rc = arc_out_dir(out, e->rel, &e->st, err);
+            rc = dst->ops->mkdir(dst, e->rel, err);
+            if (rc == 0)
+                rc = dst->ops->set_meta(dst, e->rel, &e->st, err);
             if (rc == 0) {
                 job_count(r->job, &r->job->sum.dirs_created, 1);
                 job_event(r->job, SC_EV_DIR_CREATED, e->rel, 0, true, NULL);
             }
         } else {
-            rc = write_file(r, out, e, err);
+            rc = write_file(r, dst, e, err);
         }
         /* Freed now unless a reader may still hold it (stopping): then after the readers end. */
         pthread_mutex_lock(&r->lock);
@@ -647,16 +670,13 @@ static int write_all(arc_run *r, arc_out *out, smb_error *err)
     return rc;
 }
 
-int job_archive_run(sc_job *job, ep *src, const char *path, const arc_out_opts *aopts, size_t read_ahead,
-                    smb_error *err)
+int job_archive_run(sc_job *job, ep *src, ep *dst, size_t read_ahead, smb_error *err)
 {
-    arc_out *out = NULL;
-    int rc = job->opts.dry_run ? 0 : arc_out_open(path, aopts, &out, err);
-    if (rc != 0)
-        return rc;
+    int rc = 0;
     arc_run r = {.job = job, .src = src, .budget = read_ahead ? read_ahead : SC_DEFAULT_READ_AHEAD};
     if (job->opts.snapshot && (rc = snapshot_load(job->opts.snapshot, &r.snap, err)) != 0) {
-        arc_out_close(out, false, NULL);
+        if (dst)
+            dst->ops->commit(dst, false, NULL);
         return rc;
     }
     pthread_mutex_init(&r.lock, NULL);
@@ -693,7 +713,7 @@ int job_archive_run(sc_job *job, ep *src, const char *path, const arc_out_opts *
             free_entry(&r, e);
         }
     } else if (rc == 0) {
-        rc = write_all(&r, out, err);
+        rc = write_all(&r, dst, err);
     }
     pthread_mutex_lock(&r.lock);
     r.stop = true;
@@ -717,7 +737,7 @@ int job_archive_run(sc_job *job, ep *src, const char *path, const arc_out_opts *
     }
     bool complete = rc == 0 && !atomic_load(&job->cancel);
     smb_error e2 = {0};
-    int crc = out ? arc_out_close(out, complete, &e2) : 0;
+    int crc = dst ? dst->ops->commit(dst, complete, &e2) : 0;
     if (rc == 0 && crc != 0) {
         *err = e2;
         rc = crc;

@@ -1,10 +1,12 @@
 /*
- * Restoring an archive into a destination endpoint (a share or a local
- * directory). An archive can only be read front to back, so:
+ * Restoring an archive (a sequential source endpoint, ep_archive.c) into
+ * a destination endpoint (a share or a local directory). An archive can
+ * only be read front to back, so:
  *
- *   reader   (the calling thread) takes entry after entry, refuses unsafe
- *            ones (archive_in.c), creates directories (parents first, each
- *            once) and reads each file's data into chunks;
+ *   reader   (the calling thread) takes entry after entry (the source's
+ *            next), refuses unsafe ones (archive_in.c checks every name),
+ *            creates directories (parents first, each once) and reads each
+ *            file's data into chunks;
  *   writers  (the job's threads) take files in order and write each under
  *            a temporary name in its directory, set its times and
  *            attributes, and rename it over its final name.
@@ -17,7 +19,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine/archive_in.h"
 #include "engine/archive_job.h"
 #include "engine/plan.h"
 #include "engine/snapshot.h"
@@ -263,7 +264,7 @@ static int write_one(restore_run *r, rfile *f, const char **stage, smb_error *er
     }
     ep_file *out = NULL;
     *stage = "create";
-    int rc = dst->ops->open_write(dst, tmp, f->st.size, &out, err);
+    int rc = dst->ops->open_write(dst, tmp, &f->st, &out, err);
     struct {
         ep_io *io;
         rchunk *c;
@@ -395,8 +396,17 @@ static void *writer_main(void *arg)
 
 /* ------------------------------------------------------------ the reader */
 
+/* Up to len bytes at off of the source's open entry: the count, 0 at its end, or an error. */
+static ssize_t read_at(ep *src, ep_file *in, void *buf, size_t len, uint64_t off, smb_error *err)
+{
+    ep_io *io = src->ops->read_submit(in, buf, len, off, err);
+    size_t n = 0;
+    int rc = io ? src->ops->io_wait(io, &n, err) : (err->code ? err->code : SMB_ERR_NO_MEMORY);
+    return rc != 0 ? rc : (ssize_t)n;
+}
+
 /* Read the current entry's data into f's chunks; false when the job stops. */
-static bool read_data(restore_run *r, arc_in *in, rfile *f, smb_error *err)
+static bool read_data(restore_run *r, ep *src, ep_file *in, rfile *f, smb_error *err)
 {
     uint64_t got = 0;
     for (;;) {
@@ -410,7 +420,8 @@ static bool read_data(restore_run *r, arc_in *in, rfile *f, smb_error *err)
         if (stop)
             return false;
         rchunk *c = malloc(sizeof *c + CHUNK);
-        ssize_t n = c ? arc_in_data(in, c->data, CHUNK, err) : smb_err_set(err, SMB_ERR_NO_MEMORY, 0, "out of memory");
+        ssize_t n = c ? read_at(src, in, c->data, CHUNK, got, err)
+                      : smb_err_set(err, SMB_ERR_NO_MEMORY, 0, "out of memory");
         if (n <= 0) {
             free(c);
             release(r, CHUNK);
@@ -439,13 +450,17 @@ static bool read_data(restore_run *r, arc_in *in, rfile *f, smb_error *err)
 }
 
 /* Read every entry; returns an error that ends the restore (a damaged archive, a lost connection). */
-static int read_all(restore_run *r, arc_in *in, smb_error *err)
+static int read_all(restore_run *r, ep *src, smb_error *err)
 {
     sc_job *job = r->job;
     int rc = 0;
-    arc_in_entry e;
+    struct {
+        const char *rel;
+        ep_stat st;
+        const char *refused;
+    } e;
     while (rc == 0 && !job_stopping(job)) {
-        int n = arc_in_next(in, &e, err);
+        int n = src->ops->next(src, &e.rel, &e.st, &e.refused, err);
         if (n < 0)
             rc = n;
         if (n <= 0)
@@ -462,12 +477,24 @@ static int read_all(restore_run *r, arc_in *in, smb_error *err)
             free(r->deleted);
             r->deleted_len = 0;
             r->deleted = e.st.size < (64u << 20) ? malloc((size_t)e.st.size + 1) : NULL;
-            ssize_t got = 1;
-            while (r->deleted && r->deleted_len < e.st.size &&
-                   (got = arc_in_data(in, r->deleted + r->deleted_len, (size_t)e.st.size - r->deleted_len, err)) > 0)
+            if (!r->deleted) {
+                rc = smb_err_set(err, SMB_ERR_NO_MEMORY, 0, "the list of deleted entries is too large");
+                break;
+            }
+            ep_file *in = NULL;
+            ssize_t got = src->ops->open_read(src, e.rel, &in, err);
+            while (got == 0 && r->deleted_len < e.st.size &&
+                   (got = read_at(src, in, r->deleted + r->deleted_len, (size_t)e.st.size - r->deleted_len,
+                                  r->deleted_len, err)) > 0) {
                 r->deleted_len += (size_t)got;
-            if (!r->deleted || got < 0) {
-                rc = r->deleted ? (int)got : smb_err_set(err, SMB_ERR_NO_MEMORY, 0, "the list of deleted entries is too large");
+                got = 0;
+            }
+            if (in) {
+                smb_error e2;
+                src->ops->close(in, &e2);
+            }
+            if (got < 0) {
+                rc = (int)got;
                 break;
             }
             continue;
@@ -540,7 +567,16 @@ static int read_all(restore_run *r, arc_in *in, smb_error *err)
         pthread_cond_broadcast(&r->cond);
         pthread_mutex_unlock(&r->lock);
         smb_error rerr = {0};
-        bool ok = read_data(r, in, f, &rerr);
+        ep_file *in = NULL;
+        bool ok = src->ops->open_read(src, e.rel, &in, &rerr) == 0;
+        if (!ok && asprintf(&f->fail, "open in the archive: %s", rerr.message) < 0)
+            f->fail = NULL;
+        if (ok)
+            ok = read_data(r, src, in, f, &rerr);
+        if (in) {
+            smb_error e2;
+            src->ops->close(in, &e2);
+        }
         pthread_mutex_lock(&r->lock);
         f->eof = true;
         pthread_cond_broadcast(&r->cond);
@@ -635,12 +671,9 @@ static void apply_deleted(restore_run *r)
     free(d.dirs);
 }
 
-int job_restore_run(sc_job *job, const char *archive_path, ep *dst, size_t read_ahead, smb_error *err)
+int job_restore_run(sc_job *job, ep *src, ep *dst, size_t read_ahead, smb_error *err)
 {
-    arc_in *in = NULL;
-    int rc = arc_in_open(archive_path, &in, err);
-    if (rc != 0)
-        return rc;
+    int rc = 0;
     restore_run r = {.job = job, .dst = dst, .budget = read_ahead ? read_ahead : SC_DEFAULT_READ_AHEAD};
     if (r.budget < CHUNK)
         r.budget = CHUNK;
@@ -653,7 +686,7 @@ int job_restore_run(sc_job *job, const char *archive_path, ep *dst, size_t read_
     if (!started)
         rc = smb_err_set(err, SMB_ERR_NO_MEMORY, 0, "cannot start threads");
     if (rc == 0)
-        rc = read_all(&r, in, err);
+        rc = read_all(&r, src, err);
     pthread_mutex_lock(&r.lock);
     r.reading_done = true;
     if (rc != 0)
@@ -717,7 +750,6 @@ int job_restore_run(sc_job *job, const char *archive_path, ep *dst, size_t read_
     free(r.dirs);
     pthread_mutex_destroy(&r.lock);
     pthread_cond_destroy(&r.cond);
-    arc_in_close(in);
     if (rc == 0 && atomic_load(&job->fatal)) {
         *err = job->fatal_err;
         rc = atomic_load(&job->fatal);

@@ -552,7 +552,9 @@ static int write_small(ep *dst, const char *tmp, const char *rel, const uint8_t 
     }
     ep_file *f = NULL;
     *stage = "create";
-    int rc = dst->ops->open_write(dst, tmp, size, &f, err);
+    ep_stat want = *meta;
+    want.size = size;
+    int rc = dst->ops->open_write(dst, tmp, &want, &f, err);
     if (rc != 0)
         return rc;
     if (size) {
@@ -799,7 +801,7 @@ static int start_copy(sc_job *job, task *t, smb_error *err)
         if (job->cp && !fc->direct && checkpoint_started(job->cp, fc->rel, fc->tmp, &fc->st, err) != 0)
             rc = err->code;
         if (rc == 0)
-            rc = pair->dst->ops->open_write(pair->dst, fc->tmp, t->st.size, &fc->dst, err);
+            rc = pair->dst->ops->open_write(pair->dst, fc->tmp, &fc->st, &fc->dst, err);
     }
     if (rc != 0) {
         smb_error e2;

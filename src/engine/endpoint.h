@@ -1,8 +1,15 @@
 /*
- * Endpoints: one interface (a table of functions) over where files live.
- * The local filesystem and SMB shares implement it now; the archive
- * endpoint (a libarchive writer as destination, reader as source) will.
- * Every direction of a copy is then the same engine code.
+ * Endpoints: one interface (a table of functions) over where files live:
+ * the local filesystem (ep_local.c), SMB shares (ep_smb.c) and tar archives
+ * (ep_archive.c: a libarchive writer as destination, a reader as source).
+ *
+ * Local and SMB endpoints are random access: the copy passes (copy.c) walk
+ * both trees and move ranges of many files at once. An archive is a
+ * stream (EP_CAP_SEQUENTIAL): entries come one after the other, each
+ * file's data in order, so the archive pipelines (archive_job.c: any
+ * random-access source into a sequential destination; archive_restore.c:
+ * a sequential source into any random-access destination) drive it, through
+ * the same operations, in the order it needs.
  *
  * Paths are relative to the endpoint's root, '/'-separated, "" for the
  * root. Times are FILETIME (100 ns since 1601). Functions return 0 or a
@@ -50,6 +57,16 @@ typedef int (*ep_list_cb)(void *arg, const char *name, const ep_stat *st);
 #define EP_CAP_DOS_ATTRS 0x2     /**< keeps DOS attributes */
 #define EP_CAP_WINDOWS_NAMES 0x4 /**< refuses names Windows refuses (trailing dot, <>:"|?*, CON, ...) */
 #define EP_CAP_LANES 0x8         /**< opens of different threads may use different connections (open_write_more given) */
+/**
+ * A stream of entries (an archive). As a destination: a directory is
+ * written by set_meta (mkdir only checks the name); a file by open_write
+ * (its header, from meta), write_submit at consecutive offsets, finish and
+ * close, one file at a time; commit ends the stream. As a source: next
+ * names each entry in turn, open_read opens the current one and
+ * read_submit reads it in order. stat, list, rename, unlink and rmdir are
+ * refused (SMB_ERR_UNSUPPORTED).
+ */
+#define EP_CAP_SEQUENTIAL 0x10
 
 typedef struct ep_ops {
     const char *kind; /**< "local", "smb" */
@@ -63,9 +80,12 @@ typedef struct ep_ops {
     int (*open_read)(ep *e, const char *rel, ep_file **f, smb_error *err);
     /**
      * Create rel for writing (a temporary name: it must not exist), of
-     * final size `size` (the endpoint may set it up front, leaving holes).
+     * final size meta->size (the endpoint may set it up front, leaving
+     * holes). meta holds the entry's times and attributes, which finish
+     * sets; a sequential endpoint needs them already here (a tar header
+     * precedes the data).
      */
-    int (*open_write)(ep *e, const char *rel, uint64_t size, ep_file **f, smb_error *err);
+    int (*open_write)(ep *e, const char *rel, const ep_stat *meta, ep_file **f, smb_error *err);
     /**
      * Optional (required with EP_CAP_LANES): open rel, made by open_write
      * and still open there, for writing another range of it from another
@@ -135,6 +155,18 @@ typedef struct ep_ops {
     ep_io *(*write_submit_fd)(ep_file *f, int fd, uint64_t fd_off, size_t len, uint64_t off, smb_error *err);
     /** Optional: true when files of a and b can be copied with server_copy. */
     bool (*same_server)(ep *a, ep *b);
+    /**
+     * Sequential sources only: the next entry, 1 (with *rel, valid until
+     * the next call, and *st; *refused, when not NULL, says why the entry
+     * must not be restored), 0 at the end, or an error.
+     */
+    int (*next)(ep *e, const char **rel, ep_stat *st, const char **refused, smb_error *err);
+    /**
+     * Sequential destinations only: end the stream. complete: make it whole
+     * and put it under its final name; otherwise discard it. Called once;
+     * returns the first error the stream met.
+     */
+    int (*commit)(ep *e, bool complete, smb_error *err);
     /** Close connections and free the endpoint. */
     void (*free)(ep *e);
 } ep_ops;

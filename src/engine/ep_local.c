@@ -424,9 +424,9 @@ static int open_for_write(ep_local *e, const char *rel, uint64_t size, bool resu
     return rc;
 }
 
-static int local_open_write(ep *base, const char *rel, uint64_t size, ep_file **out, smb_error *err)
+static int local_open_write(ep *base, const char *rel, const ep_stat *meta, ep_file **out, smb_error *err)
 {
-    return open_for_write((ep_local *)base, rel, size, false, out, err);
+    return open_for_write((ep_local *)base, rel, meta->size, false, out, err);
 }
 
 static int local_open_resume(ep *base, const char *rel, uint64_t size, ep_file **out, smb_error *err)

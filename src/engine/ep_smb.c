@@ -199,8 +199,9 @@ static int op_open_read(ep *base, const char *rel, ep_file **fp, smb_error *err)
                          SMB_FILE_NON_DIRECTORY_FILE | SMB_FILE_SEQUENTIAL_ONLY, fp, err);
 }
 
-static int op_open_write(ep *base, const char *rel, uint64_t size, ep_file **fp, smb_error *err)
+static int op_open_write(ep *base, const char *rel, const ep_stat *meta, ep_file **fp, smb_error *err)
 {
+    uint64_t size = meta->size;
     ep_smb *e = (ep_smb *)base;
     char *path = join(e, rel, err);
     if (!path)

@@ -11,6 +11,7 @@
 
 #include "error.h"
 #include "engine/archive_job.h"
+#include "engine/ep_archive.h"
 #include "engine/job_internal.h"
 
 void sc_job_opts_init(sc_job_opts *o)
@@ -563,8 +564,12 @@ static int run_archive(sc_job *job, smb_error *err)
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     arc_out_opts ao = {.filter = (arc_filter)filter, .level = job->opts.compress_level,
                        .threads = cpus > 0 && cpus < 64 ? (unsigned)cpus : 1};
+    /* The archive is the pair's destination endpoint (none in a dry run: nothing is written). */
+    if (rc == 0 && !job->opts.dry_run &&
+        !(job->pairs[0].dst = ep_archive_create(job->dest, &ao, &job->counters, err)))
+        rc = err->code ? err->code : SMB_ERR_NO_MEMORY;
     if (rc == 0)
-        rc = job_archive_run(job, src, job->dest, &ao, job->opts.read_ahead, err);
+        rc = job_archive_run(job, src, job->pairs[0].dst, job->opts.read_ahead, err);
     return rc;
 }
 
@@ -586,6 +591,11 @@ static int run_restore(sc_job *job, smb_error *err)
         return err->code ? err->code : SMB_ERR_NO_MEMORY;
     job->pairs[0].dst = dst; /* freed with the job */
     job->npairs = 1;
+    /* The archive is the pair's source endpoint. */
+    ep *src = ep_archive_open(job->sources[0], &job->counters, err);
+    if (!src)
+        return err->code ? err->code : SMB_ERR_NO_MEMORY;
+    job->pairs[0].src = src;
     ep_stat st;
     smb_error e2 = {0};
     if (dst->ops->stat(dst, "", &st, &e2) != 0) {
@@ -597,7 +607,7 @@ static int run_restore(sc_job *job, smb_error *err)
         return smb_err_set(err, SMB_ERR_NOT_DIR, 0, "destination %s is a file; an archive is extracted into a directory",
                            dst->display);
     }
-    return job_restore_run(job, job->sources[0], dst, job->opts.read_ahead, err);
+    return job_restore_run(job, src, dst, job->opts.read_ahead, err);
 }
 
 int sc_job_run(sc_job *job, sc_summary *sum, smb_error *err)

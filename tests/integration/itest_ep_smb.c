@@ -276,10 +276,10 @@ static void test_write_read(void **state)
     itest_pattern_fill(buf, len, 7, 0);
 
     ep_file *f = NULL;
-    IT_OK(e->ops->open_write(e, "big.tmp", len, &f, &err), err);
+    IT_OK(e->ops->open_write(e, "big.tmp", &(ep_stat){.type = EP_FILE, .size = len}, &f, &err), err);
     /* The temporary name must be new. */
     ep_file *again = NULL;
-    assert_int_equal(e->ops->open_write(e, "big.tmp", len, &again, &err), SMB_ERR_EXISTS);
+    assert_int_equal(e->ops->open_write(e, "big.tmp", &(ep_stat){.type = EP_FILE, .size = len}, &again, &err), SMB_ERR_EXISTS);
     size_t io = e->ops->io_size(f);
     assert_true(io >= 64 * 1024);
     size_t chunk = io < MIB / 2 ? io : MIB / 2; /* ten writes, six in flight */
@@ -328,7 +328,7 @@ static void test_write_read(void **state)
     assert_int_equal(e->ops->open_read(e, "missing.bin", &f, &err), SMB_ERR_NOT_FOUND);
 
     /* A sized file that is never written reads back as zeros (a hole). */
-    IT_OK(e->ops->open_write(e, "holes.bin", 3 * MIB, &f, &err), err);
+    IT_OK(e->ops->open_write(e, "holes.bin", &(ep_stat){.type = EP_FILE, .size = 3 * MIB}, &f, &err), err);
     IT_OK(e->ops->close(f, &err), err);
     char *zeros = calloc(1, 3 * MIB);
     assert_int_equal(itest_compare_file(it_disk_path(MAIN, TOP "/io/holes.bin", disk, sizeof disk), zeros, 3 * MIB),
@@ -348,7 +348,7 @@ static void server_copy_file(ep *se, const char *src, ep *de, const char *dst, u
     smb_error err = {0};
     ep_file *in = NULL, *out = NULL;
     IT_OK(se->ops->open_read(se, src, &in, &err), err);
-    IT_OK(de->ops->open_write(de, dst, len, &out, &err), err);
+    IT_OK(de->ops->open_write(de, dst, &(ep_stat){.type = EP_FILE, .size = len}, &out, &err), err);
     if (split) {
         IT_OK(de->ops->server_copy(in, out, 0, split, &err), err);
         IT_OK(de->ops->server_copy(in, out, split, len - split, &err), err);

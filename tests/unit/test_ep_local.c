@@ -223,7 +223,7 @@ static void test_write_read(void **state)
     const uint64_t size = big + 6;
 
     fx->counters = (ep_counters){0};
-    assert_int_equal(e->ops->open_write(e, "out.tmp", size, &f, &err), 0);
+    assert_int_equal(e->ops->open_write(e, "out.tmp", &(ep_stat){.type = EP_FILE, .size = size}, &f, &err), 0);
     assert_int_equal(e->ops->io_size(f), 4 * MIB);
     ep_write(e, f, "world", 5, 6);
     ep_write(e, f, "hello ", 6, 0);
@@ -289,7 +289,7 @@ static void test_sparse(void **state)
     assert_non_null(zeros);
     memset(tail, 0xa5, sizeof tail);
 
-    assert_int_equal(e->ops->open_write(e, "sparse", size, &f, &err), 0);
+    assert_int_equal(e->ops->open_write(e, "sparse", &(ep_stat){.type = EP_FILE, .size = size}, &f, &err), 0);
     /* Zero blocks are given too; they must not take space. */
     for (uint64_t off = 0; off < 8 * MIB; off += 4 * MIB)
         ep_write(e, f, zeros, 4 * MIB, off);
@@ -314,7 +314,7 @@ static void test_sparse(void **state)
     assert_int_equal(e->ops->close(f, &err), 0);
 
     /* Zeros past the size set at open are written, not skipped. */
-    assert_int_equal(e->ops->open_write(e, "grow", 0, &f, &err), 0);
+    assert_int_equal(e->ops->open_write(e, "grow", &(ep_stat){.type = EP_FILE, .size = 0}, &f, &err), 0);
     ep_write(e, f, zeros, 4096, 0);
     assert_int_equal(e->ops->finish(f, &meta, &got, &err), 0);
     assert_int_equal(got.size, 4096);
@@ -330,7 +330,7 @@ static void test_readonly(void **state)
     ep_file *f;
     ep_stat st, got;
 
-    assert_int_equal(e->ops->open_write(e, "ro", 3, &f, &err), 0);
+    assert_int_equal(e->ops->open_write(e, "ro", &(ep_stat){.type = EP_FILE, .size = 3}, &f, &err), 0);
     ep_write(e, f, "abc", 3, 0);
     ep_stat meta = {.type = EP_FILE,
                     .size = 3,
@@ -376,7 +376,7 @@ static void test_escape(void **state)
         assert_int_equal(e->ops->stat(e, bad[i], &st, &err), SMB_ERR_BAD_NAME);
         assert_int_equal(err.code, SMB_ERR_BAD_NAME);
         assert_int_equal(e->ops->open_read(e, bad[i], &f, &err), SMB_ERR_BAD_NAME);
-        assert_int_equal(e->ops->open_write(e, bad[i], 0, &f, &err), SMB_ERR_BAD_NAME);
+        assert_int_equal(e->ops->open_write(e, bad[i], &(ep_stat){.type = EP_FILE, .size = 0}, &f, &err), SMB_ERR_BAD_NAME);
         assert_int_equal(e->ops->mkdir(e, bad[i], &err), SMB_ERR_BAD_NAME);
         assert_int_equal(e->ops->unlink(e, bad[i], &err), SMB_ERR_BAD_NAME);
         assert_int_equal(e->ops->rename(e, "x", bad[i], &err), SMB_ERR_BAD_NAME);
@@ -395,7 +395,7 @@ static void test_errors(void **state)
     ep_file *f;
 
     make_file(fx, "there", "x");
-    assert_int_equal(e->ops->open_write(e, "there", 0, &f, &err), SMB_ERR_EXISTS);
+    assert_int_equal(e->ops->open_write(e, "there", &(ep_stat){.type = EP_FILE, .size = 0}, &f, &err), SMB_ERR_EXISTS);
     assert_null(f);
     assert_non_null(strstr(err.message, "create '"));
     assert_non_null(strstr(err.message, "/there'"));
