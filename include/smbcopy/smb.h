@@ -492,6 +492,7 @@ int smb_set_delete_on_close(smb_open *op, bool del, smb_error *err);
 #define SMB_FSCTL_SRV_COPYCHUNK 0x001440F2u
 #define SMB_FSCTL_SRV_COPYCHUNK_WRITE 0x001480F2u
 #define SMB_FSCTL_SET_SPARSE 0x000900C4u
+#define SMB_FSCTL_QUERY_ALLOCATED_RANGES 0x000940CFu
 
 /**
  * An FSCTL on an open (or, with op NULL, on the tree's connection, using
@@ -499,6 +500,23 @@ int smb_set_delete_on_close(smb_open *op, bool del, smb_error *err);
  */
 int smb_fsctl(smb_tree *tree, smb_open *op, uint32_t ctl_code, const void *in, size_t in_len,
               void *out, size_t cap, size_t *out_len, smb_error *err);
+
+/** A byte range of a file. */
+typedef struct smb_range {
+    uint64_t off;
+    uint64_t len;
+} smb_range;
+
+/**
+ * The ranges of the open file's first `size` bytes that hold data
+ * (FSCTL_QUERY_ALLOCATED_RANGES, MS-FSCC 2.3.51): sorted, disjoint, within
+ * [0, size); the rest (holes) reads as zeros. The server's answer is
+ * checked: ranges out of order, overlapping or overflowing are a protocol
+ * error. At most max ranges: beyond them the last range returned extends
+ * to size (the rest counts as data). *out is malloc'd (the caller frees
+ * it; NULL when *n is 0). A file without holes gives one range [0, size).
+ */
+int smb_query_allocated_ranges(smb_open *op, uint64_t size, size_t max, smb_range **out, size_t *n, smb_error *err);
 
 /* ---------------------------------------------------------------- directories */
 

@@ -373,3 +373,49 @@ int smb_fsctl(smb_tree *t, smb_open *op, uint32_t ctl_code, const void *in, size
     smb_req_free(r);
     return rc;
 }
+
+/* One query's output: 4096 ranges (MS-FSCC 2.3.52: 16 bytes each). */
+#define ALLOC_RANGES_OUT (4096u * 16u)
+
+int smb_query_allocated_ranges(smb_open *op, uint64_t size, size_t max, smb_range **out, size_t *n, smb_error *err)
+{
+    *out = NULL;
+    *n = 0;
+    if (size == 0 || max == 0)
+        return max == 0 && size ? smb_err_set(err, SMB_ERR_INVALID_ARG, 0, "no room for ranges") : 0;
+    uint8_t *buf = malloc(ALLOC_RANGES_OUT);
+    smb_range *ranges = calloc(max, sizeof *ranges);
+    int rc = buf && ranges ? 0 : smb_err_set(err, SMB_ERR_NO_MEMORY, 0, "out of memory");
+    size_t have = 0;
+    uint64_t start = 0;
+    while (rc == 0 && start < size && have < max) {
+        uint8_t in[16];
+        smb_wr w;
+        smb_wr_init(&w, in, sizeof in);
+        smb2_alloc_range_encode(&w, start, size - start);
+        size_t got = 0, added = 0, total = 0;
+        rc = smb_fsctl(NULL, op, SMB_FSCTL_QUERY_ALLOCATED_RANGES, in, w.len, buf, ALLOC_RANGES_OUT, &got, err);
+        if (rc == 0 && smb2_alloc_ranges_decode(buf, got, start, size, ranges + have, max - have, &added, &total) != 0)
+            rc = smb_err_set(err, SMB_ERR_PROTOCOL, 0, "malformed allocated ranges (FSCTL_QUERY_ALLOCATED_RANGES)");
+        if (rc != 0)
+            break;
+        have += added;
+        /* A full buffer may mean more (STATUS_BUFFER_OVERFLOW): ask again after the last range. */
+        if (got < ALLOC_RANGES_OUT || total == 0)
+            break;
+        uint64_t next = have ? ranges[have - 1].off + ranges[have - 1].len : size;
+        if (next <= start)
+            break;
+        start = next;
+    }
+    if (rc == 0 && have == max && ranges[have - 1].off + ranges[have - 1].len < size)
+        ranges[have - 1].len = size - ranges[have - 1].off; /* beyond max: data */
+    free(buf);
+    if (rc != 0 || have == 0) {
+        free(ranges);
+        return rc;
+    }
+    *out = ranges;
+    *n = have;
+    return 0;
+}

@@ -19,6 +19,7 @@
 #include <stdint.h>
 
 #include "wire.h"
+#include <smbcopy/smb.h>
 
 #define SMB2_HDR_LEN 64
 
@@ -457,6 +458,20 @@ typedef struct smb2_ioctl_rsp {
 } smb2_ioctl_rsp;
 
 int smb2_ioctl_rsp_decode(smb_rd *r, smb2_ioctl_rsp *rsp);
+
+/** FILE_ALLOCATED_RANGE_BUFFER (MS-FSCC 2.3.52): the input of FSCTL_QUERY_ALLOCATED_RANGES. */
+void smb2_alloc_range_encode(smb_wr *w, uint64_t off, uint64_t len);
+
+/**
+ * The output of FSCTL_QUERY_ALLOCATED_RANGES (MS-FSCC 2.3.52): an array of
+ * FILE_ALLOCATED_RANGE_BUFFER. Each range must start at or after `from`
+ * (the query's start, then the end of the previous range), have a length
+ * that neither is negative nor overflows; ranges are clipped to [0, limit).
+ * Up to max go to out (*n: how many; *total: how many the buffer held).
+ * Returns 0 or SMB_ERR_PROTOCOL.
+ */
+int smb2_alloc_ranges_decode(const uint8_t *buf, size_t len, uint64_t from, uint64_t limit, smb_range *out,
+                             size_t max, size_t *n, size_t *total);
 
 /** VALIDATE_NEGOTIATE_INFO request input (MS-SMB2 2.2.31.4). */
 void smb2_validate_negotiate_encode(smb_wr *w, uint32_t capabilities, const uint8_t guid[16],

@@ -60,3 +60,38 @@ int smb2_validate_negotiate_decode(const uint8_t *buf, size_t len, smb2_validate
     rsp->dialect = smb_rd_u16(&r);
     return smb2_rd_result(&r);
 }
+
+void smb2_alloc_range_encode(smb_wr *w, uint64_t off, uint64_t len)
+{
+    smb_wr_u64(w, off);
+    smb_wr_u64(w, len);
+}
+
+int smb2_alloc_ranges_decode(const uint8_t *buf, size_t len, uint64_t from, uint64_t limit, smb_range *out,
+                             size_t max, size_t *n, size_t *total)
+{
+    *n = 0;
+    *total = 0;
+    if (len % 16)
+        return SMB_ERR_PROTOCOL;
+    smb_rd r;
+    smb_rd_init(&r, buf, len);
+    while (smb_rd_left(&r) >= 16) {
+        uint64_t off = smb_rd_u64(&r), rlen = smb_rd_u64(&r);
+        /* Both fields are signed 64-bit values (LONGLONG). */
+        if (off > INT64_MAX || rlen > INT64_MAX || off < from || rlen > INT64_MAX - off)
+            return SMB_ERR_PROTOCOL;
+        from = off + rlen;
+        (*total)++;
+        if (rlen == 0 || off >= limit)
+            continue;
+        if (off + rlen > limit)
+            rlen = limit - off;
+        if (*n < max) {
+            out[*n].off = off;
+            out[*n].len = rlen;
+            (*n)++;
+        }
+    }
+    return smb2_rd_result(&r);
+}

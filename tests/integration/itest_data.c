@@ -331,6 +331,68 @@ static void test_sparse_past_4gib(void **state)
     it_close(&c);
 }
 
+/*
+ * FSCTL_QUERY_ALLOCATED_RANGES against Samba: a plain file is all data
+ * (Samba reports holes only for files marked sparse); the same file marked
+ * sparse on the open (FSCTL_SET_SPARSE) reports exactly the ranges written
+ * (Samba finds them with SEEK_DATA), checked against the disk.
+ */
+static void test_allocated_ranges(void **state)
+{
+    (void)state;
+    it_client c;
+    it_connect(&c, MAIN);
+    smb_error err = {0};
+    const size_t len = 64 * 1024;
+    const uint64_t size = 8u << 20, second = 4u << 20;
+    uint8_t *buf = malloc(len);
+    assert_non_null(buf);
+    itest_pattern_fill(buf, len, 9, 0);
+    smb_open *f = smb_open_file(c.tree, "ranges.bin", SMB_O_RDWR | SMB_O_CREAT | SMB_O_TRUNC, NULL, &err);
+    assert_non_null(f);
+    IT_OK(smb_set_end_of_file(f, size, &err), err);
+    IT_OK(smb_pwrite(f, buf, len, 0, 1, &err), err);
+    IT_OK(smb_pwrite(f, buf, len, second, 1, &err), err);
+
+    smb_range *r = NULL;
+    size_t n = 0;
+    IT_OK(smb_query_allocated_ranges(f, size, 16, &r, &n, &err), err);
+    assert_int_equal(n, 1);
+    assert_int_equal(r[0].off, 0);
+    assert_int_equal(r[0].len, size);
+    free(r);
+
+    IT_OK(smb_fsctl(NULL, f, SMB_FSCTL_SET_SPARSE, NULL, 0, NULL, 0, NULL, &err), err);
+    IT_OK(smb_query_allocated_ranges(f, size, 16, &r, &n, &err), err);
+    assert_int_equal(n, 2);
+    assert_int_equal(r[0].off, 0);
+    assert_int_equal(r[0].len, len);
+    assert_int_equal(r[1].off, second);
+    assert_int_equal(r[1].len, len);
+    free(r);
+    /* At most one range: the rest counts as data. */
+    IT_OK(smb_query_allocated_ranges(f, size, 1, &r, &n, &err), err);
+    assert_int_equal(n, 1);
+    assert_int_equal(r[0].off, 0);
+    assert_int_equal(r[0].len, size);
+    free(r);
+    /* Asked for less than the file: clipped. */
+    IT_OK(smb_query_allocated_ranges(f, second + 100, 16, &r, &n, &err), err);
+    assert_int_equal(n, 2);
+    assert_int_equal(r[1].off, second);
+    assert_int_equal(r[1].len, 100);
+    free(r);
+
+    IT_OK(smb_close(f, NULL, &err), err);
+    char disk[PATH_MAX];
+    struct stat st;
+    assert_int_equal(stat(it_disk_path(MAIN, "ranges.bin", disk, sizeof disk), &st), 0);
+    assert_true((uint64_t)st.st_blocks * 512 < size / 2); /* the holes are holes on disk too */
+    unlink(disk);
+    free(buf);
+    it_close(&c);
+}
+
 typedef struct reader_arg {
     smb_open *f;
     size_t size;
@@ -495,6 +557,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_list_10000_entries),
         cmocka_unit_test(test_unicode_names),
+        cmocka_unit_test(test_allocated_ranges),
         cmocka_unit_test(test_path_helpers),
         cmocka_unit_test(test_50mib_file),
         cmocka_unit_test(test_write_from_fd),

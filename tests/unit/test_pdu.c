@@ -772,6 +772,65 @@ static void test_ioctl_rsp(void **state)
     t_patch32_expect(msg, sizeof msg, 64 + 24, 0, dec_ioctl, 0);                         /* empty at 0 */
 }
 
+/* FILE_ALLOCATED_RANGE_BUFFER array (MS-FSCC 2.3.52): checked, clipped, bounded. */
+static void put_range(uint8_t *p, uint64_t off, uint64_t len)
+{
+    for (int i = 0; i < 8; i++) {
+        p[i] = (uint8_t)(off >> (8 * i));
+        p[8 + i] = (uint8_t)(len >> (8 * i));
+    }
+}
+
+static void test_alloc_ranges(void **state)
+{
+    (void)state;
+    uint8_t in[16];
+    smb_wr w;
+    smb_wr_init(&w, in, sizeof in);
+    smb2_alloc_range_encode(&w, 0x1122334455667788ull, 0x10);
+    assert_int_equal(w.len, 16);
+    assert_int_equal(in[0], 0x88);
+    assert_int_equal(in[7], 0x11);
+    assert_int_equal(in[8], 0x10);
+
+    uint8_t buf[64];
+    smb_range r[4];
+    size_t n, total;
+    put_range(buf, 0, 4096);
+    put_range(buf + 16, 65536, 8192);
+    put_range(buf + 32, 1 << 20, 1 << 20); /* runs past the limit: clipped */
+    assert_int_equal(smb2_alloc_ranges_decode(buf, 48, 0, (1 << 20) + 100, r, 4, &n, &total), 0);
+    assert_int_equal(n, 3);
+    assert_int_equal(total, 3);
+    assert_int_equal(r[1].off, 65536);
+    assert_int_equal(r[1].len, 8192);
+    assert_int_equal(r[2].len, 100);
+    /* Only max kept; total still counts them all. */
+    assert_int_equal(smb2_alloc_ranges_decode(buf, 48, 0, 1u << 30, r, 2, &n, &total), 0);
+    assert_int_equal(n, 2);
+    assert_int_equal(total, 3);
+    /* A range past the limit is dropped, an empty one skipped. */
+    put_range(buf + 48, 3u << 20, 0);
+    assert_int_equal(smb2_alloc_ranges_decode(buf, 64, 0, 65536, r, 4, &n, &total), 0);
+    assert_int_equal(n, 1);
+    /* Hostile answers: out of order, overlapping, before the query's start, negative, overflowing, cut. */
+    put_range(buf, 65536, 4096);
+    put_range(buf + 16, 0, 4096);
+    assert_int_equal(smb2_alloc_ranges_decode(buf, 32, 0, 1u << 30, r, 4, &n, &total), SMB_ERR_PROTOCOL);
+    put_range(buf, 0, 8192);
+    put_range(buf + 16, 4096, 4096);
+    assert_int_equal(smb2_alloc_ranges_decode(buf, 32, 0, 1u << 30, r, 4, &n, &total), SMB_ERR_PROTOCOL);
+    put_range(buf, 0, 4096);
+    assert_int_equal(smb2_alloc_ranges_decode(buf, 16, 8192, 1u << 30, r, 4, &n, &total), SMB_ERR_PROTOCOL);
+    put_range(buf, 0x8000000000000000ull, 1);
+    assert_int_equal(smb2_alloc_ranges_decode(buf, 16, 0, UINT64_MAX, r, 4, &n, &total), SMB_ERR_PROTOCOL);
+    put_range(buf, 0x7000000000000000ull, 0x7000000000000000ull);
+    assert_int_equal(smb2_alloc_ranges_decode(buf, 16, 0, UINT64_MAX, r, 4, &n, &total), SMB_ERR_PROTOCOL);
+    assert_int_equal(smb2_alloc_ranges_decode(buf, 15, 0, UINT64_MAX, r, 4, &n, &total), SMB_ERR_PROTOCOL);
+    assert_int_equal(smb2_alloc_ranges_decode(buf, 0, 0, UINT64_MAX, r, 4, &n, &total), 0);
+    assert_int_equal(n, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -793,6 +852,7 @@ int main(void)
         cmocka_unit_test(test_tree_connect_rsp),
         cmocka_unit_test(test_ioctl_req_validate_negotiate),
         cmocka_unit_test(test_ioctl_rsp),
+        cmocka_unit_test(test_alloc_ranges),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
