@@ -18,6 +18,8 @@ struct arc_in {
     locale_t loc; /* libarchive converts names through the thread's locale: a private C.UTF-8 one */
     char *path;
     char *rel;    /* the current entry's checked name */
+    bool sparse;  /* the current entry is sparse */
+    uint64_t left; /* and bytes of it not yet read */
     char why[200];
 };
 
@@ -165,6 +167,17 @@ int arc_in_next(arc_in *a, arc_in_entry *out, smb_error *err)
         out->st.type = type == AE_IFDIR ? EP_DIR : EP_FILE;
         la_int64_t size = archive_entry_size(e);
         out->st.size = type == AE_IFREG && size > 0 ? (uint64_t)size : 0;
+        a->sparse = archive_entry_sparse_count(e) > 0;
+        a->left = out->st.size;
+        /* What the entry's data takes: its size, or a sparse entry's data ranges. */
+        out->st.allocated = out->st.size;
+        if (a->sparse && archive_entry_sparse_reset(e) > 0) {
+            la_int64_t off, len;
+            uint64_t data = 0;
+            while (archive_entry_sparse_next(e, &off, &len) == ARCHIVE_OK)
+                data += len > 0 ? (uint64_t)len : 0;
+            out->st.allocated = data < out->st.size ? data : out->st.size;
+        }
         if (archive_entry_mtime_is_set(e))
             out->st.mtime = filetime(archive_entry_mtime(e), archive_entry_mtime_nsec(e));
         read_xattrs(e, &out->st);
@@ -178,10 +191,22 @@ ssize_t arc_in_data(arc_in *a, void *buf, size_t len, smb_error *err)
 {
     locale_t old = a->loc ? uselocale(a->loc) : (locale_t)0;
     la_ssize_t n = archive_read_data(a->a, buf, len);
+    /*
+     * In a sparse entry libarchive returns 0 at a zero-length map entry
+     * (GNU tar's marker of a trailing hole), then goes on with the hole.
+     */
+    for (int again = 0; n == 0 && a->sparse && a->left && again < 4; again++)
+        n = archive_read_data(a->a, buf, len);
     if (old)
         uselocale(old);
     if (n < 0)
         return lib_fail(a, err, a->rel ? a->rel : "data");
+    if (n == 0 && a->sparse && a->left) {
+        /* Still short of the size: the rest is a hole, zeros up to the size. */
+        n = (la_ssize_t)(len < a->left ? len : a->left);
+        memset(buf, 0, (size_t)n);
+    }
+    a->left -= (uint64_t)n <= a->left ? (uint64_t)n : a->left;
     return (ssize_t)n;
 }
 

@@ -38,6 +38,7 @@
 
 typedef struct arc_chunk {
     struct arc_chunk *next;
+    uint64_t off; /* where in the file */
     size_t len;
     uint8_t data[];
 } arc_chunk;
@@ -53,6 +54,9 @@ typedef struct arc_entry {
     uint64_t written;    /* of those, bytes the writer has taken */
     char *fail;          /* why it failed (with E_FAILED, or a short read with E_DONE), or NULL */
     char *inline_data;   /* made here, not read from the source (the list of deleted entries) */
+    bool sparse;         /* a sparse file (set before E_OPEN): data only in ranges[0..nranges) */
+    ep_range *ranges;
+    size_t nranges;
 } arc_entry;
 
 typedef struct arc_run {
@@ -358,6 +362,7 @@ static arc_chunk *chunk_new(arc_run *r, const arc_entry *e, size_t len)
         return NULL;
     }
     c->next = NULL;
+    c->off = 0;
     c->len = len;
     return c;
 }
@@ -415,6 +420,28 @@ static void read_large(arc_run *r, arc_entry *e)
         deliver(r, e, NULL, E_FAILED);
         return;
     }
+    /*
+     * A file with fewer bytes allocated than its size may have holes: read
+     * only its data ranges, and the archive stores it sparse. (If the
+     * ranges cannot be had, it is read whole.)
+     */
+    uint64_t size = e->st.size;
+    ep_range whole = {0, size}, *spans = &whole;
+    size_t nspans = 1;
+    if (e->st.allocated < size && src->ops->data_ranges) {
+        ep_range *got = NULL;
+        size_t n = 0;
+        smb_error rerr = {0};
+        if (src->ops->data_ranges(f, size, &got, &n, &rerr) == 0 && !(n == 1 && got[0].off == 0 && got[0].len == size)) {
+            e->sparse = true; /* the writer reads these once E_OPEN is delivered */
+            e->ranges = got;
+            e->nranges = n;
+            spans = got;
+            nspans = n;
+        } else {
+            free(got);
+        }
+    }
     deliver(r, e, NULL, E_OPEN);
     size_t io = src->ops->io_size(f), chunk = io && io < CHUNK ? io : CHUNK;
     struct {
@@ -422,11 +449,13 @@ static void read_large(arc_run *r, arc_entry *e)
         ep_io *io;
     } ring[WINDOW];
     unsigned head = 0, inflight = 0;
-    uint64_t next = 0, size = e->st.size;
+    size_t span = 0;
+    uint64_t next = nspans ? spans[0].off : size;
     bool failed = false, shrank = false;
-    while (!failed && (next < size || inflight)) {
-        while (!failed && next < size && inflight < WINDOW) {
-            size_t len = size - next < chunk ? (size_t)(size - next) : chunk;
+    while (!failed && (span < nspans || inflight)) {
+        while (!failed && span < nspans && inflight < WINDOW) {
+            uint64_t end = spans[span].off + spans[span].len;
+            size_t len = end - next < chunk ? (size_t)(end - next) : chunk;
             arc_chunk *c = chunk_new(r, e, len);
             ep_io *rd = c ? src->ops->read_submit(f, c->data, len, next, &err) : NULL;
             if (!rd) {
@@ -442,9 +471,12 @@ static void read_large(arc_run *r, arc_entry *e)
                 break;
             }
             unsigned s = (head + inflight) % WINDOW;
+            c->off = next;
             ring[s].c = c;
             ring[s].io = rd;
             next += len;
+            if (next >= end && ++span < nspans)
+                next = spans[span].off;
             inflight++;
         }
         if (!inflight)
@@ -539,6 +571,7 @@ static void free_entry(arc_run *r, arc_entry *e)
     free(e->rel);
     free(e->fail);
     free(e->inline_data);
+    free(e->ranges);
     free(e);
 }
 
@@ -570,7 +603,11 @@ static int write_file(arc_run *r, ep *dst, arc_entry *e, smb_error *err)
     job_event(job, SC_EV_FILE_START, e->rel, e->st.size, false, NULL);
     ep_file *f = NULL;
     int rc = dst->ops->open_write(dst, e->rel, &e->st, &f, err);
-    uint64_t written = 0; /* only the writer changes e->written: its own count is the same */
+    bool sparse = e->sparse && dst->ops->set_data_ranges;
+    if (rc == 0 && sparse)
+        rc = dst->ops->set_data_ranges(f, e->ranges, e->nranges, err);
+    uint64_t pos = 0; /* the end of what was written */
+    bool all_came = false;
     while (rc == 0) {
         pthread_mutex_lock(&r->lock);
         while (!e->head && e->state != E_DONE && !r->stop)
@@ -582,13 +619,16 @@ static int write_file(arc_run *r, ep *dst, arc_entry *e, smb_error *err)
                 e->tail = NULL;
         }
         bool stop = r->stop;
+        all_came = !c && e->state == E_DONE;
         pthread_mutex_unlock(&r->lock);
         if (!c || stop) {
             free(c);
             break;
         }
-        rc = put(dst, f, c->data, c->len, written, err);
-        written += c->len;
+        /* A sparse file's chunks skip its holes; a plain file's come one after the other. */
+        uint64_t at = sparse ? c->off : pos;
+        rc = put(dst, f, c->data, c->len, at, err);
+        pos = at + c->len;
         pthread_mutex_lock(&r->lock);
         r->used -= c->len;
         e->written += c->len;
@@ -598,10 +638,11 @@ static int write_file(arc_run *r, ep *dst, arc_entry *e, smb_error *err)
     }
     /* What never came (a read failed part-way, or the job stops): zeros, so the archive stays readable. */
     static const uint8_t zeros[65536];
-    while (rc == 0 && written < e->st.size) {
-        size_t n = e->st.size - written < sizeof zeros ? (size_t)(e->st.size - written) : sizeof zeros;
-        rc = put(dst, f, zeros, n, written, err);
-        written += n;
+    bool holes_left = sparse && all_came; /* a complete sparse file may end in a hole: finish skips it */
+    while (rc == 0 && pos < e->st.size && !holes_left) {
+        size_t n = e->st.size - pos < sizeof zeros ? (size_t)(e->st.size - pos) : sizeof zeros;
+        rc = put(dst, f, zeros, n, pos, err);
+        pos += n;
         set_fail(e, "stopped part-way; the rest is zeros");
     }
     if (rc == 0)

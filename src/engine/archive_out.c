@@ -29,7 +29,10 @@ struct arc_out {
     char *path; /* final name; NULL for standard output */
     char *tmp;  /* where it is written meanwhile */
     bool in_file;
-    uint64_t want, got; /* the current file's size, and bytes written */
+    uint64_t want, got; /* the current file's size, and bytes written (holes of a sparse one included) */
+    bool sparse;        /* the current file is a sparse entry */
+    uint64_t data_end;  /* and the end of its last data range */
+    uint8_t *zeros;     /* ZEROS bytes of zeros, for holes (allocated on first use) */
     char *rel;          /* the current file, for messages */
 };
 
@@ -138,6 +141,7 @@ static void arc_free(arc_out *a, bool complete)
     free(a->path);
     free(a->tmp);
     free(a->rel);
+    free(a->zeros);
     free(a);
 }
 
@@ -210,7 +214,8 @@ static void unix_time(uint64_t ft, time_t *s, long *ns)
 }
 
 /* An entry with st's times, DOS attributes and a plain mode. */
-static struct archive_entry *entry_for(const char *rel, const ep_stat *st, bool dir)
+static struct archive_entry *entry_for(const char *rel, const ep_stat *st, bool dir, const ep_range *ranges,
+                                       size_t nranges)
 {
     struct archive_entry *e = archive_entry_new();
     if (!e)
@@ -242,14 +247,18 @@ static struct archive_entry *entry_for(const char *rel, const ep_stat *st, bool 
         int n = snprintf(v, sizeof v, "0x%x", dos);
         archive_entry_xattr_add_entry(e, ARC_DOSATTRIB_XATTR, v, (size_t)n);
     }
+    /* A sparse entry: pax GNU.sparse 1.0, the data ranges' map before the data (GNU tar and bsdtar read it). */
+    for (size_t i = 0; i < nranges; i++)
+        archive_entry_sparse_add_entry(e, (la_int64_t)ranges[i].off, (la_int64_t)ranges[i].len);
     return e;
 }
 
-static int put_header(arc_out *a, const char *rel, const ep_stat *st, bool dir, smb_error *err)
+static int put_header(arc_out *a, const char *rel, const ep_stat *st, bool dir, const ep_range *ranges,
+                      size_t nranges, smb_error *err)
 {
     if (a->in_file)
         return smb_err_set(err, SMB_ERR_INVALID_ARG, 0, "archive: %s started before %s ended", rel, a->rel);
-    struct archive_entry *e = entry_for(rel, st, dir);
+    struct archive_entry *e = entry_for(rel, st, dir, ranges, nranges);
     if (!e)
         return smb_err_set(err, SMB_ERR_NO_MEMORY, 0, "out of memory");
     int r = archive_write_header(a->a, e);
@@ -261,18 +270,27 @@ static int put_header(arc_out *a, const char *rel, const ep_stat *st, bool dir, 
 
 static int arc_out_dir_locked(arc_out *a, const char *rel, const ep_stat *st, smb_error *err)
 {
-    return put_header(a, rel, st, true, err);
+    return put_header(a, rel, st, true, NULL, 0, err);
 }
 
-static int arc_out_file_locked(arc_out *a, const char *rel, const ep_stat *st, smb_error *err)
+static int arc_out_file_locked(arc_out *a, const char *rel, const ep_stat *st, const ep_range *ranges, size_t n,
+                               smb_error *err)
 {
-    int rc = put_header(a, rel, st, false, err);
+    uint64_t prev_end = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (ranges[i].off < prev_end || ranges[i].len > st->size || ranges[i].off > st->size - ranges[i].len)
+            return smb_err_set(err, SMB_ERR_INVALID_ARG, 0, "archive: bad data ranges for %s", rel);
+        prev_end = ranges[i].off + ranges[i].len;
+    }
+    int rc = put_header(a, rel, st, false, ranges, n, err);
     if (rc == 0) {
         free(a->rel);
         a->rel = strdup(rel);
         a->in_file = true;
         a->want = st->size;
         a->got = 0;
+        a->sparse = ranges != NULL;
+        a->data_end = prev_end;
     }
     return rc;
 }
@@ -284,6 +302,10 @@ static int arc_out_data_locked(arc_out *a, const void *buf, size_t len, smb_erro
     const char *p = buf;
     while (len) {
         la_ssize_t w = archive_write_data(a->a, p, len);
+        if (w == 0 && a->sparse && a->got >= a->data_end) {
+            a->got += len; /* the trailing hole of a sparse entry: nothing is stored */
+            break;
+        }
         if (w <= 0)
             return lib_fail(a, err, a->rel ? a->rel : "data");
         p += w;
@@ -293,10 +315,34 @@ static int arc_out_data_locked(arc_out *a, const void *buf, size_t len, smb_erro
     return 0;
 }
 
+#define ZEROS ((size_t)1 << 20)
+
+static int arc_out_skip_locked(arc_out *a, uint64_t off, smb_error *err)
+{
+    if (!a->in_file || !a->sparse || off < a->got || off > a->want)
+        return smb_err_set(err, SMB_ERR_INVALID_ARG, 0, "archive: bad skip in %s", a->rel ? a->rel : "?");
+    if (off > a->got && !a->zeros && !(a->zeros = calloc(1, ZEROS)))
+        return smb_err_set(err, SMB_ERR_NO_MEMORY, 0, "out of memory");
+    /* Zeros through the writer, which stores none in holes (libarchive keeps the position in the map). */
+    int rc = 0;
+    while (rc == 0 && a->got < off) {
+        size_t n = off - a->got < ZEROS ? (size_t)(off - a->got) : ZEROS;
+        rc = arc_out_data_locked(a, a->zeros, n, err);
+    }
+    return rc;
+}
+
 static int arc_out_file_end_locked(arc_out *a, smb_error *err)
 {
     if (!a->in_file)
         return 0;
+    if (a->sparse && a->got < a->want) {
+        int rc = arc_out_skip_locked(a, a->want, err);
+        if (rc != 0) {
+            a->in_file = false;
+            return rc;
+        }
+    }
     a->in_file = false;
     if (a->got != a->want)
         return smb_err_set(err, SMB_ERR_SERVER, 0, "archive: %s ended after %llu of %llu bytes", a->rel,
@@ -346,7 +392,19 @@ int arc_out_dir(arc_out *a, const char *rel, const ep_stat *st, smb_error *err)
 
 int arc_out_file(arc_out *a, const char *rel, const ep_stat *st, smb_error *err)
 {
-    IN_LOCALE(a, arc_out_file_locked(a, rel, st, err));
+    IN_LOCALE(a, arc_out_file_locked(a, rel, st, NULL, 0, err));
+}
+
+int arc_out_file_sparse(arc_out *a, const char *rel, const ep_stat *st, const ep_range *ranges, size_t n,
+                        smb_error *err)
+{
+    static const ep_range none = {0, 0};
+    IN_LOCALE(a, arc_out_file_locked(a, rel, st, ranges ? ranges : &none, ranges ? n : 0, err));
+}
+
+int arc_out_skip_to(arc_out *a, uint64_t off, smb_error *err)
+{
+    IN_LOCALE(a, arc_out_skip_locked(a, off, err));
 }
 
 int arc_out_data(arc_out *a, const void *buf, size_t len, smb_error *err)

@@ -73,6 +73,19 @@ int arc_out_dir(arc_out *a, const char *rel, const ep_stat *st, smb_error *err);
 /** Start a regular file of st->size bytes; its data follows with arc_out_data. */
 int arc_out_file(arc_out *a, const char *rel, const ep_stat *st, smb_error *err);
 
+/**
+ * Start a regular file of st->size bytes stored sparse (pax GNU.sparse
+ * 1.0): only ranges[0..n) (sorted, disjoint, within the size) hold data.
+ * Its data follows with arc_out_data, in order; arc_out_skip_to passes over
+ * holes, and what arc_out_data puts in a hole is not stored (it must be
+ * zeros). arc_out_file_end skips what is left.
+ */
+int arc_out_file_sparse(arc_out *a, const char *rel, const ep_stat *st, const ep_range *ranges, size_t n,
+                        smb_error *err);
+
+/** Move the current sparse file to offset off (at or after the current one): the bytes between read as zeros. */
+int arc_out_skip_to(arc_out *a, uint64_t off, smb_error *err);
+
 /** The next bytes of the current file. */
 int arc_out_data(arc_out *a, const void *buf, size_t len, smb_error *err);
 

@@ -17,6 +17,7 @@
 #include "engine/job_internal.h"
 #include "engine/plan.h"
 #include "engine/temp_names.h"
+#include "engine/zeros.h"
 
 /*
  * Reads kept in flight per range, and the largest single read or write:
@@ -75,21 +76,6 @@ static bool fc_failed(file_copy *fc)
     bool f = fc->failed;
     pthread_mutex_unlock(&fc->lock);
     return f;
-}
-
-static bool all_zero(const uint8_t *p, size_t n)
-{
-    size_t i = 0;
-    for (; i + 8 <= n; i += 8) {
-        uint64_t w;
-        memcpy(&w, p + i, 8);
-        if (w)
-            return false;
-    }
-    for (; i < n; i++)
-        if (p[i])
-            return false;
-    return true;
 }
 
 /* The largest read or write: the budget shared out over the threads' windows. */
@@ -242,7 +228,7 @@ static int copy_stream(sc_job *job, file_copy *fc, ep_file *src, ep_file *dst, u
                              (unsigned long long)s->off);
             break;
         }
-        if (!all_zero(s->buf, n)) {
+        if (!mem_all_zero(s->buf, n)) {
             s->wr = dop->write_submit(dst, s->buf, n, s->off, err);
             if (!s->wr) {
                 rc = err->code ? err->code : SMB_ERR_NO_MEMORY;

@@ -40,6 +40,12 @@ typedef struct ep_stat {
     uint64_t allocated;  /**< bytes allocated on disk (less than size: a sparse file) */
 } ep_stat;
 
+/** A byte range of a file. */
+typedef smb_range ep_range;
+
+/** Most data ranges an endpoint reports for one file (beyond, the rest counts as data). */
+#define EP_MAX_RANGES 65536
+
 typedef struct ep ep;
 typedef struct ep_file ep_file;
 typedef struct ep_io ep_io;
@@ -155,6 +161,19 @@ typedef struct ep_ops {
     ep_io *(*write_submit_fd)(ep_file *f, int fd, uint64_t fd_off, size_t len, uint64_t off, smb_error *err);
     /** Optional: true when files of a and b can be copied with server_copy. */
     bool (*same_server)(ep *a, ep *b);
+    /**
+     * Optional: the ranges of open file f (of size bytes) that hold data,
+     * sorted and disjoint; the rest (holes) reads as zeros. *out is
+     * malloc'd (NULL when *n is 0); at most EP_MAX_RANGES.
+     */
+    int (*data_ranges)(ep_file *f, uint64_t size, ep_range **out, size_t *n, smb_error *err);
+    /**
+     * Optional (sequential destinations): before the first write to f,
+     * declare that only ranges r[0..n) hold data. The entry is stored
+     * sparse: writes may then skip the holes, and what lands in a hole is
+     * not stored (it must be zeros).
+     */
+    int (*set_data_ranges)(ep_file *f, const ep_range *r, size_t n, smb_error *err);
     /**
      * Sequential sources only: the next entry, 1 (with *rel, valid until
      * the next call, and *st; *refused, when not NULL, says why the entry

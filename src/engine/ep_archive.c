@@ -34,7 +34,22 @@ struct ep_file {
     uint64_t pos;  /* the next offset in order */
     uint64_t size; /* the entry's size */
     bool finished;
+    /* A destination's header waits for the first write (set_data_ranges may come before). */
+    char *rel;
+    ep_stat meta;
+    bool header_written;
+    bool sparse;
 };
+
+/* The file's header, when not written yet (lock held). */
+static int header(ep_file *f, smb_error *err)
+{
+    if (f->header_written)
+        return 0;
+    int rc = arc_out_file(f->e->out, f->rel, &f->meta, err);
+    f->header_written = rc == 0;
+    return rc;
+}
 
 struct ep_io {
     int rc;
@@ -154,20 +169,42 @@ static int op_open_write(ep *base, const char *rel, const ep_stat *meta, ep_file
     ep_file *f = calloc(1, sizeof *f);
     if (!f)
         return smb_err_set(err, SMB_ERR_NO_MEMORY, 0, "out of memory");
+    f->e = e;
+    f->size = meta->size;
+    f->meta = *meta;
+    if (!(f->rel = strdup(rel))) {
+        free(f);
+        return smb_err_set(err, SMB_ERR_NO_MEMORY, 0, "out of memory");
+    }
     pthread_mutex_lock(&e->lock);
     int rc = e->file_open ? smb_err_set(err, SMB_ERR_INVALID_ARG, 0, "archive: %s opened while another file is", rel)
-                          : arc_out_file(e->out, rel, meta, err);
+                          : 0;
     if (rc == 0)
         e->file_open = true;
     pthread_mutex_unlock(&e->lock);
     if (rc != 0) {
+        free(f->rel);
         free(f);
         return rc;
     }
-    f->e = e;
-    f->size = meta->size;
     *out = f;
     return 0;
+}
+
+static int op_set_data_ranges(ep_file *f, const ep_range *r, size_t n, smb_error *err)
+{
+    ep_archive *e = f->e;
+    if (!e->out)
+        return refuse(err, "declaring data ranges");
+    pthread_mutex_lock(&e->lock);
+    int rc = f->header_written ? smb_err_set(err, SMB_ERR_INVALID_ARG, 0, "archive: data ranges after the data")
+                               : arc_out_file_sparse(e->out, f->rel, &f->meta, r, n, err);
+    if (rc == 0) {
+        f->header_written = true;
+        f->sparse = true;
+    }
+    pthread_mutex_unlock(&e->lock);
+    return rc;
 }
 
 static ep_io *op_write_submit(ep_file *f, const void *buf, size_t len, uint64_t off, smb_error *err)
@@ -175,11 +212,13 @@ static ep_io *op_write_submit(ep_file *f, const void *buf, size_t len, uint64_t 
     ep_archive *e = f->e;
     int rc;
     pthread_mutex_lock(&e->lock);
-    if (off != f->pos || f->finished)
+    /* In order; a sparse file may skip ahead (over holes, or what the writer knows is zeros). */
+    if (f->finished || off < f->pos || (off > f->pos && !f->sparse))
         rc = smb_err_set(err, SMB_ERR_INVALID_ARG, 0, "archive: data written out of order (at %llu, expected %llu)",
                          (unsigned long long)off, (unsigned long long)f->pos);
-    else if ((rc = arc_out_data(e->out, buf, len, err)) == 0)
-        f->pos += len;
+    else if ((rc = header(f, err)) == 0 && (off == f->pos || (rc = arc_out_skip_to(e->out, off, err)) == 0) &&
+             (rc = arc_out_data(e->out, buf, len, err)) == 0)
+        f->pos = off + len;
     pthread_mutex_unlock(&e->lock);
     if (rc == 0 && e->counters)
         __atomic_fetch_add(&e->counters->bytes_written, (uint64_t)len, __ATOMIC_RELAXED);
@@ -191,15 +230,20 @@ static ep_io *op_write_submit(ep_file *f, const void *buf, size_t len, uint64_t 
 
 static int op_finish(ep_file *f, const ep_stat *meta, ep_stat *got, smb_error *err)
 {
+    (void)meta; /* the header, written first, already holds what open_write was given */
     ep_archive *e = f->e;
     pthread_mutex_lock(&e->lock);
-    int rc = f->finished ? 0 : arc_out_file_end(e->out, err);
-    if (rc == 0)
+    int rc = f->finished ? 0 : header(f, err);
+    if (rc == 0 && !f->finished)
+        rc = arc_out_file_end(e->out, err); /* a sparse file's trailing hole is skipped there */
+    if (rc == 0) {
         f->finished = true;
+        f->pos = f->size;
+    }
     pthread_mutex_unlock(&e->lock);
     if (rc == 0 && got) {
-        /* The header holds meta, and the data its size: exactly what was asked. */
-        *got = *meta;
+        /* The header holds the metadata the file was opened with, and the data its size. */
+        *got = f->meta;
         got->size = f->pos;
     }
     return rc;
@@ -326,6 +370,7 @@ static int op_close(ep_file *f, smb_error *err)
         rc = smb_err_set(err, SMB_ERR_INVALID_ARG, 0, "archive: an entry closed before its data was complete");
     }
     pthread_mutex_unlock(&e->lock);
+    free(f->rel);
     free(f);
     return rc;
 }
@@ -359,6 +404,7 @@ static const ep_ops archive_ops = {
     .unlink = op_unlink,
     .rmdir = op_unlink,
     .set_meta = op_set_meta,
+    .set_data_ranges = op_set_data_ranges,
     .next = op_next,
     .commit = op_commit,
     .free = op_free,

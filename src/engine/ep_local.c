@@ -445,6 +445,47 @@ static ep_io *io_new(size_t n, const ep_file *f, smb_error *err)
     return io;
 }
 
+/* Data ranges through SEEK_DATA and SEEK_HOLE (a filesystem without them reports one range: all data). */
+static int local_data_ranges(ep_file *f, uint64_t size, ep_range **out, size_t *n, smb_error *err)
+{
+    *out = NULL;
+    *n = 0;
+    size_t cap = 0, have = 0;
+    ep_range *r = NULL;
+    off_t pos = 0;
+    while ((uint64_t)pos < size) {
+        off_t data = lseek(f->fd, pos, SEEK_DATA);
+        if (data < 0 && errno == ENXIO)
+            break; /* only a hole after pos */
+        if (data < 0) {
+            free(r);
+            return smb_err_set(err, errno_code(errno, NULL), 0, "%s: find data: %s", f->path, strerror(errno));
+        }
+        if ((uint64_t)data >= size)
+            break;
+        off_t hole = lseek(f->fd, data, SEEK_HOLE);
+        if (hole < 0 || (uint64_t)hole > size || have + 1 == EP_MAX_RANGES)
+            hole = (off_t)size;
+        if (have == cap) {
+            size_t ncap = cap ? cap * 2 : 16;
+            ep_range *g = realloc(r, ncap * sizeof *g);
+            if (!g) {
+                free(r);
+                return smb_err_set(err, SMB_ERR_NO_MEMORY, 0, "out of memory");
+            }
+            r = g;
+            cap = ncap;
+        }
+        r[have].off = (uint64_t)data;
+        r[have].len = (uint64_t)(hole - data);
+        have++;
+        pos = hole;
+    }
+    *out = r; /* NULL when nothing was found */
+    *n = have;
+    return 0;
+}
+
 static ep_io *local_read_submit(ep_file *f, void *buf, size_t len, uint64_t off, smb_error *err)
 {
     size_t done = 0;
@@ -589,6 +630,7 @@ static const ep_ops local_ops = {
     .open_write = local_open_write,
     .open_resume = local_open_resume,
     .read_submit = local_read_submit,
+    .data_ranges = local_data_ranges,
     .write_submit = local_write_submit,
     .io_wait = local_io_wait,
     .io_size = local_io_size,

@@ -307,6 +307,15 @@ static ep_io *op_write_submit_fd(ep_file *f, int fd, uint64_t fd_off, size_t len
     return io;
 }
 
+static int op_data_ranges(ep_file *f, uint64_t size, ep_range **out, size_t *n, smb_error *err)
+{
+    smb_error le = {0};
+    int rc = smb_query_allocated_ranges(f->op, size, EP_MAX_RANGES, out, n, &le);
+    if (rc != 0)
+        fail_at(err, &le, "find the data of", f->path);
+    return rc;
+}
+
 static ep_io *op_read_submit(ep_file *f, void *buf, size_t len, uint64_t off, smb_error *err)
 {
     return submit(f, false, buf, len, off, err);
@@ -497,6 +506,7 @@ static const ep_ops smb_ops = {
     .can_write_fd = op_can_write_fd,
     .write_submit_fd = op_write_submit_fd,
     .read_submit = op_read_submit,
+    .data_ranges = op_data_ranges,
     .write_submit = op_write_submit,
     .io_wait = op_io_wait,
     .io_size = op_io_size,

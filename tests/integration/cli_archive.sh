@@ -9,8 +9,11 @@
 #   - the entries are in a deterministic order, sorted depth first, the
 #     same in two runs;
 #   - the names are those smbclient -Tc archives for the same tree;
-#   - a sparse file of 5 GiB + 100 bytes goes into a .tar.zst and comes out
-#     byte-identical (streamed, never written out whole here);
+#   - sparse files (5 GiB + 100 bytes with three data ranges, one ending in
+#     a hole, one all hole) of a local tree go into every format as pax
+#     sparse entries: only their data is read and stored, and GNU tar
+#     extracts them identical and sparse; the 5 GiB file from the share
+#     goes into a .tar.zst and comes out byte-identical;
 #   - "-" writes the archive to standard output (the summary to stderr);
 #   - --dry-run lists what would go in and writes nothing; --exclude
 #     leaves entries out;
@@ -102,20 +105,58 @@ else
     fail "smbclient -Tc failed: $(tail -n 5 "$work/out/smbclient-T.log" | tr '\n' ' ')"
 fi
 
-# A sparse file past 4 GiB into a .tar.zst, compared as a stream.
-sparse=$share/sparse
+# Sparse files into every format: one past 4 GiB with data at both ends and
+# in the middle, one ending in a hole, one all hole. From a local tree, whose
+# holes the client finds (SEEK_DATA): only the data is read and stored (pax
+# sparse entries), each archive stays small, and GNU tar extracts the files
+# identical and sparse.
+sparse=$work/sparse-src
 mkdir -p "$sparse"
 truncate -s $((5 * 1024 * 1024 * 1024 + 100)) "$sparse/big.bin"
 head -c 1048576 /dev/urandom | dd of="$sparse/big.bin" conv=notrunc status=none
+head -c 3000000 /dev/urandom | dd of="$sparse/big.bin" bs=1M seek=2500 conv=notrunc status=none
 head -c 1048576 /dev/urandom | dd of="$sparse/big.bin" bs=1M seek=5119 conv=notrunc status=none
-cli_run sparse "$url/sparse" "$work/sparse.tar.zst"
+truncate -s $((9 * 1024 * 1024)) "$sparse/tail-hole.bin"
+head -c 70000 /dev/urandom | dd of="$sparse/tail-hole.bin" conv=notrunc status=none
+truncate -s $((3 * 1024 * 1024)) "$sparse/all-hole.bin"
+for ext in tar tar.gz tar.xz tar.bz2 tar.zst; do
+    arc=$work/sparse.$ext
+    cli_run "sparse-$ext" --json "$sparse" "$arc"
+    [ "$rc" -eq 0 ] || fail "sparse $ext: exit $rc: $(head -c 400 "$work/out/sparse-$ext.err")"
+    size=$(stat -c %s "$arc")
+    [ "$size" -lt $((16 * 1024 * 1024)) ] ||
+        fail "sparse $ext: the archive holds $size bytes (the files hold 6 MB of data: holes were stored)"
+    read_bytes=$(grep -o '"bytes_read": *[0-9]*' "$work/out/sparse-$ext.out" | grep -o '[0-9]*$' || true)
+    [ -n "$read_bytes" ] && [ "$read_bytes" -lt $((64 * 1024 * 1024)) ] ||
+        fail "sparse $ext: read ${read_bytes:-?} bytes (the holes were read)"
+    LC_ALL=C.UTF-8 tar $(tar_of "$arc") -tvf "$arc" >"$work/out/sparse-$ext.list" ||
+        fail "sparse $ext: tar cannot list it"
+    grep -q ' 5368709220 .*big.bin' "$work/out/sparse-$ext.list" ||
+        fail "sparse $ext: tar does not list big.bin's size 5368709220"
+    ex=$work/sparse-ex
+    rm -rf "$ex" && mkdir -p "$ex"
+    tar $(tar_of "$arc") -xf "$arc" -C "$ex" || fail "sparse $ext: GNU tar cannot extract it"
+    for f in big.bin tail-hole.bin all-hole.bin; do
+        cmp "$ex/$f" "$sparse/$f" || fail "sparse $ext: $f does not come out identical"
+    done
+    alloc=$(allocated_bytes "$ex")
+    [ "$alloc" -lt $((64 * 1024 * 1024)) ] || fail "sparse $ext: extracted files take $alloc bytes (not sparse)"
+    rm -rf "$ex"
+done
+
+# A file past 4 GiB from the share (which reports no holes for it: it is
+# read whole) into a .tar.zst, compared as a stream.
+mkdir -p "$share/large"
+cp --sparse=always "$sparse/big.bin" "$share/large/big.bin"
+cli_run large "$url/large" "$work/large.tar.zst"
 if [ "$rc" -eq 0 ]; then
-    tar -I zstd -xOf "$work/sparse.tar.zst" big.bin | cmp - "$sparse/big.bin" ||
-        fail "sparse: the 5 GiB file does not come out identical"
-    LC_ALL=C.UTF-8 tar -I zstd -tvf "$work/sparse.tar.zst" | grep -q ' 5368709220 ' ||
-        fail "sparse: tar does not list its size 5368709220"
+    tar -I zstd -xOf "$work/large.tar.zst" big.bin | cmp - "$sparse/big.bin" ||
+        fail "large: the 5 GiB file does not come out identical"
+    LC_ALL=C.UTF-8 tar -I zstd -tvf "$work/large.tar.zst" >"$work/out/large.list" ||
+        fail "large: tar cannot list it"
+    grep -q ' 5368709220 ' "$work/out/large.list" || fail "large: tar does not list its size 5368709220"
 else
-    fail "sparse: exit $rc: $(head -c 400 "$work/out/sparse.err")"
+    fail "large: exit $rc: $(head -c 400 "$work/out/large.err")"
 fi
 
 # Standard output.
@@ -145,8 +186,11 @@ cli_run nodir "$srcurl" "$work/no/such/dir/x.tar"
 [ "$rc" -ne 0 ] || fail "nodir: exit 0 for an archive in a missing directory"
 grep -q "cannot create" "$work/out/nodir.err" || fail "nodir: message: $(cat "$work/out/nodir.err")"
 [ "$(grep -c . "$work/out/nodir.err")" -eq 1 ] || fail "nodir: expected one line on stderr"
-perl -e '$SIG{INT} = "DEFAULT"; exec @ARGV' -- "$cli" -A "$auth" --no-progress --read-ahead 1 "$url/sparse" \
-    "$work/int.tar" </dev/null >"$work/out/int.out" 2>"$work/out/int.err" &
+# (100 MiB of random bytes through bzip2 take seconds: time to interrupt it.)
+mkdir -p "$share/dense"
+head -c $((100 * 1024 * 1024)) /dev/urandom >"$share/dense/d.bin"
+perl -e '$SIG{INT} = "DEFAULT"; exec @ARGV' -- "$cli" -A "$auth" --no-progress --read-ahead 1 "$url/dense" \
+    "$work/int.tar.bz2" </dev/null >"$work/out/int.out" 2>"$work/out/int.err" &
 bg_pid=$!
 for _ in $(seq 1 200); do
     [ -n "$(find "$work" -maxdepth 1 -name '.smbcopy-*.tmp' -size +1M)" ] && break
@@ -156,7 +200,7 @@ kill -INT "$bg_pid" 2>/dev/null || true
 wait "$bg_pid" && rc=0 || rc=$?
 bg_pid=
 [ "$rc" -eq 5 ] || fail "interrupt: exit $rc, expected 5"
-[ ! -e "$work/int.tar" ] || fail "interrupt: an archive was left under its final name"
+[ ! -e "$work/int.tar.bz2" ] || fail "interrupt: an archive was left under its final name"
 [ -z "$(find "$work" -maxdepth 1 -name '.smbcopy-*')" ] || fail "interrupt: a temporary archive was left"
 
 cli_test_end "cli_archive: every format readable by tar and identical to the source; sorted; smbclient's names"

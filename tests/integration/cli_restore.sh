@@ -17,6 +17,8 @@
 #     tree (deletions applied);
 #   - --newer-than archives only files modified after the time; a bad time
 #     is a usage error;
+#   - GNU tar's sparse entries restore identical with their holes, into a
+#     share and into a local directory;
 #   - a truncated archive fails with a clear message and leaves no file under
 #     a final name that differs from the original.
 set -euo pipefail
@@ -168,6 +170,30 @@ tar -tf "$work/newer.tar" | grep -v '/$' >"$work/out/newer.list" || true
     fail "newer-than: expected only a/one.txt (modified in 2030), got: $(tr '\n' ' ' <"$work/out/newer.list")"
 cli_run newer-bad --newer-than yesterday "$url/inc" "$work/newer-bad.tar"
 expect newer-bad 2
+
+# --- sparse entries: restored with their holes -----------------------------------------
+
+# GNU tar's own sparse entries (--sparse, pax 1.0): a 1 GiB file with data at
+# both ends and a file ending in a hole, into the share and into a local
+# directory: identical, and the holes are not written (they take no space).
+mkdir -p "$work/sparse"
+truncate -s $((1024 * 1024 * 1024)) "$work/sparse/vm.img"
+head -c 200000 /dev/urandom | dd of="$work/sparse/vm.img" conv=notrunc status=none
+head -c 300000 /dev/urandom | dd of="$work/sparse/vm.img" bs=1M seek=1000 conv=notrunc status=none
+truncate -s $((5 * 1024 * 1024)) "$work/sparse/tail.bin"
+head -c 4096 /dev/urandom | dd of="$work/sparse/tail.bin" conv=notrunc status=none
+tar -C "$work/sparse" --sparse --format=posix -cf "$work/sparse.tar" .
+[ "$(stat -c %s "$work/sparse.tar")" -lt $((8 * 1024 * 1024)) ] || fail "sparse: GNU tar stored the holes"
+for dst in "$url/sparse-back" "$work/sparse-back"; do
+    case $dst in smb:*) there=$share/sparse-back ;; *) there=$dst ;; esac
+    cli_run sparse "$work/sparse.tar" "$dst"
+    expect sparse 0
+    for f in vm.img tail.bin; do
+        cmp "$there/$f" "$work/sparse/$f" || fail "sparse: $f restored to $dst differs"
+    done
+    alloc=$(allocated_bytes "$there")
+    [ "$alloc" -lt $((64 * 1024 * 1024)) ] || fail "sparse: restored to $dst, the files take $alloc bytes (holes written)"
+done
 
 # --- a truncated archive ---------------------------------------------------------------
 

@@ -177,6 +177,91 @@ static void test_round_trip(void **state)
     free(data);
 }
 
+/*
+ * A sparse entry: only the data ranges are written (and stored), the
+ * archive stays small, and it reads back whole: data where it was, zeros
+ * in the holes, the trailing hole included; an all-hole file too.
+ */
+static void test_sparse_entry(void **state)
+{
+    (void)state;
+    char path[300];
+    snprintf(path, sizeof path, "%s/sparse.tar", dir);
+    smb_error err = {0};
+    arc_out_opts o = {.filter = ARC_NONE, .level = -1};
+    ep *w = ep_archive_create(path, &o, NULL, &err);
+    assert_non_null(w);
+    const uint64_t size = 256u << 20; /* 2 x 1 MiB of data */
+    const ep_range ranges[] = {{1u << 20, 1u << 20}, {200u << 20, 1u << 20}};
+    uint8_t *data = pattern(1u << 20, 3);
+    ep_stat fs = {.type = EP_FILE, .size = size, .mtime = FT(1600000000, 0)};
+    ep_file *f = NULL;
+    assert_int_equal(w->ops->open_write(w, "disk.img", &fs, &f, &err), 0);
+    assert_int_equal(w->ops->set_data_ranges(f, ranges, 2, &err), 0);
+    assert_int_equal(put(w, f, data, 1u << 20, ranges[0].off, &err), 0);
+    assert_int_equal(put(w, f, data, 1u << 20, ranges[1].off, &err), 0);
+    assert_int_equal(put(w, f, data, 10, 0, &err), SMB_ERR_INVALID_ARG); /* backwards */
+    assert_int_equal(w->ops->finish(f, &fs, NULL, &err), 0);
+    assert_int_equal(w->ops->close(f, &err), 0);
+    ep_stat hs = {.type = EP_FILE, .size = 5000, .mtime = FT(1600000000, 0)};
+    assert_int_equal(w->ops->open_write(w, "hole", &hs, &f, &err), 0);
+    assert_int_equal(w->ops->set_data_ranges(f, NULL, 0, &err), 0);
+    assert_int_equal(w->ops->finish(f, &hs, NULL, &err), 0);
+    assert_int_equal(w->ops->close(f, &err), 0);
+    assert_int_equal(w->ops->commit(w, true, &err), 0);
+    w->ops->free(w);
+    struct stat sb;
+    assert_int_equal(stat(path, &sb), 0);
+    assert_true(sb.st_size < 4 << 20);
+
+    ep *r = ep_archive_open(path, NULL, &err);
+    assert_non_null(r);
+    const char *rel, *refused;
+    ep_stat st;
+    assert_int_equal(r->ops->next(r, &rel, &st, &refused, &err), 1);
+    assert_string_equal(rel, "disk.img");
+    assert_int_equal(st.size, size);
+    assert_int_equal(st.allocated, 2u << 20);
+    ep_file *in = NULL;
+    assert_int_equal(r->ops->open_read(r, rel, &in, &err), 0);
+    uint8_t *back = malloc(4u << 20);
+    assert_non_null(back);
+    uint64_t pos = 0;
+    bool ok = true;
+    while (pos < size) {
+        long n = get(r, in, back, 4u << 20, pos, &err);
+        assert_true(n > 0);
+        for (long i = 0; i < n && ok; i++) {
+            uint64_t at = pos + (uint64_t)i;
+            uint8_t want = 0;
+            for (int k = 0; k < 2; k++)
+                if (at >= ranges[k].off && at < ranges[k].off + ranges[k].len)
+                    want = data[at - ranges[k].off];
+            if (back[i] != want) {
+                print_error("byte %llu: %u, expected %u\n", (unsigned long long)at, back[i], want);
+                ok = false;
+            }
+        }
+        pos += (uint64_t)n;
+    }
+    assert_true(ok);
+    assert_int_equal(pos, size);
+    assert_int_equal(get(r, in, back, 16, pos, &err), 0);
+    assert_int_equal(r->ops->close(in, &err), 0);
+    assert_int_equal(r->ops->next(r, &rel, &st, &refused, &err), 1);
+    assert_string_equal(rel, "hole");
+    assert_int_equal(st.size, 5000);
+    assert_int_equal(r->ops->open_read(r, rel, &in, &err), 0);
+    assert_int_equal(get(r, in, back, 1u << 20, 0, &err), 5000);
+    for (int i = 0; i < 5000; i++)
+        assert_int_equal(back[i], 0);
+    assert_int_equal(r->ops->close(in, &err), 0);
+    assert_int_equal(r->ops->next(r, &rel, &st, &refused, &err), 0);
+    r->ops->free(r);
+    free(back);
+    free(data);
+}
+
 static void test_incomplete_entry(void **state)
 {
     (void)state;
@@ -235,6 +320,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_round_trip),
+        cmocka_unit_test(test_sparse_entry),
         cmocka_unit_test(test_incomplete_entry),
         cmocka_unit_test(test_freed_uncommitted),
         cmocka_unit_test(test_missing_archive),

@@ -311,6 +311,18 @@ static void test_sparse(void **state)
     assert_int_equal(e->ops->open_read(e, "sparse", &f, &err), 0);
     assert_int_equal(ep_read(e, f, back, sizeof back, size - sizeof back), sizeof back);
     assert_memory_equal(back, tail, sizeof tail);
+    /* Its data ranges: only the tail's block (the filesystem's block size rounds it). */
+    ep_range *r = NULL;
+    size_t n = 0;
+    assert_int_equal(e->ops->data_ranges(f, size, &r, &n, &err), 0);
+    assert_int_equal(n, 1);
+    assert_true(r[0].off <= size - sizeof tail && r[0].off >= size - 64 * 1024);
+    assert_int_equal(r[0].off + r[0].len, size);
+    free(r);
+    /* Asked for less than the file: nothing in the first half. */
+    assert_int_equal(e->ops->data_ranges(f, size / 2, &r, &n, &err), 0);
+    assert_int_equal(n, 0);
+    assert_null(r);
     assert_int_equal(e->ops->close(f, &err), 0);
 
     /* Zeros past the size set at open are written, not skipped. */

@@ -99,5 +99,5 @@ cli_run() {
 allocated_bytes() {
     local dir=$1
     shift
-    { find "$dir" -type f "$@" -printf '%b\n' 2>/dev/null || true; } | awk '{s += $1 * 512} END {print s + 0}'
+    { find "$dir" -type f "$@" -printf '%b\n' 2>/dev/null || true; } | awk '{s += $1 * 512} END {printf "%.0f\n", s}'
 }
