@@ -553,6 +553,14 @@ int smb_rmdir(smb_tree *tree, const char *path, smb_error *err);
 int smb_unlink(smb_tree *tree, const char *path, smb_error *err);
 /** Rename from to to within the share; replace an existing file when replace is set. */
 int smb_rename(smb_tree *tree, const char *from, const char *to, bool replace, smb_error *err);
+/**
+ * Rename, then set times and attributes from bi, in one round trip (CREATE +
+ * SET_INFO + SET_INFO + CLOSE). Setting them after the rename keeps a
+ * server from storing attributes it derived from the old name (Samba's
+ * "hide dot files" hides a temporary ".name").
+ */
+int smb_rename_set_times(smb_tree *tree, const char *from, const char *to, bool replace, const smb_basic_info *bi,
+                         smb_error *err);
 /** Set times and attributes of path (see smb_basic_info). */
 int smb_set_times(smb_tree *tree, const char *path, const smb_basic_info *bi, smb_error *err);
 
@@ -567,11 +575,14 @@ int smb_read_file(smb_tree *tree, const char *path, void *buf, size_t cap, size_
                   smb_error *err);
 
 /**
- * Create path (it must not exist) holding buf[0..len), set its times and
- * attributes from bi (optional), rename it to rename_to replacing what is
- * there (optional), all in one round trip (CREATE + WRITE + SET_INFO +
- * SET_INFO + CLOSE, compounded). info (optional) receives the final metadata.
- * On failure a file this call created is deleted.
+ * Create path (it must not exist) holding buf[0..len), rename it to
+ * rename_to replacing what is there (optional), set its times and
+ * attributes from bi (optional; after the rename, so that attributes a
+ * server derives from the first name do not stick), all in one round trip
+ * (CREATE + WRITE + SET_INFO + SET_INFO + CLOSE, compounded). info
+ * (optional) receives the final metadata. On a failure before the rename
+ * the file this call created is deleted; after it, the file is in place
+ * and the error says what failed.
  */
 int smb_write_file(smb_tree *tree, const char *path, const void *buf, size_t len, const smb_basic_info *bi,
                    const char *rename_to, smb_file_info *info, smb_error *err);

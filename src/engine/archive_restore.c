@@ -319,12 +319,11 @@ static int write_one(restore_run *r, rfile *f, const char **stage, smb_error *er
     if (rc == 0 && off != f->st.size)
         rc = smb_err_set(err, SMB_ERR_PROTOCOL, 0, "the archive holds %llu bytes of it, its header says %llu",
                          (unsigned long long)off, (unsigned long long)f->st.size);
-    ep_stat got = {0};
+    ep_stat got = {0}, meta = f->st;
+    if (!(dst->caps & EP_CAP_CREATION_TIME))
+        meta.ctime = 0;
     if (rc == 0) {
         *stage = "set times";
-        ep_stat meta = f->st;
-        if (!(dst->caps & EP_CAP_CREATION_TIME))
-            meta.ctime = 0;
         rc = dst->ops->finish(out, &meta, &got, err);
     }
     if (out) {
@@ -335,7 +334,7 @@ static int write_one(restore_run *r, rfile *f, const char **stage, smb_error *er
     }
     if (rc == 0 && !f->direct) {
         *stage = "rename into place";
-        rc = dst->ops->rename(dst, tmp, f->at, err);
+        rc = dst->ops->rename(dst, tmp, f->at, &meta, err);
     }
     if (rc != 0 && out) {
         smb_error e2;
@@ -727,7 +726,7 @@ int job_restore_run(sc_job *job, ep *src, ep *dst, size_t read_ahead, smb_error 
             free(p);
         }
         char *final = job_join(parent ? parent->at : "", slash ? slash + 1 : r.dirs[i].rel);
-        if (final && dst->ops->rename(dst, r.dirs[i].at, final, &e2) == 0) {
+        if (final && dst->ops->rename(dst, r.dirs[i].at, final, NULL, &e2) == 0) {
             free(r.dirs[i].at);
             r.dirs[i].at = final;
             final = NULL;

@@ -429,11 +429,12 @@ static void finalize(sc_job *job, file_copy *fc)
 {
     ep *dst = fc->pair->dst, *src = fc->pair->src;
     smb_error err = {0};
+    ep_stat meta = fc->st;
+    if (!(dst->caps & EP_CAP_CREATION_TIME) || !(src->caps & EP_CAP_CREATION_TIME))
+        meta.ctime = 0;
+    meta.attributes &= SMB_ATTR_READONLY | SMB_ATTR_HIDDEN | SMB_ATTR_SYSTEM | SMB_ATTR_ARCHIVE;
     if (!fc->failed) {
-        ep_stat meta = fc->st, got = {0};
-        if (!(dst->caps & EP_CAP_CREATION_TIME) || !(src->caps & EP_CAP_CREATION_TIME))
-            meta.ctime = 0;
-        meta.attributes &= SMB_ATTR_READONLY | SMB_ATTR_HIDDEN | SMB_ATTR_SYSTEM | SMB_ATTR_ARCHIVE;
+        ep_stat got = {0};
         if (dst->ops->finish(fc->dst, &meta, &got, &err) != 0)
             fc_fail(fc, "set times", &err);
         else if (got.size != fc->st.size) {
@@ -449,7 +450,7 @@ static void finalize(sc_job *job, file_copy *fc)
     if (dst->ops->close(fc->dst, &cerr) != 0 && !fc->failed)
         fc_fail(fc, "close", &cerr);
     src->ops->close(fc->src, &cerr);
-    if (!fc->failed && !fc->direct && dst->ops->rename(dst, fc->tmp, fc->rel, &err) != 0)
+    if (!fc->failed && !fc->direct && dst->ops->rename(dst, fc->tmp, fc->rel, &meta, &err) != 0)
         fc_fail(fc, "rename into place", &err);
     if (fc->failed) {
         /*
@@ -559,7 +560,7 @@ static int write_small(ep *dst, const char *tmp, const char *rel, const uint8_t 
         rc = crc;
     if (rc == 0 && rel) {
         *stage = "rename into place";
-        rc = dst->ops->rename(dst, tmp, rel, err);
+        rc = dst->ops->rename(dst, tmp, rel, meta, err);
     }
     return rc;
 }

@@ -121,8 +121,13 @@ typedef struct ep_ops {
     int (*finish)(ep_file *f, const ep_stat *meta, ep_stat *got, smb_error *err);
     /** Close (and free) a file. */
     int (*close)(ep_file *f, smb_error *err);
-    /** Rename from to to, replacing to when it exists. */
-    int (*rename)(ep *e, const char *from, const char *to, smb_error *err);
+    /**
+     * Rename from to to, replacing to when it exists. meta (NULL: none) is
+     * what finish set on a file; an endpoint sets it again after the
+     * rename where the first name may have changed it (SMB: a server may
+     * derive attributes from a temporary ".name" and store them).
+     */
+    int (*rename)(ep *e, const char *from, const char *to, const ep_stat *meta, smb_error *err);
     /** Delete a file. */
     int (*unlink)(ep *e, const char *rel, smb_error *err);
     /** Delete an empty directory. */

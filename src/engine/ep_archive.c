@@ -86,11 +86,12 @@ static int op_list(ep *base, const char *rel, ep_list_cb cb, void *arg, smb_erro
     return refuse(err, "listing a directory");
 }
 
-static int op_rename(ep *base, const char *from, const char *to, smb_error *err)
+static int op_rename(ep *base, const char *from, const char *to, const ep_stat *meta, smb_error *err)
 {
     (void)base;
     (void)from;
     (void)to;
+    (void)meta;
     return refuse(err, "renaming");
 }
 

@@ -314,8 +314,9 @@ static int local_unlink(ep *base, const char *rel, smb_error *err)
     return rc;
 }
 
-static int local_rename(ep *base, const char *from, const char *to, smb_error *err)
+static int local_rename(ep *base, const char *from, const char *to, const ep_stat *meta, smb_error *err)
 {
+    (void)meta; /* nothing derives from a local name */
     ep_local *e = (ep_local *)base;
     char *pf, *pt;
     int rc = full_path(e, from, &pf, err);

@@ -390,11 +390,14 @@ static int op_close(ep_file *f, smb_error *err)
     return rc;
 }
 
-static int op_rename(ep *base, const char *from, const char *to, smb_error *err)
+static int op_rename(ep *base, const char *from, const char *to, const ep_stat *meta, smb_error *err)
 {
     ep_smb *e = (ep_smb *)base;
     char *pf = join(e, from, err), *pt = pf ? join(e, to, err) : NULL;
-    int rc = pt ? smb_rename(tree_of(e), pf, pt, true, err) : SMB_ERR_NO_MEMORY;
+    smb_basic_info bi;
+    if (meta)
+        basic_from_meta(meta, &bi);
+    int rc = pt ? smb_rename_set_times(tree_of(e), pf, pt, true, meta ? &bi : NULL, err) : SMB_ERR_NO_MEMORY;
     free(pf);
     free(pt);
     return rc;

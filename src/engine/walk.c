@@ -133,7 +133,7 @@ static void unstage(sc_job *job, dir_node *node)
     }
     smb_error err = {0};
     ep *dst = node->pair->dst;
-    if (dst->ops->rename(dst, node->dst, node->rel, &err) != 0) {
+    if (dst->ops->rename(dst, node->dst, node->rel, NULL, &err) != 0) {
         if (job_error_is_fatal(err.code))
             job_set_fatal(job, &err);
         job_fail(job, shown, true, "move the finished directory into place (from %s): %s", node->dst, err.message);

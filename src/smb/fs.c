@@ -191,6 +191,12 @@ int smb_unlink(smb_tree *t, const char *path, smb_error *err)
 
 int smb_rename(smb_tree *t, const char *from, const char *to, bool replace, smb_error *err)
 {
+    return smb_rename_set_times(t, from, to, replace, NULL, err);
+}
+
+int smb_rename_set_times(smb_tree *t, const char *from, const char *to, bool replace, const smb_basic_info *bi,
+                         smb_error *err)
+{
     size_t wlen;
     uint8_t *wto = smb_path_utf16(to, &wlen, err);
     if (!wto)
@@ -199,13 +205,31 @@ int smb_rename(smb_tree *t, const char *from, const char *to, bool replace, smb_
     smb_wr_init_grow(&w, 32 + wlen);
     smb2_rename_info_encode(&w, replace, wto, wlen);
     free(wto);
-    smb_req *s = smb_wr_ok(&w) ? set_info_req(t, SMB_FILE_RENAME_INFORMATION, w.buf, w.len) : NULL;
+    smb_req *mid[2] = {smb_wr_ok(&w) ? set_info_req(t, SMB_FILE_RENAME_INFORMATION, w.buf, w.len) : NULL, NULL};
     smb_wr_free(&w);
-    if (!s)
-        return smb_err_set(err, SMB_ERR_NO_MEMORY, 0, "out of memory");
-    smb2_create_req cr;
-    create_defaults(&cr, SMB_DELETE | SMB_FILE_READ_ATTRIBUTES | SMB_SYNCHRONIZE, SMB_FILE_OPEN, 0);
-    return path_compound(t, from, &cr, s, NULL, "rename", err);
+    int nmid = 1;
+    uint8_t basic[40];
+    if (bi) {
+        smb_wr bw;
+        smb_wr_init(&bw, basic, sizeof basic);
+        smb2_basic_info_encode(&bw, bi->creation_time, bi->last_access_time, bi->last_write_time, bi->change_time,
+                               bi->attributes);
+        mid[nmid++] = set_info_req(t, SMB_FILE_BASIC_INFORMATION, basic, bw.len);
+    }
+    int rc = 0;
+    for (int i = 0; i < nmid; i++)
+        if (!mid[i])
+            rc = smb_err_set(err, SMB_ERR_NO_MEMORY, 0, "out of memory");
+    if (rc == 0) {
+        smb2_create_req cr;
+        create_defaults(&cr,
+                        SMB_DELETE | SMB_FILE_READ_ATTRIBUTES | SMB_SYNCHRONIZE | (bi ? SMB_FILE_WRITE_ATTRIBUTES : 0),
+                        SMB_FILE_OPEN, 0);
+        rc = compound_run(t, from, &cr, mid, nmid, false, NULL, "rename", NULL, err);
+    }
+    for (int i = 0; i < nmid; i++)
+        smb_req_free(mid[i]);
+    return rc;
 }
 
 int smb_set_times(smb_tree *t, const char *path, const smb_basic_info *bi, smb_error *err)
@@ -301,14 +325,8 @@ int smb_write_file(smb_tree *t, const char *path, const void *buf, size_t len, c
         mid[nmid++] = w;
     }
     uint8_t basic[40];
-    if (bi) {
-        smb_wr bw;
-        smb_wr_init(&bw, basic, sizeof basic);
-        smb2_basic_info_encode(&bw, bi->creation_time, bi->last_access_time, bi->last_write_time, bi->change_time,
-                               bi->attributes);
-        mid[nmid++] = set_info_req(t, SMB_FILE_BASIC_INFORMATION, basic, bw.len);
-    }
     smb_wr rw = {0};
+    int rename_at = -1; /* the rename's place in the compound (CREATE is 0) */
     if (rename_to) {
         size_t wlen;
         uint8_t *wto = smb_path_utf16(rename_to, &wlen, err);
@@ -319,7 +337,20 @@ int smb_write_file(smb_tree *t, const char *path, const void *buf, size_t len, c
             smb2_rename_info_encode(&rw, true, wto, wlen);
             free(wto);
             mid[nmid++] = smb_wr_ok(&rw) ? set_info_req(t, SMB_FILE_RENAME_INFORMATION, rw.buf, rw.len) : NULL;
+            rename_at = nmid;
         }
+    }
+    /*
+     * Times and attributes after the rename: a server may derive attributes
+     * from the name (Samba's "hide dot files" makes a temporary name
+     * hidden) and store them over ours while the file still has it.
+     */
+    if (bi) {
+        smb_wr bw;
+        smb_wr_init(&bw, basic, sizeof basic);
+        smb2_basic_info_encode(&bw, bi->creation_time, bi->last_access_time, bi->last_write_time, bi->change_time,
+                               bi->attributes);
+        mid[nmid++] = set_info_req(t, SMB_FILE_BASIC_INFORMATION, basic, bw.len);
     }
     for (int i = 0; rc == 0 && i < nmid; i++)
         if (!mid[i])
@@ -333,8 +364,8 @@ int smb_write_file(smb_tree *t, const char *path, const void *buf, size_t len, c
         smb_file_info tmp;
         int failed_at;
         rc = compound_run(t, path, &cr, mid, nmid, true, info ? info : &tmp, "write", &failed_at, err);
-        if (rc != 0 && failed_at > 0 && !(rename_to && failed_at > nmid)) {
-            /* The file was created but not completed: it goes. */
+        if (rc != 0 && failed_at > 0 && !(rename_at > 0 && failed_at > rename_at)) {
+            /* The file was created but not completed (not renamed yet): it goes. */
             smb_unlink(t, path, NULL);
         }
     }

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Restoring archives (archive -> share, archive -> local):
-#   - round trip: the edge-case tree archived from the share (.tar.zst),
+#   - round trip: the edge-case tree (plus files made hidden, read-only and
+#     system through the server) archived from the share (.tar.zst),
 #     restored into a new share directory and into a local directory: both
 #     identical to the original (names, sizes, bytes, modification times);
-#     smbclient reads a restored file back byte for byte; restoring again
+#     smbclient reads a restored file back byte for byte; DOS attributes
+#     and creation times come back as the server reports them; restoring again
 #     over the result changes nothing;
 #   - a tar made by GNU tar restores too, also from standard input ('-');
 #   - an archive with malicious entries ("../x", an absolute path, a
@@ -51,12 +53,39 @@ no_temps() {
 
 # --- round trip ------------------------------------------------------------------
 
+# DOS attributes and creation times, set through the server, travel too.
+mkdir -p "$share/orig/attrs"
+echo hidden >"$share/orig/attrs/hidden.txt"
+echo system >"$share/orig/attrs/ro-system.txt"
+head -c 3000000 /dev/urandom >"$share/orig/attrs/big-hidden.bin" # past the one-step size
+smbc() {
+    timeout 120 smbclient "//$SMBCOPY_TEST_HOST/$SMBCOPY_TEST_SHARE" -p "$SMBCOPY_TEST_PORT" -A "$auth" -c "$1" \
+        2>&1
+}
+smbc "setmode \"$name/orig/attrs/hidden.txt\" +h; setmode \"$name/orig/attrs/ro-system.txt\" +rs; setmode \"$name/orig/attrs/big-hidden.bin\" +hs" \
+    >"$work/out/setmode.log" || fail "smbclient setmode: $(tail -n 2 "$work/out/setmode.log" | tr '\n' ' ')"
+# attrs_of DIR: "name attributes create_time" of the files in DIR/attrs, as the server reports them.
+attrs_of() {
+    local f
+    for f in hidden.txt ro-system.txt big-hidden.bin; do
+        printf '%s %s %s\n' "$f" \
+            "$(smbc "allinfo \"$1/attrs/$f\"" | sed -n 's/^attributes: *//p')" \
+            "$(smbc "allinfo \"$1/attrs/$f\"" | sed -n 's/^create_time: *//p')"
+    done
+}
+attrs_of "$name/orig" >"$work/out/attrs-orig"
+grep -q '^hidden.txt H' "$work/out/attrs-orig" && grep -q '^ro-system.txt RS' "$work/out/attrs-orig" ||
+    fail "setmode did not take: $(tr '\n' ' ' <"$work/out/attrs-orig")"
+
 cli_run archive "$url/orig" "$work/orig.tar.zst"
 expect archive 0
 cli_run to-share "$work/orig.tar.zst" "$url/restored"
 expect to-share 0
 same to-share "$share/orig" "$share/restored"
 no_temps to-share "$share/restored"
+attrs_of "$name/restored" >"$work/out/attrs-restored"
+diff "$work/out/attrs-orig" "$work/out/attrs-restored" >/dev/null ||
+    fail "DOS attributes or creation times not restored: $(tr '\n' ' ' <"$work/out/attrs-restored"), expected $(tr '\n' ' ' <"$work/out/attrs-orig")"
 cli_run to-local "$work/orig.tar.zst" "$work/local"
 expect to-local 0
 same to-local "$share/orig" "$work/local"
@@ -74,6 +103,9 @@ cli_run again "$work/orig.tar.zst" "$url/restored"
 expect again 0
 same again "$share/orig" "$share/restored"
 no_temps again "$share/restored"
+attrs_of "$name/restored" >"$work/out/attrs-again"
+diff "$work/out/attrs-orig" "$work/out/attrs-again" >/dev/null ||
+    fail "again: DOS attributes or creation times changed: $(tr '\n' ' ' <"$work/out/attrs-again")"
 
 # --- a GNU tar archive, from standard input ---------------------------------------
 

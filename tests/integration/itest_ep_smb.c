@@ -183,7 +183,7 @@ static void test_paths(void **state)
     assert_int_equal(e->ops->rmdir(e, "sub", &err), SMB_ERR_NOT_EMPTY);
     IT_OK(e->ops->unlink(e, "sub/b.bin", &err), err);
     assert_false(disk_exists(TOP "/paths/root/sub/b.bin", NULL));
-    IT_OK(e->ops->rename(e, "a.txt", "sub/c.txt", &err), err);
+    IT_OK(e->ops->rename(e, "a.txt", "sub/c.txt", NULL, &err), err);
     check_disk_pattern(TOP "/paths/root/sub/c.txt", 1000, 1);
     assert_false(disk_exists(TOP "/paths/root/a.txt", NULL));
 
@@ -297,7 +297,7 @@ static void test_write_read(void **state)
     IT_OK(e->ops->close(f, &err), err);
 
     /* Rename over the existing file. */
-    IT_OK(e->ops->rename(e, "big.tmp", "big.bin", &err), err);
+    IT_OK(e->ops->rename(e, "big.tmp", "big.bin", NULL, &err), err);
     assert_false(disk_exists(TOP "/io/big.tmp", NULL));
     check_disk_pattern(TOP "/io/big.bin", len, 7);
     assert_true(disk_mtime(TOP "/io/big.bin") == T_WRITTEN); /* exact to 100 ns */
@@ -382,7 +382,7 @@ static void test_server_copy(void **state)
     assert_true(e1->ops->same_server(e1, e2));
 
     server_copy_file(e1, "src.bin", e1, "copy.tmp", len, 0);
-    IT_OK(e1->ops->rename(e1, "copy.tmp", "copy.bin", &err), err);
+    IT_OK(e1->ops->rename(e1, "copy.tmp", "copy.bin", NULL, &err), err);
     check_disk_pattern(TOP "/copy/copy.bin", len, 11);
     assert_true(disk_mtime(TOP "/copy/copy.bin") == T_WRITTEN);
     assert_int_equal(c1.bytes_server_copied, len);

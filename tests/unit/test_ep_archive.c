@@ -88,7 +88,7 @@ static void test_round_trip(void **state)
     /* No random access. */
     ep_stat st;
     assert_int_equal(w->ops->stat(w, "", &st, &err), SMB_ERR_UNSUPPORTED);
-    assert_int_equal(w->ops->rename(w, "a", "b", &err), SMB_ERR_UNSUPPORTED);
+    assert_int_equal(w->ops->rename(w, "a", "b", NULL, &err), SMB_ERR_UNSUPPORTED);
 
     ep_stat d = {.type = EP_DIR, .mtime = FT(1700000000, 1234567), .attributes = 0x10};
     assert_int_equal(w->ops->mkdir(w, "dir", &err), 0);

@@ -250,7 +250,7 @@ static void test_write_read(void **state)
 
     /* Rename over an existing file. */
     make_file(fx, "out.bin", "old");
-    assert_int_equal(e->ops->rename(e, "out.tmp", "out.bin", &err), 0);
+    assert_int_equal(e->ops->rename(e, "out.tmp", "out.bin", NULL, &err), 0);
     assert_int_equal(e->ops->stat(e, "out.tmp", &st, &err), SMB_ERR_NOT_FOUND);
     assert_int_equal(e->ops->stat(e, "out.bin", &st, &err), 0);
     assert_int_equal(st.size, size);
@@ -391,8 +391,8 @@ static void test_escape(void **state)
         assert_int_equal(e->ops->open_write(e, bad[i], &(ep_stat){.type = EP_FILE, .size = 0}, &f, &err), SMB_ERR_BAD_NAME);
         assert_int_equal(e->ops->mkdir(e, bad[i], &err), SMB_ERR_BAD_NAME);
         assert_int_equal(e->ops->unlink(e, bad[i], &err), SMB_ERR_BAD_NAME);
-        assert_int_equal(e->ops->rename(e, "x", bad[i], &err), SMB_ERR_BAD_NAME);
-        assert_int_equal(e->ops->rename(e, bad[i], "x", &err), SMB_ERR_BAD_NAME);
+        assert_int_equal(e->ops->rename(e, "x", bad[i], NULL, &err), SMB_ERR_BAD_NAME);
+        assert_int_equal(e->ops->rename(e, bad[i], "x", NULL, &err), SMB_ERR_BAD_NAME);
     }
     /* Names that merely contain dots are fine. */
     make_file(fx, "..a", "");
