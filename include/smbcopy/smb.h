@@ -501,6 +501,24 @@ int smb_set_delete_on_close(smb_open *op, bool del, smb_error *err);
 int smb_fsctl(smb_tree *tree, smb_open *op, uint32_t ctl_code, const void *in, size_t in_len,
               void *out, size_t cap, size_t *out_len, smb_error *err);
 
+/** A network interface of the server (MS-SMB2 2.2.32.5). */
+typedef struct smb_iface {
+    uint32_t if_index;   /**< the server's interface index (addresses of one interface share it) */
+    bool rss;            /**< RSS-capable: one such interface takes several connections well */
+    bool rdma;           /**< RDMA-capable */
+    uint64_t link_speed; /**< bits per second */
+    bool ipv6;
+    char addr[48];       /**< numeric address ("192.0.2.1", "2001:db8::1") */
+} smb_iface;
+
+/**
+ * The server's network interfaces (FSCTL_QUERY_NETWORK_INTERFACE_INFO,
+ * SMB 3.x with multichannel): *out is malloc'd (free it), *n entries, IPv4
+ * and IPv6 only, in the server's order. Errors: the server's refusal
+ * (SMB_ERR_UNSUPPORTED and friends), SMB_ERR_PROTOCOL for a malformed list.
+ */
+int smb_query_interfaces(smb_tree *tree, smb_iface **out, size_t *n, smb_error *err);
+
 /** A byte range of a file. */
 typedef struct smb_range {
     uint64_t off;

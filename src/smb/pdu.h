@@ -459,6 +459,15 @@ typedef struct smb2_ioctl_rsp {
 
 int smb2_ioctl_rsp_decode(smb_rd *r, smb2_ioctl_rsp *rsp);
 
+/**
+ * The output of FSCTL_QUERY_NETWORK_INTERFACE_INFO: a chain of
+ * NETWORK_INTERFACE_INFO (MS-SMB2 2.2.32.5). IPv4 and IPv6 entries go to
+ * out (at most max, *n of them); others are skipped. Returns 0 or
+ * SMB_ERR_PROTOCOL (an entry outside the buffer, a Next offset that does not
+ * move forward by a whole aligned entry).
+ */
+int smb2_iface_list_decode(const uint8_t *buf, size_t len, smb_iface *out, size_t max, size_t *n);
+
 /** FILE_ALLOCATED_RANGE_BUFFER (MS-FSCC 2.3.52): the input of FSCTL_QUERY_ALLOCATED_RANGES. */
 void smb2_alloc_range_encode(smb_wr *w, uint64_t off, uint64_t len);
 

@@ -831,6 +831,64 @@ static void test_alloc_ranges(void **state)
     assert_int_equal(n, 0);
 }
 
+/* NETWORK_INTERFACE_INFO chain (MS-SMB2 2.2.32.5): IPv4 and IPv6 entries, checked offsets. */
+static void put_iface(uint8_t *p, uint32_t next, uint32_t idx, uint32_t cap, uint64_t speed, uint16_t family,
+                      const uint8_t *addr)
+{
+    memset(p, 0, 152);
+    for (int i = 0; i < 4; i++) {
+        p[i] = (uint8_t)(next >> (8 * i));
+        p[4 + i] = (uint8_t)(idx >> (8 * i));
+        p[8 + i] = (uint8_t)(cap >> (8 * i));
+    }
+    for (int i = 0; i < 8; i++)
+        p[16 + i] = (uint8_t)(speed >> (8 * i));
+    p[24] = (uint8_t)family;
+    p[25] = (uint8_t)(family >> 8);
+    if (family == 0x0002)
+        memcpy(p + 28, addr, 4);
+    else if (family == 0x0017)
+        memcpy(p + 32, addr, 16);
+}
+
+static void test_iface_list(void **state)
+{
+    (void)state;
+    uint8_t buf[152 * 4];
+    const uint8_t v4[4] = {127, 0, 0, 2}, v6[16] = {0x20, 0x01, 0x0d, 0xb8, [15] = 1};
+    put_iface(buf, 152, 3, 0x1, 10000000000ull, 0x0002, v4);
+    put_iface(buf + 152, 152, 4, 0x2, 1000000000ull, 0x0017, v6);
+    put_iface(buf + 304, 0, 5, 0, 1, 0x0099, v4); /* an unknown family: skipped */
+    smb_iface l[4];
+    size_t n = 0;
+    assert_int_equal(smb2_iface_list_decode(buf, 456, l, 4, &n), 0);
+    assert_int_equal(n, 2);
+    assert_int_equal(l[0].if_index, 3);
+    assert_true(l[0].rss);
+    assert_false(l[0].rdma);
+    assert_int_equal(l[0].link_speed, 10000000000ull);
+    assert_false(l[0].ipv6);
+    assert_string_equal(l[0].addr, "127.0.0.2");
+    assert_true(l[1].ipv6);
+    assert_true(l[1].rdma);
+    assert_string_equal(l[1].addr, "2001:db8::1");
+    /* At most max. */
+    assert_int_equal(smb2_iface_list_decode(buf, 456, l, 1, &n), 0);
+    assert_int_equal(n, 1);
+    /* Hostile chains: past the end, backwards/looping (0 < next < entry), unaligned, cut. */
+    put_iface(buf + 304, 152, 5, 0, 1, 0x0002, v4);
+    assert_int_equal(smb2_iface_list_decode(buf, 456, l, 4, &n), SMB_ERR_PROTOCOL);
+    put_iface(buf + 304, 8, 5, 0, 1, 0x0002, v4);
+    assert_int_equal(smb2_iface_list_decode(buf, 456, l, 4, &n), SMB_ERR_PROTOCOL);
+    put_iface(buf, 156, 3, 0, 1, 0x0002, v4);
+    assert_int_equal(smb2_iface_list_decode(buf, 456, l, 4, &n), SMB_ERR_PROTOCOL);
+    put_iface(buf, 0, 3, 0, 1, 0x0002, v4);
+    assert_int_equal(smb2_iface_list_decode(buf, 100, l, 4, &n), SMB_ERR_PROTOCOL);
+    assert_int_equal(smb2_iface_list_decode(buf, 0, l, 4, &n), SMB_ERR_PROTOCOL);
+    assert_int_equal(smb2_iface_list_decode(buf, 152, l, 4, &n), 0);
+    assert_int_equal(n, 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -853,6 +911,7 @@ int main(void)
         cmocka_unit_test(test_ioctl_req_validate_negotiate),
         cmocka_unit_test(test_ioctl_rsp),
         cmocka_unit_test(test_alloc_ranges),
+        cmocka_unit_test(test_iface_list),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
