@@ -228,6 +228,39 @@ void smb_session_get_info(const smb_session *sess, smb_session_info *info);
 /** Disconnect every tree, send LOGOFF and free the session. NULL is a no-op. */
 int smb_session_logoff(smb_session *sess, smb_error *err);
 
+/* ---------------------------------------------------------------- channels */
+
+/**
+ * Options for a further connection of sess (a channel): the session's
+ * connection options with its client GUID, its dialect only and its cipher,
+ * as binding requires (MS-SMB2 3.2.4.2.3).
+ */
+void smb_session_channel_opts(const smb_session *sess, smb_conn_opts *opts);
+
+/**
+ * Bind conn, a new connection to the same server made with
+ * smb_session_channel_opts, to sess as another channel (MS-SMB2 3.2.4.2.3,
+ * SMB2_SESSION_FLAG_BINDING), authenticating again with cr (the session's
+ * credentials). On success the session owns conn: its trees' requests go on
+ * the channel with the least in flight, and closing the session closes it.
+ * On failure conn stays the caller's. Errors: SMB_ERR_UNSUPPORTED (no
+ * multichannel: dialect below 3.0, the server does not offer it or refuses
+ * the binding), SMB_ERR_AUTH, SMB_ERR_SIGNATURE, SMB_ERR_INVALID_ARG (not the
+ * same server, dialect or client GUID; too many channels).
+ */
+int smb_session_bind(smb_session *sess, smb_conn *conn, const smb_creds *cr, smb_error *err);
+
+/** One channel of a session. */
+typedef struct smb_channel_info {
+    char host[256];       /**< the address it connects to */
+    uint16_t port;
+    bool alive;           /**< its connection is up */
+    smb_conn_stats stats; /**< its connection's counters */
+} smb_channel_info;
+
+/** The session's channels (the first one included) into out[0..max); returns how many there are. */
+int smb_session_channels(smb_session *sess, smb_channel_info *out, int max);
+
 /* ---------------------------------------------------------------- tree */
 
 /** Connect a share: "share", or a full "\\\\host\\share" UNC path (MS-SMB2 3.2.4.2.4). */

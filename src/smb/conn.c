@@ -372,9 +372,10 @@ static int send_acquired(smb_conn *c, smb_req **rs, int n, bool related, const u
 
 int smb_req_send_compound(smb_req **rs, int n, bool related, smb_error *err)
 {
-    smb_conn *c = rs[0]->conn;
     if (n < 1 || n > 16)
         return smb_err_set(err, SMB_ERR_INVALID_ARG, 0, "bad compound size %d", n);
+    smb_route(rs, n); /* a session with several channels: the least busy one */
+    smb_conn *c = rs[0]->conn;
     /* A payload in the middle of a compound is folded into its message so
      * that every member is one 8-aligned piece (MS-SMB2 3.2.4.1.4). */
     for (int i = 0; i < n; i++) {
@@ -805,6 +806,11 @@ static bool session_keys(smb_conn *c, uint64_t id, smb_sec *out)
             found = true;
             break;
         }
+    /* A further channel of a session: the session's keys. */
+    if (!found && c->bound && c->bound->id == id && c->bound->sec.cipher) {
+        *out = c->bound->sec;
+        found = true;
+    }
     pthread_mutex_unlock(&c->lock);
     return found;
 }

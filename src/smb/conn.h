@@ -46,6 +46,7 @@ struct smb_req {
     smb_conn *conn;
     uint64_t session_id;
     const smb_sec *sec;     /* NULL: no signing/encryption */
+    struct smb_tree *route; /* a tree's request: may go on any channel of its session (smb_route) */
     smb_wr msg;             /* header + body */
     const void *payload;    /* WRITE data, sent after msg without a copy */
     size_t payload_len;
@@ -128,6 +129,7 @@ struct smb_conn {
         uint64_t requests, bytes_sent, bytes_received;
     } stats;
     smb_session *sessions;      /* children */
+    smb_session *bound;         /* the session this connection is a further channel of, or NULL */
 
     pthread_t rx_thread;
     pthread_t wd_thread;

@@ -122,7 +122,7 @@ static int negotiate(smb_conn *c, smb_error *err)
     /* Ciphers are offered even with encryption off: the server then says
      * when a share or session demands encryption, and the refusal can name
      * the reason instead of a bare "access denied". */
-    n->our_capabilities = SMB2_GLOBAL_CAP_LARGE_MTU | SMB2_GLOBAL_CAP_ENCRYPTION;
+    n->our_capabilities = SMB2_GLOBAL_CAP_LARGE_MTU | SMB2_GLOBAL_CAP_ENCRYPTION | SMB2_GLOBAL_CAP_MULTI_CHANNEL;
 
     smb2_negotiate_req nr = {
         .security_mode = n->our_security_mode,

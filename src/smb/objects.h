@@ -6,17 +6,28 @@
 
 #include "conn.h"
 
+/** Most channels of one session (MS-SMB2 3.2.1.8), the first one included. */
+#define SMB_MAX_CHANNELS 8
+
+/** A channel: a connection bound to the session, with its own signing key (MS-SMB2 3.2.1.8). */
+typedef struct smb_channel {
+    smb_conn *conn;
+    uint8_t signing_key[16];
+} smb_channel;
+
 struct smb_session {
     smb_session *next;        /* sibling on the connection */
-    smb_conn *conn;
+    smb_conn *conn;           /* the first channel's connection (chan[0]) */
     uint64_t id;
     smb_sec sec;
     uint64_t nonce_ctr;       /* next encryption nonce: a counter, never reused */
     bool guest;
     bool anonymous;
     char mech[16];
-    pthread_mutex_t lock;     /* protects trees */
+    pthread_mutex_t lock;     /* protects trees and adding channels */
     smb_tree *trees;
+    smb_channel chan[SMB_MAX_CHANNELS];
+    int nchan;                /* channels in chan[] (published with release order: read without the lock) */
 };
 
 struct smb_tree {
@@ -28,6 +39,7 @@ struct smb_tree {
     pthread_mutex_t lock;     /* protects opens */
     smb_open *opens;
     smb_sec sec;              /* the session's keys; encrypt set when the share demands it */
+    smb_sec csec[SMB_MAX_CHANNELS]; /* sec with channel k's signing key, for k >= 1 */
 };
 
 struct smb_open {
@@ -36,6 +48,35 @@ struct smb_open {
     smb2_fileid fid;
     bool is_dir;
 };
+
+/** Add msg to a 3.1.1 preauth integrity hash (SHA-512 chain, MS-SMB2 3.2.5.2). Returns 0 or -1. */
+int smb_preauth_add(uint8_t hash[64], const uint8_t *msg, size_t len);
+/**
+ * A signing key from a session key's first 16 bytes (MS-SMB2 3.2.5.3.1):
+ * the key itself before 3.0, KDF "SMB2AESCMAC"/"SmbSign" in 3.0.x, KDF
+ * "SMBSigningKey" over the preauth hash in 3.1.1. Returns 0 or -1.
+ */
+int smb_derive_signing_key(uint16_t dialect, const uint8_t key16[16], const uint8_t preauth[64], uint8_t out[16]);
+
+/**
+ * SPNEGO for credentials cr on connection c (session.c); *user and *domain
+ * (split from cr) stay the caller's to free, also on failure.
+ */
+struct smb_spnego *smb_session_spnego_new(smb_conn *c, const smb_creds *cr, char **user, char **domain,
+                                          smb_error *err);
+
+/** True when the response rsp[0..len) carries a good signature under key (session.c). */
+bool smb_rsp_signature_ok(uint16_t alg, const uint8_t key[16], const uint8_t *rsp, size_t len);
+
+/** Give tree t the keys of every channel of its session (s->lock held; channel.c). */
+void smb_tree_add_channel_keys(smb_tree *t);
+/**
+ * Send rs[0..n) on the session channel with the least in flight, when they
+ * belong to a tree of a session with several channels (channel.c).
+ */
+void smb_route(smb_req **rs, int n);
+/** Close the session's channels other than the first (channel.c). */
+void smb_session_close_channels(smb_session *s);
 
 /** Start the receiver and watchdog threads of a connection (conn.c). */
 int smb_conn_start_threads(smb_conn *c, smb_error *err);

@@ -13,10 +13,21 @@
 #define STATUS_SUCCESS 0x00000000u
 #define STATUS_MORE_PROCESSING_REQUIRED 0xC0000016u
 
-static int preauth_add(uint8_t hash[64], const uint8_t *msg, size_t len)
+int smb_preauth_add(uint8_t hash[64], const uint8_t *msg, size_t len)
 {
     smb_iov iov = {msg, len};
     return smb_preauth_update(hash, &iov, 1);
+}
+
+int smb_derive_signing_key(uint16_t dialect, const uint8_t key16[16], const uint8_t preauth[64], uint8_t out[16])
+{
+    if (dialect < SMB_DIALECT_3_0) {
+        memcpy(out, key16, 16);
+        return 0;
+    }
+    if (dialect < SMB_DIALECT_3_1_1)
+        return smb_kdf(key16, 16, "SMB2AESCMAC", 12, "SmbSign", 8, out, 16);
+    return smb_kdf(key16, 16, "SMBSigningKey", 14, preauth, 64, out, 16);
 }
 
 /* Derive the signing and encryption keys from the session key (MS-SMB2 3.2.5.3.1). */
@@ -27,15 +38,11 @@ static int derive_keys(smb_session *s, const uint8_t *skey, size_t skey_len, con
     memcpy(key16, skey, skey_len < 16 ? skey_len : 16);
     s->sec.signing_alg = n->signing_alg;
     s->sec.cipher = n->cipher;
-    int rc = 0;
-    if (n->dialect < SMB_DIALECT_3_0) {
-        memcpy(s->sec.signing_key, key16, 16);
-    } else if (n->dialect < SMB_DIALECT_3_1_1) {
-        rc |= smb_kdf(key16, 16, "SMB2AESCMAC", 12, "SmbSign", 8, s->sec.signing_key, 16);
+    int rc = smb_derive_signing_key(n->dialect, key16, preauth, s->sec.signing_key);
+    if (n->dialect >= SMB_DIALECT_3_0 && n->dialect < SMB_DIALECT_3_1_1) {
         rc |= smb_kdf(key16, 16, "SMB2AESCCM", 11, "ServerIn ", 10, s->sec.enc_key, 16);
         rc |= smb_kdf(key16, 16, "SMB2AESCCM", 11, "ServerOut", 10, s->sec.dec_key, 16);
-    } else {
-        rc |= smb_kdf(key16, 16, "SMBSigningKey", 14, preauth, 64, s->sec.signing_key, 16);
+    } else if (n->dialect >= SMB_DIALECT_3_1_1) {
         if (n->cipher) {
             /* AES-256 ciphers derive from the full session key. */
             size_t klen = smb_cipher_key_len(n->cipher);
@@ -49,6 +56,18 @@ static int derive_keys(smb_session *s, const uint8_t *skey, size_t skey_len, con
     return rc ? -1 : 0;
 }
 
+bool smb_rsp_signature_ok(uint16_t alg, const uint8_t key[16], const uint8_t *rsp, size_t len)
+{
+    if (len < SMB2_HDR_LEN)
+        return false;
+    uint8_t hdr[SMB2_HDR_LEN];
+    memcpy(hdr, rsp, SMB2_HDR_LEN);
+    memset(hdr + 48, 0, 16);
+    smb_iov iov[2] = {{hdr, SMB2_HDR_LEN}, {rsp + SMB2_HDR_LEN, len - SMB2_HDR_LEN}};
+    uint8_t sig[16];
+    return smb_sign(alg, key, iov, 2, sig) == 0 && memcmp(sig, rsp + 48, 16) == 0;
+}
+
 /* Check the signature of the final SESSION_SETUP response (MS-SMB2 3.2.5.3.1). */
 static int verify_final(smb_session *s, const smb_req *r, smb_error *err)
 {
@@ -58,12 +77,7 @@ static int verify_final(smb_session *s, const smb_req *r, smb_error *err)
             return smb_err_set(err, SMB_ERR_SIGNATURE, 0, "the server's final logon response is not signed");
         return 0;
     }
-    uint8_t hdr[SMB2_HDR_LEN];
-    memcpy(hdr, r->rsp, SMB2_HDR_LEN);
-    memset(hdr + 48, 0, 16);
-    smb_iov iov[2] = {{hdr, SMB2_HDR_LEN}, {r->rsp + SMB2_HDR_LEN, r->rsp_len - SMB2_HDR_LEN}};
-    uint8_t sig[16];
-    if (smb_sign(s->sec.signing_alg, s->sec.signing_key, iov, 2, sig) != 0 || memcmp(sig, r->rsp + 48, 16) != 0)
+    if (!smb_rsp_signature_ok(s->sec.signing_alg, s->sec.signing_key, r->rsp, r->rsp_len))
         return smb_err_set(err, SMB_ERR_SIGNATURE, 0,
                            "the server's logon response has a bad signature (wrong password or a tampered connection)");
     return 0;
@@ -134,8 +148,8 @@ static int authenticate(smb_session *s, smb_spnego *sp, const char *who, smb_err
         s->id = r->rsp_hdr.session_id;
         if (c->neg.dialect == SMB_DIALECT_3_1_1) {
             /* The final response stays out of the hash (MS-SMB2 3.2.5.3.1). */
-            if (preauth_add(preauth, r->msg.buf, r->msg.len) != 0 ||
-                (r->status == STATUS_MORE_PROCESSING_REQUIRED && preauth_add(preauth, r->rsp, r->rsp_len) != 0)) {
+            if (smb_preauth_add(preauth, r->msg.buf, r->msg.len) != 0 ||
+                (r->status == STATUS_MORE_PROCESSING_REQUIRED && smb_preauth_add(preauth, r->rsp, r->rsp_len) != 0)) {
                 rc = smb_err_set(err, SMB_ERR_CRYPTO, 0, "preauth integrity hash failed");
                 break;
             }
@@ -205,6 +219,28 @@ static int check_policies(smb_session *s, smb_error *err)
     return 0;
 }
 
+smb_spnego *smb_session_spnego_new(smb_conn *c, const smb_creds *cr, char **user, char **domain, smb_error *err)
+{
+    const char *name = cr->username && *cr->username ? cr->username : (cr->guest ? "guest" : "");
+    *user = *domain = NULL;
+    int rc = smb_auth_split_user(name, cr->domain, user, domain);
+    if (rc != 0) {
+        smb_err_set(err, rc, 0, "out of memory");
+        return NULL;
+    }
+    smb_auth_params p = {
+        .user = *user,
+        .domain = *domain,
+        .password = cr->password ? cr->password : "",
+        .workstation = cr->workstation,
+        .anonymous = !*name,
+        .target_host = cr->target_host ? cr->target_host : c->host,
+        .mech_policy = cr->mech,
+        .random = default_random,
+    };
+    return smb_spnego_new(&p, c->neg.spnego_hint, c->neg.spnego_hint_len, err);
+}
+
 smb_session *smb_session_setup(smb_conn *c, const smb_creds *cr, smb_error *err)
 {
     smb_creds none = {0};
@@ -224,29 +260,16 @@ smb_session *smb_session_setup(smb_conn *c, const smb_creds *cr, smb_error *err)
     pthread_mutex_init(&s->lock, NULL);
     char *user = NULL, *domain = NULL;
     const char *name = cr->username && *cr->username ? cr->username : (cr->guest ? "guest" : "");
-    int rc = smb_auth_split_user(name, cr->domain, &user, &domain);
-    if (rc != 0) {
-        smb_err_set(err, rc, 0, "out of memory");
-        goto fail;
-    }
-    smb_auth_params p = {
-        .user = user,
-        .domain = domain,
-        .password = cr->password ? cr->password : "",
-        .workstation = cr->workstation,
-        .anonymous = !*name,
-        .target_host = cr->target_host ? cr->target_host : c->host,
-        .mech_policy = cr->mech,
-        .random = default_random,
-    };
-    s->anonymous = p.anonymous;
-    smb_spnego *sp = smb_spnego_new(&p, c->neg.spnego_hint, c->neg.spnego_hint_len, err);
+    s->anonymous = !*name;
+    int rc = 0;
+    smb_spnego *sp = smb_session_spnego_new(c, cr, &user, &domain, err);
     if (!sp) {
         rc = err ? err->code : SMB_ERR_AUTH;
         goto fail;
     }
     rc = authenticate(s, sp, *name ? name : "(anonymous)", err);
-    if (rc == SMB_ERR_AUTH && err && !p.anonymous && !*p.password && !strstr(err->message, "Kerberos")) {
+    if (rc == SMB_ERR_AUTH && err && !s->anonymous && !(cr->password && *cr->password) &&
+        !strstr(err->message, "Kerberos")) {
         /* The usual cause: neither a password nor a Kerberos ticket. */
         size_t n = strlen(err->message);
         snprintf(err->message + n, sizeof err->message - n,
@@ -260,6 +283,9 @@ smb_session *smb_session_setup(smb_conn *c, const smb_creds *cr, smb_error *err)
         goto fail;
     free(user);
     free(domain);
+    s->chan[0].conn = c;
+    memcpy(s->chan[0].signing_key, s->sec.signing_key, 16);
+    s->nchan = 1;
     smb_conn_add_session(c, s);
     return s;
 fail:
@@ -311,6 +337,7 @@ int smb_session_close_internal(smb_session *s, bool send_logoff, smb_error *err)
         }
     }
     smb_conn_remove_session(s->conn, s);
+    smb_session_close_channels(s);
     pthread_mutex_destroy(&s->lock);
     memset(&s->sec, 0, sizeof s->sec);
     free(s);

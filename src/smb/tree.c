@@ -15,7 +15,10 @@
 
 smb_req *smb_tree_req(smb_tree *t, uint16_t command)
 {
-    return smb_req_new(t->sess->conn, command, t->sess->id, t->id, &t->sec);
+    smb_req *r = smb_req_new(t->sess->conn, command, t->sess->id, t->id, &t->sec);
+    if (r)
+        r->route = t;
+    return r;
 }
 
 /*
@@ -46,6 +49,7 @@ static int validate_negotiate(smb_tree *t, smb_error *err)
     };
     smb2_ioctl_req_encode(smb_req_body(r), &ir);
     r->force_sign = true; /* the answer is only worth something signed */
+    r->route = NULL;      /* it validates the first connection's negotiation: it goes there */
     int rc = smb_req_send(r, err);
     if (rc == 0)
         rc = smb_req_wait(r, err);
@@ -140,11 +144,6 @@ smb_tree *smb_tree_connect(smb_session *s, const char *share, smb_error *err)
     free(wpath);
     wpath = NULL;
 
-    pthread_mutex_lock(&s->lock);
-    t->next = s->trees;
-    s->trees = t;
-    pthread_mutex_unlock(&s->lock);
-
     /* A share may demand encryption of its own (MS-SMB2 3.2.5.5). */
     t->sec = s->sec;
     if ((tr.share_flags & SMB2_SHAREFLAG_ENCRYPT_DATA) && !t->sec.encrypt) {
@@ -162,6 +161,11 @@ smb_tree *smb_tree_connect(smb_session *s, const char *share, smb_error *err)
         }
         t->sec.encrypt = true;
     }
+    pthread_mutex_lock(&s->lock);
+    smb_tree_add_channel_keys(t);
+    t->next = s->trees;
+    s->trees = t;
+    pthread_mutex_unlock(&s->lock);
     if ((c->neg.dialect == SMB_DIALECT_3_0 || c->neg.dialect == SMB_DIALECT_3_0_2) && s->sec.keyed &&
         validate_negotiate(t, err) != 0) {
         smb_tree_close_internal(t, false, NULL);

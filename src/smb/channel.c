@@ -1,0 +1,272 @@
+/*
+ * Multichannel (MS-SMB2 3.2.4.2.3 with SMB2_SESSION_FLAG_BINDING, 3.2.5.3.3):
+ * further connections bound to an authenticated session, each a channel
+ * with its own signing key, and the tree requests spread over them.
+ *
+ * Binding authenticates again on the new connection. Its SESSION_SETUP
+ * requests are signed with the session's signing key; the server's interim
+ * responses are too, and its final one with the new channel's key, derived
+ * from the binding's session key (and, in 3.1.1, from the preauth hash of
+ * the new connection's NEGOTIATE and the binding exchange). Encryption keys
+ * stay the session's: one nonce counter serves every channel.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "auth/auth.h"
+#include "error.h"
+#include "objects.h"
+
+#define STATUS_SUCCESS 0x00000000u
+#define STATUS_MORE_PROCESSING_REQUIRED 0xC0000016u
+
+void smb_session_channel_opts(const smb_session *s, smb_conn_opts *opts)
+{
+    const smb_conn *c = s->conn;
+    *opts = c->opts;
+    memcpy(opts->client_guid, c->client_guid, 16); /* the server finds the session by it */
+    opts->min_dialect = opts->max_dialect = c->neg.dialect;
+    if (c->neg.dialect >= SMB_DIALECT_3_1_1)
+        opts->cipher = c->neg.cipher;
+}
+
+void smb_tree_add_channel_keys(smb_tree *t)
+{
+    smb_session *s = t->sess;
+    for (int k = 1; k < s->nchan; k++) {
+        t->csec[k] = t->sec;
+        memcpy(t->csec[k].signing_key, s->chan[k].signing_key, 16);
+    }
+}
+
+static bool conn_dead(smb_conn *c)
+{
+    return __atomic_load_n(&c->dead, __ATOMIC_ACQUIRE);
+}
+
+void smb_route(smb_req **rs, int n)
+{
+    smb_tree *t = rs[0]->route;
+    if (!t)
+        return;
+    smb_session *s = t->sess;
+    int nchan = __atomic_load_n(&s->nchan, __ATOMIC_ACQUIRE);
+    if (nchan <= 1)
+        return;
+    /* The live channel with the least in flight (credits charged: bytes / 64 KiB). */
+    int best = -1;
+    uint32_t best_load = UINT32_MAX;
+    for (int k = 0; k < nchan; k++) {
+        smb_conn *c = s->chan[k].conn;
+        if (conn_dead(c))
+            continue;
+        uint32_t load = __atomic_load_n(&c->outstanding, __ATOMIC_RELAXED);
+        if (load < best_load) {
+            best = k;
+            best_load = load;
+        }
+    }
+    if (best <= 0)
+        return; /* the first channel (or none alive: it fails there) */
+    for (int i = 0; i < n; i++) {
+        rs[i]->conn = s->chan[best].conn;
+        rs[i]->sec = &t->csec[best];
+    }
+}
+
+void smb_session_close_channels(smb_session *s)
+{
+    int n = s->nchan;
+    for (int k = 1; k < n; k++) {
+        smb_conn *c = s->chan[k].conn;
+        s->chan[k].conn = NULL;
+        memset(s->chan[k].signing_key, 0, 16);
+        if (c) {
+            c->bound = NULL;
+            smb_conn_close(c);
+        }
+    }
+    s->nchan = n > 0 ? 1 : 0;
+}
+
+/* The binding exchange on c; on success the channel's signing key is in key. */
+static int bind_exchange(smb_session *s, smb_conn *c, smb_spnego *sp, uint8_t key[16], smb_error *err)
+{
+    uint16_t dialect = c->neg.dialect;
+    smb_sec bind_sec = s->sec;
+    bind_sec.encrypt = false; /* SESSION_SETUP is never encrypted */
+    bind_sec.signing = true;  /* a binding request is signed with the session's key (MS-SMB2 3.2.4.1.1) */
+    uint8_t preauth[64];
+    memcpy(preauth, c->neg.preauth, 64);
+    smb_req *last = NULL;
+    const uint8_t *in = NULL;
+    size_t in_len = 0;
+    int rc = 0;
+    for (int round = 0; round < 16; round++) {
+        smb_buf out = {0};
+        int step = smb_spnego_step(sp, in, in_len, &out, err);
+        if (step < 0) {
+            rc = step;
+            break;
+        }
+        if (last && last->status == STATUS_SUCCESS) {
+            free(out.data);
+            if (step != SMB_AUTH_DONE)
+                rc = smb_err_set(err, SMB_ERR_AUTH, 0, "server accepted the binding before authentication finished");
+            break;
+        }
+        smb_req *r = out.len ? smb_req_new(c, SMB2_SESSION_SETUP, s->id, 0, &bind_sec) : NULL;
+        if (!r) {
+            free(out.data);
+            rc = smb_err_set(err, out.len ? SMB_ERR_NO_MEMORY : SMB_ERR_AUTH, 0,
+                             out.len ? "out of memory" : "authentication produced no token to send");
+            break;
+        }
+        r->no_verify = true; /* checked below: the final response is signed with the channel's key */
+        smb2_session_setup_req sr = {
+            .flags = SMB2_SESSION_FLAG_BINDING,
+            .security_mode = (uint8_t)c->neg.our_security_mode,
+            .token = out.data,
+            .token_len = out.len,
+        };
+        smb2_session_setup_req_encode(smb_req_body(r), &sr);
+        rc = smb_req_send(r, err);
+        free(out.data);
+        if (rc == 0)
+            rc = smb_req_wait(r, err);
+        smb_req_free(last);
+        last = r;
+        if (rc != 0)
+            break;
+        if (r->status != STATUS_SUCCESS && r->status != STATUS_MORE_PROCESSING_REQUIRED) {
+            char what[200];
+            snprintf(what, sizeof what, "bind a channel on %s to the session", c->host);
+            rc = smb_err_status(err, r->status, what);
+            if (rc == SMB_ERR_SERVER || rc == SMB_ERR_ACCESS || rc == SMB_ERR_INVALID_ARG)
+                rc = err ? (err->code = SMB_ERR_UNSUPPORTED) : SMB_ERR_UNSUPPORTED;
+            break;
+        }
+        if (r->status == STATUS_MORE_PROCESSING_REQUIRED && (r->rsp_hdr.flags & SMB2_FLAGS_SIGNED) &&
+            !smb_rsp_signature_ok(s->sec.signing_alg, s->sec.signing_key, r->rsp, r->rsp_len)) {
+            rc = smb_err_set(err, SMB_ERR_SIGNATURE, 0, "the server's binding response has a bad signature");
+            break;
+        }
+        if (r->rsp_hdr.session_id != s->id) {
+            rc = smb_err_set(err, SMB_ERR_PROTOCOL, 0, "the binding response names another session");
+            break;
+        }
+        /* 3.1.1: the channel's preauth hash; the final response stays out (MS-SMB2 3.2.5.3.3). */
+        if (dialect == SMB_DIALECT_3_1_1 &&
+            (smb_preauth_add(preauth, r->msg.buf, r->msg.len) != 0 ||
+             (r->status == STATUS_MORE_PROCESSING_REQUIRED && smb_preauth_add(preauth, r->rsp, r->rsp_len) != 0))) {
+            rc = smb_err_set(err, SMB_ERR_CRYPTO, 0, "preauth integrity hash failed");
+            break;
+        }
+        smb2_session_setup_rsp ssr;
+        smb_rd rd = smb_req_rsp_body(r);
+        if (smb2_session_setup_rsp_decode(&rd, &ssr) != 0) {
+            rc = smb_err_set(err, SMB_ERR_PROTOCOL, 0, "malformed SESSION_SETUP response");
+            break;
+        }
+        if (r->status == STATUS_SUCCESS && (ssr.session_flags & SMB2_SESSION_FLAG_IS_GUEST)) {
+            rc = smb_err_set(err, SMB_ERR_AUTH, 0, "the server bound the channel as guest");
+            break;
+        }
+        in = ssr.token.data;
+        in_len = ssr.token.len;
+    }
+    if (rc == 0 && (!last || last->status != STATUS_SUCCESS))
+        rc = smb_err_set(err, SMB_ERR_AUTH, 0, "binding did not finish");
+    if (rc == 0) {
+        uint8_t skey[64], key16[16] = {0};
+        size_t skey_len = 0;
+        if (smb_spnego_session_key(sp, skey, sizeof skey, &skey_len) != 0 || skey_len == 0)
+            rc = smb_err_set(err, SMB_ERR_AUTH, 0, "binding gave no session key");
+        if (rc == 0) {
+            memcpy(key16, skey, skey_len < 16 ? skey_len : 16);
+            if (smb_derive_signing_key(dialect, key16, preauth, key) != 0)
+                rc = smb_err_set(err, SMB_ERR_CRYPTO, 0, "key derivation failed");
+        }
+        memset(skey, 0, sizeof skey);
+        memset(key16, 0, sizeof key16);
+        if (rc == 0 && (!(last->rsp_hdr.flags & SMB2_FLAGS_SIGNED) ||
+                        !smb_rsp_signature_ok(c->neg.signing_alg, key, last->rsp, last->rsp_len)))
+            rc = smb_err_set(err, SMB_ERR_SIGNATURE, 0,
+                             "the server's final binding response is not signed with the channel's key");
+    }
+    smb_req_free(last);
+    return rc;
+}
+
+int smb_session_bind(smb_session *s, smb_conn *c, const smb_creds *cr, smb_error *err)
+{
+    smb_creds none = {0};
+    if (!cr)
+        cr = &none;
+    if (!s || !c)
+        return smb_err_set(err, SMB_ERR_INVALID_ARG, 0, "no session or connection");
+    const smb_conn *p = s->conn;
+    if (p->neg.dialect < SMB_DIALECT_3_0 || !(p->neg.capabilities & SMB2_GLOBAL_CAP_MULTI_CHANNEL))
+        return smb_err_set(err, SMB_ERR_UNSUPPORTED, 0, "server %s does not offer multichannel (SMB %s)", p->host,
+                           smb_dialect_name(p->neg.dialect));
+    if (s->guest || s->anonymous || !s->sec.keyed)
+        return smb_err_set(err, SMB_ERR_UNSUPPORTED, 0, "a guest or anonymous session cannot have more channels");
+    if (c->neg.dialect != p->neg.dialect || memcmp(c->neg.server_guid, p->neg.server_guid, 16) != 0 ||
+        memcmp(c->client_guid, p->client_guid, 16) != 0)
+        return smb_err_set(err, SMB_ERR_INVALID_ARG, 0,
+                           "the connection to %s is not to the same server with the same dialect and client GUID",
+                           c->host);
+    if (c == p || c->bound || c->sessions)
+        return smb_err_set(err, SMB_ERR_INVALID_ARG, 0, "the connection already carries sessions");
+    pthread_mutex_lock(&s->lock);
+    bool full = s->nchan >= SMB_MAX_CHANNELS;
+    pthread_mutex_unlock(&s->lock);
+    if (full)
+        return smb_err_set(err, SMB_ERR_INVALID_ARG, 0, "the session has %d channels already", SMB_MAX_CHANNELS);
+    char *user = NULL, *domain = NULL;
+    smb_spnego *sp = smb_session_spnego_new(c, cr, &user, &domain, err);
+    int rc = sp ? 0 : (err && err->code ? err->code : SMB_ERR_AUTH);
+    uint8_t key[16];
+    if (rc == 0)
+        rc = bind_exchange(s, c, sp, key, err);
+    smb_spnego_free(sp);
+    free(user);
+    free(domain);
+    if (rc != 0)
+        return rc;
+    pthread_mutex_lock(&s->lock);
+    int k = s->nchan;
+    if (k >= SMB_MAX_CHANNELS) {
+        pthread_mutex_unlock(&s->lock);
+        return smb_err_set(err, SMB_ERR_INVALID_ARG, 0, "the session has %d channels already", SMB_MAX_CHANNELS);
+    }
+    s->chan[k].conn = c;
+    memcpy(s->chan[k].signing_key, key, 16);
+    memset(key, 0, sizeof key);
+    pthread_mutex_lock(&c->lock);
+    c->bound = s;
+    pthread_mutex_unlock(&c->lock);
+    /* Every tree gets the channel's keys before requests may be routed to it. */
+    for (smb_tree *t = s->trees; t; t = t->next) {
+        t->csec[k] = t->sec;
+        memcpy(t->csec[k].signing_key, s->chan[k].signing_key, 16);
+    }
+    __atomic_store_n(&s->nchan, k + 1, __ATOMIC_RELEASE);
+    pthread_mutex_unlock(&s->lock);
+    return 0;
+}
+
+int smb_session_channels(smb_session *s, smb_channel_info *out, int max)
+{
+    int n = __atomic_load_n(&s->nchan, __ATOMIC_ACQUIRE);
+    for (int k = 0; k < n && k < max; k++) {
+        smb_conn *c = s->chan[k].conn;
+        memset(&out[k], 0, sizeof out[k]);
+        snprintf(out[k].host, sizeof out[k].host, "%s", c->host);
+        out[k].port = c->port;
+        out[k].alive = !conn_dead(c);
+        smb_conn_get_stats(c, &out[k].stats);
+    }
+    return n;
+}
