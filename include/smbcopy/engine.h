@@ -104,6 +104,8 @@ typedef struct sc_job_opts {
     const char *dest;           /**< destination location string */
     unsigned threads;           /**< worker threads (default 8) */
     unsigned connections;       /**< independent connections (sessions) per server, 1..16 (default SC_DEFAULT_CONNECTIONS); each thread keeps to one */
+    unsigned channels;          /**< channels per session (multichannel) when the server offers it, 1..8
+                                     (0: SC_DEFAULT_CHANNELS; 1: no multichannel) */
     bool mirror;                /**< delete destination entries absent from the source */
     bool dry_run;               /**< report every action, change nothing */
     bool checksum;              /**< compare content instead of size and time */
@@ -138,6 +140,9 @@ typedef struct sc_job_opts {
 /** Default connections per server (see bench/README.md for the measurement behind it). */
 #define SC_DEFAULT_CONNECTIONS 2
 
+/** Default channels per session (see bench/README.md for the measurement behind it). */
+#define SC_DEFAULT_CHANNELS 1
+
 /** Default total time for reconnecting after lost connections, in seconds. */
 #define SC_DEFAULT_RETRY_FOR_S 300
 
@@ -164,7 +169,8 @@ typedef struct sc_summary {
     uint64_t bytes_written;    /**< payload bytes written through the client */
     uint64_t bytes_server_copied; /**< bytes copied server-side (no data through the client) */
     uint64_t ignored;          /**< entries not copied (symlinks, refused names) */
-    unsigned connections;      /**< SMB connections open at the end, over every server */
+    unsigned connections;      /**< SMB connections open at the end, over every server (channels included) */
+    char multichannel[256];    /**< what multichannel did ("multichannel to HOST: 2 channels", or why not); "" when not tried */
     unsigned reconnects;       /**< times the job reconnected after losing a connection */
     uint64_t files_resumed;    /**< partly copied files continued from the journal */
     uint64_t bytes_resumed;    /**< bytes of those not copied again (committed before) */

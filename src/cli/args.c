@@ -40,6 +40,8 @@ enum {
     OPT_ARCHIVE,
     OPT_COMPRESS_LEVEL,
     OPT_READ_AHEAD,
+    OPT_CHANNELS,
+    OPT_MULTICHANNEL,
     OPT_EXTRACT,
     OPT_SNAPSHOT,
     OPT_NEWER_THAN,
@@ -71,6 +73,8 @@ static const struct option long_options[] = {
     {"archive", required_argument, NULL, OPT_ARCHIVE},
     {"compress-level", required_argument, NULL, OPT_COMPRESS_LEVEL},
     {"read-ahead", required_argument, NULL, OPT_READ_AHEAD},
+    {"channels", required_argument, NULL, OPT_CHANNELS},
+    {"multichannel", required_argument, NULL, OPT_MULTICHANNEL},
     {"extract", no_argument, NULL, OPT_EXTRACT},
     {"snapshot", required_argument, NULL, OPT_SNAPSHOT},
     {"newer-than", required_argument, NULL, OPT_NEWER_THAN},
@@ -321,6 +325,18 @@ static int apply_option(int c, const char *arg, const char *as_written, cli_opti
         return 0;
     case OPT_EXTRACT:
         o->extract = true;
+        return 0;
+    case OPT_CHANNELS:
+        if (!parse_uint(arg, 1, 8, &o->channels))
+            return usage_error(errbuf, errlen, "bad value '%s' for --channels (expected 1..8)", arg);
+        return 0;
+    case OPT_MULTICHANNEL:
+        if (strcmp(arg, "off") == 0)
+            o->multichannel_off = true;
+        else if (strcmp(arg, "auto") == 0)
+            o->multichannel_off = false;
+        else
+            return usage_error(errbuf, errlen, "bad value '%s' for --multichannel (expected auto or off)", arg);
         return 0;
     case OPT_READ_AHEAD:
         if (!parse_uint(arg, 1, 65536, &o->read_ahead_mib))

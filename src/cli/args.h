@@ -28,6 +28,8 @@ typedef struct cli_options {
     const char *dest;      /**< DEST */
     unsigned threads;      /**< -j (default 8) */
     unsigned connections;  /**< --connections (default SC_DEFAULT_CONNECTIONS) */
+    unsigned channels;     /**< --channels (0: the engine's default) */
+    bool multichannel_off; /**< --multichannel off: one channel per session */
     bool mirror, dry_run, checksum;
     const char **excludes; /**< --exclude, in order (owned array) */
     size_t nexcludes;

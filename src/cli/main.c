@@ -247,6 +247,7 @@ static void fill_job_opts(run_state *r, sc_job_opts *jo)
     jo->dest = o->dest;
     jo->threads = o->threads;
     jo->connections = o->connections;
+    jo->channels = o->multichannel_off ? 1 : o->channels;
     jo->mirror = o->mirror;
     jo->dry_run = o->dry_run;
     jo->checksum = o->checksum;
@@ -460,6 +461,8 @@ static int run(run_state *r)
         sc_job_cancel(r->job);
     int rc = sc_job_run(r->job, &r->summary, &err);
     cli_progress_finish(&r->progress);
+    if (r->opt->verbose && r->summary.multichannel[0])
+        fprintf(stderr, "smbcopy: %s\n", r->summary.multichannel);
 
     bool stopped = atomic_load(&interrupted) || r->summary.interrupted;
     if (rc < 0 && !(stopped && rc == SMB_ERR_CANCELLED)) {

@@ -230,6 +230,16 @@ void ep_smb_pool_free(ep_smb_pool *pool);
 void ep_smb_pool_set_lanes(ep_smb_pool *pool, unsigned n);
 /** Connections per server the pool makes. */
 unsigned ep_smb_pool_get_lanes(const ep_smb_pool *pool);
+/** Most channels per session. */
+#define EP_SMB_MAX_CHANNELS 8
+/**
+ * Channels per session (multichannel), 1..8 (default 1: none); set before
+ * the first endpoint opens. Each lane's session gets the further channels
+ * on the server's interfaces when the server offers multichannel.
+ */
+void ep_smb_pool_set_channels(ep_smb_pool *pool, unsigned n);
+/** What multichannel did on the last session it was tried on ("" before), one line. */
+void ep_smb_pool_multichannel_note(ep_smb_pool *pool, char *buf, size_t len);
 /** Connections the pool has open now, over every server. */
 unsigned ep_smb_pool_connections(ep_smb_pool *pool);
 

@@ -16,6 +16,7 @@
 #include <strings.h>
 
 #include "ep_smb.h"
+#include "engine/ep_smb_channels.h"
 #include "smb/error.h"
 
 typedef struct ep_smb_share {
@@ -28,7 +29,8 @@ typedef struct ep_smb_lane {
     smb_conn *conn;
     smb_session *sess;
     ep_smb_share *shares;
-    bool failed; /* could not connect: its threads use lane 0 */
+    bool failed;           /* could not connect: its threads use lane 0 */
+    bool channels_tried;   /* multichannel was tried on this lane's session */
 } ep_smb_lane;
 
 /* Which lane a thread uses. */
@@ -52,7 +54,9 @@ struct ep_smb_srv {
 
 struct ep_smb_pool {
     pthread_mutex_t lock;
-    unsigned lanes; /* connections per server */
+    unsigned lanes;    /* connections per server */
+    unsigned channels; /* channels per session (1: no multichannel) */
+    char note[512];    /* what multichannel did, for verbose output */
     smb_conn_opts opts;
     char *user, *domain, *password; /* defaults, "" when none */
     int mech;                       /* smb_auth_mech_policy */
@@ -86,6 +90,7 @@ ep_smb_pool *ep_smb_pool_new(const smb_conn_opts *opts, const sc_credentials *cr
     p->mech = creds ? creds->mech : SMB_AUTH_AUTO;
     p->principal_host = creds && creds->principal_host ? strdup(creds->principal_host) : NULL;
     p->lanes = 1;
+    p->channels = 1;
     if (!p->user || !p->domain || !p->password || pthread_mutex_init(&p->lock, NULL) != 0) {
         free(p->user);
         free(p->domain);
@@ -103,6 +108,18 @@ void ep_smb_pool_set_lanes(ep_smb_pool *pool, unsigned n)
 }
 
 unsigned ep_smb_pool_get_lanes(const ep_smb_pool *pool) { return pool->lanes; }
+
+void ep_smb_pool_set_channels(ep_smb_pool *pool, unsigned n)
+{
+    pool->channels = n < 1 ? 1 : n > EP_SMB_MAX_CHANNELS ? EP_SMB_MAX_CHANNELS : n;
+}
+
+void ep_smb_pool_multichannel_note(ep_smb_pool *pool, char *buf, size_t len)
+{
+    pthread_mutex_lock(&pool->lock);
+    snprintf(buf, len, "%s", pool->note);
+    pthread_mutex_unlock(&pool->lock);
+}
 
 static void srv_free(struct ep_smb_srv *s)
 {
@@ -254,6 +271,19 @@ static smb_tree *lane_tree(struct ep_smb_srv *s, ep_smb_lane *l, const char *sha
     return sh->tree;
 }
 
+/* Multichannel for lane l, once, after its first tree (pool lock held). */
+static void lane_channels(ep_smb_pool *pool, struct ep_smb_srv *s, ep_smb_lane *l, smb_tree *tree)
+{
+    if (pool->channels <= 1 || l->channels_tried || !tree)
+        return;
+    l->channels_tried = true;
+    smb_creds cr = {.username = s->user, .password = s->password, .domain = s->domain, .mech = pool->mech,
+                    .target_host = pool->principal_host};
+    char note[256];
+    ep_smb_add_channels(l->sess, tree, s->host, s->port ? s->port : 445, pool->channels, &cr, note, sizeof note);
+    snprintf(pool->note, sizeof pool->note, "multichannel to %s: %s", s->host, note);
+}
+
 /* A URL's field overrides the pool's default. */
 static const char *pick(const char *url, const char *dflt) { return url ? url : dflt; }
 
@@ -279,6 +309,8 @@ int ep_smb_pool_tree(ep_smb_pool *pool, const sc_location *loc, struct ep_smb_sr
     }
     /* The share is checked on the first lane: its errors are the ones to report. */
     smb_tree *t = s ? lane_tree(s, &s->lanes[0], loc->share, &e) : NULL;
+    if (t)
+        lane_channels(pool, s, &s->lanes[0], t);
     pthread_mutex_unlock(&pool->lock);
     *srv = s;
     *tree = t;
@@ -296,6 +328,8 @@ smb_tree *ep_smb_pool_thread_tree(ep_smb_pool *pool, struct ep_smb_srv *srv, con
     pthread_mutex_lock(&pool->lock);
     ep_smb_lane *l = srv_lane(pool, srv);
     smb_tree *t = l == &srv->lanes[0] ? first : lane_tree(srv, l, share, NULL);
+    if (t && l != &srv->lanes[0])
+        lane_channels(pool, srv, l, t);
     pthread_mutex_unlock(&pool->lock);
     return t ? t : first;
 }
@@ -306,7 +340,10 @@ unsigned ep_smb_pool_connections(ep_smb_pool *pool)
     pthread_mutex_lock(&pool->lock);
     for (struct ep_smb_srv *s = pool->srvs; s; s = s->next)
         for (unsigned i = 0; i < s->nlanes; i++)
-            n += s->lanes[i].conn != NULL;
+            if (s->lanes[i].sess) {
+                smb_channel_info ch[1];
+                n += (unsigned)smb_session_channels(s->lanes[i].sess, ch, 1); /* its channels' connections */
+            }
     pthread_mutex_unlock(&pool->lock);
     return n;
 }

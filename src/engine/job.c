@@ -403,6 +403,17 @@ static int run_queued(sc_job *job, int rc, smb_error *err)
     return rc;
 }
 
+/* The job's SMB session pool: its connections (lanes) and channels per server. */
+static ep_smb_pool *new_pool(sc_job *job)
+{
+    ep_smb_pool *p = ep_smb_pool_new(&job->opts.conn, &job->opts.creds);
+    if (p) {
+        ep_smb_pool_set_lanes(p, job->opts.connections ? job->opts.connections : SC_DEFAULT_CONNECTIONS);
+        ep_smb_pool_set_channels(p, job->opts.channels ? job->opts.channels : SC_DEFAULT_CHANNELS);
+    }
+    return p;
+}
+
 /* Fill the summary (shared by both entry points). */
 static int summarise(sc_job *job, int rc, double t0, sc_summary *sum, smb_error *err)
 {
@@ -411,6 +422,8 @@ static int summarise(sc_job *job, int rc, double t0, sc_summary *sum, smb_error 
     job->sum.bytes_written = __atomic_load_n(&job->counters.bytes_written, __ATOMIC_RELAXED);
     job->sum.bytes_server_copied = __atomic_load_n(&job->counters.bytes_server_copied, __ATOMIC_RELAXED);
     job->sum.connections = job->pool ? ep_smb_pool_connections(job->pool) : 0;
+    if (job->pool)
+        ep_smb_pool_multichannel_note(job->pool, job->sum.multichannel, sizeof job->sum.multichannel);
     job->sum.interrupted = job->sum.interrupted || (rc == 0 && atomic_load(&job->cancel));
     /* Files copied by an earlier pass were seen again (as up to date) by the last one. */
     uint64_t f = job->carried_files < job->sum.files_skipped ? job->carried_files : job->sum.files_skipped;
@@ -453,9 +466,7 @@ int job_run_endpoints(sc_job *job, ep *src, ep *dst, sc_summary *sum, smb_error 
 static int run_pass(sc_job *job, bool *connected, smb_error *err)
 {
     *connected = false;
-    job->pool = ep_smb_pool_new(&job->opts.conn, &job->opts.creds);
-    if (job->pool)
-        ep_smb_pool_set_lanes(job->pool, job->opts.connections ? job->opts.connections : SC_DEFAULT_CONNECTIONS);
+    job->pool = new_pool(job);
     sc_location dloc;
     int rc = job->pool ? sc_location_parse(job->dest, &dloc, err) : smb_err_set(err, SMB_ERR_NO_MEMORY, 0, "out of memory");
     if (rc == 0) {
@@ -539,12 +550,11 @@ static int run_archive(sc_job *job, smb_error *err)
     int rc = sc_location_parse(job->sources[0], &sloc, err);
     if (rc != 0)
         return rc;
-    job->pool = ep_smb_pool_new(&job->opts.conn, &job->opts.creds);
+    job->pool = new_pool(job);
     if (!job->pool) {
         sc_location_free(&sloc);
         return smb_err_set(err, SMB_ERR_NO_MEMORY, 0, "out of memory");
     }
-    ep_smb_pool_set_lanes(job->pool, job->opts.connections ? job->opts.connections : SC_DEFAULT_CONNECTIONS);
     ep *src = open_ep(job, &sloc, NULL, err);
     char shown[256];
     sc_location_display(&sloc, shown, sizeof shown);
@@ -582,9 +592,7 @@ static int run_restore(sc_job *job, smb_error *err)
     int rc = sc_location_parse(job->dest, &dloc, err);
     if (rc != 0)
         return rc;
-    job->pool = ep_smb_pool_new(&job->opts.conn, &job->opts.creds);
-    if (job->pool)
-        ep_smb_pool_set_lanes(job->pool, job->opts.connections ? job->opts.connections : SC_DEFAULT_CONNECTIONS);
+    job->pool = new_pool(job);
     ep *dst = job->pool ? open_ep(job, &dloc, NULL, err) : NULL;
     sc_location_free(&dloc);
     if (!dst)
