@@ -243,6 +243,10 @@ void smb_session_channel_opts(const smb_session *sess, smb_conn_opts *opts);
  * SMB2_SESSION_FLAG_BINDING), authenticating again with cr (the session's
  * credentials). On success the session owns conn: its trees' requests go on
  * the channel with the least in flight, and closing the session closes it.
+ * A READ, WRITE, QUERY_INFO or FLUSH in flight on a channel whose
+ * connection dies is sent again on a live channel (flagged as a replay,
+ * with the session's ChannelSequence moved on), so the caller sees no error
+ * while one channel is left.
  * On failure conn stays the caller's. Errors: SMB_ERR_UNSUPPORTED (no
  * multichannel: dialect below 3.0, the server does not offer it or refuses
  * the binding), SMB_ERR_AUTH, SMB_ERR_SIGNATURE, SMB_ERR_INVALID_ARG (not the
@@ -256,6 +260,7 @@ typedef struct smb_channel_info {
     uint16_t port;
     bool alive;           /**< its connection is up */
     smb_conn_stats stats; /**< its connection's counters */
+    uint64_t replayed;    /**< requests sent again on another channel after this one was lost */
 } smb_channel_info;
 
 /** The session's channels (the first one included) into out[0..max); returns how many there are. */

@@ -75,6 +75,72 @@ void smb_route(smb_req **rs, int n)
     }
 }
 
+uint16_t smb_session_channel_sequence(const smb_session *s)
+{
+    return __atomic_load_n(&s->channel_sequence, __ATOMIC_RELAXED);
+}
+
+static bool replayable(const smb_req *r)
+{
+    switch (r->command) {
+    case SMB2_READ:
+    case SMB2_WRITE:
+    case SMB2_QUERY_INFO:
+    case SMB2_FLUSH:
+        return true;
+    default:
+        return false;
+    }
+}
+
+bool smb_req_replay(smb_req *r)
+{
+    smb_tree *t = r->route;
+    smb_conn *old = r->conn;
+    if (!t || r->cb || r->in_compound || !replayable(r) || !conn_dead(old) ||
+        (r->err != SMB_ERR_DISCONNECTED && r->err != SMB_ERR_TIMEOUT))
+        return false;
+    smb_session *s = t->sess;
+    int nchan = __atomic_load_n(&s->nchan, __ATOMIC_ACQUIRE), k = 0, alive = 0;
+    for (int i = 0; i < nchan; i++) {
+        if (s->chan[i].conn == old)
+            k = i;
+        else if (!conn_dead(s->chan[i].conn))
+            alive++;
+    }
+    if (!alive)
+        return false;
+    /* The first request to see the loss moves the session's ChannelSequence on (MS-SMB2 3.3.5.2.10). */
+    if (!__atomic_exchange_n(&s->chan[k].lost, true, __ATOMIC_ACQ_REL))
+        __atomic_add_fetch(&s->channel_sequence, 1, __ATOMIC_RELAXED);
+    __atomic_add_fetch(&s->chan[k].replayed, 1, __ATOMIC_RELAXED);
+    /* The same request again, as new: the response parts go, the message stays. */
+    free(r->rsp);
+    r->rsp = NULL;
+    r->rsp_len = 0;
+    r->read_len = 0;
+    r->status = 0;
+    r->err = 0;
+    memset(&r->err_detail, 0, sizeof r->err_detail);
+    r->mid = 0;
+    r->async_id = 0;
+    r->is_async = false;
+    r->payload_short = false;
+    r->hash_next = NULL;
+    r->state = REQ_NEW;
+    uint8_t *h = r->msg.buf;
+    smb_put32(h + 16, smb_le32(h + 16) | SMB2_FLAGS_REPLAY_OPERATION);
+    r->conn = s->conn;
+    r->sec = &t->sec; /* smb_route moves it to a live channel */
+    smb_error e = {0};
+    if (smb_req_send(r, &e) != 0) {
+        r->err = e.code ? e.code : SMB_ERR_DISCONNECTED;
+        r->err_detail = e;
+        r->state = REQ_DONE;
+    }
+    return true;
+}
+
 void smb_session_close_channels(smb_session *s)
 {
     int n = s->nchan;
@@ -266,6 +332,7 @@ int smb_session_channels(smb_session *s, smb_channel_info *out, int max)
         snprintf(out[k].host, sizeof out[k].host, "%s", c->host);
         out[k].port = c->port;
         out[k].alive = !conn_dead(c);
+        out[k].replayed = __atomic_load_n(&s->chan[k].replayed, __ATOMIC_RELAXED);
         smb_conn_get_stats(c, &out[k].stats);
     }
     return n;

@@ -200,6 +200,9 @@ static void finish_header(smb_req *r, uint32_t flags, uint32_t next_command, uin
     smb_put32(h + 16, smb_le32(h + 16) | flags);
     smb_put32(h + 20, next_command);
     smb_put64(h + 24, r->mid);
+    /* 3.x: ChannelSequence, which moves on when a channel is lost (MS-SMB2 2.2.1.2, 3.2.4.1). */
+    if (r->route && r->conn->neg.dialect >= SMB_DIALECT_3_0)
+        smb_put16(h + 8, smb_session_channel_sequence(r->route->sess));
 }
 
 static int sign_message(smb_req *r, const void *extra, size_t extra_len)
@@ -375,6 +378,8 @@ int smb_req_send_compound(smb_req **rs, int n, bool related, smb_error *err)
     if (n < 1 || n > 16)
         return smb_err_set(err, SMB_ERR_INVALID_ARG, 0, "bad compound size %d", n);
     smb_route(rs, n); /* a session with several channels: the least busy one */
+    for (int i = 0; i < n; i++)
+        rs[i]->in_compound = n > 1;
     smb_conn *c = rs[0]->conn;
     /* A payload in the middle of a compound is folded into its message so
      * that every member is one 8-aligned piece (MS-SMB2 3.2.4.1.4). */
@@ -489,11 +494,16 @@ int smb_req_cancel(smb_req *r, smb_error *err)
 
 int smb_req_wait(smb_req *r, smb_error *err)
 {
-    smb_conn *c = r->conn;
-    pthread_mutex_lock(&c->lock);
-    while (r->state != REQ_DONE)
-        pthread_cond_wait(&r->cond, &c->lock);
-    pthread_mutex_unlock(&c->lock);
+    for (int replays = 0;; replays++) {
+        smb_conn *c = r->conn;
+        pthread_mutex_lock(&c->lock);
+        while (r->state != REQ_DONE)
+            pthread_cond_wait(&r->cond, &c->lock);
+        pthread_mutex_unlock(&c->lock);
+        /* A lost channel: once more on each other one at most. */
+        if (!r->err || replays >= SMB_MAX_CHANNELS || !smb_req_replay(r))
+            break;
+    }
     if (r->err) {
         if (err)
             *err = r->err_detail;

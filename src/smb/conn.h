@@ -47,6 +47,7 @@ struct smb_req {
     uint64_t session_id;
     const smb_sec *sec;     /* NULL: no signing/encryption */
     struct smb_tree *route; /* a tree's request: may go on any channel of its session (smb_route) */
+    bool in_compound;       /* sent as part of a compound: never replayed alone */
     smb_wr msg;             /* header + body */
     const void *payload;    /* WRITE data, sent after msg without a copy */
     size_t payload_len;

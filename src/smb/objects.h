@@ -13,6 +13,8 @@
 typedef struct smb_channel {
     smb_conn *conn;
     uint8_t signing_key[16];
+    bool lost;          /* its loss was counted (channel_sequence moved on) */
+    uint64_t replayed;  /* requests replayed elsewhere after it failed */
 } smb_channel;
 
 struct smb_session {
@@ -28,6 +30,7 @@ struct smb_session {
     smb_tree *trees;
     smb_channel chan[SMB_MAX_CHANNELS];
     int nchan;                /* channels in chan[] (published with release order: read without the lock) */
+    uint16_t channel_sequence; /* moves on when a channel is lost (MS-SMB2 3.2.1.3, 3.3.5.2.10) */
 };
 
 struct smb_tree {
@@ -75,6 +78,17 @@ void smb_tree_add_channel_keys(smb_tree *t);
  * belong to a tree of a session with several channels (channel.c).
  */
 void smb_route(smb_req **rs, int n);
+/**
+ * After r (a tree request) failed because its channel's connection died:
+ * send it again, flagged SMB2_FLAGS_REPLAY_OPERATION, on another live
+ * channel of the session, when it is safe to (READ, WRITE, QUERY_INFO,
+ * FLUSH, not part of a compound). Returns true when r is in flight again,
+ * or done with the new error (channel.c).
+ */
+bool smb_req_replay(smb_req *r);
+/** The ChannelSequence a request of this session carries (channel.c). */
+uint16_t smb_session_channel_sequence(const smb_session *s);
+
 /** Close the session's channels other than the first (channel.c). */
 void smb_session_close_channels(smb_session *s);
 

@@ -8,13 +8,18 @@
  *   - 1 GiB written and read back through the two channels: the bytes on
  *     the server's disk and the bytes read back equal what was written, and
  *     the per-channel counters show each channel carried a fair share;
+ *   - the second channel's TCP connection killed (ss -K) in the middle of a
+ *     1 GiB write: the requests in flight on it are replayed on the first,
+ *     the write completes without an error, and the file is identical;
  *   - a server without multichannel refuses the binding with
  *     SMB_ERR_UNSUPPORTED and the session goes on on its one channel.
  */
 #include "itest.h"
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <smbcopy/smb.h>
@@ -212,6 +217,87 @@ static void test_encrypted_two_channels(void **state)
     transfer_over_two("secret", "SMBCOPY_MC_SECRET_DIR", "sealed-1g.bin");
 }
 
+typedef struct writer {
+    smb_open *f;
+    int rc;
+    smb_error err;
+} writer;
+
+static void *write_big(void *p)
+{
+    writer *w = p;
+    uint8_t *buf = malloc(PIECE);
+    if (!buf) {
+        w->rc = SMB_ERR_NO_MEMORY;
+        return NULL;
+    }
+    for (size_t off = 0; off < BIG && w->rc == 0; off += PIECE) {
+        itest_pattern_fill(buf, PIECE, 91, off);
+        w->rc = smb_pwrite(w->f, buf, PIECE, off, 16, &w->err);
+    }
+    free(buf);
+    return NULL;
+}
+
+static void test_channel_lost(void **state)
+{
+    (void)state;
+    client c;
+    connect_to(&c, atoi(v("SMBCOPY_MC_PORT")), "secret");
+    smb_error err = {0};
+    if (bind_on(&c, v("SMBCOPY_MC_HOST2"), atoi(v("SMBCOPY_MC_PORT")), &err) != 0)
+        fail_msg("bind: %s", err.message);
+    writer w = {.f = smb_open_file(c.tree, "lost.bin", SMB_O_RDWR | SMB_O_CREAT | SMB_O_TRUNC, NULL, &err)};
+    if (!w.f)
+        fail_msg("create: %s", err.message);
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, write_big, &w), 0);
+    /* Once the second channel has carried 200 MiB, kill its connection from outside. */
+    smb_channel_info ch[4];
+    for (int i = 0; i < 3000; i++) {
+        smb_session_channels(c.sess, ch, 4);
+        if (ch[1].stats.bytes_sent > (200u << 20))
+            break;
+        nanosleep(&(struct timespec){0, 2000000}, NULL);
+    }
+    char cmd[256];
+    snprintf(cmd, sizeof cmd, "ss -K dst %s dport = :%s >/dev/null 2>&1", v("SMBCOPY_MC_HOST2"), v("SMBCOPY_MC_PORT"));
+    assert_int_equal(system(cmd), 0);
+    pthread_join(th, NULL);
+    if (w.rc != 0)
+        fail_msg("the write failed after the channel was lost: %s", w.err.message);
+    assert_int_equal(smb_session_channels(c.sess, ch, 4), 2);
+    print_message("after the loss: channel 1 alive=%d, %llu requests replayed\n", ch[1].alive,
+                  (unsigned long long)ch[1].replayed);
+    assert_false(ch[1].alive);
+    assert_true(ch[0].alive);
+    assert_true(ch[1].replayed > 0);
+    /* Read back through the one channel left, and on disk. */
+    uint8_t *buf = malloc(PIECE), *back = malloc(PIECE);
+    assert_non_null(buf);
+    assert_non_null(back);
+    char path[4096];
+    snprintf(path, sizeof path, "%s/lost.bin", v("SMBCOPY_MC_SECRET_DIR"));
+    int fd = open(path, O_RDONLY);
+    assert_true(fd >= 0);
+    for (size_t off = 0; off < BIG; off += PIECE) {
+        size_t n = 0;
+        if (smb_pread(w.f, back, PIECE, off, 16, &n, &err) != 0)
+            fail_msg("read back at %zu: %s", off, err.message);
+        assert_int_equal(n, PIECE);
+        itest_pattern_fill(buf, PIECE, 91, off);
+        assert_memory_equal(back, buf, PIECE);
+        assert_int_equal(pread(fd, back, PIECE, (off_t)off), (ssize_t)PIECE);
+        assert_memory_equal(back, buf, PIECE);
+    }
+    close(fd);
+    unlink(path);
+    free(buf);
+    free(back);
+    smb_close(w.f, NULL, &err);
+    smb_conn_close(c.conn);
+}
+
 static void test_binding_refused(void **state)
 {
     (void)state;
@@ -244,6 +330,7 @@ int main(void)
         cmocka_unit_test(test_interfaces),
         cmocka_unit_test(test_signed_two_channels),
         cmocka_unit_test(test_encrypted_two_channels),
+        cmocka_unit_test(test_channel_lost),
         cmocka_unit_test(test_binding_refused),
     };
     return cmocka_run_group_tests(tests, load, NULL);
