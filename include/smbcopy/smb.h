@@ -260,7 +260,8 @@ typedef struct smb_channel_info {
     uint16_t port;
     bool alive;           /**< its connection is up */
     smb_conn_stats stats; /**< its connection's counters */
-    uint64_t replayed;    /**< requests sent again on another channel after this one was lost */
+    uint64_t replayed;    /**< requests sent again on another channel after this one was lost (in flight:
+                               replayed; not yet sent: resent) */
 } smb_channel_info;
 
 /** The session's channels (the first one included) into out[0..max); returns how many there are. */

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "auth/auth.h"
 #include "error.h"
@@ -93,28 +94,10 @@ static bool replayable(const smb_req *r)
     }
 }
 
-bool smb_req_replay(smb_req *r)
+/* Make r new again for sending on another channel: the response parts go, the message stays. */
+static void req_reset(smb_req *r)
 {
     smb_tree *t = r->route;
-    smb_conn *old = r->conn;
-    if (!t || r->cb || r->in_compound || !replayable(r) || !conn_dead(old) ||
-        (r->err != SMB_ERR_DISCONNECTED && r->err != SMB_ERR_TIMEOUT))
-        return false;
-    smb_session *s = t->sess;
-    int nchan = __atomic_load_n(&s->nchan, __ATOMIC_ACQUIRE), k = 0, alive = 0;
-    for (int i = 0; i < nchan; i++) {
-        if (s->chan[i].conn == old)
-            k = i;
-        else if (!conn_dead(s->chan[i].conn))
-            alive++;
-    }
-    if (!alive)
-        return false;
-    /* The first request to see the loss moves the session's ChannelSequence on (MS-SMB2 3.3.5.2.10). */
-    if (!__atomic_exchange_n(&s->chan[k].lost, true, __ATOMIC_ACQ_REL))
-        __atomic_add_fetch(&s->channel_sequence, 1, __ATOMIC_RELAXED);
-    __atomic_add_fetch(&s->chan[k].replayed, 1, __ATOMIC_RELAXED);
-    /* The same request again, as new: the response parts go, the message stays. */
     free(r->rsp);
     r->rsp = NULL;
     r->rsp_len = 0;
@@ -128,10 +111,82 @@ bool smb_req_replay(smb_req *r)
     r->payload_short = false;
     r->hash_next = NULL;
     r->state = REQ_NEW;
+    r->conn = t->sess->conn;
+    r->sec = &t->sec; /* smb_route moves it to a live channel */
+}
+
+/* Note that channel k of s was lost: the first to see it moves ChannelSequence on. */
+static void channel_lost(smb_session *s, int k)
+{
+    if (!__atomic_exchange_n(&s->chan[k].lost, true, __ATOMIC_ACQ_REL))
+        __atomic_add_fetch(&s->channel_sequence, 1, __ATOMIC_RELAXED);
+}
+
+/* The index of c among s's channels and how many others are alive. */
+static int channel_of(smb_session *s, const smb_conn *c, int *alive)
+{
+    int nchan = __atomic_load_n(&s->nchan, __ATOMIC_ACQUIRE), k = -1;
+    *alive = 0;
+    for (int i = 0; i < nchan; i++) {
+        if (s->chan[i].conn == c)
+            k = i;
+        else if (!conn_dead(s->chan[i].conn))
+            (*alive)++;
+    }
+    return k;
+}
+
+bool smb_req_resend(smb_req **rs, int n, int rc)
+{
+    smb_tree *t = rs[0]->route;
+    smb_conn *old = rs[0]->conn;
+    if (!t || (rc != SMB_ERR_DISCONNECTED && rc != SMB_ERR_TIMEOUT) || !conn_dead(old))
+        return false;
+    for (int i = 0; i < n; i++)
+        if (rs[i]->cb || rs[i]->route != t || rs[i]->state == REQ_SENT)
+            return false;
+    int alive = 0, k = channel_of(t->sess, old, &alive);
+    if (k < 0 || !alive)
+        return false;
+    channel_lost(t->sess, k);
+    __atomic_add_fetch(&t->sess->chan[k].replayed, (uint64_t)n, __ATOMIC_RELAXED);
+    for (int i = 0; i < n; i++)
+        req_reset(rs[i]);
+    return true;
+}
+
+#define STATUS_FILE_NOT_AVAILABLE 0xC0000467u
+
+bool smb_req_replay(smb_req *r, int attempt)
+{
+    smb_tree *t = r->route;
+    smb_conn *old = r->conn;
+    if (!t || r->cb || r->in_compound || !replayable(r))
+        return false;
+    smb_session *s = t->sess;
+    if (!r->err && r->status == STATUS_FILE_NOT_AVAILABLE && s->nchan > 1) {
+        /*
+         * The server still holds requests of the lost channel's sequence
+         * for this open: replay once they have drained (MS-SMB2 3.2.5.1.x,
+         * 3.3.5.2.10), after a growing pause.
+         */
+        struct timespec pause = {0, (long)(attempt < 8 ? 10 << attempt : 1000) * 1000000L};
+        if (pause.tv_nsec >= 1000000000L)
+            pause = (struct timespec){1, 0};
+        nanosleep(&pause, NULL);
+    } else {
+        if (!conn_dead(old) || (r->err != SMB_ERR_DISCONNECTED && r->err != SMB_ERR_TIMEOUT))
+            return false;
+        int alive = 0, k = channel_of(s, old, &alive);
+        if (k < 0 || !alive)
+            return false;
+        /* The first request to see the loss moves the session's ChannelSequence on (MS-SMB2 3.3.5.2.10). */
+        channel_lost(s, k);
+        __atomic_add_fetch(&s->chan[k].replayed, 1, __ATOMIC_RELAXED);
+    }
+    req_reset(r);
     uint8_t *h = r->msg.buf;
     smb_put32(h + 16, smb_le32(h + 16) | SMB2_FLAGS_REPLAY_OPERATION);
-    r->conn = s->conn;
-    r->sec = &t->sec; /* smb_route moves it to a live channel */
     smb_error e = {0};
     if (smb_req_send(r, &e) != 0) {
         r->err = e.code ? e.code : SMB_ERR_DISCONNECTED;

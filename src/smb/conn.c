@@ -373,10 +373,22 @@ static void withdraw(smb_conn *c, smb_req **rs, int n)
 
 static int send_acquired(smb_conn *c, smb_req **rs, int n, bool related, const uint16_t *req_credits, smb_error *err);
 
+static int send_once(smb_req **rs, int n, bool related, smb_error *err);
+
 int smb_req_send_compound(smb_req **rs, int n, bool related, smb_error *err)
 {
     if (n < 1 || n > 16)
         return smb_err_set(err, SMB_ERR_INVALID_ARG, 0, "bad compound size %d", n);
+    /* A channel found dead while sending: the requests never left, so they go on another one. */
+    for (int attempt = 0;; attempt++) {
+        int rc = send_once(rs, n, related, err);
+        if (rc == 0 || attempt >= SMB_MAX_CHANNELS || !smb_req_resend(rs, n, rc))
+            return rc;
+    }
+}
+
+static int send_once(smb_req **rs, int n, bool related, smb_error *err)
+{
     smb_route(rs, n); /* a session with several channels: the least busy one */
     for (int i = 0; i < n; i++)
         rs[i]->in_compound = n > 1;
@@ -500,8 +512,9 @@ int smb_req_wait(smb_req *r, smb_error *err)
         while (r->state != REQ_DONE)
             pthread_cond_wait(&r->cond, &c->lock);
         pthread_mutex_unlock(&c->lock);
-        /* A lost channel: once more on each other one at most. */
-        if (!r->err || replays >= SMB_MAX_CHANNELS || !smb_req_replay(r))
+        /* A lost channel: again on another one, a bounded number of times. */
+        if ((!r->err && r->status != 0xC0000467u /* STATUS_FILE_NOT_AVAILABLE */) || replays >= 16 ||
+            !smb_req_replay(r, replays))
             break;
     }
     if (r->err) {

@@ -82,10 +82,18 @@ void smb_route(smb_req **rs, int n);
  * After r (a tree request) failed because its channel's connection died:
  * send it again, flagged SMB2_FLAGS_REPLAY_OPERATION, on another live
  * channel of the session, when it is safe to (READ, WRITE, QUERY_INFO,
- * FLUSH, not part of a compound). Returns true when r is in flight again,
- * or done with the new error (channel.c).
+ * FLUSH, not part of a compound); also after STATUS_FILE_NOT_AVAILABLE,
+ * the server's answer while requests of the lost channel drain (after a
+ * pause growing with attempt). Returns true when r is in flight again, or
+ * done with the new error (channel.c).
  */
-bool smb_req_replay(smb_req *r);
+bool smb_req_replay(smb_req *r, int attempt);
+/**
+ * Sending rs[0..n) failed with rc because their channel's connection died
+ * before they left: make them new for another live channel of their
+ * session. Returns false when there is none, or they are not tree requests.
+ */
+bool smb_req_resend(smb_req **rs, int n, int rc);
 /** The ChannelSequence a request of this session carries (channel.c). */
 uint16_t smb_session_channel_sequence(const smb_session *s);
 

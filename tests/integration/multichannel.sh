@@ -88,6 +88,25 @@ if ! ip netns exec "$ns" smbclient //127.0.0.1/secret -A "$dir/smbclient.auth" -
     fail "upload: smbclient does not read back the same bytes: $(tail -n 2 "$work/smbclient.log")"
 fi
 
+# A channel's TCP connection killed (ss -K) in the middle of a 1 GiB
+# download: exit 0, identical.
+rm -rf "$work/lost"
+set +e
+ip netns exec "$ns" timeout 300 "$cli" -A "$dir/smbclient.auth" --no-progress --json --channels 2 \
+    //127.0.0.1/secret/in "$work/lost" </dev/null >"$work/lost.out" 2>"$work/lost.err" &
+pid=$!
+set -e
+# (a new directory is written under a staging name beside its final one)
+for _ in $(seq 1 1000); do
+    [ -n "$(find "$work" -path '*/.smbcopy-*' -name big.bin -size +100M 2>/dev/null)" ] && break
+    sleep 0.005
+done
+kill -0 "$pid" 2>/dev/null || fail "channel lost: the download ended before the channel could be killed"
+ip netns exec "$ns" ss -K dst 127.0.0.2 dport = :445 >/dev/null 2>&1 || fail "ss -K failed"
+wait "$pid" && rc=0 || rc=$?
+[ "$rc" -eq 0 ] || fail "channel lost: exit $rc: $(head -c 300 "$work/lost.err")"
+diff -r "$dir/mc/share/secret/in" "$work/lost" >/dev/null || fail "channel lost: the trees differ"
+
 run off -v --channels 2 --multichannel off //127.0.0.1/secret/in "$work/off"
 [ "$rc" -eq 0 ] || fail "multichannel off: exit $rc"
 [ "$(conns off)" = 2 ] || fail "multichannel off: $(conns off) connections, expected 2"

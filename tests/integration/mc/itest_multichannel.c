@@ -219,23 +219,16 @@ static void test_encrypted_two_channels(void **state)
 
 typedef struct writer {
     smb_open *f;
+    const uint8_t *buf;
     int rc;
     smb_error err;
 } writer;
 
+/* One pipelined write of the whole buffer (filled beforehand): requests in flight all along. */
 static void *write_big(void *p)
 {
     writer *w = p;
-    uint8_t *buf = malloc(PIECE);
-    if (!buf) {
-        w->rc = SMB_ERR_NO_MEMORY;
-        return NULL;
-    }
-    for (size_t off = 0; off < BIG && w->rc == 0; off += PIECE) {
-        itest_pattern_fill(buf, PIECE, 91, off);
-        w->rc = smb_pwrite(w->f, buf, PIECE, off, 16, &w->err);
-    }
-    free(buf);
+    w->rc = smb_pwrite(w->f, w->buf, BIG, 0, 16, &w->err);
     return NULL;
 }
 
@@ -250,20 +243,25 @@ static void test_channel_lost(void **state)
     writer w = {.f = smb_open_file(c.tree, "lost.bin", SMB_O_RDWR | SMB_O_CREAT | SMB_O_TRUNC, NULL, &err)};
     if (!w.f)
         fail_msg("create: %s", err.message);
+    uint8_t *all = malloc(BIG);
+    assert_non_null(all);
+    itest_pattern_fill(all, BIG, 91, 0);
+    w.buf = all;
     pthread_t th;
     assert_int_equal(pthread_create(&th, NULL, write_big, &w), 0);
-    /* Once the second channel has carried 200 MiB, kill its connection from outside. */
+    /* Once the second channel has carried 200 MiB and has requests in flight, kill its connection from outside. */
     smb_channel_info ch[4];
     for (int i = 0; i < 3000; i++) {
         smb_session_channels(c.sess, ch, 4);
-        if (ch[1].stats.bytes_sent > (200u << 20))
+        if (ch[1].stats.bytes_sent > (200u << 20) && ch[1].stats.in_flight > 0)
             break;
-        nanosleep(&(struct timespec){0, 2000000}, NULL);
+        nanosleep(&(struct timespec){0, 1000000}, NULL);
     }
     char cmd[256];
     snprintf(cmd, sizeof cmd, "ss -K dst %s dport = :%s >/dev/null 2>&1", v("SMBCOPY_MC_HOST2"), v("SMBCOPY_MC_PORT"));
     assert_int_equal(system(cmd), 0);
     pthread_join(th, NULL);
+    free(all);
     if (w.rc != 0)
         fail_msg("the write failed after the channel was lost: %s", w.err.message);
     assert_int_equal(smb_session_channels(c.sess, ch, 4), 2);
