@@ -123,6 +123,63 @@ static void test_password(void **state)
     logon_and_copy(&l, "Kerberos", "auto");
 }
 
+/*
+ * A second channel bound to a Kerberos session (a new AP-REQ on the new
+ * connection, the channel's signing key from its session key): 64 MiB
+ * written and read back over both channels, compared on disk.
+ */
+static void test_kerberos_channel(void **state)
+{
+    (void)state;
+    setenv("KRB5CCNAME", "MEMORY:itest-channel", 1);
+    unsetenv("KRB5_CLIENT_KTNAME");
+    logon l = {v("SMBCOPY_KRB_HOST"), v("SMBCOPY_KRB_USER"), v("SMBCOPY_KRB_PASSWORD"), v("SMBCOPY_KRB_REALM"),
+               SMB_AUTH_KERBEROS, NULL, SMB_POLICY_AUTO};
+    smb_error err = {0};
+    smb_session *s = NULL;
+    smb_conn *c = try_logon(&l, &s, &err);
+    if (!c)
+        fail_msg("logon: %s", err.message);
+    smb_tree *t = smb_tree_connect(s, v("SMBCOPY_KRB_SHARE"), &err);
+    if (!t)
+        fail_msg("tree connect: %s", err.message);
+    smb_conn_opts o;
+    smb_session_channel_opts(s, &o);
+    smb_conn *c2 = smb_conn_connect(v("SMBCOPY_KRB_HOST"), 445, &o, &err);
+    if (!c2)
+        fail_msg("connect a channel: %s", err.message);
+    smb_creds cr = {.username = l.user, .password = l.password, .domain = l.domain, .mech = SMB_AUTH_KERBEROS};
+    if (smb_session_bind(s, c2, &cr, &err) != 0)
+        fail_msg("bind a Kerberos channel: %s", err.message);
+    const size_t len = 64u << 20;
+    uint8_t *buf = malloc(len), *back = malloc(len);
+    assert_non_null(buf);
+    assert_non_null(back);
+    itest_pattern_fill(buf, len, 5, 0);
+    smb_open *f = smb_open_file(t, "krb-channels.bin", SMB_O_RDWR | SMB_O_CREAT | SMB_O_TRUNC, NULL, &err);
+    if (!f)
+        fail_msg("open: %s", err.message);
+    assert_int_equal(smb_pwrite(f, buf, len, 0, 16, &err), 0);
+    size_t n = 0;
+    assert_int_equal(smb_pread(f, back, len, 0, 16, &n, &err), 0);
+    assert_int_equal(n, len);
+    assert_memory_equal(buf, back, len);
+    assert_int_equal(smb_close(f, NULL, &err), 0);
+    smb_channel_info ch[2];
+    assert_int_equal(smb_session_channels(s, ch, 2), 2);
+    for (int k = 0; k < 2; k++) {
+        assert_true(ch[k].alive);
+        assert_true(ch[k].stats.bytes_sent > len / 8);
+        assert_true(ch[k].stats.bytes_received > len / 8);
+    }
+    char disk[PATH_MAX];
+    snprintf(disk, sizeof disk, "%s/krb-channels.bin", v("SMBCOPY_KRB_SHARE_DIR"));
+    assert_int_equal(itest_compare_file(disk, buf, len), 0);
+    free(buf);
+    free(back);
+    smb_conn_close(c);
+}
+
 static void test_keytab(void **state)
 {
     (void)state;
@@ -195,6 +252,7 @@ int main(void)
         cmocka_unit_test(test_password),      cmocka_unit_test(test_keytab),
         cmocka_unit_test(test_ticket_cache),  cmocka_unit_test(test_failures),
         cmocka_unit_test(test_ntlm_same_account),
+        cmocka_unit_test(test_kerberos_channel),
     };
     return cmocka_run_group_tests(tests, load, NULL);
 }
