@@ -171,6 +171,8 @@ typedef struct sc_summary {
     uint64_t ignored;          /**< entries not copied (symlinks, refused names) */
     unsigned connections;      /**< SMB connections open at the end, over every server (channels included) */
     char multichannel[256];    /**< what multichannel did ("multichannel to HOST: 2 channels", or why not); "" when not tried */
+    unsigned channels_lost;    /**< channels whose connection died (their requests went on other channels) */
+    unsigned channels_rebound; /**< channels bound again after such a loss */
     unsigned reconnects;       /**< times the job reconnected after losing a connection */
     uint64_t files_resumed;    /**< partly copied files continued from the journal */
     uint64_t bytes_resumed;    /**< bytes of those not copied again (committed before) */

@@ -204,11 +204,12 @@ void cli_report_json(FILE *f, const sc_summary *s, bool interrupted)
             ",\"bytes_read\":%" PRIu64 ",\"bytes_written\":%" PRIu64 ",\"files_resumed\":%" PRIu64
             ",\"bytes_resumed\":%" PRIu64 ",\"reconnects\":%u,\"journal_records\":%" PRIu64
             ",\"journal_cut_bytes\":%" PRIu64
-            ",\"connections\":%u,\"seconds\":%.3f,\"interrupted\":%s,\"failures\":[",
+            ",\"connections\":%u,\"channels_lost\":%u,\"channels_rebound\":%u"
+            ",\"seconds\":%.3f,\"interrupted\":%s,\"failures\":[",
             s->files_copied, s->files_skipped, s->files_deleted, s->files_failed, s->dirs_created,
             s->dirs_deleted, s->bytes_copied, s->bytes_total, s->bytes_server_copied, s->bytes_read,
             s->bytes_written, s->files_resumed, s->bytes_resumed, s->reconnects, s->journal_records,
-            s->journal_cut_bytes, s->connections,
+            s->journal_cut_bytes, s->connections, s->channels_lost, s->channels_rebound,
             s->seconds > 0 && isfinite(s->seconds) ? s->seconds : 0.0, interrupted || s->interrupted ? "true" : "false");
     for (size_t i = 0; i < s->nfailures; i++) {
         fputs(i ? ",{\"path\":" : "{\"path\":", f);

@@ -235,9 +235,12 @@ unsigned ep_smb_pool_get_lanes(const ep_smb_pool *pool);
 /**
  * Channels per session (multichannel), 1..8 (default 1: none); set before
  * the first endpoint opens. Each lane's session gets the further channels
- * on the server's interfaces when the server offers multichannel.
+ * on the server's interfaces when the server offers multichannel; a keeper
+ * thread binds channels again after their connection is lost.
  */
 void ep_smb_pool_set_channels(ep_smb_pool *pool, unsigned n);
+/** Channels found lost (over every session) and bound again by the pool's keeper. */
+void ep_smb_pool_channel_counts(ep_smb_pool *pool, unsigned *lost, unsigned *rebound);
 /** What multichannel did on the last session it was tried on ("" before), one line. */
 void ep_smb_pool_multichannel_note(ep_smb_pool *pool, char *buf, size_t len);
 /** Connections the pool has open now, over every server. */

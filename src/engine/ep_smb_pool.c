@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "ep_smb.h"
 #include "engine/ep_smb_channels.h"
@@ -31,6 +32,8 @@ typedef struct ep_smb_lane {
     ep_smb_share *shares;
     bool failed;           /* could not connect: its threads use lane 0 */
     bool channels_tried;   /* multichannel was tried on this lane's session */
+    unsigned channels_up;  /* channels it had after that (the keeper brings lost ones back to this) */
+    smb_tree *first_tree;  /* for the keeper's interface query */
 } ep_smb_lane;
 
 /* Which lane a thread uses. */
@@ -57,6 +60,11 @@ struct ep_smb_pool {
     unsigned lanes;    /* connections per server */
     unsigned channels; /* channels per session (1: no multichannel) */
     char note[512];    /* what multichannel did, for verbose output */
+    /* The channel keeper: a thread that binds channels again after their connection was lost. */
+    pthread_t keeper;
+    bool keeper_running, keeper_stop;
+    pthread_cond_t keeper_cond;
+    unsigned rebound;  /* channels bound again by the keeper */
     smb_conn_opts opts;
     char *user, *domain, *password; /* defaults, "" when none */
     int mech;                       /* smb_auth_mech_policy */
@@ -91,6 +99,7 @@ ep_smb_pool *ep_smb_pool_new(const smb_conn_opts *opts, const sc_credentials *cr
     p->principal_host = creds && creds->principal_host ? strdup(creds->principal_host) : NULL;
     p->lanes = 1;
     p->channels = 1;
+    pthread_cond_init(&p->keeper_cond, NULL);
     if (!p->user || !p->domain || !p->password || pthread_mutex_init(&p->lock, NULL) != 0) {
         free(p->user);
         free(p->domain);
@@ -144,6 +153,14 @@ void ep_smb_pool_free(ep_smb_pool *pool)
 {
     if (!pool)
         return;
+    pthread_mutex_lock(&pool->lock);
+    pool->keeper_stop = true;
+    pthread_cond_broadcast(&pool->keeper_cond);
+    bool join = pool->keeper_running;
+    pthread_mutex_unlock(&pool->lock);
+    if (join)
+        pthread_join(pool->keeper, NULL);
+    pthread_cond_destroy(&pool->keeper_cond);
     for (struct ep_smb_srv *s = pool->srvs, *next; s; s = next) {
         next = s->next;
         srv_free(s);
@@ -271,17 +288,100 @@ static smb_tree *lane_tree(struct ep_smb_srv *s, ep_smb_lane *l, const char *sha
     return sh->tree;
 }
 
+#define KEEPER_TICK_MS 500
+
+/* Channels of sess and how many of them are alive. */
+static int channel_count(smb_session *sess, unsigned *alive)
+{
+    smb_channel_info ch[EP_SMB_MAX_CHANNELS];
+    int n = smb_session_channels(sess, ch, EP_SMB_MAX_CHANNELS);
+    *alive = 0;
+    for (int k = 0; k < n && k < EP_SMB_MAX_CHANNELS; k++)
+        *alive += ch[k].alive;
+    return n;
+}
+
+/*
+ * The keeper: every half second, a lane whose session has lost channels
+ * gets them bound again (on the interfaces the plan picks), as long as the
+ * session has room (8 channels, lost ones included). A path still down
+ * just fails the binding; the next tick tries again.
+ */
+static void *keeper_main(void *arg)
+{
+    ep_smb_pool *pool = arg;
+    pthread_mutex_lock(&pool->lock);
+    while (!pool->keeper_stop) {
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_nsec += KEEPER_TICK_MS * 1000000L;
+        if (until.tv_nsec >= 1000000000L) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&pool->keeper_cond, &pool->lock, &until);
+        for (struct ep_smb_srv *s = pool->srvs; s && !pool->keeper_stop; s = s->next)
+            for (unsigned i = 0; i < s->nlanes && !pool->keeper_stop; i++) {
+                ep_smb_lane *l = &s->lanes[i];
+                unsigned alive = 0;
+                if (!l->sess || !l->channels_tried || l->channels_up <= 1 || !l->first_tree)
+                    continue;
+                int n = channel_count(l->sess, &alive);
+                if (alive >= l->channels_up || n >= EP_SMB_MAX_CHANNELS || alive == 0)
+                    continue;
+                smb_creds cr = {.username = s->user, .password = s->password, .domain = s->domain,
+                                .mech = pool->mech, .target_host = pool->principal_host};
+                /* Binding takes round trips: without the pool lock (sessions live until the pool goes). */
+                smb_session *sess = l->sess;
+                smb_tree *tree = l->first_tree;
+                char *host = strdup(s->host);
+                uint16_t port = s->port ? s->port : 445;
+                pthread_mutex_unlock(&pool->lock);
+                char note[256];
+                unsigned added = host ? ep_smb_add_channels(sess, tree, host, port, 2, &cr, note, sizeof note) : 0;
+                pthread_mutex_lock(&pool->lock);
+                if (added) {
+                    pool->rebound += added;
+                    snprintf(pool->note, sizeof pool->note, "multichannel to %s: a lost channel was bound again", host);
+                }
+                free(host);
+            }
+    }
+    pthread_mutex_unlock(&pool->lock);
+    return NULL;
+}
+
 /* Multichannel for lane l, once, after its first tree (pool lock held). */
 static void lane_channels(ep_smb_pool *pool, struct ep_smb_srv *s, ep_smb_lane *l, smb_tree *tree)
 {
     if (pool->channels <= 1 || l->channels_tried || !tree)
         return;
     l->channels_tried = true;
+    l->first_tree = tree;
     smb_creds cr = {.username = s->user, .password = s->password, .domain = s->domain, .mech = pool->mech,
                     .target_host = pool->principal_host};
     char note[256];
-    ep_smb_add_channels(l->sess, tree, s->host, s->port ? s->port : 445, pool->channels, &cr, note, sizeof note);
+    unsigned added =
+        ep_smb_add_channels(l->sess, tree, s->host, s->port ? s->port : 445, pool->channels, &cr, note, sizeof note);
+    l->channels_up = added + 1;
     snprintf(pool->note, sizeof pool->note, "multichannel to %s: %s", s->host, note);
+    if (added && !pool->keeper_running && pthread_create(&pool->keeper, NULL, keeper_main, pool) == 0)
+        pool->keeper_running = true;
+}
+
+void ep_smb_pool_channel_counts(ep_smb_pool *pool, unsigned *lost, unsigned *rebound)
+{
+    *lost = 0;
+    pthread_mutex_lock(&pool->lock);
+    for (struct ep_smb_srv *s = pool->srvs; s; s = s->next)
+        for (unsigned i = 0; i < s->nlanes; i++)
+            if (s->lanes[i].sess) {
+                unsigned alive = 0;
+                int n = channel_count(s->lanes[i].sess, &alive);
+                *lost += (unsigned)n - alive;
+            }
+    *rebound = pool->rebound;
+    pthread_mutex_unlock(&pool->lock);
 }
 
 /* A URL's field overrides the pool's default. */
@@ -341,8 +441,9 @@ unsigned ep_smb_pool_connections(ep_smb_pool *pool)
     for (struct ep_smb_srv *s = pool->srvs; s; s = s->next)
         for (unsigned i = 0; i < s->nlanes; i++)
             if (s->lanes[i].sess) {
-                smb_channel_info ch[1];
-                n += (unsigned)smb_session_channels(s->lanes[i].sess, ch, 1); /* its channels' connections */
+                unsigned alive = 0;
+                channel_count(s->lanes[i].sess, &alive);
+                n += alive; /* its channels' live connections */
             }
     pthread_mutex_unlock(&pool->lock);
     return n;

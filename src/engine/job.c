@@ -422,8 +422,10 @@ static int summarise(sc_job *job, int rc, double t0, sc_summary *sum, smb_error 
     job->sum.bytes_written = __atomic_load_n(&job->counters.bytes_written, __ATOMIC_RELAXED);
     job->sum.bytes_server_copied = __atomic_load_n(&job->counters.bytes_server_copied, __ATOMIC_RELAXED);
     job->sum.connections = job->pool ? ep_smb_pool_connections(job->pool) : 0;
-    if (job->pool)
+    if (job->pool) {
         ep_smb_pool_multichannel_note(job->pool, job->sum.multichannel, sizeof job->sum.multichannel);
+        ep_smb_pool_channel_counts(job->pool, &job->sum.channels_lost, &job->sum.channels_rebound);
+    }
     job->sum.interrupted = job->sum.interrupted || (rc == 0 && atomic_load(&job->cancel));
     /* Files copied by an earlier pass were seen again (as up to date) by the last one. */
     uint64_t f = job->carried_files < job->sum.files_skipped ? job->carried_files : job->sum.files_skipped;

@@ -88,24 +88,34 @@ if ! ip netns exec "$ns" smbclient //127.0.0.1/secret -A "$dir/smbclient.auth" -
     fail "upload: smbclient does not read back the same bytes: $(tail -n 2 "$work/smbclient.log")"
 fi
 
-# A channel's TCP connection killed (ss -K) in the middle of a 1 GiB
-# download: exit 0, identical.
+# A channel's TCP connection killed (ss -K) in the middle of a 2 GiB
+# download: exit 0, identical; the JSON counts the lost channel, and the
+# pool's keeper binds it again while the copy goes on.
+mkdir -p "$dir/mc/share/secret/in2"
+ln "$dir/mc/share/secret/in/big.bin" "$dir/mc/share/secret/in2/big.bin"
+truncate -s $((1024 * 1024 * 1024)) "$dir/mc/share/secret/in2/zeros.bin"
+head -c 1048576 /dev/urandom | dd of="$dir/mc/share/secret/in2/zeros.bin" conv=notrunc status=none
 rm -rf "$work/lost"
 set +e
 ip netns exec "$ns" timeout 300 "$cli" -A "$dir/smbclient.auth" --no-progress --json --channels 2 \
-    //127.0.0.1/secret/in "$work/lost" </dev/null >"$work/lost.out" 2>"$work/lost.err" &
+    -j 2 //127.0.0.1/secret/in2 "$work/lost" </dev/null >"$work/lost.out" 2>"$work/lost.err" &
 pid=$!
 set -e
-# (a new directory is written under a staging name beside its final one)
-for _ in $(seq 1 1000); do
-    [ -n "$(find "$work" -path '*/.smbcopy-*' -name big.bin -size +100M 2>/dev/null)" ] && break
-    sleep 0.005
+# (files are made at their full size: what they hold on disk tells the progress)
+for _ in $(seq 1 2000); do
+    written=$(find "$work" -path '*/.smbcopy-*' -type f -printf '%b\n' 2>/dev/null | awk '{s += $1 * 512} END {printf "%.0f", s}')
+    [ "${written:-0}" -gt $((200 * 1024 * 1024)) ] && break
+    sleep 0.002
 done
 kill -0 "$pid" 2>/dev/null || fail "channel lost: the download ended before the channel could be killed"
 ip netns exec "$ns" ss -K dst 127.0.0.2 dport = :445 >/dev/null 2>&1 || fail "ss -K failed"
 wait "$pid" && rc=0 || rc=$?
 [ "$rc" -eq 0 ] || fail "channel lost: exit $rc: $(head -c 300 "$work/lost.err")"
-diff -r "$dir/mc/share/secret/in" "$work/lost" >/dev/null || fail "channel lost: the trees differ"
+diff -r "$dir/mc/share/secret/in2" "$work/lost" >/dev/null || fail "channel lost: the trees differ"
+lost=$(grep -o '"channels_lost":[0-9]*' "$work/lost.out" | grep -o '[0-9]*$' || true)
+rebound=$(grep -o '"channels_rebound":[0-9]*' "$work/lost.out" | grep -o '[0-9]*$' || true)
+[ "${lost:-0}" -ge 1 ] || fail "channel lost: the summary counts ${lost:-no} lost channels"
+[ "${rebound:-0}" -ge 1 ] || fail "channel lost: the lost channel was not bound again (channels_rebound ${rebound:-missing})"
 
 run off -v --channels 2 --multichannel off //127.0.0.1/secret/in "$work/off"
 [ "$rc" -eq 0 ] || fail "multichannel off: exit $rc"

@@ -94,6 +94,8 @@ static sc_summary made_up(sc_failure *failures, size_t n)
     s.bytes_skipped = 4096;
     s.bytes_server_copied = 1048576;
     s.connections = 3;
+    s.channels_lost = 1;
+    s.channels_rebound = 2;
     s.seconds = 12.25;
     s.failures = failures;
     s.nfailures = n;
@@ -123,7 +125,7 @@ static void test_json_summary(void **state)
                              "\"dirs_created\":3,\"dirs_deleted\":1,\"bytes_transferred\":1181116006,"
                              "\"bytes_total\":1288490189,\"bytes_server_copied\":1048576,\"bytes_read\":11,"
                              "\"bytes_written\":12,\"files_resumed\":13,\"bytes_resumed\":14,\"reconnects\":15,"
-                             "\"journal_records\":16,\"journal_cut_bytes\":17,\"connections\":3,\"seconds\":12.250,"
+                             "\"journal_records\":16,\"journal_cut_bytes\":17,\"connections\":3,\"channels_lost\":1,\"channels_rebound\":2,\"seconds\":12.250,"
                              "\"interrupted\":false,\"failures\":["
                              "{\"path\":\"dir/a \\\"quoted\\\".txt\",\"reason\":\"access denied (STATUS_ACCESS_DENIED)\"},"
                              "{\"path\":\"bad\\uFFFDname\\n\",\"reason\":\"disk full\"}]}\n");
@@ -148,7 +150,7 @@ static void test_json_summary(void **state)
                              "\"dirs_created\":0,\"dirs_deleted\":0,\"bytes_transferred\":0,\"bytes_total\":0,"
                              "\"bytes_server_copied\":0,\"bytes_read\":0,\"bytes_written\":0,\"files_resumed\":0,"
                              "\"bytes_resumed\":0,\"reconnects\":0,\"journal_records\":0,\"journal_cut_bytes\":0,"
-                             "\"connections\":0,\"seconds\":0.000,\"interrupted\":true,\"failures\":[]}\n");
+                             "\"connections\":0,\"channels_lost\":0,\"channels_rebound\":0,\"seconds\":0.000,\"interrupted\":true,\"failures\":[]}\n");
     free(out);
 }
 
