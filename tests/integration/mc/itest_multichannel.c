@@ -4,7 +4,8 @@
  * network namespace, where loopback holds 127.0.0.1 and 127.0.0.2):
  *   - the server's interfaces are discovered (both addresses, RSS, speed);
  *   - a channel on the second address binds to a session of the first, with
- *     signing (the server requires it) and on an encrypted share;
+ *     signing (the server requires it) and on an encrypted share, in SMB
+ *     3.1.1 and 3.0.2;
  *   - 1 GiB written and read back through the two channels: the bytes on
  *     the server's disk and the bytes read back equal what was written, and
  *     the per-channel counters show each channel carried a fair share;
@@ -72,11 +73,15 @@ static smb_creds creds(void)
     return cr;
 }
 
+static uint16_t max_dialect; /* 0: the library's default (3.1.1) */
+
 static void connect_to(client *c, int port, const char *share)
 {
     smb_error err = {0};
     smb_conn_opts o;
     smb_conn_opts_init(&o);
+    if (max_dialect)
+        o.max_dialect = max_dialect;
     c->conn = smb_conn_connect(v("SMBCOPY_MC_HOST"), (uint16_t)port, &o, &err);
     if (!c->conn)
         fail_msg("connect: %s", err.message);
@@ -217,6 +222,16 @@ static void test_encrypted_two_channels(void **state)
     transfer_over_two("secret", "SMBCOPY_MC_SECRET_DIR", "sealed-1g.bin");
 }
 
+/* SMB 3.0.2: no preauth hash, the channel's signing key from the binding's session key alone (AES-CMAC). */
+static void test_smb302_two_channels(void **state)
+{
+    (void)state;
+    max_dialect = SMB_DIALECT_3_0_2;
+    transfer_over_two("secret", "SMBCOPY_MC_SECRET_DIR", "sealed-302.bin");
+    transfer_over_two("data", "SMBCOPY_MC_SHARE_DIR", "signed-302.bin");
+    max_dialect = 0;
+}
+
 typedef struct writer {
     smb_open *f;
     const uint8_t *buf;
@@ -328,6 +343,7 @@ int main(void)
         cmocka_unit_test(test_interfaces),
         cmocka_unit_test(test_signed_two_channels),
         cmocka_unit_test(test_encrypted_two_channels),
+        cmocka_unit_test(test_smb302_two_channels),
         cmocka_unit_test(test_channel_lost),
         cmocka_unit_test(test_binding_refused),
     };
