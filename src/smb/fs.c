@@ -166,6 +166,17 @@ static smb_req *set_info_req(smb_tree *t, uint8_t cls, const void *data, size_t 
     return r;
 }
 
+/* A related SET_INFO of FileBasicInformation (times and attributes) from bi. */
+static smb_req *basic_info_req(smb_tree *t, const smb_basic_info *bi)
+{
+    uint8_t basic[40];
+    smb_wr bw;
+    smb_wr_init(&bw, basic, sizeof basic);
+    smb2_basic_info_encode(&bw, bi->creation_time, bi->last_access_time, bi->last_write_time, bi->change_time,
+                           bi->attributes);
+    return set_info_req(t, SMB_FILE_BASIC_INFORMATION, basic, bw.len); /* the request keeps its own copy */
+}
+
 /* Delete through FileDispositionInformation on the related handle: unlike
  * FILE_DELETE_ON_CLOSE, it reports a non-empty directory (MS-FSA 2.1.5.14.3). */
 static int delete_path(smb_tree *t, const char *path, uint32_t options, const char *what, smb_error *err)
@@ -208,14 +219,8 @@ int smb_rename_set_times(smb_tree *t, const char *from, const char *to, bool rep
     smb_req *mid[2] = {smb_wr_ok(&w) ? set_info_req(t, SMB_FILE_RENAME_INFORMATION, w.buf, w.len) : NULL, NULL};
     smb_wr_free(&w);
     int nmid = 1;
-    uint8_t basic[40];
-    if (bi) {
-        smb_wr bw;
-        smb_wr_init(&bw, basic, sizeof basic);
-        smb2_basic_info_encode(&bw, bi->creation_time, bi->last_access_time, bi->last_write_time, bi->change_time,
-                               bi->attributes);
-        mid[nmid++] = set_info_req(t, SMB_FILE_BASIC_INFORMATION, basic, bw.len);
-    }
+    if (bi)
+        mid[nmid++] = basic_info_req(t, bi);
     int rc = 0;
     for (int i = 0; i < nmid; i++)
         if (!mid[i])
@@ -324,7 +329,6 @@ int smb_write_file(smb_tree *t, const char *path, const void *buf, size_t len, c
         }
         mid[nmid++] = w;
     }
-    uint8_t basic[40];
     smb_wr rw = {0};
     int rename_at = -1; /* the rename's place in the compound (CREATE is 0) */
     if (rename_to) {
@@ -345,13 +349,8 @@ int smb_write_file(smb_tree *t, const char *path, const void *buf, size_t len, c
      * from the name (Samba's "hide dot files" makes a temporary name
      * hidden) and store them over ours while the file still has it.
      */
-    if (bi) {
-        smb_wr bw;
-        smb_wr_init(&bw, basic, sizeof basic);
-        smb2_basic_info_encode(&bw, bi->creation_time, bi->last_access_time, bi->last_write_time, bi->change_time,
-                               bi->attributes);
-        mid[nmid++] = set_info_req(t, SMB_FILE_BASIC_INFORMATION, basic, bw.len);
-    }
+    if (bi)
+        mid[nmid++] = basic_info_req(t, bi);
     for (int i = 0; rc == 0 && i < nmid; i++)
         if (!mid[i])
             rc = smb_err_set(err, SMB_ERR_NO_MEMORY, 0, "out of memory");

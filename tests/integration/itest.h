@@ -120,7 +120,11 @@ static inline const char *itest_share_dir(const itest_env *env, const char *name
  * Reads the KEY=VALUE file at path into env. Blank lines and lines starting
  * with '#' are ignored. Returns 0, or -1 with a reason in err.
  */
-static inline int itest_env_load(itest_env *env, const char *path, char *err, size_t errlen)
+/**
+ * Read the KEY=VALUE lines of path into env (no key required): the
+ * fixtures' environment files. Returns 0, or -1 with err filled.
+ */
+static inline int itest_env_read(itest_env *env, const char *path, char *err, size_t errlen)
 {
     memset(env, 0, sizeof(*env));
     FILE *f = fopen(path, "r");
@@ -161,7 +165,13 @@ static inline int itest_env_load(itest_env *env, const char *path, char *err, si
         env->nvars++;
     }
     fclose(f);
+    return 0;
+}
 
+static inline int itest_env_load(itest_env *env, const char *path, char *err, size_t errlen)
+{
+    if (itest_env_read(env, path, err, errlen) != 0)
+        return -1;
     env->host = itest__value_or_empty(env, "SMBCOPY_TEST_HOST");
     env->user = itest__value_or_empty(env, "SMBCOPY_TEST_USER");
     env->password = itest__value_or_empty(env, "SMBCOPY_TEST_PASSWORD");

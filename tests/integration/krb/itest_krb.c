@@ -23,25 +23,12 @@ static int load(void **state)
 {
     (void)state;
     const char *path = getenv("SMBCOPY_KRB_ENV");
-    FILE *f = path ? fopen(path, "r") : NULL;
-    if (!f) {
-        fprintf(stderr, "itest_krb: run it through tests/integration/kerberos.sh (SMBCOPY_KRB_ENV)\n");
+    char why[300];
+    if (!path || itest_env_read(&krb_env, path, why, sizeof why) != 0) {
+        fprintf(stderr, "itest_krb: run it through tests/integration/kerberos.sh (SMBCOPY_KRB_ENV): %s\n",
+                path ? why : "not set");
         return -1;
     }
-    /* KEY=VALUE lines of the AD DC fixture (not the file server's keys). */
-    char line[ITEST_KEY_MAX + ITEST_VALUE_MAX + 2];
-    memset(&krb_env, 0, sizeof krb_env);
-    while (fgets(line, sizeof line, f) && krb_env.nvars < ITEST_MAX_VARS) {
-        line[strcspn(line, "\r\n")] = '\0';
-        char *eq = strchr(line, '=');
-        if (!eq || line[0] == '#' || (size_t)(eq - line) >= ITEST_KEY_MAX || strlen(eq + 1) >= ITEST_VALUE_MAX)
-            continue;
-        *eq = '\0';
-        memcpy(krb_env.keys[krb_env.nvars], line, (size_t)(eq - line) + 1);
-        memcpy(krb_env.values[krb_env.nvars], eq + 1, strlen(eq + 1) + 1);
-        krb_env.nvars++;
-    }
-    fclose(f);
     return 0;
 }
 

@@ -43,24 +43,12 @@ static int load(void **state)
 {
     (void)state;
     const char *path = getenv("SMBCOPY_MC_ENV");
-    FILE *f = path ? fopen(path, "r") : NULL;
-    if (!f) {
-        fprintf(stderr, "itest_multichannel: run it through tests/integration/multichannel.sh (SMBCOPY_MC_ENV)\n");
+    char why[300];
+    if (!path || itest_env_read(&mc_env, path, why, sizeof why) != 0) {
+        fprintf(stderr, "itest_multichannel: run it through tests/integration/multichannel.sh (SMBCOPY_MC_ENV): %s\n",
+                path ? why : "not set");
         return -1;
     }
-    char line[ITEST_KEY_MAX + ITEST_VALUE_MAX + 2];
-    memset(&mc_env, 0, sizeof mc_env);
-    while (fgets(line, sizeof line, f) && mc_env.nvars < ITEST_MAX_VARS) {
-        line[strcspn(line, "\r\n")] = '\0';
-        char *eq = strchr(line, '=');
-        if (!eq || (size_t)(eq - line) >= ITEST_KEY_MAX || strlen(eq + 1) >= ITEST_VALUE_MAX)
-            continue;
-        *eq = '\0';
-        memcpy(mc_env.keys[mc_env.nvars], line, (size_t)(eq - line) + 1);
-        memcpy(mc_env.values[mc_env.nvars], eq + 1, strlen(eq + 1) + 1);
-        mc_env.nvars++;
-    }
-    fclose(f);
     return 0;
 }
 
