@@ -19,8 +19,6 @@
 #include "error.h"
 #include "objects.h"
 
-#define STATUS_SUCCESS 0x00000000u
-#define STATUS_MORE_PROCESSING_REQUIRED 0xC0000016u
 
 void smb_session_channel_opts(const smb_session *s, smb_conn_opts *opts)
 {
@@ -214,91 +212,19 @@ void smb_session_close_channels(smb_session *s)
 /* The binding exchange on c; on success the channel's signing key is in key. */
 static int bind_exchange(smb_session *s, smb_conn *c, smb_spnego *sp, uint8_t key[16], smb_error *err)
 {
-    uint16_t dialect = c->neg.dialect;
     smb_sec bind_sec = s->sec;
     bind_sec.encrypt = false; /* SESSION_SETUP is never encrypted */
     bind_sec.signing = true;  /* a binding request is signed with the session's key (MS-SMB2 3.2.4.1.1) */
-    uint8_t preauth[64];
-    memcpy(preauth, c->neg.preauth, 64);
-    smb_req *last = NULL;
-    const uint8_t *in = NULL;
-    size_t in_len = 0;
-    int rc = 0;
-    for (int round = 0; round < 16; round++) {
-        smb_buf out = {0};
-        int step = smb_spnego_step(sp, in, in_len, &out, err);
-        if (step < 0) {
-            rc = step;
-            break;
-        }
-        if (last && last->status == STATUS_SUCCESS) {
-            free(out.data);
-            if (step != SMB_AUTH_DONE)
-                rc = smb_err_set(err, SMB_ERR_AUTH, 0, "server accepted the binding before authentication finished");
-            break;
-        }
-        smb_req *r = out.len ? smb_req_new(c, SMB2_SESSION_SETUP, s->id, 0, &bind_sec) : NULL;
-        if (!r) {
-            free(out.data);
-            rc = smb_err_set(err, out.len ? SMB_ERR_NO_MEMORY : SMB_ERR_AUTH, 0,
-                             out.len ? "out of memory" : "authentication produced no token to send");
-            break;
-        }
-        r->no_verify = true; /* checked below: the final response is signed with the channel's key */
-        smb2_session_setup_req sr = {
-            .flags = SMB2_SESSION_FLAG_BINDING,
-            .security_mode = (uint8_t)c->neg.our_security_mode,
-            .token = out.data,
-            .token_len = out.len,
-        };
-        smb2_session_setup_req_encode(smb_req_body(r), &sr);
-        rc = smb_req_send(r, err);
-        free(out.data);
-        if (rc == 0)
-            rc = smb_req_wait(r, err);
-        smb_req_free(last);
-        last = r;
-        if (rc != 0)
-            break;
-        if (r->status != STATUS_SUCCESS && r->status != STATUS_MORE_PROCESSING_REQUIRED) {
-            char what[200];
-            snprintf(what, sizeof what, "bind a channel on %s to the session", c->host);
-            rc = smb_err_status(err, r->status, what);
-            if (rc == SMB_ERR_SERVER || rc == SMB_ERR_ACCESS || rc == SMB_ERR_INVALID_ARG)
-                rc = err ? (err->code = SMB_ERR_UNSUPPORTED) : SMB_ERR_UNSUPPORTED;
-            break;
-        }
-        if (r->status == STATUS_MORE_PROCESSING_REQUIRED && (r->rsp_hdr.flags & SMB2_FLAGS_SIGNED) &&
-            !smb_rsp_signature_ok(s->sec.signing_alg, s->sec.signing_key, r->rsp, r->rsp_len)) {
-            rc = smb_err_set(err, SMB_ERR_SIGNATURE, 0, "the server's binding response has a bad signature");
-            break;
-        }
-        if (r->rsp_hdr.session_id != s->id) {
-            rc = smb_err_set(err, SMB_ERR_PROTOCOL, 0, "the binding response names another session");
-            break;
-        }
-        /* 3.1.1: the channel's preauth hash; the final response stays out (MS-SMB2 3.2.5.3.3). */
-        if (dialect == SMB_DIALECT_3_1_1 &&
-            (smb_preauth_add(preauth, r->msg.buf, r->msg.len) != 0 ||
-             (r->status == STATUS_MORE_PROCESSING_REQUIRED && smb_preauth_add(preauth, r->rsp, r->rsp_len) != 0))) {
-            rc = smb_err_set(err, SMB_ERR_CRYPTO, 0, "preauth integrity hash failed");
-            break;
-        }
-        smb2_session_setup_rsp ssr;
-        smb_rd rd = smb_req_rsp_body(r);
-        if (smb2_session_setup_rsp_decode(&rd, &ssr) != 0) {
-            rc = smb_err_set(err, SMB_ERR_PROTOCOL, 0, "malformed SESSION_SETUP response");
-            break;
-        }
-        if (r->status == STATUS_SUCCESS && (ssr.session_flags & SMB2_SESSION_FLAG_IS_GUEST)) {
-            rc = smb_err_set(err, SMB_ERR_AUTH, 0, "the server bound the channel as guest");
-            break;
-        }
-        in = ssr.token.data;
-        in_len = ssr.token.len;
-    }
-    if (rc == 0 && (!last || last->status != STATUS_SUCCESS))
-        rc = smb_err_set(err, SMB_ERR_AUTH, 0, "binding did not finish");
+    char what[300];
+    snprintf(what, sizeof what, "bind a channel on %s to the session", c->host);
+    smb_setup_exchange x = {
+        .conn = c, .session_id = s->id, .flags = SMB2_SESSION_FLAG_BINDING, .sign = &bind_sec, .what = what};
+    int rc = smb_session_setup_exchange(&x, sp, err);
+    /* A server that refuses binding (multichannel off, another user, ...) leaves the session as it was. */
+    if (rc != 0 && x.refused && (rc == SMB_ERR_SERVER || rc == SMB_ERR_ACCESS || rc == SMB_ERR_INVALID_ARG))
+        rc = err ? (err->code = SMB_ERR_UNSUPPORTED) : SMB_ERR_UNSUPPORTED;
+    if (rc == 0 && (x.session_flags & SMB2_SESSION_FLAG_IS_GUEST))
+        rc = smb_err_set(err, SMB_ERR_AUTH, 0, "the server bound the channel as guest");
     if (rc == 0) {
         uint8_t skey[64], key16[16] = {0};
         size_t skey_len = 0;
@@ -306,17 +232,18 @@ static int bind_exchange(smb_session *s, smb_conn *c, smb_spnego *sp, uint8_t ke
             rc = smb_err_set(err, SMB_ERR_AUTH, 0, "binding gave no session key");
         if (rc == 0) {
             memcpy(key16, skey, skey_len < 16 ? skey_len : 16);
-            if (smb_derive_signing_key(dialect, key16, preauth, key) != 0)
+            if (smb_derive_signing_key(c->neg.dialect, key16, x.preauth, key) != 0)
                 rc = smb_err_set(err, SMB_ERR_CRYPTO, 0, "key derivation failed");
         }
         memset(skey, 0, sizeof skey);
         memset(key16, 0, sizeof key16);
-        if (rc == 0 && (!(last->rsp_hdr.flags & SMB2_FLAGS_SIGNED) ||
-                        !smb_rsp_signature_ok(c->neg.signing_alg, key, last->rsp, last->rsp_len)))
+        /* The final response is signed with the channel's key (MS-SMB2 3.3.4.1.1). */
+        if (rc == 0 && (!(x.last->rsp_hdr.flags & SMB2_FLAGS_SIGNED) ||
+                        !smb_rsp_signature_ok(c->neg.signing_alg, key, x.last->rsp, x.last->rsp_len)))
             rc = smb_err_set(err, SMB_ERR_SIGNATURE, 0,
                              "the server's final binding response is not signed with the channel's key");
     }
-    smb_req_free(last);
+    smb_req_free(x.last);
     return rc;
 }
 

@@ -68,6 +68,27 @@ int smb_derive_signing_key(uint16_t dialect, const uint8_t key16[16], const uint
 struct smb_spnego *smb_session_spnego_new(smb_conn *c, const smb_creds *cr, char **user, char **domain,
                                           smb_error *err);
 
+/** One SESSION_SETUP exchange (session.c), for a logon or a channel binding. */
+typedef struct smb_setup_exchange {
+    smb_conn *conn;         /**< where it runs */
+    uint64_t session_id;    /**< in: 0, or the session being bound; out: the server's session id */
+    uint8_t flags;          /**< SMB2_SESSION_FLAG_BINDING or 0 */
+    const smb_sec *sign;    /**< binding: requests signed, interim responses checked with it; NULL: none */
+    const char *what;       /**< for messages ("logon as 'bob' on fs1") */
+    uint8_t preauth[64];    /**< out: 3.1.1 preauth hash of the connection's NEGOTIATE and the exchange */
+    uint16_t session_flags; /**< out: SessionFlags of the final response */
+    bool refused;           /**< out: the server answered with an error status */
+    struct smb_req *last;   /**< out: the last response (the caller checks the final one's signature, frees it) */
+} smb_setup_exchange;
+
+/**
+ * Send SPNEGO tokens from sp in SESSION_SETUP requests until the server says
+ * SUCCESS (MS-SMB2 3.2.4.2.3, 3.2.5.3): session ids checked (a binding must
+ * keep its own), interim signatures checked when x->sign is set, the 3.1.1
+ * preauth hash kept. Returns 0 or an error (x->last set in both cases).
+ */
+int smb_session_setup_exchange(smb_setup_exchange *x, struct smb_spnego *sp, smb_error *err);
+
 /** True when the response rsp[0..len) carries a good signature under key (session.c). */
 bool smb_rsp_signature_ok(uint16_t alg, const uint8_t key[16], const uint8_t *rsp, size_t len);
 

@@ -89,13 +89,14 @@ static int default_random(void *buf, size_t n, void *arg)
     return smb_random(buf, n);
 }
 
-/* Run the SESSION_SETUP rounds until the server says SUCCESS. */
-static int authenticate(smb_session *s, smb_spnego *sp, const char *who, smb_error *err)
+int smb_session_setup_exchange(smb_setup_exchange *x, smb_spnego *sp, smb_error *err)
 {
-    smb_conn *c = s->conn;
-    uint8_t preauth[64];
-    memcpy(preauth, c->neg.preauth, 64);
-    smb_req *last = NULL;
+    smb_conn *c = x->conn;
+    bool binding = x->flags & SMB2_SESSION_FLAG_BINDING;
+    memcpy(x->preauth, c->neg.preauth, 64);
+    x->last = NULL;
+    x->refused = false;
+    x->session_flags = 0;
     const uint8_t *in = NULL;
     size_t in_len = 0;
     int rc = 0;
@@ -106,24 +107,23 @@ static int authenticate(smb_session *s, smb_spnego *sp, const char *who, smb_err
             rc = step;
             break;
         }
-        if (last && last->status == STATUS_SUCCESS) {
+        if (x->last && x->last->status == STATUS_SUCCESS) {
             free(out.data);
             if (step != SMB_AUTH_DONE)
-                rc = smb_err_set(err, SMB_ERR_AUTH, 0, "server accepted the logon before authentication finished");
+                rc = smb_err_set(err, SMB_ERR_AUTH, 0, "the server accepted (%s) before authentication finished",
+                                 x->what);
             break;
         }
-        if (!out.len) {
-            free(out.data);
-            rc = smb_err_set(err, SMB_ERR_AUTH, 0, "authentication produced no token to send");
-            break;
-        }
-        smb_req *r = smb_req_new(c, SMB2_SESSION_SETUP, s->id, 0, NULL);
+        smb_req *r = out.len ? smb_req_new(c, SMB2_SESSION_SETUP, x->session_id, 0, x->sign) : NULL;
         if (!r) {
             free(out.data);
-            rc = smb_err_set(err, SMB_ERR_NO_MEMORY, 0, "out of memory");
+            rc = smb_err_set(err, out.len ? SMB_ERR_NO_MEMORY : SMB_ERR_AUTH, 0,
+                             out.len ? "out of memory" : "authentication produced no token to send");
             break;
         }
+        r->no_verify = true; /* checked here: interim responses with x->sign, the final one by the caller */
         smb2_session_setup_req sr = {
+            .flags = x->flags,
             .security_mode = (uint8_t)c->neg.our_security_mode,
             .token = out.data,
             .token_len = out.len,
@@ -133,23 +133,30 @@ static int authenticate(smb_session *s, smb_spnego *sp, const char *who, smb_err
         free(out.data);
         if (rc == 0)
             rc = smb_req_wait(r, err);
-        smb_req_free(last);
-        last = r;
+        smb_req_free(x->last);
+        x->last = r;
         if (rc != 0)
             break;
         if (r->status != STATUS_SUCCESS && r->status != STATUS_MORE_PROCESSING_REQUIRED) {
-            char what[200];
-            snprintf(what, sizeof what, "logon as '%s' on %s", who, c->host);
-            rc = smb_err_status(err, r->status, what);
-            if (rc == SMB_ERR_SERVER || rc == SMB_ERR_ACCESS)
-                rc = err ? (err->code = SMB_ERR_AUTH) : SMB_ERR_AUTH;
+            x->refused = true;
+            rc = smb_err_status(err, r->status, x->what);
             break;
         }
-        s->id = r->rsp_hdr.session_id;
+        if (binding && r->rsp_hdr.session_id != x->session_id) {
+            rc = smb_err_set(err, SMB_ERR_PROTOCOL, 0, "the binding response names another session");
+            break;
+        }
+        x->session_id = r->rsp_hdr.session_id;
+        /* A binding's interim responses are signed with the session's key (MS-SMB2 3.3.4.1.1). */
+        if (x->sign && r->status == STATUS_MORE_PROCESSING_REQUIRED && (r->rsp_hdr.flags & SMB2_FLAGS_SIGNED) &&
+            !smb_rsp_signature_ok(x->sign->signing_alg, x->sign->signing_key, r->rsp, r->rsp_len)) {
+            rc = smb_err_set(err, SMB_ERR_SIGNATURE, 0, "the server's response to %s has a bad signature", x->what);
+            break;
+        }
         if (c->neg.dialect == SMB_DIALECT_3_1_1) {
-            /* The final response stays out of the hash (MS-SMB2 3.2.5.3.1). */
-            if (smb_preauth_add(preauth, r->msg.buf, r->msg.len) != 0 ||
-                (r->status == STATUS_MORE_PROCESSING_REQUIRED && smb_preauth_add(preauth, r->rsp, r->rsp_len) != 0)) {
+            /* The final response stays out of the hash (MS-SMB2 3.2.5.3.1, 3.2.5.3.3). */
+            if (smb_preauth_add(x->preauth, r->msg.buf, r->msg.len) != 0 ||
+                (r->status == STATUS_MORE_PROCESSING_REQUIRED && smb_preauth_add(x->preauth, r->rsp, r->rsp_len) != 0)) {
                 rc = smb_err_set(err, SMB_ERR_CRYPTO, 0, "preauth integrity hash failed");
                 break;
             }
@@ -162,21 +169,35 @@ static int authenticate(smb_session *s, smb_spnego *sp, const char *who, smb_err
         }
         in = ssr.token.data;
         in_len = ssr.token.len;
-        if (r->status == STATUS_SUCCESS) {
-            s->guest = (ssr.session_flags & SMB2_SESSION_FLAG_IS_GUEST) != 0;
-            s->anonymous = s->anonymous || (ssr.session_flags & SMB2_SESSION_FLAG_IS_NULL) != 0;
-            s->sec.encrypt = (ssr.session_flags & SMB2_SESSION_FLAG_ENCRYPT_DATA) != 0;
-        }
+        if (r->status == STATUS_SUCCESS)
+            x->session_flags = ssr.session_flags;
     }
-    if (rc == 0 && (!last || last->status != STATUS_SUCCESS))
+    if (rc == 0 && (!x->last || x->last->status != STATUS_SUCCESS))
         rc = smb_err_set(err, SMB_ERR_AUTH, 0, "authentication did not finish");
+    return rc;
+}
+
+/* Log on: the SESSION_SETUP exchange, then the session's keys (MS-SMB2 3.2.5.3.1). */
+static int authenticate(smb_session *s, smb_spnego *sp, const char *who, smb_error *err)
+{
+    smb_conn *c = s->conn;
+    char what[300];
+    snprintf(what, sizeof what, "logon as '%s' on %s", who, c->host);
+    smb_setup_exchange x = {.conn = c, .what = what};
+    int rc = smb_session_setup_exchange(&x, sp, err);
+    s->id = x.session_id; /* also after a failure: a half-made session is logged off */
+    if (rc != 0 && x.refused && (rc == SMB_ERR_SERVER || rc == SMB_ERR_ACCESS))
+        rc = err ? (err->code = SMB_ERR_AUTH) : SMB_ERR_AUTH;
     if (rc == 0) {
+        s->guest = (x.session_flags & SMB2_SESSION_FLAG_IS_GUEST) != 0;
+        s->anonymous = s->anonymous || (x.session_flags & SMB2_SESSION_FLAG_IS_NULL) != 0;
+        s->sec.encrypt = (x.session_flags & SMB2_SESSION_FLAG_ENCRYPT_DATA) != 0;
         uint8_t skey[64];
         size_t skey_len = 0;
         bool need_key = !s->guest && !s->anonymous;
         if (need_key && (smb_spnego_session_key(sp, skey, sizeof skey, &skey_len) != 0 || skey_len == 0))
             rc = smb_err_set(err, SMB_ERR_AUTH, 0, "authentication gave no session key");
-        if (rc == 0 && need_key && derive_keys(s, skey, skey_len, preauth) != 0)
+        if (rc == 0 && need_key && derive_keys(s, skey, skey_len, x.preauth) != 0)
             rc = smb_err_set(err, SMB_ERR_CRYPTO, 0, "key derivation failed");
         memset(skey, 0, sizeof skey);
         if (rc == 0 && need_key) {
@@ -187,10 +208,10 @@ static int authenticate(smb_session *s, smb_spnego *sp, const char *who, smb_err
             s->sec.keyed = true;
             s->sec.signing = (c->neg.security_mode & SMB2_NEGOTIATE_SIGNING_REQUIRED) ||
                              c->opts.signing == SMB_POLICY_REQUIRED;
-            rc = verify_final(s, last, err);
+            rc = verify_final(s, x.last, err);
         }
     }
-    smb_req_free(last);
+    smb_req_free(x.last);
     return rc;
 }
 
