@@ -23,7 +23,6 @@
 #include "engine/plan.h"
 #include "engine/snapshot.h"
 #include "engine/temp_names.h"
-#include "engine/zeros.h"
 #include "smb/error.h"
 
 #define CHUNK (1u << 20)
@@ -275,14 +274,6 @@ static int write_one(restore_run *r, rfile *f, const char **stage, smb_error *er
     *stage = "write";
     while (rc == 0) {
         rchunk *c = inflight < WINDOW ? next_chunk(r, f) : NULL;
-        if (c && mem_all_zero(c->data, c->len)) {
-            /* The file was made at its full size: zeros need no write, and a sparse entry's holes stay holes. */
-            off += c->len;
-            job_event(r->job, SC_EV_FILE_PROGRESS, f->rel, c->len, false, NULL);
-            release(r, c->len);
-            free(c);
-            continue;
-        }
         if (c) {
             unsigned s = (head + inflight) % WINDOW;
             ring[s].c = c;

@@ -17,7 +17,6 @@
 #include "engine/job_internal.h"
 #include "engine/plan.h"
 #include "engine/temp_names.h"
-#include "engine/zeros.h"
 
 /*
  * Reads kept in flight per range, and the largest single read or write:
@@ -228,12 +227,10 @@ static int copy_stream(sc_job *job, file_copy *fc, ep_file *src, ep_file *dst, u
                              (unsigned long long)s->off);
             break;
         }
-        if (!mem_all_zero(s->buf, n)) {
-            s->wr = dop->write_submit(dst, s->buf, n, s->off, err);
-            if (!s->wr) {
-                rc = err->code ? err->code : SMB_ERR_NO_MEMORY;
-                break;
-            }
+        s->wr = dop->write_submit(dst, s->buf, n, s->off, err); /* zeros: the endpoint skips them */
+        if (!s->wr) {
+            rc = err->code ? err->code : SMB_ERR_NO_MEMORY;
+            break;
         }
         s->filled = true;
         job_event(job, SC_EV_FILE_PROGRESS, fc->rel, n, false, NULL);
@@ -377,7 +374,7 @@ static int run_ranges(sc_job *job, file_copy *fc, bool first, smb_error *err)
     if (!first && (se->caps & EP_CAP_LANES))
         rc = se->ops->open_read(se, fc->src_rel, &src, err);
     if (rc == 0 && !first && (de->caps & EP_CAP_LANES) && de->ops->open_write_more)
-        rc = de->ops->open_write_more(de, fc->tmp, &dst, err);
+        rc = de->ops->open_write_more(de, fc->tmp, fc->st.size, &dst, err);
     while (rc == 0 && !fc_failed(fc)) {
         size_t i = atomic_fetch_add(&fc->next_piece, 1);
         if (i >= fc->npieces)

@@ -94,10 +94,10 @@ typedef struct ep_ops {
     int (*open_write)(ep *e, const char *rel, const ep_stat *meta, ep_file **f, smb_error *err);
     /**
      * Optional (required with EP_CAP_LANES): open rel, made by open_write
-     * and still open there, for writing another range of it from another
-     * thread.
+     * of final size `size` and still open there, for writing another range
+     * of it from another thread.
      */
-    int (*open_write_more)(ep *e, const char *rel, ep_file **f, smb_error *err);
+    int (*open_write_more)(ep *e, const char *rel, uint64_t size, ep_file **f, smb_error *err);
     /**
      * Optional (the checkpoint journal needs it to resume): open rel, a file
      * that open_write made in an earlier run, for writing again, making its
@@ -107,7 +107,11 @@ typedef struct ep_ops {
     int (*open_resume)(ep *e, const char *rel, uint64_t size, ep_file **f, smb_error *err);
     /** Start reading len bytes at off into buf; complete with io_wait. */
     ep_io *(*read_submit)(ep_file *f, void *buf, size_t len, uint64_t off, smb_error *err);
-    /** Start writing len bytes at off from buf; complete with io_wait. */
+    /**
+     * Start writing len bytes at off from buf; complete with io_wait. Zeros
+     * inside the size the file was opened with may be skipped (they read as
+     * zeros already): holes stay holes.
+     */
     ep_io *(*write_submit)(ep_file *f, const void *buf, size_t len, uint64_t off, smb_error *err);
     /** Wait for an io and free it; *n gets the bytes moved (0 at end of file). */
     int (*io_wait)(ep_io *io, size_t *n, smb_error *err);

@@ -102,10 +102,11 @@ static int op_unlink(ep *base, const char *rel, smb_error *err)
     return refuse(err, "deleting");
 }
 
-static int op_open_write_more(ep *base, const char *rel, ep_file **f, smb_error *err)
+static int op_open_write_more(ep *base, const char *rel, uint64_t size, ep_file **f, smb_error *err)
 {
     (void)base;
     (void)rel;
+    (void)size;
     *f = NULL;
     return refuse(err, "writing a file from several places");
 }

@@ -3,6 +3,7 @@
  * I/O is synchronous: submit does the work, io_wait hands back the result.
  * No state is shared between calls except the atomic counters.
  */
+#include "engine/zeros.h"
 #include "engine/endpoint.h"
 
 #include <dirent.h>
@@ -507,32 +508,13 @@ static ep_io *local_read_submit(ep_file *f, void *buf, size_t len, uint64_t off,
     return io_new(done, f, err);
 }
 
-/* True when len bytes at p are all zero. */
-static bool all_zero(const void *p, size_t len)
-{
-    const unsigned char *b = p;
-    size_t i = 0;
-    for (; i + 64 <= len; i += 64) {
-        uint64_t w[8], acc = 0;
-        memcpy(w, b + i, sizeof w);
-        for (int k = 0; k < 8; k++)
-            acc |= w[k];
-        if (acc)
-            return false;
-    }
-    for (; i < len; i++)
-        if (b[i])
-            return false;
-    return true;
-}
-
 static ep_io *local_write_submit(ep_file *f, const void *buf, size_t len, uint64_t off, smb_error *err)
 {
     /*
      * Zeros inside the size set at open_write already read as zeros (a
      * hole): skipping them keeps sparse files sparse.
      */
-    bool skip = off <= f->size && len <= f->size - off && all_zero(buf, len);
+    bool skip = off <= f->size && len <= f->size - off && mem_all_zero(buf, len);
     size_t done = 0;
     int failed = 0;
     if (!skip)
@@ -553,7 +535,7 @@ static ep_io *local_write_submit(ep_file *f, const void *buf, size_t len, uint64
         local_err(err, failed, "write", f->path);
         return NULL;
     }
-    if (f->e->counters)
+    if (f->e->counters && !skip)
         __atomic_fetch_add(&f->e->counters->bytes_written, (uint64_t)len, __ATOMIC_RELAXED);
     return io_new(len, f, err);
 }

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "engine/zeros.h"
 #include "ep_smb.h"
 #include "smb/error.h"
 
@@ -21,7 +22,8 @@
 #define KEPT_ATTRS (SMB_ATTR_READONLY | SMB_ATTR_HIDDEN | SMB_ATTR_SYSTEM | SMB_ATTR_ARCHIVE)
 
 struct ep_io {
-    smb_io *io;
+    smb_io *io;     /* NULL: a write of zeros inside the file's size, skipped */
+    size_t skipped; /* its length */
     ep_file *f;
     bool write;
 };
@@ -233,6 +235,7 @@ static int op_open_write(ep *base, const char *rel, const ep_stat *meta, ep_file
         free(path);
         return rc ? rc : SMB_ERR_NO_MEMORY;
     }
+    f->size = size;
     *fp = f;
     return 0;
 }
@@ -255,15 +258,19 @@ static int op_open_resume(ep *base, const char *rel, uint64_t size, ep_file **fp
         op_close(f, &e2);
         return rc;
     }
+    f->size = size;
     *fp = f;
     return 0;
 }
 
-static int op_open_write_more(ep *base, const char *rel, ep_file **fp, smb_error *err)
+static int op_open_write_more(ep *base, const char *rel, uint64_t size, ep_file **fp, smb_error *err)
 {
-    return open_existing((ep_smb *)base, rel,
-                         SMB_FILE_WRITE_DATA | SMB_FILE_APPEND_DATA | SMB_FILE_READ_ATTRIBUTES | SMB_SYNCHRONIZE,
-                         SMB_FILE_NON_DIRECTORY_FILE, fp, err);
+    int rc = open_existing((ep_smb *)base, rel,
+                           SMB_FILE_WRITE_DATA | SMB_FILE_APPEND_DATA | SMB_FILE_READ_ATTRIBUTES | SMB_SYNCHRONIZE,
+                           SMB_FILE_NON_DIRECTORY_FILE, fp, err);
+    if (rc == 0)
+        (*fp)->size = size;
+    return rc;
 }
 
 /* Start a READ or WRITE; the library refuses a length above the server's limit. */
@@ -323,6 +330,15 @@ static ep_io *op_read_submit(ep_file *f, void *buf, size_t len, uint64_t off, sm
 
 static ep_io *op_write_submit(ep_file *f, const void *buf, size_t len, uint64_t off, smb_error *err)
 {
+    /* Zeros inside the size set at open_write already read as zeros (a hole): not sent, holes stay holes. */
+    if (off <= f->size && len <= f->size - off && mem_all_zero(buf, len)) {
+        ep_io *io = calloc(1, sizeof *io);
+        if (!io)
+            smb_err_set(err, SMB_ERR_NO_MEMORY, 0, "out of memory");
+        else
+            *io = (ep_io){.skipped = len, .f = f, .write = true};
+        return io;
+    }
     return submit(f, true, (void *)buf, len, off, err);
 }
 
@@ -330,9 +346,11 @@ static int op_io_wait(ep_io *io, size_t *n, smb_error *err)
 {
     size_t got = 0;
     smb_error le = {0};
-    int rc = smb_io_wait(io->io, &got, &le);
+    int rc = io->io ? smb_io_wait(io->io, &got, &le) : 0;
     ep_file *f = io->f;
-    if (rc != 0) {
+    if (!io->io) {
+        got = io->skipped;
+    } else if (rc != 0) {
         fail_at(err, &le, io->write ? "write" : "read", f->path);
         got = 0;
     } else if (io->write) {

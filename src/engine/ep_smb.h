@@ -35,6 +35,7 @@ struct ep_file {
     char *path;               /**< path inside the share, for messages */
     pthread_mutex_t key_lock; /**< guards the cached resume key */
     bool have_key;
+    uint64_t size;            /**< size set at open_write/open_resume: zeros inside it are not sent */
     uint8_t resume_key[EP_SMB_RESUME_KEY_LEN];
 };
 

@@ -330,9 +330,31 @@ static void test_write_read(void **state)
     /* A sized file that is never written reads back as zeros (a hole). */
     IT_OK(e->ops->open_write(e, "holes.bin", &(ep_stat){.type = EP_FILE, .size = 3 * MIB}, &f, &err), err);
     IT_OK(e->ops->close(f, &err), err);
-    char *zeros = calloc(1, 3 * MIB);
+    char *zeros = calloc(1, 3 * MIB + 4096);
     assert_int_equal(itest_compare_file(it_disk_path(MAIN, TOP "/io/holes.bin", disk, sizeof disk), zeros, 3 * MIB),
                      0);
+    /* Zeros written inside the size are not sent (the file stays sparse); zeros past it are. */
+    uint64_t sent = counters.bytes_written;
+    IT_OK(e->ops->open_write(e, "zeros.bin", &(ep_stat){.type = EP_FILE, .size = 3 * MIB}, &f, &err), err);
+    ep_io *zw = e->ops->write_submit(f, zeros, 2 * MIB, 0, &err);
+    assert_non_null(zw);
+    IT_OK(e->ops->io_wait(zw, &n, &err), err);
+    assert_int_equal(n, 2 * MIB);
+    zw = e->ops->write_submit(f, "tail", 4, 3 * MIB - 4, &err);
+    assert_non_null(zw);
+    IT_OK(e->ops->io_wait(zw, &n, &err), err);
+    zw = e->ops->write_submit(f, zeros, 4096, 3 * MIB, &err); /* past the size: written */
+    assert_non_null(zw);
+    IT_OK(e->ops->io_wait(zw, &n, &err), err);
+    IT_OK(e->ops->close(f, &err), err);
+    assert_int_equal(counters.bytes_written - sent, 4 + 4096);
+    memcpy(zeros + 3 * MIB - 4, "tail", 4);
+    it_disk_path(MAIN, TOP "/io/zeros.bin", disk, sizeof disk);
+    assert_int_equal(itest_compare_file(disk, zeros, 3 * MIB + 4096), 0);
+    struct stat zst;
+    assert_int_equal(stat(disk, &zst), 0);
+    assert_int_equal((uint64_t)zst.st_size, 3 * MIB + 4096);
+    assert_true((uint64_t)zst.st_blocks * 512 < MIB);
     free(zeros);
 
     free(buf);
