@@ -58,23 +58,6 @@ run() {
     bg_pid=
 }
 
-# kill_half DEST: SIGKILL the run once DEST holds half the source's bytes.
-# Returns 1 when the run ended before.
-kill_half() {
-    while kill -0 "$bg_pid" 2>/dev/null; do
-        if [ "$(allocated_bytes "$1")" -ge $((total / 2)) ]; then
-            kill -KILL "$bg_pid" 2>/dev/null || true
-            wait "$bg_pid" 2>/dev/null || true
-            bg_pid=
-            return 0
-        fi
-        sleep 0.005
-    done
-    wait "$bg_pid" 2>/dev/null || true
-    bg_pid=
-    return 1
-}
-
 # records FILE: one line per complete record after the header, by the
 # record lengths alone (not the CRCs): start, end (offsets), type, path.
 records() {
@@ -119,7 +102,7 @@ interrupt() {
     dest=$work/dst-$kind
     rm -rf -- "$XDG_STATE_HOME/smbcopy"
     start_copy "$dest" "$kind.killed"
-    kill_half "$dest" || die "$kind: the run ended before half the bytes were written: nothing to resume"
+    kill_when "$dest" 500 || die "$kind: the run ended before half the bytes were written: nothing to resume"
     n=$(find "$XDG_STATE_HOME/smbcopy" -name '*.journal' | wc -l)
     [ "$n" -eq 1 ] || die "$kind: the killed run left $n journals, expected 1"
     journal=$(find "$XDG_STATE_HOME/smbcopy" -name '*.journal')

@@ -188,52 +188,46 @@ resumed_ok() {
         fail "$tag: $counter exceeds the source's size by $again bytes (more than $bound: in flight plus a window per worker)"
 }
 
-# --- share -> local: the server restarted mid-file ---------------------------------------
-
-rm -rf -- "$XDG_STATE_HOME/smbcopy"
-dest=$work/down
-start_copy down "$furl/down" "$dest"
-if ! catch "$dest"; then
-    wait_copy 1
-    fail "down: the copy ended (exit $(exit_text)) before its temporary files held $CATCH bytes: nothing was interrupted"
-else
+# restart_mid_copy TAG FROM TO DEST COUNTER: copy FROM to TO, stop the
+# server once the temporary files under DEST hold $CATCH bytes and start it
+# again 2 s later; the copy must reconnect, resume (COUNTER bounded, see
+# resumed_ok) and end with DEST equal to $src. Returns 1 after a failure.
+restart_mid_copy() {
+    local tag=$1 from=$2 to=$3 dest=$4 counter=$5
+    rm -rf -- "$XDG_STATE_HOME/smbcopy"
+    start_copy "$tag" "$from" "$to"
+    if ! catch "$dest"; then
+        wait_copy 1
+        fail "$tag: the copy ended (exit $(exit_text)) before its temporary files held $CATCH bytes: nothing was interrupted"
+        return 1
+    fi
     server_kill
-    echo "down: stopped the server when the temporary files held $caught bytes"
-    server_start down 2
+    echo "$tag: stopped the server when the temporary files held $caught bytes"
+    server_start "$tag" 2
     wait_copy $RUN_MAX
     if [ "$rc" != 0 ]; then
-        fail "down: exit $(exit_text) after the server came back: $(head -c 400 "$work/out/down.err")"
-    else
-        resumed_ok down bytes_read
-        complete down "$src" "$dest"
+        fail "$tag: exit $(exit_text) after the server came back: $(head -c 400 "$work/out/$tag.err")"
+        return 1
     fi
-fi
+    resumed_ok "$tag" "$counter"
+    complete "$tag" "$src" "$dest"
+}
+
+# --- share -> local: the server restarted mid-file ---------------------------------------
+
+dest=$work/down
+restart_mid_copy down "$furl/down" "$dest" "$dest" bytes_read || true
 rm -rf -- "$dest"
 
 # --- local -> share: the server restarted mid-file ---------------------------------------
 
-rm -rf -- "$XDG_STATE_HOME/smbcopy"
 dest=$fdir/up
-start_copy up "$src" "$furl/up"
-if ! catch "$dest"; then
-    wait_copy 1
-    fail "up: the copy ended (exit $(exit_text)) before its temporary files held $CATCH bytes: nothing was interrupted"
-else
-    server_kill
-    echo "up: stopped the server when the temporary files held $caught bytes"
-    server_start up 2
-    wait_copy $RUN_MAX
-    if [ "$rc" != 0 ]; then
-        fail "up: exit $(exit_text) after the server came back: $(head -c 400 "$work/out/up.err")"
-    else
-        resumed_ok up bytes_written
-        complete up "$src" "$dest"
-        smbclient "//$SMBCOPY_TEST_HOST/$SMBCOPY_TEST_SHARE" -p "$fport" -A "$auth" \
-            -c "get $name/up/big2.bin $work/big2.smbclient" >"$work/out/up.smbclient" 2>&1 ||
-            fail "up: smbclient get failed: $(tail -n 2 "$work/out/up.smbclient")"
-        cmp -s "$work/big2.smbclient" "$src/big2.bin" || fail "up: smbclient reads other bytes than were uploaded"
-        rm -f -- "$work/big2.smbclient"
-    fi
+if restart_mid_copy up "$src" "$furl/up" "$dest" bytes_written; then
+    smbclient "//$SMBCOPY_TEST_HOST/$SMBCOPY_TEST_SHARE" -p "$fport" -A "$auth" \
+        -c "get $name/up/big2.bin $work/big2.smbclient" >"$work/out/up.smbclient" 2>&1 ||
+        fail "up: smbclient get failed: $(tail -n 2 "$work/out/up.smbclient")"
+    cmp -s "$work/big2.smbclient" "$src/big2.bin" || fail "up: smbclient reads other bytes than were uploaded"
+    rm -f -- "$work/big2.smbclient"
 fi
 
 # --- share -> local: the server stays down longer than --retry-for ------------------------

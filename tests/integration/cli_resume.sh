@@ -57,26 +57,6 @@ start_copy() {
     bg_pid=$!
 }
 
-# kill_when DEST FRACTION: SIGKILL the run once DEST holds FRACTION (per
-# mille) of the source's bytes, or at once for 0. Returns 1 when the run
-# ended before.
-kill_when() {
-    local dest=$1 permille=$2 want
-    want=$((total / 1000 * permille))
-    while kill -0 "$bg_pid" 2>/dev/null; do
-        if [ "$permille" -eq 0 ] || [ "$(allocated_bytes "$dest")" -ge "$want" ]; then
-            kill -KILL "$bg_pid" 2>/dev/null || true
-            wait "$bg_pid" 2>/dev/null || true
-            bg_pid=
-            return 0
-        fi
-        sleep 0.005
-    done
-    wait "$bg_pid" 2>/dev/null || true
-    bg_pid=
-    return 1
-}
-
 # finals_intact TAG DEST: every file under a final name (outside staging
 # directories and not a temporary) holds its source's bytes.
 finals_intact() {

@@ -101,3 +101,24 @@ allocated_bytes() {
     shift
     { find "$dir" -type f "$@" -printf '%b\n' 2>/dev/null || true; } | awk '{s += $1 * 512} END {printf "%.0f\n", s}'
 }
+
+# kill_when DEST PERMILLE: SIGKILL the background run ($bg_pid) once DEST
+# holds PERMILLE thousandths of $total bytes (allocated: temporary files
+# are made sparse at their final size), or at once for 0. Returns 1 when
+# the run ended before.
+kill_when() {
+    local dest=$1 permille=$2 want
+    want=$((total / 1000 * permille))
+    while kill -0 "$bg_pid" 2>/dev/null; do
+        if [ "$permille" -eq 0 ] || [ "$(allocated_bytes "$dest")" -ge "$want" ]; then
+            kill -KILL "$bg_pid" 2>/dev/null || true
+            wait "$bg_pid" 2>/dev/null || true
+            bg_pid=
+            return 0
+        fi
+        sleep 0.005
+    done
+    wait "$bg_pid" 2>/dev/null || true
+    bg_pid=
+    return 1
+}
