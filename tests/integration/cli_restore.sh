@@ -19,6 +19,8 @@
 #     tree (deletions applied);
 #   - --newer-than archives only files modified after the time; a bad time
 #     is a usage error;
+#   - a read-only destination: a clear one-line error, or every file
+#     reported failed, exit 1, nothing written;
 #   - GNU tar's sparse entries restore identical with their holes, into a
 #     share and into a local directory;
 #   - a truncated archive fails with a clear message and leaves no file under
@@ -202,6 +204,24 @@ tar -tf "$work/newer.tar" | grep -v '/$' >"$work/out/newer.list" || true
     fail "newer-than: expected only a/one.txt (modified in 2030), got: $(tr '\n' ' ' <"$work/out/newer.list")"
 cli_run newer-bad --newer-than yesterday "$url/inc" "$work/newer-bad.tar"
 expect newer-bad 2
+
+# --- a destination that refuses writes ---------------------------------------------------
+
+# The read-only share: a directory that cannot be made is one line and exit 1;
+# into the share itself, every file fails and is listed, nothing is left there.
+ro=smb://$SMBCOPY_TEST_HOST:$SMBCOPY_TEST_PORT/$SMBCOPY_TEST_READONLY_SHARE
+ro_dir=$SMBCOPY_TEST_READONLY_SHARE_DIR
+before=$(ls -A "$ro_dir" | sort | tr '\n' ' ')
+cli_run ro-dir "$work/orig.tar.zst" "$ro/restored"
+expect ro-dir 1
+grep -q 'cannot create the destination.*access denied' "$work/out/ro-dir.err" ||
+    fail "read-only: no clear message: $(cat "$work/out/ro-dir.err")"
+[ "$(grep -c . "$work/out/ro-dir.err")" -eq 1 ] || fail "read-only: expected one line on stderr"
+cli_run ro-root --json "$work/orig.tar.zst" "$ro"
+expect ro-root 1
+grep -q '"files_failed":[1-9]' "$work/out/ro-root.out" || fail "read-only: no failed files counted"
+grep -q 'access denied' "$work/out/ro-root.out" "$work/out/ro-root.err" || fail "read-only: failures do not say why"
+[ "$(ls -A "$ro_dir" | sort | tr '\n' ' ')" = "$before" ] || fail "read-only: the share changed: $(ls -A "$ro_dir")"
 
 # --- sparse entries: restored with their holes -----------------------------------------
 
