@@ -220,8 +220,8 @@ static int bind_exchange(smb_session *s, smb_conn *c, smb_spnego *sp, uint8_t ke
     smb_setup_exchange x = {
         .conn = c, .session_id = s->id, .flags = SMB2_SESSION_FLAG_BINDING, .sign = &bind_sec, .what = what};
     int rc = smb_session_setup_exchange(&x, sp, err);
-    /* A server that refuses binding (multichannel off, another user, ...) leaves the session as it was. */
-    if (rc != 0 && x.refused && (rc == SMB_ERR_SERVER || rc == SMB_ERR_ACCESS || rc == SMB_ERR_INVALID_ARG))
+    /* A server that refuses the binding (multichannel off, no such session there, ...) leaves the session as it was. */
+    if (rc != 0 && x.refused)
         rc = err ? (err->code = SMB_ERR_UNSUPPORTED) : SMB_ERR_UNSUPPORTED;
     if (rc == 0 && (x.session_flags & SMB2_SESSION_FLAG_IS_GUEST))
         rc = smb_err_set(err, SMB_ERR_AUTH, 0, "the server bound the channel as guest");

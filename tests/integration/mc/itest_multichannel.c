@@ -309,6 +309,36 @@ static void test_channel_lost(void **state)
     smb_conn_close(c.conn);
 }
 
+/* A connection made with other options (another client GUID) or to another server is refused before any exchange. */
+static void test_binding_mismatch(void **state)
+{
+    (void)state;
+    client c;
+    connect_to(&c, atoi(v("SMBCOPY_MC_PORT")), "data");
+    smb_error err = {0};
+    smb_conn_opts o;
+    smb_conn_opts_init(&o); /* a fresh random client GUID */
+    smb_conn *other = smb_conn_connect(v("SMBCOPY_MC_HOST2"), (uint16_t)atoi(v("SMBCOPY_MC_PORT")), &o, &err);
+    if (!other)
+        fail_msg("connect: %s", err.message);
+    smb_creds cr = creds();
+    assert_int_equal(smb_session_bind(c.sess, other, &cr, &err), SMB_ERR_INVALID_ARG);
+    assert_non_null(strstr(err.message, "client GUID"));
+    smb_conn_close(other);
+    smb_session_channel_opts(c.sess, &o);
+    smb_conn *elsewhere = smb_conn_connect(v("SMBCOPY_MC_HOST"), (uint16_t)atoi(v("SMBCOPY_MC_PORT_NOMC")), &o, &err);
+    if (!elsewhere)
+        fail_msg("connect: %s", err.message);
+    assert_int_equal(smb_session_bind(c.sess, elsewhere, &cr, &err), SMB_ERR_INVALID_ARG);
+    smb_conn_close(elsewhere);
+    /* Nothing changed: one channel, and it works. */
+    smb_channel_info ch[2];
+    assert_int_equal(smb_session_channels(c.sess, ch, 2), 1);
+    smb_file_info fi;
+    assert_int_equal(smb_stat(c.tree, "", &fi, &err), 0);
+    smb_conn_close(c.conn);
+}
+
 static void test_binding_refused(void **state)
 {
     (void)state;
@@ -343,6 +373,7 @@ int main(void)
         cmocka_unit_test(test_encrypted_two_channels),
         cmocka_unit_test(test_smb302_two_channels),
         cmocka_unit_test(test_channel_lost),
+        cmocka_unit_test(test_binding_mismatch),
         cmocka_unit_test(test_binding_refused),
     };
     return cmocka_run_group_tests(tests, load, NULL);
