@@ -102,15 +102,6 @@ static int op_unlink(ep *base, const char *rel, smb_error *err)
     return refuse(err, "deleting");
 }
 
-static int op_open_write_more(ep *base, const char *rel, uint64_t size, ep_file **f, smb_error *err)
-{
-    (void)base;
-    (void)rel;
-    (void)size;
-    *f = NULL;
-    return refuse(err, "writing a file from several places");
-}
-
 static ep_io *done_io(int rc, size_t n, const smb_error *err)
 {
     ep_io *io = calloc(1, sizeof *io);
@@ -395,7 +386,6 @@ static const ep_ops archive_ops = {
     .mkdir = op_mkdir,
     .open_read = op_open_read,
     .open_write = op_open_write,
-    .open_write_more = op_open_write_more,
     .read_submit = op_read_submit,
     .write_submit = op_write_submit,
     .io_wait = op_io_wait,

@@ -34,7 +34,8 @@ static int validate_negotiate(smb_tree *t, smb_error *err)
     smb_wr_init(&in, inbuf, sizeof inbuf);
     smb2_validate_negotiate_encode(&in, c->neg.our_capabilities, c->client_guid, c->neg.our_security_mode,
                                    c->neg.our_dialects, c->neg.our_ndialects);
-    smb_req *r = smb_tree_req(t, SMB2_IOCTL);
+    /* Not smb_tree_req: it validates the first connection's negotiation, so it goes there, never to another channel. */
+    smb_req *r = smb_req_new(c, SMB2_IOCTL, t->sess->id, t->id, &t->sec);
     if (!r || !smb_wr_ok(&in)) {
         smb_req_free(r);
         return smb_err_set(err, SMB_ERR_NO_MEMORY, 0, "out of memory");
@@ -49,7 +50,6 @@ static int validate_negotiate(smb_tree *t, smb_error *err)
     };
     smb2_ioctl_req_encode(smb_req_body(r), &ir);
     r->force_sign = true; /* the answer is only worth something signed */
-    r->route = NULL;      /* it validates the first connection's negotiation: it goes there */
     int rc = smb_req_send(r, err);
     if (rc == 0)
         rc = smb_req_wait(r, err);
