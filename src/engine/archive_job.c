@@ -76,6 +76,20 @@ typedef struct arc_run {
     snapshot *snap; /* incremental: what the last archive held */
 } arc_run;
 
+/* Room for one more entry in the array *a of *cap, n used (doubling); false when out of memory. */
+static bool room_for_one(arc_entry ***a, size_t *cap, size_t n)
+{
+    if (n < *cap)
+        return true;
+    size_t ncap = *cap ? *cap * 2 : 1024;
+    arc_entry **g = realloc(*a, ncap * sizeof *g);
+    if (!g)
+        return false;
+    *a = g;
+    *cap = ncap;
+    return true;
+}
+
 /* ------------------------------------------------------------ the walker */
 
 typedef struct name_list {
@@ -134,31 +148,13 @@ static bool append(arc_run *r, char *rel, const ep_stat *st, char *inline_data)
     pthread_mutex_lock(&r->lock);
     while (!r->stop && r->n - r->writing >= MAX_PENDING)
         pthread_cond_wait(&r->cond, &r->lock);
-    if (r->n == r->cap) {
-        size_t cap = r->cap ? r->cap * 2 : 1024;
-        arc_entry **nl = realloc(r->list, cap * sizeof *nl);
-        if (!nl) {
-            pthread_mutex_unlock(&r->lock);
-            free(e->rel);
-            free(e->inline_data);
-            free(e);
-            return false;
-        }
-        r->list = nl;
-        r->cap = cap;
-    }
-    if (st->type != EP_DIR && r->nfiles == r->files_cap) {
-        size_t cap = r->files_cap ? r->files_cap * 2 : 1024;
-        arc_entry **nf = realloc(r->files, cap * sizeof *nf);
-        if (!nf) {
-            pthread_mutex_unlock(&r->lock);
-            free(e->rel);
-            free(e->inline_data);
-            free(e);
-            return false;
-        }
-        r->files = nf;
-        r->files_cap = cap;
+    if (!room_for_one(&r->list, &r->cap, r->n) ||
+        (st->type != EP_DIR && !room_for_one(&r->files, &r->files_cap, r->nfiles))) {
+        pthread_mutex_unlock(&r->lock);
+        free(e->rel);
+        free(e->inline_data);
+        free(e);
+        return false;
     }
     r->list[r->n++] = e;
     if (st->type != EP_DIR)
