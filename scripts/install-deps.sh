@@ -17,6 +17,7 @@ PACKAGES=(
     samba smbclient samba-ad-dc krb5-user
     iproute2 procps jq
     tar zstd xz-utils bzip2 gzip
+    clang libclang-rt-dev valgrind cppcheck clang-tidy
 )
 
 say() { printf '%s: %s\n' "$PROG" "$*"; }
