@@ -14,6 +14,7 @@
 
 #include "credits.h"
 #include "error.h"
+#include "frame.h"
 #include "objects.h"
 #include "transport.h"
 
@@ -677,16 +678,17 @@ static void dispatch_frame(smb_conn *c, uint8_t *frame, size_t len, bool encrypt
 {
     size_t off = 0;
     for (;;) {
-        smb_rd rd;
-        smb_rd_init(&rd, frame + off, len - off);
         smb2_hdr h;
-        if (smb2_hdr_decode(&rd, &h) != 0) {
+        size_t next;
+        if (smb2_compound_next(frame, len, off, &h, &next) != 0) {
             free(frame);
-            smb_conn_fail(c, SMB_ERR_PROTOCOL, "malformed SMB2 header from %s", c->host);
+            if (next == 0)
+                smb_conn_fail(c, SMB_ERR_PROTOCOL, "malformed SMB2 header from %s", c->host);
+            else
+                smb_conn_fail(c, SMB_ERR_PROTOCOL, "bad NextCommand offset %zu in a compounded response", next);
             return;
         }
-        size_t next = h.next_command;
-        if (next == 0) {
+        if (h.next_command == 0) {
             if (off == 0) {
                 dispatch(c, frame, len, encrypted);
             } else {
@@ -700,11 +702,6 @@ static void dispatch_frame(smb_conn *c, uint8_t *frame, size_t len, bool encrypt
                 }
                 dispatch(c, m, len - off, encrypted);
             }
-            return;
-        }
-        if (next < SMB2_HDR_LEN || next % 8 || next >= len - off) {
-            free(frame);
-            smb_conn_fail(c, SMB_ERR_PROTOCOL, "bad NextCommand offset %zu in a compounded response", next);
             return;
         }
         uint8_t *m = malloc(next);
