@@ -53,10 +53,17 @@ void smb_route(smb_req **rs, int n)
     int nchan = __atomic_load_n(&s->nchan, __ATOMIC_ACQUIRE);
     if (nchan <= 1)
         return;
-    /* The live channel with the least in flight (credits charged: bytes / 64 KiB). */
+    /*
+     * The live channel with the least in flight (credits charged: bytes /
+     * 64 KiB). Ties go round: when the client rather than the network is
+     * the bottleneck every channel is idle at send time, and a fixed
+     * first choice would leave the others unused.
+     */
     int best = -1;
     uint32_t best_load = UINT32_MAX;
-    for (int k = 0; k < nchan; k++) {
+    unsigned start = __atomic_fetch_add(&s->route_turn, 1, __ATOMIC_RELAXED);
+    for (int i = 0; i < nchan; i++) {
+        int k = (int)((start + (unsigned)i) % (unsigned)nchan);
         smb_conn *c = s->chan[k].conn;
         if (conn_dead(c))
             continue;

@@ -98,6 +98,13 @@ static smb_req *table_find(smb_conn *c, uint64_t mid)
     return NULL;
 }
 
+/* outstanding changes under c->lock, but channel routing reads it without
+ * the lock (smb_route), so the store is atomic. */
+static void outstanding_add(smb_conn *c, int32_t delta)
+{
+    __atomic_store_n(&c->outstanding, c->outstanding + (uint32_t)delta, __ATOMIC_RELAXED);
+}
+
 static void table_remove(smb_conn *c, smb_req *r)
 {
     for (smb_req **pp = &c->table[slot(c, r->mid)]; *pp; pp = &(*pp)->hash_next) {
@@ -105,7 +112,7 @@ static void table_remove(smb_conn *c, smb_req *r)
             *pp = r->hash_next;
             r->hash_next = NULL;
             c->in_flight--;
-            c->outstanding -= r->charge ? r->charge : 1;
+            outstanding_add(c, -(int32_t)r->charge);
             return;
         }
     }
@@ -150,7 +157,7 @@ static void fail_all_locked(smb_conn *c, smb_req **done_list)
             }
             *pp = r->hash_next;
             c->in_flight--;
-            c->outstanding -= r->charge ? r->charge : 1;
+            outstanding_add(c, -(int32_t)r->charge);
             r->err = c->dead_err.code;
             r->err_detail = c->dead_err;
             r->hash_next = *done_list;
@@ -174,7 +181,7 @@ void smb_conn_fail(smb_conn *c, int code, const char *fmt, ...)
     smb_req *done = NULL;
     pthread_mutex_lock(&c->lock);
     if (!c->dead) {
-        c->dead = true;
+        __atomic_store_n(&c->dead, true, __ATOMIC_RELEASE);
         va_list ap;
         va_start(ap, fmt);
         vsnprintf(c->dead_err.message, sizeof c->dead_err.message, fmt, ap);
@@ -312,7 +319,7 @@ static int acquire_locked(smb_conn *c, smb_req **rs, int n, smb_error *err)
         smb_req *r = rs[i];
         r->mid = c->next_mid;
         c->next_mid += r->charge;
-        c->outstanding += r->charge;
+        outstanding_add(c, r->charge);
         r->state = REQ_SENT;
         r->err = 0;
         r->deadline_ns = deadline_rsp;

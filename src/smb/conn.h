@@ -117,11 +117,12 @@ struct smb_conn {
     pthread_cond_t wd_cond;
     uint64_t next_mid;
     uint32_t credits;           /* available */
-    uint32_t outstanding;       /* charge of requests in flight */
+    uint32_t outstanding;       /* charge of requests in flight; written under lock with
+                                   atomic stores, read without it by smb_route */
     smb_req **table;            /* pending requests by mid */
     size_t table_size;
     uint32_t in_flight;
-    bool dead;
+    bool dead;                  /* as outstanding: set under lock, atomic load outside it */
     bool closing;
     smb_error dead_err;
     uint64_t last_send_ns;

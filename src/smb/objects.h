@@ -31,6 +31,7 @@ struct smb_session {
     smb_channel chan[SMB_MAX_CHANNELS];
     int nchan;                /* channels in chan[] (published with release order: read without the lock) */
     uint16_t channel_sequence; /* moves on when a channel is lost (MS-SMB2 3.2.1.3, 3.3.5.2.10) */
+    unsigned route_turn;       /* where smb_route starts looking, so that ties rotate (atomic) */
 };
 
 struct smb_tree {
