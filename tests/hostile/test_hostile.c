@@ -1,0 +1,590 @@
+/*
+ * The client library against hostile_smbd, one mode per test: each checks
+ * the specific error code and message, that the call returns within a
+ * bound tied to the configured timeouts (a hang check, not a speed test),
+ * and (under ASan/UBSan) that nothing crashes. HOSTILE_SMBD names the
+ * server binary.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <smbcopy/smb.h>
+
+/* Short timeouts so that the hang checks stay quick. */
+#define REQUEST_MS 1500u
+#define PENDING_MS 1500u
+#define CONNECT_MS 3000u
+/* The watchdog looks once a second; a call may take its timeout plus that, plus slack for sanitizers. */
+#define BOUND_MS (REQUEST_MS + PENDING_MS + 3000u)
+
+typedef struct server {
+    pid_t pid;
+    uint16_t port;
+} server;
+
+static const char *current_mode = "?";
+/* The server of the running test, stopped by the teardown even when the test failed. */
+static server *running;
+
+static void on_alarm(int sig)
+{
+    (void)sig;
+    static const char msg[] = "test_hostile: HANG: the client did not return within 30 s\n";
+    (void)!write(2, msg, sizeof msg - 1);
+    _exit(1);
+}
+
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static void server_start(server *s, const char *mode)
+{
+    const char *bin = getenv("HOSTILE_SMBD");
+    assert_non_null(bin);
+    current_mode = mode;
+    int p[2];
+    assert_int_equal(pipe(p), 0);
+    s->pid = fork();
+    assert_true(s->pid >= 0);
+    if (s->pid == 0) {
+        dup2(p[1], 1);
+        close(p[0]);
+        close(p[1]);
+        execl(bin, bin, "--mode", mode, (char *)NULL);
+        _exit(127);
+    }
+    close(p[1]);
+    char line[32] = {0};
+    size_t n = 0;
+    while (n + 1 < sizeof line) {
+        ssize_t r = read(p[0], line + n, 1);
+        if (r <= 0 || line[n] == '\n')
+            break;
+        n++;
+    }
+    close(p[0]);
+    s->port = (uint16_t)atoi(line);
+    running = s;
+    assert_true(s->port > 0);
+    alarm(30);
+}
+
+static void server_stop(server *s)
+{
+    alarm(0);
+    kill(s->pid, SIGTERM);
+    waitpid(s->pid, NULL, 0);
+    running = NULL;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    if (running)
+        server_stop(running);
+    return 0;
+}
+
+static void opts_init(smb_conn_opts *o)
+{
+    smb_conn_opts_init(o);
+    o->connect_timeout_ms = CONNECT_MS;
+    o->request_timeout_ms = REQUEST_MS;
+    o->pending_timeout_ms = PENDING_MS;
+}
+
+static const smb_creds CREDS = {.username = "tester", .password = "hostile-pass", .mech = SMB_AUTH_NTLM};
+
+/* A logged-on session with the share connected (each step must work). */
+typedef struct client {
+    smb_conn *conn;
+    smb_session *sess;
+    smb_tree *tree;
+} client;
+
+static void client_up(client *cl, const server *s)
+{
+    smb_conn_opts o;
+    opts_init(&o);
+    smb_error err = {0};
+    cl->conn = smb_conn_connect("127.0.0.1", s->port, &o, &err);
+    if (!cl->conn)
+        fail_msg("[%s] connect: %s", current_mode, err.message);
+    cl->sess = smb_session_setup(cl->conn, &CREDS, &err);
+    if (!cl->sess)
+        fail_msg("[%s] session setup: %s", current_mode, err.message);
+    cl->tree = smb_tree_connect(cl->sess, "share", &err);
+    if (!cl->tree)
+        fail_msg("[%s] tree connect: %s", current_mode, err.message);
+}
+
+static void client_down(client *cl) { smb_conn_close(cl->conn); }
+
+/* The error must be code, with text in its message, and have come within the bound. */
+static void expect_error(int rc, const smb_error *err, int code, const char *text, uint64_t t0)
+{
+    uint64_t took = now_ms() - t0;
+    if (rc != code || !strstr(err->message, text))
+        fail_msg("[%s] expected %s containing '%s', got %d (%s): %s", current_mode, smb_strerror(code), text, rc,
+                 smb_strerror(rc), err->message);
+    if (took > BOUND_MS)
+        fail_msg("[%s] took %llu ms, beyond %u ms", current_mode, (unsigned long long)took, BOUND_MS);
+    assert_null(strchr(err->message, '\n'));
+}
+
+/* ------------------------------------------------------------ working modes */
+
+static uint8_t pattern_byte(size_t i) { return (uint8_t)(i % 251); }
+
+/* The whole tree reads right: listing, small and large files, a compounded read, allocated ranges. */
+static void check_tree(client *cl)
+{
+    smb_error err = {0};
+    smb_open *d = smb_open_dir(cl->tree, "", &err);
+    assert_non_null(d);
+    smb_dir *it = smb_dir_start(d, NULL, &err);
+    assert_non_null(it);
+    int seen = 0;
+    smb_dirent e;
+    int rc;
+    while ((rc = smb_dir_next(it, &e, &err)) == 1) {
+        if (strcmp(e.name, "good1.txt") == 0 || strcmp(e.name, "good2.bin") == 0 || strcmp(e.name, "sub") == 0)
+            seen++;
+    }
+    assert_int_equal(rc, 0);
+    assert_int_equal(seen, 3);
+    smb_dir_finish(it);
+    assert_int_equal(smb_close(d, NULL, &err), 0);
+
+    char small[64];
+    size_t n = 0;
+    smb_file_info info;
+    assert_int_equal(smb_read_file(cl->tree, "sub/good3.txt", small, sizeof small, &n, &info, &err), 0);
+    assert_int_equal(n, 11);
+    assert_memory_equal(small, "third file\n", 11);
+
+    smb_open *f = smb_open_file(cl->tree, "good2.bin", SMB_O_RDONLY, &info, &err);
+    assert_non_null(f);
+    assert_int_equal(info.end_of_file, 100000);
+    uint8_t *buf = malloc(100000);
+    assert_int_equal(smb_pread(f, buf, 100000, 0, 0, &n, &err), 0);
+    assert_int_equal(n, 100000);
+    for (size_t i = 0; i < n; i++)
+        if (buf[i] != pattern_byte(i))
+            fail_msg("[%s] byte %zu of good2.bin is wrong", current_mode, i);
+    free(buf);
+    smb_range *ranges = NULL;
+    size_t nr = 0;
+    assert_int_equal(smb_query_allocated_ranges(f, 100000, 16, &ranges, &nr, &err), 0);
+    assert_int_equal(nr, 1);
+    free(ranges);
+    assert_int_equal(smb_close(f, NULL, &err), 0);
+}
+
+static void test_good(void **state)
+{
+    (void)state;
+    static server s;
+    server_start(&s, "good");
+    client cl;
+    client_up(&cl, &s);
+    check_tree(&cl);
+    client_down(&cl);
+    server_stop(&s);
+}
+
+static void test_signed(void **state)
+{
+    (void)state;
+    static server s;
+    server_start(&s, "signed");
+    client cl;
+    client_up(&cl, &s);
+    smb_session_info si;
+    smb_session_get_info(cl.sess, &si);
+    assert_true(si.signing);
+    check_tree(&cl);
+    client_down(&cl);
+    server_stop(&s);
+}
+
+static void test_encrypted(void **state)
+{
+    (void)state;
+    static server s;
+    server_start(&s, "encrypted");
+    client cl;
+    client_up(&cl, &s);
+    smb_session_info si;
+    smb_session_get_info(cl.sess, &si);
+    assert_true(si.encryption);
+    check_tree(&cl);
+    client_down(&cl);
+    server_stop(&s);
+}
+
+static void test_credits_65535(void **state)
+{
+    (void)state;
+    static server s;
+    server_start(&s, "credits-65535");
+    client cl;
+    client_up(&cl, &s);
+    check_tree(&cl);
+    check_tree(&cl);
+    client_down(&cl);
+    server_stop(&s);
+}
+
+/* ------------------------------------------------------------ failing modes */
+
+static void connect_fails(const char *mode, int code, const char *text)
+{
+    static server s;
+    server_start(&s, mode);
+    smb_conn_opts o;
+    opts_init(&o);
+    smb_error err = {0};
+    uint64_t t0 = now_ms();
+    smb_conn *c = smb_conn_connect("127.0.0.1", s.port, &o, &err);
+    assert_null(c);
+    expect_error(err.code, &err, code, text, t0);
+    server_stop(&s);
+}
+
+static void session_fails(const char *mode, int code, const char *text)
+{
+    static server s;
+    server_start(&s, mode);
+    smb_conn_opts o;
+    opts_init(&o);
+    smb_error err = {0};
+    smb_conn *c = smb_conn_connect("127.0.0.1", s.port, &o, &err);
+    assert_non_null(c);
+    uint64_t t0 = now_ms();
+    smb_session *ss = smb_session_setup(c, &CREDS, &err);
+    assert_null(ss);
+    expect_error(err.code, &err, code, text, t0);
+    smb_conn_close(c);
+    server_stop(&s);
+}
+
+static void tree_fails(const char *mode, int code, const char *text)
+{
+    static server s;
+    server_start(&s, mode);
+    smb_conn_opts o;
+    opts_init(&o);
+    smb_error err = {0};
+    smb_conn *c = smb_conn_connect("127.0.0.1", s.port, &o, &err);
+    assert_non_null(c);
+    smb_session *ss = smb_session_setup(c, &CREDS, &err);
+    if (!ss)
+        fail_msg("[%s] session setup: %s", mode, err.message);
+    uint64_t t0 = now_ms();
+    smb_tree *t = smb_tree_connect(ss, "share", &err);
+    assert_null(t);
+    expect_error(err.code, &err, code, text, t0);
+    smb_conn_close(c);
+    server_stop(&s);
+}
+
+/* Reading good2.bin (two READs of 64 KiB) fails as expected; the connection then closes cleanly. */
+static void read_fails(const char *mode, int code, const char *text)
+{
+    static server s;
+    server_start(&s, mode);
+    client cl;
+    client_up(&cl, &s);
+    smb_error err = {0};
+    smb_open *f = smb_open_file(cl.tree, "good2.bin", SMB_O_RDONLY, NULL, &err);
+    if (!f)
+        fail_msg("[%s] open: %s", mode, err.message);
+    uint8_t *buf = malloc(100000);
+    size_t n = 0;
+    uint64_t t0 = now_ms();
+    int rc = smb_pread(f, buf, 100000, 0, 0, &n, &err);
+    expect_error(rc, &err, code, text, t0);
+    free(buf);
+    smb_close(f, NULL, NULL);
+    client_down(&cl);
+    server_stop(&s);
+}
+
+static void test_neg_secbuf_oob(void **state)
+{
+    (void)state;
+    connect_fails("neg-secbuf-oob", SMB_ERR_PROTOCOL, "malformed NEGOTIATE response");
+}
+
+static void test_credits_0(void **state)
+{
+    (void)state;
+    session_fails("credits-0", SMB_ERR_PROTOCOL, "granted 0 credits");
+}
+
+static void test_setup_secbuf_oob(void **state)
+{
+    (void)state;
+    session_fails("setup-secbuf-oob", SMB_ERR_PROTOCOL, "malformed SESSION_SETUP response");
+}
+
+static void test_unknown_mid(void **state)
+{
+    (void)state;
+    tree_fails("unknown-mid", SMB_ERR_PROTOCOL, "never sent");
+}
+
+static void test_bad_signature(void **state)
+{
+    (void)state;
+    tree_fails("bad-signature", SMB_ERR_SIGNATURE, "signature does not verify");
+}
+
+static void test_plain_on_encrypted(void **state)
+{
+    (void)state;
+    tree_fails("plain-on-encrypted", SMB_ERR_SIGNATURE, "unencrypted response on an encrypted session");
+}
+
+static void test_create_ctx_oob(void **state)
+{
+    (void)state;
+    static server s;
+    server_start(&s, "create-ctx-oob");
+    client cl;
+    client_up(&cl, &s);
+    smb_error err = {0};
+    uint64_t t0 = now_ms();
+    smb_open *f = smb_open_file(cl.tree, "good1.txt", SMB_O_RDONLY, NULL, &err);
+    assert_null(f);
+    expect_error(err.code, &err, SMB_ERR_PROTOCOL, "malformed CREATE response", t0);
+    smb_file_info info;
+    t0 = now_ms();
+    expect_error(smb_stat(cl.tree, "good1.txt", &info, &err), &err, SMB_ERR_PROTOCOL, "malformed CREATE", t0);
+    client_down(&cl);
+    server_stop(&s);
+}
+
+/* List the root; returns the smb_dir_next result that ended it, *names the good names seen. */
+static int list_root(client *cl, int *good, int *bad_names, smb_error *err)
+{
+    smb_open *d = smb_open_dir(cl->tree, "", err);
+    assert_non_null(d);
+    smb_dir *it = smb_dir_start(d, NULL, err);
+    assert_non_null(it);
+    *good = *bad_names = 0;
+    smb_dirent e;
+    int rc;
+    while ((rc = smb_dir_next(it, &e, err)) != 0) {
+        if (rc == SMB_ERR_BAD_NAME) {
+            (*bad_names)++;
+            continue;
+        }
+        if (rc < 0)
+            break;
+        assert_true(strcmp(e.name, ".") != 0 && strcmp(e.name, "..") != 0);
+        if (strcmp(e.name, "good1.txt") == 0 || strcmp(e.name, "good2.bin") == 0 || strcmp(e.name, "sub") == 0)
+            (*good)++;
+    }
+    smb_dir_finish(it);
+    smb_close(d, NULL, NULL);
+    return rc;
+}
+
+static void test_dir_oob(void **state)
+{
+    (void)state;
+    static server s;
+    server_start(&s, "dir-oob");
+    client cl;
+    client_up(&cl, &s);
+    smb_error err = {0};
+    int good, bad;
+    uint64_t t0 = now_ms();
+    int rc = list_root(&cl, &good, &bad, &err);
+    expect_error(rc, &err, SMB_ERR_PROTOCOL, "malformed QUERY_DIRECTORY response", t0);
+    assert_int_equal(good, 0);
+    client_down(&cl);
+    server_stop(&s);
+}
+
+static void test_dirent_oob(void **state)
+{
+    (void)state;
+    static server s;
+    server_start(&s, "dirent-oob");
+    client cl;
+    client_up(&cl, &s);
+    smb_error err = {0};
+    int good, bad;
+    uint64_t t0 = now_ms();
+    int rc = list_root(&cl, &good, &bad, &err);
+    expect_error(rc, &err, SMB_ERR_PROTOCOL, "malformed directory listing", t0);
+    assert_int_equal(good, 2); /* the entries before the bad one: good1.txt, good2.bin ("sub" is the last) */
+    client_down(&cl);
+    server_stop(&s);
+}
+
+/* The library hands out names it can decode and refuses the one with a NUL;
+ * the engine refuses the rest (cli_hostile.sh). A lone surrogate is kept as WTF-8. */
+static void test_evil_listing(void **state)
+{
+    (void)state;
+    static server s;
+    server_start(&s, "evil-listing");
+    client cl;
+    client_up(&cl, &s);
+    smb_error err = {0};
+    smb_open *d = smb_open_dir(cl.tree, "", &err);
+    assert_non_null(d);
+    smb_dir *it = smb_dir_start(d, NULL, &err);
+    assert_non_null(it);
+    int good = 0, nul = 0, names = 0;
+    bool surrogate = false;
+    smb_dirent e;
+    int rc;
+    while ((rc = smb_dir_next(it, &e, &err)) != 0) {
+        if (rc == SMB_ERR_BAD_NAME) {
+            assert_non_null(strstr(err.message, "undecodable name"));
+            nul++;
+            continue;
+        }
+        assert_int_equal(rc, 1);
+        names++;
+        assert_true(strcmp(e.name, ".") != 0 && strcmp(e.name, "..") != 0);
+        if (strcmp(e.name, "good1.txt") == 0 || strcmp(e.name, "good2.bin") == 0 || strcmp(e.name, "sub") == 0)
+            good++;
+        if (strcmp(e.name, "s\xed\xa0\x80x") == 0)
+            surrogate = true;
+    }
+    assert_int_equal(good, 3);
+    assert_int_equal(nul, 1);
+    assert_true(surrogate);
+    assert_int_equal(names, 3 + 5); /* ../x, a/b, a\b, C:x, s<U+D800>x */
+    smb_dir_finish(it);
+    smb_close(d, NULL, NULL);
+    client_down(&cl);
+    server_stop(&s);
+}
+
+static void test_ioctl_oob(void **state)
+{
+    (void)state;
+    static server s;
+    server_start(&s, "ioctl-oob");
+    client cl;
+    client_up(&cl, &s);
+    smb_error err = {0};
+    smb_iface *ifs = NULL;
+    size_t n = 0;
+    uint64_t t0 = now_ms();
+    expect_error(smb_query_interfaces(cl.tree, &ifs, &n, &err), &err, SMB_ERR_PROTOCOL, "malformed IOCTL response",
+                 t0);
+    smb_open *f = smb_open_file(cl.tree, "good2.bin", SMB_O_RDONLY, NULL, &err);
+    assert_non_null(f);
+    smb_range *r = NULL;
+    t0 = now_ms();
+    expect_error(smb_query_allocated_ranges(f, 100000, 16, &r, &n, &err), &err, SMB_ERR_PROTOCOL,
+                 "malformed IOCTL response", t0);
+    smb_close(f, NULL, NULL);
+    client_down(&cl);
+    server_stop(&s);
+}
+
+static void test_read_oob(void **state)
+{
+    (void)state;
+    read_fails("read-oob", SMB_ERR_PROTOCOL, "outside the frame");
+}
+
+static void test_huge_frame(void **state)
+{
+    (void)state;
+    read_fails("huge-frame", SMB_ERR_PROTOCOL, "frame of 2097152 bytes");
+}
+
+static void test_pending_forever(void **state)
+{
+    (void)state;
+    read_fails("pending-forever", SMB_ERR_TIMEOUT, "did not answer (READ request)");
+}
+
+static void test_bad_signature_read(void **state)
+{
+    (void)state;
+    read_fails("bad-signature-read", SMB_ERR_SIGNATURE, "signature does not verify");
+}
+
+static void test_close_mid_nbss(void **state)
+{
+    (void)state;
+    read_fails("close-mid-nbss", SMB_ERR_DISCONNECTED, "closed by the server");
+}
+
+static void test_close_mid_header(void **state)
+{
+    (void)state;
+    read_fails("close-mid-header", SMB_ERR_DISCONNECTED, "closed by the server");
+}
+
+static void test_close_mid_read(void **state)
+{
+    (void)state;
+    read_fails("close-mid-read", SMB_ERR_DISCONNECTED, "closed by the server");
+}
+
+static void test_stall_mid_read(void **state)
+{
+    (void)state;
+    read_fails("stall-mid-read", SMB_ERR_TIMEOUT, "did not answer (READ request)");
+}
+
+int main(void)
+{
+    signal(SIGALRM, on_alarm);
+    signal(SIGPIPE, SIG_IGN);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_teardown(test_good, teardown),
+        cmocka_unit_test_teardown(test_signed, teardown),
+        cmocka_unit_test_teardown(test_encrypted, teardown),
+        cmocka_unit_test_teardown(test_credits_65535, teardown),
+        cmocka_unit_test_teardown(test_neg_secbuf_oob, teardown),
+        cmocka_unit_test_teardown(test_credits_0, teardown),
+        cmocka_unit_test_teardown(test_setup_secbuf_oob, teardown),
+        cmocka_unit_test_teardown(test_unknown_mid, teardown),
+        cmocka_unit_test_teardown(test_bad_signature, teardown),
+        cmocka_unit_test_teardown(test_plain_on_encrypted, teardown),
+        cmocka_unit_test_teardown(test_create_ctx_oob, teardown),
+        cmocka_unit_test_teardown(test_dir_oob, teardown),
+        cmocka_unit_test_teardown(test_dirent_oob, teardown),
+        cmocka_unit_test_teardown(test_evil_listing, teardown),
+        cmocka_unit_test_teardown(test_ioctl_oob, teardown),
+        cmocka_unit_test_teardown(test_read_oob, teardown),
+        cmocka_unit_test_teardown(test_huge_frame, teardown),
+        cmocka_unit_test_teardown(test_pending_forever, teardown),
+        cmocka_unit_test_teardown(test_bad_signature_read, teardown),
+        cmocka_unit_test_teardown(test_close_mid_nbss, teardown),
+        cmocka_unit_test_teardown(test_close_mid_header, teardown),
+        cmocka_unit_test_teardown(test_close_mid_read, teardown),
+        cmocka_unit_test_teardown(test_stall_mid_read, teardown),
+    };
+    if (getenv("HOSTILE_FILTER"))
+        cmocka_set_test_filter(getenv("HOSTILE_FILTER"));
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
