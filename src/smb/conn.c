@@ -629,10 +629,13 @@ static smb_req *claim_response(smb_conn *c, const smb2_hdr *h, bool *unknown)
         return NULL;
     }
     if ((h->flags & SMB2_FLAGS_ASYNC_COMMAND) && h->status == STATUS_PENDING) {
-        /* Interim response (MS-SMB2 3.2.5.1.5): keep waiting, longer. */
+        /* Interim response (MS-SMB2 3.2.5.1.5): keep waiting, longer, but
+         * only from the first one: a server repeating interim responses
+         * must not keep the request alive forever. */
+        if (!r->is_async)
+            r->deadline_ns = smb_now_ns() + (uint64_t)c->opts.pending_timeout_ms * 1000000ull;
         r->is_async = true;
         r->async_id = h->async_id;
-        r->deadline_ns = smb_now_ns() + (uint64_t)c->opts.pending_timeout_ms * 1000000ull;
         if (r->state == REQ_RECEIVING)
             r->state = REQ_SENT;
         pthread_mutex_unlock(&c->lock);
@@ -773,8 +776,11 @@ static bool try_direct_read(smb_conn *c, const uint8_t *head, size_t len, bool *
     smb_req *r = table_find(c, h.message_id);
     bool ok = r && r->read_buf && r->state == REQ_SENT && r->command == SMB2_READ && rr.data_length <= r->read_cap &&
               !wants_encryption(r);
-    if (ok)
+    if (ok) {
+        /* Its data must come within a request timeout too (the watchdog watches it). */
         r->state = REQ_RECEIVING;
+        r->deadline_ns = smb_now_ns() + (uint64_t)c->opts.request_timeout_ms * 1000000ull;
+    }
     pthread_mutex_unlock(&c->lock);
     if (!ok)
         return false;
@@ -1050,7 +1056,7 @@ static void *wd_main(void *arg)
         smb_req *late = NULL;
         for (size_t i = 0; i < c->table_size && !late; i++)
             for (smb_req *r = c->table[i]; r && !late; r = r->hash_next)
-                if (r->state == REQ_SENT && r->deadline_ns && now > r->deadline_ns)
+                if ((r->state == REQ_SENT || r->state == REQ_RECEIVING) && r->deadline_ns && now > r->deadline_ns)
                     late = r;
         if (late) {
             unsigned secs = (late->is_async ? c->opts.pending_timeout_ms : c->opts.request_timeout_ms) / 1000;

@@ -4,7 +4,9 @@
  * (3.3.5.20), QUERY_DIRECTORY (3.3.5.18) and IOCTL (3.3.5.15), over the
  * fixed read-only tree of hs_tree.c, with the modes' bad offsets.
  */
+#include <poll.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
@@ -160,6 +162,44 @@ bool hs_close(hs_conn *c, const hs_req *req)
     return hs_send(c, req, &w, false);
 }
 
+/*
+ * STATUS_PENDING forever: an interim response (MS-SMB2 3.3.4.2) for every
+ * READ, repeated every 250 ms, never a final one. Further READs join the
+ * list; other requests are not answered.
+ */
+static bool pending_forever(hs_conn *c, const hs_req *first)
+{
+    uint64_t mids[64];
+    int n = 0;
+    mids[n++] = first->h.message_id;
+    hs_req req = *first;
+    for (;;) {
+        for (int i = 0; i < n; i++) {
+            req.h.message_id = mids[i];
+            smb_wr w;
+            hs_rsp_begin(&w, c, &req, HS_STATUS_PENDING);
+            smb_put32(w.buf + 16, SMB2_FLAGS_SERVER_TO_REDIR | SMB2_FLAGS_ASYNC_COMMAND);
+            smb_put64(w.buf + 32, 0x5000 + mids[i]); /* AsyncId */
+            hs_error_body(&w);
+            if (!hs_send(c, &req, &w, false))
+                return false;
+        }
+        struct pollfd p = {.fd = c->fd, .events = POLLIN};
+        if (poll(&p, 1, 250) <= 0)
+            continue;
+        uint8_t *frame = NULL;
+        size_t len = 0;
+        if (!hs_read_frame(c->fd, &frame, &len))
+            return false; /* the client gave up */
+        smb_rd rd;
+        smb_rd_init(&rd, frame, len);
+        smb2_hdr h;
+        if (smb2_hdr_decode(&rd, &h) == 0 && h.command == SMB2_READ && n < 64)
+            mids[n++] = h.message_id;
+        free(frame);
+    }
+}
+
 bool hs_read(hs_conn *c, const hs_req *req)
 {
     smb_rd r;
@@ -177,30 +217,8 @@ bool hs_read(hs_conn *c, const hs_req *req)
         length = HS_MAX_IO;
     uint32_t n = size - offset < length ? (uint32_t)(size - offset) : length;
 
-    if (c->mode == HS_PENDING_FOREVER) {
-        /* An interim response (MS-SMB2 3.3.4.2), then another, and another: never the final one. */
-        for (;;) {
-            smb_wr w;
-            hs_rsp_begin(&w, c, req, HS_STATUS_PENDING);
-            smb_put32(w.buf + 16, SMB2_FLAGS_SERVER_TO_REDIR | SMB2_FLAGS_ASYNC_COMMAND);
-            smb_put64(w.buf + 32, 0x5000 + req->h.message_id); /* AsyncId */
-            hs_error_body(&w);
-            if (!hs_send(c, req, &w, false))
-                return false;
-            struct timespec ts = {0, 250 * 1000000L};
-            nanosleep(&ts, NULL);
-            if (send(c->fd, "", 0, MSG_NOSIGNAL) < 0)
-                return false;
-            char probe;
-            ssize_t got = recv(c->fd, &probe, 1, MSG_PEEK | MSG_DONTWAIT);
-            if (got == 0)
-                return false; /* the client gave up */
-            if (got > 0) {
-                hs_drain(c); /* anything more from it (a CANCEL, a LOGOFF) is not answered */
-                return false;
-            }
-        }
-    }
+    if (c->mode == HS_PENDING_FOREVER)
+        return pending_forever(c, req);
 
     smb_wr w;
     hs_rsp_begin(&w, c, req, HS_STATUS_SUCCESS);
