@@ -5,6 +5,7 @@
  *   good1.txt      "hello hostile world\n"
  *   good2.bin      100000 bytes, byte i = i % 251 (two READs of 64 KiB)
  *   sub/good3.txt  "third file\n"
+ *   s<U+D800>x     "surrogate\n" (listed in evil-listing mode only)
  */
 #include <stdint.h>
 #include <string.h>
@@ -14,6 +15,8 @@
 
 static const char GOOD1[] = "hello hostile world\n";
 static const char GOOD3[] = "third file\n";
+static const char SURROGATE[] = "surrogate\n";
+#define SURROGATE_NODE 5
 
 const hs_node hs_nodes[] = {
     {"", true, 0, -1},
@@ -21,6 +24,7 @@ const hs_node hs_nodes[] = {
     {"good2.bin", false, 100000, 0},
     {"sub", true, 0, 0},
     {"sub\\good3.txt", false, sizeof GOOD3 - 1, 3},
+    {"", false, sizeof SURROGATE - 1, -2}, /* "s<U+D800>x": listed by evil-listing only, found by hs_lookup */
 };
 const int hs_nnodes = (int)(sizeof hs_nodes / sizeof hs_nodes[0]);
 
@@ -31,6 +35,8 @@ uint8_t hs_file_byte(int n, uint64_t off)
         return (uint8_t)GOOD1[off];
     case 3 + 1:
         return (uint8_t)GOOD3[off];
+    case SURROGATE_NODE:
+        return (uint8_t)SURROGATE[off];
     default:
         return (uint8_t)(off % 251);
     }
@@ -38,6 +44,10 @@ uint8_t hs_file_byte(int n, uint64_t off)
 
 int hs_lookup(const uint8_t *name16, size_t len)
 {
+    /* The one non-ASCII name: a lone high surrogate, kept by the client as WTF-8. */
+    static const uint8_t SURROGATE16[6] = {'s', 0, 0x00, 0xD8, 'x', 0};
+    if (len == sizeof SURROGATE16 && memcmp(name16, SURROGATE16, len) == 0)
+        return SURROGATE_NODE;
     char path[256];
     size_t n = 0;
     for (size_t i = 0; i + 1 < len; i += 2) {
@@ -122,7 +132,8 @@ void hs_list(smb_wr *w, int dir, bool evil, bool dirent_oob)
     }
     if (evil && dir == 0)
         for (size_t i = 0; i < sizeof EVIL / sizeof EVIL[0]; i++)
-            LINK(put_entry(w, EVIL[i].u, EVIL[i].n, false, 5, 2000 + i));
+            LINK(put_entry(w, EVIL[i].u, EVIL[i].n, false,
+                           EVIL[i].u == EVIL_SURROGATE ? hs_nodes[SURROGATE_NODE].size : 5, 2000 + i));
     if (dirent_oob && prev != SIZE_MAX)
         smb_wr_put_u32(w, prev + 60, 0x10000); /* FileNameLength of the last entry: past the buffer */
 #undef LINK
