@@ -1,0 +1,129 @@
+#!/usr/bin/env bash
+# The smbcopy command against hostile_smbd, downloading into a fresh local
+# destination inside a sandbox:
+#   evil-listing        every good file arrives with the right bytes, each
+#                       hostile name is refused in the JSON summary, exit 1
+#                       (some files failed), nothing outside the destination
+#   close-mid-read      one clear line, exit 4 (connection lost), no file
+#   close-mid-header    under its final name, nothing outside the destination
+#   bad-signature-read  one FAILED line per file naming the signature, exit 1,
+#                       no file under its final name
+# Environment: SMBCOPY_CLI and HOSTILE_SMBD (set by CTest).
+set -u
+CLI=${SMBCOPY_CLI:?}
+SRV=${HOSTILE_SMBD:?}
+command -v perl >/dev/null || { echo "perl is needed"; exit 77; }
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/cli_hostile.XXXXXX")
+SRV_PID=
+cleanup() {
+    [ -n "$SRV_PID" ] && kill "$SRV_PID" 2>/dev/null && wait "$SRV_PID" 2>/dev/null
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+failures=0
+fail() { echo "FAIL [$MODE]: $*"; failures=$((failures + 1)); }
+
+# The expected content of the good files.
+mkdir -p "$WORK/expect/sub"
+printf 'hello hostile world\n' >"$WORK/expect/good1.txt"
+printf 'third file\n' >"$WORK/expect/sub/good3.txt"
+perl -e 'print join("", map { chr($_ % 251) } 0 .. 99999)' >"$WORK/expect/good2.bin"
+printf 'surrogate\n' >"$WORK/expect/surrogate"
+
+start_server() {
+    "$SRV" --mode "$1" --port-file "$WORK/port" >/dev/null 2>"$WORK/server.err" &
+    SRV_PID=$!
+    for _ in $(seq 100); do [ -s "$WORK/port" ] && break; sleep 0.05; done
+    PORT=$(cat "$WORK/port")
+}
+
+stop_server() {
+    kill "$SRV_PID" 2>/dev/null
+    wait "$SRV_PID" 2>/dev/null
+    SRV_PID=
+    rm -f "$WORK/port"
+}
+
+# Run smbcopy in a fresh sandbox: $SANDBOX/dest is the destination and
+# $SANDBOX/sentinel a neighbour that must stay as it is.
+run_cli() {
+    SANDBOX="$WORK/sandbox-$MODE"
+    mkdir -p "$SANDBOX/sentinel"
+    echo keep >"$SANDBOX/sentinel/file"
+    (cd "$SANDBOX" && find . -path ./dest -prune -o -print | sort) >"$WORK/before"
+    local t0=$SECONDS
+    SMB_PASSWORD=hostile-pass XDG_STATE_HOME="$WORK/state" timeout 120 \
+        "$CLI" "$@" --retry-for 0 --timeout 3 "smb://tester@127.0.0.1:$PORT/share" "$SANDBOX/dest" \
+        >"$WORK/out" 2>"$WORK/err"
+    RC=$?
+    ELAPSED=$((SECONDS - t0))
+    (cd "$SANDBOX" && find . -path ./dest -prune -o -print | sort) >"$WORK/after"
+    cmp -s "$WORK/before" "$WORK/after" || fail "something changed outside the destination: $(diff "$WORK/before" "$WORK/after" | tr '\n' ' ')"
+    [ "$(cat "$SANDBOX/sentinel/file")" = keep ] || fail "the sentinel file changed"
+    [ "$ELAPSED" -le 30 ] || fail "took ${ELAPSED}s"
+}
+
+# Every regular file under dest that has a final name must hold exactly the expected bytes.
+check_final_names() {
+    local f rel want
+    while IFS= read -r -d '' f; do
+        rel=${f#"$SANDBOX/dest/"}
+        case "$rel" in
+        .smbcopy-*.tmp | */.smbcopy-*.tmp | .smbcopy-*.tmp/*) continue ;;
+        esac
+        case "$rel" in
+        good1.txt | good2.bin | sub/good3.txt) want="$WORK/expect/$rel" ;;
+        s?*x) want="$WORK/expect/surrogate" ;;
+        *) fail "unexpected file '$rel' in the destination"; continue ;;
+        esac
+        cmp -s "$f" "$want" || fail "'$rel' is under its final name with the wrong bytes"
+    done < <(find "$SANDBOX/dest" -type f -print0 2>/dev/null)
+}
+
+# ---- evil-listing
+MODE=evil-listing
+start_server "$MODE"
+run_cli --json
+stop_server
+[ "$RC" -eq 1 ] || fail "exit $RC, expected 1 (some files failed)"
+for f in good1.txt good2.bin sub/good3.txt; do
+    cmp -s "$SANDBOX/dest/$f" "$WORK/expect/$f" || fail "$f missing or wrong"
+done
+sur=$(printf 's\355\240\200x') # U+D800 kept as WTF-8
+cmp -s "$SANDBOX/dest/$sur" "$WORK/expect/surrogate" || fail "the surrogate-named file missing or wrong"
+check_final_names
+for name in '"../x"' '"a/b"' '"a\\\\b"' '"C:x"'; do
+    grep -q "{\"path\":$name,\"reason\":\"refused entry from the source" "$WORK/out" || fail "no refusal of $name in the JSON"
+done
+grep -q '"reason":"an entry with an undecodable name was not copied"' "$WORK/out" || fail "the name with a NUL was not reported"
+[ "$(find "$SANDBOX/dest" -mindepth 1 | wc -l)" -eq 5 ] || fail "the destination holds more than the 4 good files and sub: $(find "$SANDBOX/dest" | tr '\n' ' ')"
+
+# ---- connection closed in the middle of a frame
+for MODE in close-mid-read close-mid-header; do
+    start_server "$MODE"
+    run_cli -q
+    stop_server
+    [ "$RC" -eq 4 ] || fail "exit $RC, expected 4 (connection lost)"
+    [ "$(wc -l <"$WORK/err")" -eq 1 ] || fail "not one line on stderr: $(cat "$WORK/err")"
+    grep -q "^smbcopy: connection to 127.0.0.1 lost.*closed by the server" "$WORK/err" || fail "unclear message: $(cat "$WORK/err")"
+    check_final_names
+done
+
+# ---- every READ answer badly signed
+MODE=bad-signature-read
+start_server "$MODE"
+run_cli -q
+stop_server
+[ "$RC" -eq 1 ] || fail "exit $RC, expected 1 (some files failed)"
+for f in good1.txt good2.bin sub/good3.txt; do
+    grep -q "^FAILED $f: .*signature does not verify" "$WORK/err" "$WORK/out" || fail "no signature failure reported for $f"
+    [ -e "$SANDBOX/dest/$f" ] && fail "$f exists under its final name"
+done
+check_final_names
+
+if [ "$failures" -ne 0 ]; then
+    echo "cli_hostile: $failures failure(s)"
+    exit 1
+fi
+echo "cli_hostile: all modes passed"
