@@ -34,12 +34,14 @@ typedef struct server {
 } server;
 
 static const char *current_mode = "?";
-/* The server of the running test, stopped by the teardown even when the test failed. */
+/* The server of the running test, stopped by the teardown even when the test failed, or on a hang. */
 static server *running;
 
 static void on_alarm(int sig)
 {
     (void)sig;
+    if (running)
+        kill(running->pid, SIGTERM);
     static const char msg[] = "test_hostile: HANG: the client did not return within 30 s\n";
     (void)!write(2, msg, sizeof msg - 1);
     _exit(1);
