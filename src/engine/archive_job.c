@@ -479,7 +479,8 @@ static void read_large(arc_run *r, arc_entry *e)
             break;
         arc_chunk *c = ring[head].c;
         size_t got = 0;
-        int rc = src->ops->io_wait(ring[head].io, &got, failed ? &(smb_error){0} : &err);
+        smb_error ignored = {0}; /* after the first failure, later errors are not reported */
+        int rc = src->ops->io_wait(ring[head].io, &got, failed ? &ignored : &err);
         head = (head + 1) % WINDOW;
         inflight--;
         if (rc != 0 && !failed)

@@ -299,7 +299,7 @@ int smb_read_file(smb_tree *t, const char *path, void *buf, size_t cap, size_t *
     if (!rd)
         return smb_err_set(err, SMB_ERR_NO_MEMORY, 0, "out of memory");
     smb2_read_req rr = {.length = (uint32_t)(cap ? cap : 1), .fid = SMB2_FILEID_RELATED};
-    uint8_t one;
+    uint8_t one = 0; /* the target of a 1-byte read when the caller wants none */
     smb2_read_req_encode(smb_req_body(rd), &rr);
     rd->read_buf = cap ? buf : &one;
     rd->read_cap = cap ? cap : 1;

@@ -58,7 +58,7 @@ static int connect_one(const struct addrinfo *ai, unsigned timeout_ms, int *out_
 int smb_tcp_connect(const char *host, uint16_t port, unsigned timeout_ms, smb_error *err)
 {
     char portstr[8];
-    snprintf(portstr, sizeof portstr, "%u", port ? port : 445);
+    snprintf(portstr, sizeof portstr, "%u", port ? (unsigned)port : 445u);
     struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
     struct addrinfo *res = NULL;
     int grc = getaddrinfo(host, portstr, &hints, &res);
