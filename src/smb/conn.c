@@ -618,7 +618,7 @@ static smb_req *claim_response(smb_conn *c, const smb2_hdr *h, bool *unknown)
 {
     *unknown = false;
     pthread_mutex_lock(&c->lock);
-    c->credits += h->credits;
+    c->credits = smb_credit_grant(c->credits, h->credits);
     if (h->credits)
         pthread_cond_broadcast(&c->credit_cond);
     c->last_recv_ns = smb_now_ns();

@@ -11,6 +11,12 @@ uint16_t smb_credit_charge(bool multi_credit, size_t send_bytes, size_t expect_b
     return (uint16_t)(credits ? credits : 1);
 }
 
+uint32_t smb_credit_grant(uint32_t available, uint16_t granted)
+{
+    uint64_t sum = (uint64_t)available + granted;
+    return sum > SMB_CREDITS_HELD_MAX ? SMB_CREDITS_HELD_MAX : (uint32_t)sum;
+}
+
 uint16_t smb_credit_request(uint32_t available, uint32_t outstanding, uint32_t target, uint16_t charge)
 {
     uint64_t have = (uint64_t)available + outstanding;

@@ -22,6 +22,16 @@
 uint16_t smb_credit_charge(bool multi_credit, size_t send_bytes, size_t expect_bytes);
 
 /**
+ * Most credits the client keeps available. A server may grant any number
+ * with every response (MS-SMB2 3.3.1.2 leaves the policy to it); a
+ * hostile one granting 65535 each time would otherwise wrap the counter.
+ */
+#define SMB_CREDITS_HELD_MAX 65535u
+
+/** available + granted, capped at SMB_CREDITS_HELD_MAX. */
+uint32_t smb_credit_grant(uint32_t available, uint16_t granted);
+
+/**
  * Credits to ask for with a request of `charge`: the charge itself plus
  * what tops available + outstanding up to target, capped at
  * SMB_CREDIT_REQUEST_MAX.

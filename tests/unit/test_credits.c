@@ -7,6 +7,19 @@
 
 #include "credits.h"
 
+/* Grants add up to SMB_CREDITS_HELD_MAX and stay there, however many come. */
+static void test_grants_capped(void **state)
+{
+    (void)state;
+    assert_int_equal(smb_credit_grant(10, 0), 10);
+    assert_int_equal(smb_credit_grant(10, 5), 15);
+    assert_int_equal(smb_credit_grant(65000, 535), 65535);
+    uint32_t held = 0;
+    for (int i = 0; i < 200000; i++)
+        held = smb_credit_grant(held, 65535);
+    assert_int_equal(held, SMB_CREDITS_HELD_MAX);
+}
+
 static void test_charge_boundaries(void **state)
 {
     (void)state;
@@ -56,6 +69,7 @@ static void test_request_capped(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_grants_capped),
         cmocka_unit_test(test_charge_boundaries),
         cmocka_unit_test(test_charge_without_multicredit),
         cmocka_unit_test(test_charge_saturates),
