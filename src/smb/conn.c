@@ -1059,12 +1059,12 @@ static void *wd_main(void *arg)
                 if ((r->state == REQ_SENT || r->state == REQ_RECEIVING) && r->deadline_ns && now > r->deadline_ns)
                     late = r;
         if (late) {
-            unsigned secs = (late->is_async ? c->opts.pending_timeout_ms : c->opts.request_timeout_ms) / 1000;
+            double secs = (late->is_async ? c->opts.pending_timeout_ms : c->opts.request_timeout_ms) / 1000.0;
             uint16_t cmd = late->command;
             pthread_mutex_unlock(&c->lock);
             /* A server that stops answering one request is not trusted with
              * the next ones either: the connection is closed. */
-            smb_conn_fail(c, SMB_ERR_TIMEOUT, "server %s:%u did not answer (%s request) within %u s", c->host,
+            smb_conn_fail(c, SMB_ERR_TIMEOUT, "server %s:%u did not answer (%s request) within %g s", c->host,
                           (unsigned)c->port, command_name(cmd), secs);
             pthread_mutex_lock(&c->lock);
             continue;
