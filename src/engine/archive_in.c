@@ -44,7 +44,19 @@ int arc_in_open(const char *path, arc_in **out, smb_error *err)
     if (!(a->a = archive_read_new()))
         rc = smb_err_set(err, SMB_ERR_NO_MEMORY, 0, "out of memory");
     if (rc == 0) {
-        archive_read_support_filter_all(a->a);
+        /*
+         * Only the decompressors libarchive has built in: _filter_all would
+         * also let an archive's first bytes choose an external program
+         * (lrzip, lzop, grzip) to run on its contents.
+         */
+        archive_read_support_filter_gzip(a->a);
+        archive_read_support_filter_bzip2(a->a);
+        archive_read_support_filter_xz(a->a);
+        archive_read_support_filter_lzma(a->a);
+        archive_read_support_filter_lzip(a->a);
+        archive_read_support_filter_zstd(a->a);
+        archive_read_support_filter_lz4(a->a);
+        archive_read_support_filter_compress(a->a);
         archive_read_support_format_all(a->a);
         int r = strcmp(path, "-") == 0 ? archive_read_open_fd(a->a, 0, 1 << 20)
                                        : archive_read_open_filename(a->a, path, 1 << 20);

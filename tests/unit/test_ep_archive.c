@@ -316,6 +316,50 @@ static void test_missing_archive(void **state)
     assert_non_null(strstr(err.message, "absent.tar"));
 }
 
+/*
+ * An archive whose first bytes claim lrzip compression: reading it must not
+ * run any program. A fake `lrzip` first on PATH leaves a mark if it is run.
+ */
+static void test_no_external_decompressor(void **state)
+{
+    (void)state;
+    char bin[300], mark[300], fake[320], path[300];
+    snprintf(bin, sizeof bin, "%s/bin", dir);
+    snprintf(mark, sizeof mark, "%s/ran", dir);
+    snprintf(fake, sizeof fake, "%s/lrzip", bin);
+    snprintf(path, sizeof path, "%s/evil.tar.lrz", dir);
+    assert_int_equal(mkdir(bin, 0700), 0);
+    FILE *f = fopen(fake, "w");
+    assert_non_null(f);
+    fprintf(f, "#!/bin/sh\ntouch '%s'\ncat\n", mark);
+    fclose(f);
+    assert_int_equal(chmod(fake, 0700), 0);
+    f = fopen(path, "wb");
+    assert_non_null(f);
+    static const uint8_t head[] = {'L', 'R', 'Z', 'I', 0, 6};
+    uint8_t zeros[512] = {0};
+    fwrite(head, 1, sizeof head, f);
+    fwrite(zeros, 1, sizeof zeros, f);
+    fclose(f);
+
+    char *old = getenv("PATH") ? strdup(getenv("PATH")) : NULL;
+    setenv("PATH", bin, 1);
+    smb_error err = {0};
+    ep *e = ep_archive_open(path, NULL, &err);
+    if (e) {
+        const char *name = NULL, *refused = NULL;
+        ep_stat st;
+        int rc = e->ops->next(e, &name, &st, &refused, &err);
+        e->ops->free(e);
+        assert_true(rc < 0);
+    }
+    if (old) {
+        setenv("PATH", old, 1);
+        free(old);
+    }
+    assert_int_not_equal(access(mark, F_OK), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -324,6 +368,7 @@ int main(void)
         cmocka_unit_test(test_incomplete_entry),
         cmocka_unit_test(test_freed_uncommitted),
         cmocka_unit_test(test_missing_archive),
+        cmocka_unit_test(test_no_external_decompressor),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
