@@ -3,6 +3,7 @@
 
 #include <archive.h>
 #include <archive_entry.h>
+#include <ctype.h>
 #include <errno.h>
 #include <locale.h>
 #include <stdio.h>
@@ -83,6 +84,56 @@ static uint64_t filetime(time_t s, long ns)
     return 116444736000000000ull + (uint64_t)s * 10000000ull + (uint64_t)(ns / 100);
 }
 
+/*
+ * The values of the extended attributes archive_out.c writes; the archive
+ * is untrusted, so anything else (signs, spaces, other characters, numbers
+ * out of range) is refused: false.
+ */
+
+/* "<seconds>[.<up to 7 digits>]" since 1970: *ft the FILETIME. */
+static bool parse_ctime(const char *v, uint64_t *ft)
+{
+    /* The latest second whose FILETIME, fraction included, fits in 64 bits. */
+    const long long max_s = (long long)((UINT64_MAX - 116444736000000000ull) / 10000000ull) - 1;
+    if (!isdigit((unsigned char)v[0]))
+        return false;
+    char *end;
+    errno = 0;
+    long long s = strtoll(v, &end, 10);
+    if (errno != 0 || s > max_s)
+        return false;
+    long hundreds = 0;
+    if (*end == '.') {
+        int digits = 0;
+        for (end++; digits < 7 && isdigit((unsigned char)*end); digits++, end++)
+            hundreds = hundreds * 10 + (*end - '0');
+        if (digits == 0)
+            return false;
+        for (; digits < 7; digits++)
+            hundreds *= 10;
+    }
+    if (*end != '\0')
+        return false;
+    *ft = filetime((time_t)s, hundreds * 100);
+    return true;
+}
+
+/* "0x<hex digits>", a 32-bit value. */
+static bool parse_dosattrib(const char *v, uint64_t *attrs)
+{
+    if (v[0] != '0' || v[1] != 'x')
+        return false;
+    size_t n = strspn(v + 2, "0123456789abcdefABCDEF");
+    if (n == 0 || v[2 + n] != '\0')
+        return false;
+    errno = 0;
+    unsigned long long x = strtoull(v + 2, NULL, 16);
+    if (errno != 0 || x > UINT32_MAX)
+        return false;
+    *attrs = x;
+    return true;
+}
+
 /* Creation time and DOS attributes from the extended attributes archive_out.c writes. */
 static void read_xattrs(struct archive_entry *e, ep_stat *st)
 {
@@ -96,20 +147,11 @@ static void read_xattrs(struct archive_entry *e, ep_stat *st)
             continue;
         memcpy(v, value, len);
         v[len] = '\0';
-        if (strcmp(name, ARC_CTIME_XATTR) == 0) {
-            long long s = 0;
-            char frac[8] = {0};
-            if (sscanf(v, "%lld.%7[0-9]", &s, frac) >= 1 && s >= 0) {
-                long hundreds = 0;
-                for (int i = 0; i < 7; i++)
-                    hundreds = hundreds * 10 + (frac[i] ? frac[i] - '0' : 0);
-                st->ctime = filetime((time_t)s, hundreds * 100);
-            }
-        } else if (strcmp(name, ARC_DOSATTRIB_XATTR) == 0) {
-            unsigned x = 0;
-            if (sscanf(v, "0x%x", &x) == 1)
-                st->attributes = x & (SMB_ATTR_READONLY | SMB_ATTR_HIDDEN | SMB_ATTR_SYSTEM | SMB_ATTR_ARCHIVE);
-        }
+        uint64_t x;
+        if (strcmp(name, ARC_CTIME_XATTR) == 0 && parse_ctime(v, &x))
+            st->ctime = x;
+        else if (strcmp(name, ARC_DOSATTRIB_XATTR) == 0 && parse_dosattrib(v, &x))
+            st->attributes = (uint32_t)x & (SMB_ATTR_READONLY | SMB_ATTR_HIDDEN | SMB_ATTR_SYSTEM | SMB_ATTR_ARCHIVE);
     }
 }
 
