@@ -3,6 +3,8 @@
 #include <stdarg.h>
 #include <stdio.h>
 
+#undef smb_err_set /* the analyzer's model in error.h; this is the function */
+
 int smb_err_set(smb_error *err, int code, uint32_t ntstatus, const char *fmt, ...)
 {
     if (err) {
