@@ -364,9 +364,7 @@ static int local_open_read(ep *base, const char *rel, ep_file **out, smb_error *
     /* O_NONBLOCK: a FIFO must not hang the open; it is refused below. */
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
     struct stat s;
-    if (fd < 0) {
-        rc = local_err(err, errno, "open", path);
-    } else if (fstat(fd, &s) < 0) {
+    if (fd < 0 || fstat(fd, &s) < 0) {
         rc = local_err(err, errno, "open", path);
     } else if (S_ISDIR(s.st_mode)) {
         rc = local_err(err, EISDIR, "open", path);
@@ -379,7 +377,7 @@ static int local_open_read(ep *base, const char *rel, ep_file **out, smb_error *
         if (!*out)
             rc = no_memory(err, "open", path);
     }
-    if (rc < 0) {
+    if (!*out) { /* failed: undo */
         if (fd >= 0)
             close(fd);
         free(path);
@@ -404,18 +402,17 @@ static int open_for_write(ep_local *e, const char *rel, uint64_t size, bool resu
                     : open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0666);
     struct stat s;
     if (fd < 0 || fstat(fd, &s) < 0)
-        rc = local_err(err, errno, what, path);
+        rc = local_err(err, errno, what, path); // NOLINT(bugprone-branch-clone): each failing call reports its errno
     else if (!S_ISREG(s.st_mode))
         rc = smb_err_set(err, SMB_ERR_UNSUPPORTED, 0, "open '%s': not a regular file", path);
     else if (size > (uint64_t)INT64_MAX)
         rc = local_err(err, EFBIG, what, path);
-    else if ((uint64_t)s.st_size != size && ftruncate(fd, (off_t)size) < 0)
-        rc = local_err(err, errno, what, path);
-    else if (resume && fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) < 0)
+    else if (((uint64_t)s.st_size != size && ftruncate(fd, (off_t)size) < 0) ||
+             (resume && fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) < 0))
         rc = local_err(err, errno, what, path);
     else if (!(*out = file_new(e, fd, size, path)))
         rc = no_memory(err, what, path);
-    if (rc < 0) {
+    if (!*out) { /* failed: undo */
         if (fd >= 0) {
             close(fd);
             if (!resume)

@@ -189,7 +189,7 @@ static int open_existing(ep_smb *e, const char *rel, uint32_t access, uint32_t o
         free(path);
         if (err)
             *err = le;
-        return le.code;
+        return le.code < 0 ? le.code : SMB_ERR_NO_MEMORY; /* never 0 without a file */
     }
     *fp = f;
     return 0;

@@ -375,7 +375,7 @@ int smb_fsctl(smb_tree *t, smb_open *op, uint32_t ctl_code, const void *in, size
 }
 
 /* One query's output: 4096 ranges (MS-FSCC 2.3.52: 16 bytes each). */
-#define ALLOC_RANGES_OUT (4096u * 16u)
+#define ALLOC_RANGES_OUT ((size_t)4096 * 16)
 
 int smb_query_allocated_ranges(smb_open *op, uint64_t size, size_t max, smb_range **out, size_t *n, smb_error *err)
 {
@@ -385,7 +385,12 @@ int smb_query_allocated_ranges(smb_open *op, uint64_t size, size_t max, smb_rang
         return max == 0 && size ? smb_err_set(err, SMB_ERR_INVALID_ARG, 0, "no room for ranges") : 0;
     uint8_t *buf = malloc(ALLOC_RANGES_OUT);
     smb_range *ranges = calloc(max, sizeof *ranges);
-    int rc = buf && ranges ? 0 : smb_err_set(err, SMB_ERR_NO_MEMORY, 0, "out of memory");
+    if (!buf || !ranges) {
+        free(buf);
+        free(ranges);
+        return smb_err_set(err, SMB_ERR_NO_MEMORY, 0, "out of memory");
+    }
+    int rc = 0;
     size_t have = 0;
     uint64_t start = 0;
     while (rc == 0 && start < size && have < max) {
