@@ -168,7 +168,7 @@ static bool parse_time(const char *s, uint64_t *out)
             return false;
         tm.tm_isdst = -1;
         t = *end == 'Z' ? timegm(&tm) : mktime(&tm);
-        if (t == (time_t)-1 || t < 0)
+        if (t < 0) /* mktime's failure, (time_t)-1, included */
             return false;
     }
     *out = 116444736000000000ull + (uint64_t)t * 10000000ull;

@@ -16,7 +16,7 @@
 #define CLI_MAX_THREADS 256
 #define CLI_MAX_CONNECTIONS 16
 #define CLI_MAX_TIMEOUT_S 86400
-#define CLI_MAX_RETRY_FOR_S (7u * 86400u)
+#define CLI_MAX_RETRY_FOR_S 604800ul /* 7 days */
 
 /** --progress / --no-progress / neither. */
 enum cli_progress_mode { CLI_PROGRESS_AUTO = 0, CLI_PROGRESS_ON, CLI_PROGRESS_OFF };

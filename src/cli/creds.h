@@ -24,7 +24,7 @@ typedef struct cli_creds {
 } cli_creds;
 
 /** Largest authentication file read. */
-#define CLI_AUTHFILE_MAX (64 * 1024)
+#define CLI_AUTHFILE_MAX 65536 /* 64 KiB */
 
 /**
  * Parse the text of an authentication file (smbclient's format:

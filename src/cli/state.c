@@ -72,7 +72,7 @@ int cli_job_id(const char *name, const sc_location *locs, size_t nlocs, char hex
         snprintf(msg, msglen, "cannot compute the job's identity");
         return -1;
     }
-    for (int i = 0; i < 16; i++)
+    for (size_t i = 0; i < 16; i++)
         snprintf(hex + 2 * i, 3, "%02x", d[i]);
     return 0;
 }
@@ -118,9 +118,8 @@ int cli_state_dir(char *buf, size_t len, char *msg, size_t msglen)
 
 void cli_job_id_bytes(const char hex[33], uint8_t id[16])
 {
-    for (int i = 0; i < 16; i++) {
-        unsigned v = 0;
-        sscanf(hex + 2 * i, "%2x", &v);
-        id[i] = (uint8_t)v;
+    for (size_t i = 0; i < 16; i++) {
+        const char byte[3] = {hex[2 * i], hex[2 * i + 1], '\0'};
+        id[i] = (uint8_t)strtoul(byte, NULL, 16);
     }
 }

@@ -82,7 +82,7 @@ static bool room_for_one(arc_entry ***a, size_t *cap, size_t n)
     if (n < *cap)
         return true;
     size_t ncap = *cap ? *cap * 2 : 1024;
-    arc_entry **g = realloc(*a, ncap * sizeof *g);
+    arc_entry **g = realloc(*a, ncap * sizeof(arc_entry *));
     if (!g)
         return false;
     *a = g;

@@ -5,6 +5,7 @@
  * answered by SRV_COPYCHUNK_RESPONSE (2.2.32.1). No data passes through
  * the client.
  */
+#include <inttypes.h>
 #include <string.h>
 
 #include "ep_smb.h"
@@ -137,8 +138,8 @@ int ep_smb_server_copy(ep_file *src, ep_file *dst, uint64_t off, uint64_t len, s
             return smb_err_set(err, SMB_ERR_PROTOCOL, 0, "malformed copy chunk response for '%s'", dst->path);
         /* A server that moves nothing would loop forever. */
         if (total == 0)
-            return smb_err_set(err, SMB_ERR_SERVER, 0, "server-side copy to '%s' made no progress at offset %llu",
-                               dst->path, (unsigned long long)(off + done));
+            return smb_err_set(err, SMB_ERR_SERVER, 0, "server-side copy to '%s' made no progress at offset %" PRIu64,
+                               dst->path, off + done);
         done += total;
         EP_SMB_COUNT(dst->e, bytes_server_copied, total);
     }

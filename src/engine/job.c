@@ -519,7 +519,7 @@ static void nap(sc_job *job, double seconds)
 {
     double until = now_s() + seconds;
     while (!atomic_load(&job->cancel) && now_s() < until) {
-        struct timespec ts = {0, 50 * 1000 * 1000};
+        struct timespec ts = {0, 50L * 1000 * 1000};
         nanosleep(&ts, NULL);
     }
 }

@@ -240,7 +240,7 @@ int journal_append(journal *j, const journal_rec *rec, smb_error *err)
     size_t plen = rec->path ? strlen(rec->path) : 0, tlen = strlen(temp);
     if (!plen || plen > MAX_BODY / 2 || tlen > MAX_BODY / 2)
         return smb_err_set(err, SMB_ERR_INVALID_ARG, 0, "checkpoint journal: path too long or empty");
-    uint32_t blen = (uint32_t)(1 + 2 + plen + 5 * 8 + 4 + 2 + tlen);
+    uint32_t blen = (uint32_t)(1 + 2 + plen + 5 * sizeof(uint64_t) + 4 + 2 + tlen);
     pthread_mutex_lock(&j->lock);
     size_t at = j->buf.len;
     smb_wr_u32(&j->buf, blen);

@@ -2,6 +2,7 @@
 
 #include <ctype.h>
 #include <fnmatch.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -64,16 +65,8 @@ plan_action plan_file(const ep_stat *src, bool dst_exists, const ep_stat *dst, b
 
 char *job_join(const char *rel, const char *name)
 {
-    size_t a = strlen(rel), b = strlen(name);
-    char *p = malloc(a + b + 2);
-    if (!p)
-        return NULL;
-    if (a) {
-        memcpy(p, rel, a);
-        p[a] = '/';
-        memcpy(p + a + 1, name, b + 1);
-    } else {
-        memcpy(p, name, b + 1);
-    }
-    return p;
+    if (!rel[0])
+        return strdup(name);
+    char *p;
+    return asprintf(&p, "%s/%s", rel, name) < 0 ? NULL : p;
 }

@@ -93,10 +93,8 @@ static void run_task(sc_job *job, task *t)
 /* After a stop, queued tasks are dropped; their directory nodes released. */
 static void drop_task(sc_job *job, task *t)
 {
-    if (t->kind == TASK_DIR)
-        job_dir_release(job, t->dir);
-    else if (t->kind == TASK_FILE)
-        job_dir_release(job, t->dir);
+    if (t->kind == TASK_DIR || t->kind == TASK_FILE)
+        job_dir_release(job, t->dir); /* the node itself, or a file's parent directory */
     else
         job_copy_range(job, t); /* a range still has to release its file */
 }

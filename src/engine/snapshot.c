@@ -84,7 +84,11 @@ static char *unescape(const char *src, size_t n)
     for (size_t i = 0; out && i < n; i++) {
         if (src[i] == '\\' && i + 1 < n) {
             char c = src[++i];
-            *o++ = c == 't' ? '\t' : c == 'n' ? '\n' : c;
+            if (c == 't')
+                c = '\t';
+            else if (c == 'n')
+                c = '\n';
+            *o++ = c;
         } else {
             *o++ = src[i];
         }

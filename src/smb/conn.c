@@ -1082,7 +1082,6 @@ static void *wd_main(void *arg)
     return NULL;
 }
 
-int smb_conn_start_threads(smb_conn *c, smb_error *err);
 int smb_conn_start_threads(smb_conn *c, smb_error *err)
 {
     if (pthread_create(&c->rx_thread, NULL, rx_main, c) != 0)
@@ -1096,7 +1095,6 @@ int smb_conn_start_threads(smb_conn *c, smb_error *err)
     return 0;
 }
 
-void smb_conn_stop_threads(smb_conn *c);
 void smb_conn_stop_threads(smb_conn *c)
 {
     if (!c->threads_started)

@@ -217,7 +217,7 @@ smb_conn *smb_conn_connect(const char *host, uint16_t port, const smb_conn_opts 
     c->port = port ? port : 445;
     c->host = strdup(host);
     c->table_size = 1024;
-    c->table = calloc(c->table_size, sizeof *c->table);
+    c->table = calloc(c->table_size, sizeof(smb_req *));
     pthread_mutex_init(&c->lock, NULL);
     pthread_mutex_init(&c->send_lock, NULL);
     pthread_condattr_t ca;

@@ -17,7 +17,7 @@ bool smb1_server_is_smb1_only(const char *host, uint16_t port, unsigned timeout_
     int fd = smb_tcp_connect(host, port, timeout_ms, NULL);
     if (fd < 0)
         return false;
-    struct timeval tv = {.tv_sec = timeout_ms / 1000, .tv_usec = (timeout_ms % 1000) * 1000};
+    struct timeval tv = {.tv_sec = timeout_ms / 1000, .tv_usec = (suseconds_t)(timeout_ms % 1000) * 1000};
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
 
     static const char dialects[] = "\x02NT LM 0.12\0\x02SMB 2.002\0\x02SMB 2.???";

@@ -131,7 +131,7 @@ bool smb_asn1_oid_str(const uint8_t *oid, size_t len, char *buf, size_t cap)
         if (first) {
             /* X.690 8.19.4: the first subidentifier packs two arcs. */
             unsigned a = arc < 40 ? 0 : arc < 80 ? 1 : 2;
-            w = snprintf(buf + pos, cap - pos, "%u.%llu", a, (unsigned long long)(arc - 40u * a));
+            w = snprintf(buf + pos, cap - pos, "%u.%llu", a, (unsigned long long)(arc - 40ull * a));
             first = false;
         } else {
             if (arc > UINT32_MAX)
