@@ -126,7 +126,7 @@ void hs_list(smb_wr *w, int dir, bool evil, bool dirent_oob)
         const char *leaf = strrchr(hs_nodes[i].path, '\\');
         leaf = leaf ? leaf + 1 : hs_nodes[i].path;
         size_t n = 0;
-        for (; leaf[n] && n < 64; n++)
+        for (; n < 64 && leaf[n]; n++)
             name[n] = (uint8_t)leaf[n];
         LINK(put_entry(w, name, n, hs_nodes[i].dir, hs_nodes[i].size, (uint64_t)i + 1));
     }
