@@ -172,8 +172,15 @@ static bool stopping(arc_run *r)
     return s || job_stopping(r->job);
 }
 
-/* List rel and append its entries, sorted, depth first. */
-static void walk(arc_run *r, const char *rel)
+/*
+ * Deepest directory the walk descends into. The walk recurses once per
+ * level, so a server serving an endless chain of directories must not be
+ * able to exhaust the walker's stack.
+ */
+#define ARC_MAX_DEPTH 1024
+
+/* List rel (depth levels below the root) and append its entries, sorted, depth first. */
+static void walk(arc_run *r, const char *rel, unsigned depth)
 {
     sc_job *job = r->job;
     name_list l = {0};
@@ -221,12 +228,17 @@ static void walk(arc_run *r, const char *rel)
             job_count(job, &job->sum.dirs_total, 1);
             if (r->snap)
                 snapshot_note(r->snap, child, st);
+            if (depth + 1 >= ARC_MAX_DEPTH) {
+                job_fail(job, child, true, "directories nested more than %d deep: not descended", ARC_MAX_DEPTH);
+                free(child);
+                continue;
+            }
             char *again = strdup(child);
             if (!again || !append(r, child, st, NULL)) {
                 free(again);
                 break;
             }
-            walk(r, again);
+            walk(r, again, depth + 1);
             free(again);
             continue;
         }
@@ -265,7 +277,7 @@ static void walk(arc_run *r, const char *rel)
 static void *walker_main(void *arg)
 {
     arc_run *r = arg;
-    walk(r, "");
+    walk(r, "", 0);
     if (r->snap && !stopping(r)) {
         /* What the last archive held and this tree no longer has: one entry listing it, last. */
         char *text = NULL;

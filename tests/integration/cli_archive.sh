@@ -203,4 +203,17 @@ bg_pid=
 [ ! -e "$work/int.tar.bz2" ] || fail "interrupt: an archive was left under its final name"
 [ -z "$(find "$work" -maxdepth 1 -name '.smbcopy-*')" ] || fail "interrupt: a temporary archive was left"
 
+# Directories nested deeper than the walk descends (1024 levels): the part
+# above is archived, the deepest directory is reported, exit 1.
+deep=$work/deep-src
+d=$deep
+for _ in $(seq 1 1030); do d=$d/d; done
+mkdir -p "$d"
+printf 'top\n' >"$deep/top.txt"
+cli_run deep --json "$deep" "$work/deep.tar"
+[ "$rc" -eq 1 ] || fail "deep: exit $rc, expected 1: $(head -c 300 "$work/out/deep.err")"
+grep -q 'nested more than 1024 deep' "$work/out/deep.out" || fail "deep: the depth limit is not reported"
+tar -xOf "$work/deep.tar" top.txt | grep -qx top || fail "deep: top.txt is not in the archive"
+[ "$(tar -tf "$work/deep.tar" | wc -l)" -ge 1024 ] || fail "deep: the directories above the limit are missing"
+
 cli_test_end "cli_archive: every format readable by tar and identical to the source; sorted; smbclient's names"
