@@ -1,22 +1,75 @@
 #!/usr/bin/env bash
-# Build smbcopy twice (plain, and with AddressSanitizer + UndefinedBehaviorSanitizer)
-# and run the whole test suite in each: unit tests and integration tests
-# against throwaway Samba servers that the suite starts and stops itself.
+# The whole test suite, as CI runs it:
+#   1. static analysis: cppcheck and clang-tidy (scripts/lint.sh);
+#   2. a plain build and every test: unit tests, the hostile-server tests,
+#      and integration tests against throwaway Samba servers that the suite
+#      starts and stops itself;
+#   3. the same with AddressSanitizer + UndefinedBehaviorSanitizer;
+#   4. the tests that run many threads at once with ThreadSanitizer;
+#   5. the integration tests' client side under valgrind memcheck
+#      (scripts/memcheck.sh);
+#   6. every fuzz target for a bounded time (scripts/fuzz.sh).
+#
+#   scripts/test.sh [STAGE...]   stages: lint plain asan tsan memcheck fuzz
+#                                (default: all, in that order)
+# SMBCOPY_FUZZ_SECONDS sets the time per fuzz target (default 30).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/install-deps.sh
 
 jobs=$(nproc 2>/dev/null || echo 2)
-run_suite() {
-  local dir=$1; shift
-  cmake -S . -B "$dir" "$@" >/dev/null
-  cmake --build "$dir" -j"$jobs"
-  ctest --test-dir "$dir" --output-on-failure -j"$jobs" --timeout 900
+stages=("$@")
+[ ${#stages[@]} -gt 0 ] || stages=(lint plain asan tsan memcheck fuzz)
+
+build_in() {
+    local dir=$1
+    shift
+    cmake -S . -B "$dir" "$@" >/dev/null
+    cmake --build "$dir" -j"$jobs"
+}
+ctest_in() {
+    local dir=$1
+    shift
+    ctest --test-dir "$dir" --output-on-failure -j"$jobs" --timeout 900 "$@"
 }
 
-echo "== build and test: release"
-run_suite build -DCMAKE_BUILD_TYPE=RelWithDebInfo
-echo "== build and test: AddressSanitizer + UndefinedBehaviorSanitizer"
-ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-  run_suite build-asan -DCMAKE_BUILD_TYPE=Debug -DSMBCOPY_SANITIZE=ON
+started=$SECONDS
+for stage in "${stages[@]}"; do
+    t0=$SECONDS
+    echo "== $stage"
+    case $stage in
+    lint)
+        scripts/lint.sh
+        ;;
+    plain)
+        build_in build -DCMAKE_BUILD_TYPE=RelWithDebInfo
+        ctest_in build
+        ;;
+    asan)
+        build_in build-asan -DCMAKE_BUILD_TYPE=Debug -DSMBCOPY_SANITIZE=ON
+        ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+            ctest_in build-asan
+        ;;
+    tsan)
+        # Transfers scaled down (SMBCOPY_TEST_MIB): ThreadSanitizer runs
+        # the client several times slower; any report fails the test.
+        build_in build-tsan -DCMAKE_BUILD_TYPE=Debug -DSMBCOPY_TSAN=ON
+        SMBCOPY_TEST_MIB=256 TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+            ctest_in build-tsan -L concurrency
+        ;;
+    memcheck)
+        build_in build -DCMAKE_BUILD_TYPE=RelWithDebInfo
+        scripts/memcheck.sh build
+        ;;
+    fuzz)
+        scripts/fuzz.sh "${SMBCOPY_FUZZ_SECONDS:-30}"
+        ;;
+    *)
+        echo "test.sh: unknown stage '$stage' (lint plain asan tsan memcheck fuzz)" >&2
+        exit 2
+        ;;
+    esac
+    echo "== $stage: passed in $((SECONDS - t0)) s"
+done
+echo "== all stages passed in $((SECONDS - started)) s: ${stages[*]}"
