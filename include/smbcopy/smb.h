@@ -623,8 +623,9 @@ int smb_set_times(smb_tree *tree, const char *path, const smb_basic_info *bi, sm
 
 /**
  * Read a small file whole in one round trip (CREATE + READ + CLOSE,
- * compounded): at most cap bytes (cap must not exceed the connection's
- * READ limit) into buf, the count into *n, the file's metadata from the
+ * compounded): at most cap bytes into buf (when cap exceeds the
+ * connection's READ limit: open, pipelined READs, close, in more round
+ * trips), the count into *n, the file's metadata from the
  * CLOSE into info (optional). A file larger than cap is read in part: check
  * info->end_of_file.
  */

@@ -461,20 +461,6 @@ static int op_read_whole(ep *base, const char *rel, void *buf, size_t cap, size_
         return SMB_ERR_NO_MEMORY;
     smb_error le = {0};
     int rc = smb_read_file(tree_of(e), path, buf, cap, n, NULL, &le);
-    if (rc == SMB_ERR_INVALID_ARG) {
-        /* More than one READ may carry (a server with a small MaxReadSize, or
-         * no multi-credit): open, pipelined READs, close. */
-        smb_open *op = smb_open_file(tree_of(e), path, SMB_O_RDONLY, NULL, &le);
-        rc = op ? smb_pread(op, buf, cap, 0, 0, n, &le) : le.code;
-        if (op) {
-            smb_error ce = {0};
-            int crc = smb_close(op, NULL, &ce);
-            if (rc == 0 && crc != 0) {
-                rc = crc;
-                le = ce;
-            }
-        }
-    }
     if (rc != 0)
         rc = fail_at(err, &le, "read", path);
     else if (e->counters)

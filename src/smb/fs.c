@@ -287,11 +287,34 @@ smb_open *smb_open_dir(smb_tree *t, const char *path, smb_error *err)
 }
 
 
+/* More than one READ may carry (a small MaxReadSize, or no multi-credit): open, pipelined READs, close. */
+static int read_file_pipelined(smb_tree *t, const char *path, void *buf, size_t cap, size_t *n, smb_file_info *info,
+                               smb_error *err)
+{
+    smb_error le = {0};
+    size_t got = 0;
+    smb_open *op = smb_open_file(t, path, SMB_O_RDONLY, NULL, &le);
+    int rc = op ? smb_pread(op, buf, cap, 0, 0, &got, &le) : le.code;
+    if (op) {
+        smb_error ce = {0};
+        int crc = smb_close(op, info, &ce);
+        if (rc == 0 && crc != 0) {
+            rc = crc;
+            le = ce;
+        }
+    }
+    if (n)
+        *n = rc == 0 ? got : 0;
+    if (rc != 0 && err)
+        *err = le;
+    return rc;
+}
+
 int smb_read_file(smb_tree *t, const char *path, void *buf, size_t cap, size_t *n, smb_file_info *info,
                   smb_error *err)
 {
     if (cap > t->sess->conn->neg.max_read)
-        return smb_err_set(err, SMB_ERR_INVALID_ARG, 0, "read of %zu bytes exceeds the limit", cap);
+        return read_file_pipelined(t, path, buf, cap, n, info, err);
     smb2_create_req cr;
     create_defaults(&cr, SMB_FILE_READ_DATA | SMB_FILE_READ_ATTRIBUTES | SMB_SYNCHRONIZE, SMB_FILE_OPEN,
                     SMB_FILE_NON_DIRECTORY_FILE);

@@ -189,6 +189,15 @@ static void check_tree(client *cl)
     for (size_t i = 0; i < n; i++)
         if (buf[i] != pattern_byte(i))
             fail_msg("[%s] byte %zu of good2.bin is wrong", current_mode, i);
+    /* Whole, by path, though one READ cannot carry it (MaxReadSize 64 KiB). */
+    memset(buf, 0, 100000);
+    n = 0;
+    assert_int_equal(smb_read_file(cl->tree, "good2.bin", buf, 100000, &n, &info, &err), 0);
+    assert_int_equal(n, 100000);
+    assert_int_equal(info.end_of_file, 100000);
+    for (size_t i = 0; i < n; i++)
+        if (buf[i] != pattern_byte(i))
+            fail_msg("[%s] byte %zu of good2.bin read by path is wrong", current_mode, i);
     free(buf);
     smb_range *ranges = NULL;
     size_t nr = 0;
