@@ -39,9 +39,20 @@ static const char *v(const char *key)
     return s;
 }
 
+/*
+ * The size moved each way (BIG): 1 GiB, or SMBCOPY_TEST_MIB MiB (a multiple
+ * of 64, at least 256) for the slower ThreadSanitizer and sanitizer runs.
+ */
+static size_t big_bytes = (size_t)1 << 30;
+#define BIG big_bytes
+
 static int load(void **state)
 {
     (void)state;
+    const char *mib_s = getenv("SMBCOPY_TEST_MIB");
+    long mib = mib_s ? strtol(mib_s, NULL, 10) : 1024;
+    if (mib >= 256 && mib % 64 == 0)
+        big_bytes = (size_t)mib << 20;
     const char *path = getenv("SMBCOPY_MC_ENV");
     char why[300];
     if (!path || itest_env_read(&mc_env, path, why, sizeof why) != 0) {
@@ -128,19 +139,6 @@ static void test_interfaces(void **state)
     smb_conn_close(c.conn);
 }
 
-/*
- * The size moved each way: 1 GiB, or SMBCOPY_TEST_MIB MiB (a multiple of
- * 64, at least 256) for the slower ThreadSanitizer and valgrind runs.
- */
-static size_t big_size(void)
-{
-    const char *s = getenv("SMBCOPY_TEST_MIB");
-    long mib = s ? strtol(s, NULL, 10) : 1024;
-    if (mib < 256 || mib % 64 != 0)
-        mib = 1024;
-    return (size_t)mib << 20;
-}
-#define BIG big_size()
 #define PIECE ((size_t)64 << 20)
 
 /*
