@@ -593,22 +593,16 @@ static void check_signature(smb_req *r, const smb2_hdr *h, const uint8_t *msg, s
 /* Copy the data of a READ response that came through the buffered path. */
 static void copy_read_payload(smb_req *r)
 {
-    smb_rd rd = smb_req_rsp_body(r);
     smb2_read_rsp rr;
-    if (smb2_read_rsp_decode_fixed(&rd, &rr) != 0) {
-        req_set_error(r, SMB_ERR_PROTOCOL, "malformed READ response");
-        return;
-    }
-    smb_rd all;
-    smb_rd_init(&all, r->rsp, r->rsp_len);
-    smb_rd data = smb_rd_sub(&all, rr.data_offset, rr.data_length);
-    if (!smb_rd_ok(&data) || rr.data_length > r->read_cap) {
-        req_set_error(r, SMB_ERR_PROTOCOL, "READ response data (%u bytes at %u) outside the frame or larger than asked",
+    smb2_blob data;
+    if (smb2_read_rsp_data(r->rsp, r->rsp_len, &rr, &data) != 0 || data.len > r->read_cap) {
+        req_set_error(r, SMB_ERR_PROTOCOL,
+                      "malformed READ response, or its data (%u bytes at %u) outside the frame or larger than asked",
                       rr.data_length, rr.data_offset);
         return;
     }
-    if (rr.data_length)
-        memcpy(r->read_buf, data.base, rr.data_length);
+    if (data.len)
+        memcpy(r->read_buf, data.data, data.len);
     r->read_len = rr.data_length;
 }
 

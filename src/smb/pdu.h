@@ -335,6 +335,13 @@ typedef struct smb2_read_rsp {
  */
 int smb2_read_rsp_decode_fixed(smb_rd *r, smb2_read_rsp *rsp);
 
+/**
+ * A whole READ response message (header first, len bytes): the fixed part
+ * into *rsp and its data into *data, which must lie inside the message.
+ * Returns 0 or SMB_ERR_PROTOCOL (*rsp then says what was claimed).
+ */
+int smb2_read_rsp_data(const uint8_t *msg, size_t len, smb2_read_rsp *rsp, smb2_blob *data);
+
 /** WRITE request (MS-SMB2 2.2.21): the fixed part; the data follows at offset 64+48. */
 typedef struct smb2_write_req {
     uint32_t length;

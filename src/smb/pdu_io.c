@@ -32,6 +32,25 @@ int smb2_read_rsp_decode_fixed(smb_rd *r, smb2_read_rsp *rsp)
     return smb2_rd_result(r);
 }
 
+int smb2_read_rsp_data(const uint8_t *msg, size_t len, smb2_read_rsp *rsp, smb2_blob *data)
+{
+    *rsp = (smb2_read_rsp){0};
+    *data = (smb2_blob){0};
+    smb_rd rd;
+    smb_rd_init(&rd, msg, len);
+    smb_rd_seek(&rd, SMB2_HDR_LEN);
+    if (smb2_read_rsp_decode_fixed(&rd, rsp) != 0)
+        return SMB_ERR_PROTOCOL;
+    smb_rd all;
+    smb_rd_init(&all, msg, len);
+    smb_rd in = smb_rd_sub(&all, rsp->data_offset, rsp->data_length);
+    if (!smb_rd_ok(&in))
+        return SMB_ERR_PROTOCOL;
+    data->data = in.base;
+    data->len = rsp->data_length;
+    return 0;
+}
+
 void smb2_write_req_encode(smb_wr *w, const smb2_write_req *req)
 {
     size_t start = w->len;

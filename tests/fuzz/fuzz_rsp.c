@@ -85,22 +85,18 @@ void fuzz_rsp_close(const uint8_t *msg, size_t len)
     (void)smb2_close_rsp_decode(&rd, &rsp);
 }
 
-/* As the receiver's buffered READ path: the fixed part, then the data
- * (DataOffset, DataLength) checked against the message and copied out. */
+/* As the receiver's buffered READ path: the data must lie inside the message; it is copied out. */
 void fuzz_rsp_read(const uint8_t *msg, size_t len)
 {
-    smb_rd rd = body(msg, len);
     smb2_read_rsp rr;
-    if (smb2_read_rsp_decode_fixed(&rd, &rr) != 0)
+    smb2_blob data;
+    if (smb2_read_rsp_data(msg, len, &rr, &data) != 0 || !data.len)
         return;
-    smb_rd all;
-    smb_rd_init(&all, msg, len);
-    smb_rd data = smb_rd_sub(&all, rr.data_offset, rr.data_length);
-    if (!smb_rd_ok(&data) || !rr.data_length)
-        return;
-    uint8_t *copy = malloc(rr.data_length);
+    if (data.len != rr.data_length || data.data < msg || data.data + data.len > msg + len)
+        abort(); /* accepted data that is not inside the message */
+    uint8_t *copy = malloc(data.len);
     if (copy) {
-        memcpy(copy, data.base, rr.data_length);
+        memcpy(copy, data.data, data.len);
         free(copy);
     }
 }

@@ -66,6 +66,32 @@ static void test_read_rsp(void **state)
     t_expect_decode(msg, sizeof msg, dec_read, 0);
 }
 
+/* The data of a whole READ response: inside the message, or refused. */
+static void test_read_rsp_data(void **state)
+{
+    (void)state;
+    uint8_t msg[64 + 16 + 5] = {0};
+    static const uint8_t body[16] = {0x11, 0x00, 0x50, 0x00, 0x05, 0x00, 0x00, 0x00};
+    memcpy(msg + 64, body, 16);
+    memcpy(msg + 80, "hello", 5);
+    smb2_read_rsp rsp;
+    smb2_blob data;
+    assert_int_equal(smb2_read_rsp_data(msg, sizeof msg, &rsp, &data), 0);
+    assert_int_equal(data.len, 5);
+    assert_ptr_equal(data.data, msg + 80);
+    /* One byte more than the message holds, and an offset past its end. */
+    smb_put32(msg + 68, 6);
+    assert_int_equal(smb2_read_rsp_data(msg, sizeof msg, &rsp, &data), SMB_ERR_PROTOCOL);
+    assert_int_equal(rsp.data_length, 6);
+    assert_null(data.data);
+    smb_put32(msg + 68, 5);
+    msg[66] = 0x51;
+    assert_int_equal(smb2_read_rsp_data(msg, sizeof msg, &rsp, &data), SMB_ERR_PROTOCOL);
+    /* A message too short for the fixed part. */
+    msg[66] = 0x50;
+    assert_int_equal(smb2_read_rsp_data(msg, 64 + 8, &rsp, &data), SMB_ERR_PROTOCOL);
+}
+
 static void test_write_req(void **state)
 {
     (void)state;
@@ -555,6 +581,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_read_req),
         cmocka_unit_test(test_read_rsp),
+        cmocka_unit_test(test_read_rsp_data),
         cmocka_unit_test(test_write_req),
         cmocka_unit_test(test_write_rsp),
         cmocka_unit_test(test_flush_req),
