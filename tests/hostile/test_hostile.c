@@ -258,6 +258,10 @@ static void test_credits_65535(void **state)
     client_up(&cl, &s);
     check_tree(&cl);
     check_tree(&cl);
+    /* Dozens of responses each granted 65535: the client holds no more than that. */
+    smb_conn_stats st;
+    smb_conn_get_stats(cl.conn, &st);
+    assert_int_equal(st.credits, 65535);
     client_down(&cl);
     server_stop(&s);
 }
