@@ -12,7 +12,9 @@
 set -u
 CLI=${SMBCOPY_CLI:?}
 SRV=${HOSTILE_SMBD:?}
-command -v perl >/dev/null || { echo "perl is needed"; exit 77; }
+# shellcheck source=../integration/lib/skip.sh
+. "$(dirname "$0")/../integration/lib/skip.sh"
+command -v perl >/dev/null || skip "perl is needed"
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/cli_hostile.XXXXXX")
 SRV_PID=

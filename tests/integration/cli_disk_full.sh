@@ -24,12 +24,6 @@ set -euo pipefail
 
 cli_test_dirs cli_disk_full
 
-# skip MESSAGE: what this test cannot get here.
-skip() {
-    echo "SKIP: $*" >&2
-    [ "${CI:-}" = true ] && exit 1
-    exit 77
-}
 [ "$(id -u)" -eq 0 ] || skip "needs root (mounts a tmpfs in a private mount namespace)"
 for t in unshare mount findmnt; do
     command -v "$t" >/dev/null 2>&1 || skip "'$t' not found (util-linux)"

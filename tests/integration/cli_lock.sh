@@ -9,14 +9,12 @@
 #     same job exits 6 while it is held, a dry run and another --job do not;
 #   - with no usable state directory the run goes on unlocked, with a warning.
 set -euo pipefail
+# shellcheck source=lib/skip.sh
+. "$(dirname "$0")/lib/skip.sh"
 
 cli=${SMBCOPY_CLI:?run through ctest}
 [ -x "$cli" ] || { echo "FAIL: smbcopy binary missing: $cli" >&2; exit 1; }
-if ! command -v flock >/dev/null 2>&1; then
-    echo "flock(1) not found (util-linux)" >&2
-    [ "${CI:-}" = true ] && exit 1
-    exit 77
-fi
+command -v flock >/dev/null 2>&1 || skip "flock(1) not found (util-linux)"
 work=$(mktemp -d "${TMPDIR:-/tmp}/smbcopy-cli_lock.XXXXXX")
 holder=
 cleanup() {

@@ -13,14 +13,8 @@
 # ThreadSanitizer run.
 set -euo pipefail
 
-skip() {
-    echo "SKIP: $*" >&2
-    if [ "${CI:-}" = true ]; then
-        echo "FAIL: CI=true, where this test must run" >&2
-        exit 1
-    fi
-    exit 77
-}
+# shellcheck source=lib/skip.sh
+. "$(dirname "$0")/lib/skip.sh"
 
 build=${SMBCOPY_BUILD_DIR:?run through ctest}
 source_dir=${SMBCOPY_SOURCE_DIR:?run through ctest}

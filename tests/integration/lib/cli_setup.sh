@@ -3,21 +3,15 @@
 # Without the fixture or jq the test is skipped (exit 77), or fails when
 # CI=true. Sets cli, fixtures and auth.
 
+# shellcheck source=skip.sh
+. "$(dirname "${BASH_SOURCE[0]}")/skip.sh"
 env_file=${SMBCOPY_TEST_ENV:?run through ctest}
-if [ ! -r "$env_file" ]; then
-    echo "Samba fixture environment missing: $env_file" >&2
-    [ "${CI:-}" = true ] && exit 1
-    exit 77
-fi
+[ -r "$env_file" ] || skip "Samba fixture environment missing: $env_file"
 set -a
 # shellcheck disable=SC1090
 . "$env_file"
 set +a
-if ! command -v jq >/dev/null 2>&1; then
-    echo "jq not found (scripts/install-deps.sh installs it)" >&2
-    [ "${CI:-}" = true ] && exit 1
-    exit 77
-fi
+command -v jq >/dev/null 2>&1 || skip "jq not found (scripts/install-deps.sh installs it)"
 cli=${SMBCOPY_CLI:?run through ctest}
 fixtures=${SMBCOPY_SOURCE_DIR:?run through ctest}/tests/fixtures
 auth=$SMBCOPY_TEST_FIXTURE_DIR/smbclient.auth
@@ -74,11 +68,7 @@ cli_test_end() {
 need_tools() {
     local tool
     for tool in "$@"; do
-        if ! command -v "$tool" >/dev/null 2>&1; then
-            echo "$tool not found (scripts/install-deps.sh installs it)" >&2
-            [ "${CI:-}" = true ] && exit 1
-            exit 77
-        fi
+        command -v "$tool" >/dev/null 2>&1 || skip "$tool not found (scripts/install-deps.sh installs it)"
     done
 }
 
