@@ -119,6 +119,15 @@ typedef struct hs_req {
     bool encrypted;
 } hs_req;
 
+/* A reader over the request, at byte off of its body (the header is 64 bytes). */
+static inline smb_rd hs_req_at(const hs_req *req, size_t off)
+{
+    smb_rd r;
+    smb_rd_init(&r, req->msg, req->len);
+    smb_rd_seek(&r, SMB2_HDR_LEN + off);
+    return r;
+}
+
 /* ---- hs_wire.c: frames, signing, encryption */
 
 /** Read one NetBIOS frame (whole); *out malloc'd. false on EOF or error. */

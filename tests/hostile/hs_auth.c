@@ -36,9 +36,7 @@ static void put_ctx(smb_wr *w, uint16_t type, const void *data, uint16_t len)
 bool hs_negotiate(hs_conn *c, const hs_req *req)
 {
     /* Only 3.1.1: it is the client's default and brings preauth, negotiated ciphers and signing. */
-    smb_rd r;
-    smb_rd_init(&r, req->msg, req->len);
-    smb_rd_seek(&r, 64 + 2);
+    smb_rd r = hs_req_at(req, 2);
     uint16_t ndialects = smb_rd_u16(&r);
     smb_rd_seek(&r, 64 + 36);
     bool has311 = false;
@@ -218,9 +216,7 @@ static void derive_keys(hs_conn *c, const uint8_t key[16])
 
 bool hs_session_setup(hs_conn *c, const hs_req *req)
 {
-    smb_rd r;
-    smb_rd_init(&r, req->msg, req->len);
-    smb_rd_seek(&r, 64 + 12);
+    smb_rd r = hs_req_at(req, 12);
     uint16_t off = smb_rd_u16(&r), len = smb_rd_u16(&r);
     smb_rd tok = smb_rd_sub(&r, off, len);
     size_t ntlm_len = 0;

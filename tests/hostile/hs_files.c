@@ -26,9 +26,7 @@ static bool reply_status(hs_conn *c, const hs_req *req, uint32_t status)
 
 bool hs_tree_connect(hs_conn *c, const hs_req *req)
 {
-    smb_rd r;
-    smb_rd_init(&r, req->msg, req->len);
-    smb_rd_seek(&r, 64 + 4);
+    smb_rd r = hs_req_at(req, 4);
     uint16_t off = smb_rd_u16(&r), len = smb_rd_u16(&r);
     smb_rd p = smb_rd_sub(&r, off, len);
     /* "\\host\share": the share is what follows the last backslash. */
@@ -83,9 +81,7 @@ static void put_times(smb_wr *w, int n)
 
 bool hs_create(hs_conn *c, const hs_req *req)
 {
-    smb_rd r;
-    smb_rd_init(&r, req->msg, req->len);
-    smb_rd_seek(&r, 64 + 24);
+    smb_rd r = hs_req_at(req, 24);
     uint32_t access = smb_rd_u32(&r);
     smb_rd_skip(&r, 8); /* FileAttributes, ShareAccess */
     uint32_t disposition = smb_rd_u32(&r);
@@ -141,9 +137,7 @@ bool hs_create(hs_conn *c, const hs_req *req)
 
 bool hs_close(hs_conn *c, const hs_req *req)
 {
-    smb_rd r;
-    smb_rd_init(&r, req->msg, req->len);
-    smb_rd_seek(&r, 64 + 2);
+    smb_rd r = hs_req_at(req, 2);
     uint16_t flags = smb_rd_u16(&r);
     smb_rd_skip(&r, 4);
     hs_open *o = find_open(c, read_fid(&r, c));
@@ -202,9 +196,7 @@ static bool pending_forever(hs_conn *c, const hs_req *first)
 
 bool hs_read(hs_conn *c, const hs_req *req)
 {
-    smb_rd r;
-    smb_rd_init(&r, req->msg, req->len);
-    smb_rd_seek(&r, 64 + 4);
+    smb_rd r = hs_req_at(req, 4);
     uint32_t length = smb_rd_u32(&r);
     uint64_t offset = smb_rd_u64(&r);
     hs_open *o = find_open(c, read_fid(&r, c));
@@ -266,9 +258,7 @@ static bool put_file_info(smb_wr *w, int n, uint8_t cls)
 
 bool hs_query_info(hs_conn *c, const hs_req *req)
 {
-    smb_rd r;
-    smb_rd_init(&r, req->msg, req->len);
-    smb_rd_seek(&r, 64 + 2);
+    smb_rd r = hs_req_at(req, 2);
     uint8_t type = smb_rd_u8(&r), cls = smb_rd_u8(&r);
     smb_rd_seek(&r, 64 + 24);
     hs_open *o = find_open(c, read_fid(&r, c));
@@ -290,9 +280,7 @@ bool hs_query_info(hs_conn *c, const hs_req *req)
 
 bool hs_query_directory(hs_conn *c, const hs_req *req)
 {
-    smb_rd r;
-    smb_rd_init(&r, req->msg, req->len);
-    smb_rd_seek(&r, 64 + 2);
+    smb_rd r = hs_req_at(req, 2);
     uint8_t cls = smb_rd_u8(&r), flags = smb_rd_u8(&r);
     smb_rd_skip(&r, 4);
     hs_open *o = find_open(c, read_fid(&r, c));
@@ -318,9 +306,7 @@ bool hs_query_directory(hs_conn *c, const hs_req *req)
 
 bool hs_ioctl(hs_conn *c, const hs_req *req)
 {
-    smb_rd r;
-    smb_rd_init(&r, req->msg, req->len);
-    smb_rd_seek(&r, 64 + 4);
+    smb_rd r = hs_req_at(req, 4);
     uint32_t ctl = smb_rd_u32(&r);
     smb2_fileid fid = read_fid(&r, c);
     uint32_t in_off = smb_rd_u32(&r), in_len = smb_rd_u32(&r);
