@@ -113,6 +113,17 @@ typedef struct sc_job_opts {
     size_t nexcludes;
     const char *const *includes;/**< when given, only files matching one are copied (directories are walked) */
     size_t nincludes;
+    const char *const *filters; /**< filter rules in command-line order, each "+ PATTERN" (include) or
+                                     "- PATTERN" (exclude), rsync's pattern rules (docs/smbcopy.1, FILTERS);
+                                     when given, excludes and includes are not used. NULL: excludes, then
+                                     includes, as rules */
+    size_t nfilters;
+    bool delete_excluded;       /**< --mirror also deletes destination entries that the filters exclude
+                                     (excluded entries are left alone otherwise) */
+    bool apply_deletions;       /**< restore: apply an incremental archive's deletion list (entries inside
+                                     the destination only, reached without following links) */
+    uint64_t max_dir_entries;   /**< most entries one source directory listing may hold before the
+                                     directory fails (0: SC_DEFAULT_MAX_DIR_ENTRIES) */
     sc_credentials creds;       /**< default credentials for SMB locations */
     smb_conn_opts conn;         /**< dialects, signing, encryption, timeouts */
     unsigned retries;           /**< attempts after a transient failure (default 3) */
@@ -145,6 +156,9 @@ typedef struct sc_job_opts {
 
 /** Default total time for reconnecting after lost connections, in seconds. */
 #define SC_DEFAULT_RETRY_FOR_S 300
+
+/** Default ceiling on the entries of one directory listing (a server that lists forever is stopped). */
+#define SC_DEFAULT_MAX_DIR_ENTRIES 10000000ull
 
 /** Default read-ahead memory of an archive job, in bytes. */
 #define SC_DEFAULT_READ_AHEAD ((size_t)256 << 20)

@@ -45,6 +45,9 @@ enum {
     OPT_EXTRACT,
     OPT_SNAPSHOT,
     OPT_NEWER_THAN,
+    OPT_DELETE_EXCLUDED,
+    OPT_INCREMENTAL,
+    OPT_MAX_DIR_ENTRIES,
 };
 
 static const struct option long_options[] = {
@@ -78,6 +81,9 @@ static const struct option long_options[] = {
     {"extract", no_argument, NULL, OPT_EXTRACT},
     {"snapshot", required_argument, NULL, OPT_SNAPSHOT},
     {"newer-than", required_argument, NULL, OPT_NEWER_THAN},
+    {"delete-excluded", no_argument, NULL, OPT_DELETE_EXCLUDED},
+    {"incremental", no_argument, NULL, OPT_INCREMENTAL},
+    {"max-dir-entries", required_argument, NULL, OPT_MAX_DIR_ENTRIES},
     {"authentication-file", required_argument, NULL, 'A'},
     {"user", required_argument, NULL, 'U'},
     {"timeout", required_argument, NULL, OPT_TIMEOUT},
@@ -186,6 +192,22 @@ static bool push(const char ***arr, size_t *n, const char *s)
     return true;
 }
 
+/* Append a filter rule "<sign> pattern" (owned) in command-line order. */
+static bool push_rule(cli_options *o, char sign, const char *pattern)
+{
+    char *rule;
+    if (asprintf(&rule, "%c %s", sign, pattern) < 0)
+        return false;
+    char **grown = realloc(o->filters, (o->nfilters + 1) * sizeof *grown);
+    if (!grown) {
+        free(rule);
+        return false;
+    }
+    grown[o->nfilters++] = rule;
+    o->filters = grown;
+    return true;
+}
+
 /* The option as the user wrote it, for messages. */
 static const char *opt_name(char **argv, int idx)
 {
@@ -221,9 +243,27 @@ static int apply_option(int c, const char *arg, const char *as_written, cli_opti
         if (!*arg)
             return usage_error(errbuf, errlen, "empty pattern for %s",
                                c == OPT_EXCLUDE ? "--exclude" : "--include");
-        if (!(c == OPT_EXCLUDE ? push(&o->excludes, &o->nexcludes, arg) : push(&o->includes, &o->nincludes, arg)))
+        if (!(c == OPT_EXCLUDE ? push(&o->excludes, &o->nexcludes, arg) : push(&o->includes, &o->nincludes, arg)) ||
+            !push_rule(o, c == OPT_EXCLUDE ? '-' : '+', arg))
             return usage_error(errbuf, errlen, "out of memory");
         return 0;
+    case OPT_DELETE_EXCLUDED:
+        o->delete_excluded = true;
+        return 0;
+    case OPT_INCREMENTAL:
+        o->incremental = true;
+        return 0;
+    case OPT_MAX_DIR_ENTRIES: {
+        unsigned long long v;
+        char *end;
+        errno = 0;
+        v = strtoull(arg, &end, 10);
+        if (errno || end == arg || *end || *arg == '-' || v < 1000 || v > 4000000000ull)
+            return usage_error(errbuf, errlen, "bad value '%s' for --max-dir-entries (expected 1000..4000000000)",
+                               arg);
+        o->max_dir_entries = v;
+        return 0;
+    }
     case OPT_SIGN:
         o->sign = true;
         return 0;
@@ -433,6 +473,11 @@ void cli_options_free(cli_options *o)
     free(o->sources);
     free(o->excludes);
     free(o->includes);
+    for (size_t i = 0; i < o->nfilters; i++)
+        free(o->filters[i]);
+    free(o->filters);
+    o->filters = NULL;
+    o->nfilters = 0;
     o->sources = o->excludes = o->includes = NULL;
     o->nsources = o->nexcludes = o->nincludes = 0;
 }

@@ -35,6 +35,12 @@ typedef struct cli_options {
     size_t nexcludes;
     const char **includes; /**< --include, in order (owned array) */
     size_t nincludes;
+    char **filters;        /**< every --exclude and --include as "- PATTERN" / "+ PATTERN", in
+                                command-line order (owned array of owned strings) */
+    size_t nfilters;
+    bool delete_excluded;  /**< --delete-excluded */
+    bool incremental;      /**< --incremental: a restore applies the archive's deletion list */
+    uint64_t max_dir_entries; /**< --max-dir-entries (0 when not given) */
     bool sign, encrypt;    /**< --sign, --encrypt: policy REQUIRED */
     uint16_t min_dialect;  /**< --min-protocol, 0 when not given */
     uint16_t max_dialect;  /**< --max-protocol, 0 when not given */

@@ -255,6 +255,11 @@ static void fill_job_opts(run_state *r, sc_job_opts *jo)
     jo->nexcludes = o->nexcludes;
     jo->includes = o->includes;
     jo->nincludes = o->nincludes;
+    jo->filters = (const char *const *)o->filters;
+    jo->nfilters = o->nfilters;
+    jo->delete_excluded = o->delete_excluded;
+    jo->apply_deletions = o->incremental;
+    jo->max_dir_entries = o->max_dir_entries;
     jo->creds.username = r->defaults.username;
     jo->creds.password = r->defaults.password;
     jo->creds.domain = r->defaults.domain;

@@ -213,7 +213,7 @@ static void walk(arc_run *r, const char *rel, unsigned depth)
             free(child);
             continue;
         }
-        if (plan_matches((const char *const *)job->excludes, job->opts.nexcludes, name, child)) {
+        if (filter_excluded(job->filter, child, st->type == EP_DIR)) {
             free(child);
             continue;
         }
@@ -240,11 +240,6 @@ static void walk(arc_run *r, const char *rel, unsigned depth)
             }
             walk(r, again, depth + 1);
             free(again);
-            continue;
-        }
-        if (job->opts.nincludes &&
-            !plan_matches((const char *const *)job->includes, job->opts.nincludes, name, child)) {
-            free(child);
             continue;
         }
         pthread_mutex_lock(&job->lock);

@@ -498,9 +498,7 @@ static int read_all(restore_run *r, ep *src, smb_error *err)
             }
             continue;
         }
-        const char *leaf = strrchr(e.rel, '/');
-        leaf = leaf ? leaf + 1 : e.rel;
-        if (plan_matches((const char *const *)job->excludes, job->opts.nexcludes, leaf, e.rel))
+        if (filter_path_excluded(job->filter, e.rel, e.st.type == EP_DIR))
             continue;
         if (e.st.type == EP_DIR) {
             job_count(job, &job->sum.dirs_total, 1);
@@ -516,8 +514,6 @@ static int read_all(restore_run *r, ep *src, smb_error *err)
             }
             continue;
         }
-        if (job->opts.nincludes && !plan_matches((const char *const *)job->includes, job->opts.nincludes, leaf, e.rel))
-            continue;
         pthread_mutex_lock(&job->lock);
         job->sum.files_total++;
         job->sum.bytes_total += e.st.size;

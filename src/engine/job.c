@@ -45,6 +45,28 @@ static void free_strings(char **v)
     free(v);
 }
 
+/* The filter rules: opts->filters as given, else the excludes then the includes. */
+static filter_set *new_filter(const sc_job_opts *opts, smb_error *err)
+{
+    if (opts->nfilters)
+        return filter_new(opts->filters, opts->nfilters, err);
+    size_t n = opts->nexcludes + opts->nincludes;
+    char **rules = calloc(n + 1, sizeof *rules);
+    bool ok = rules != NULL;
+    for (size_t i = 0; ok && i < n; i++) {
+        bool inc = i >= opts->nexcludes;
+        ok = asprintf(&rules[i], "%c %s", inc ? '+' : '-',
+                      inc ? opts->includes[i - opts->nexcludes] : opts->excludes[i]) >= 0;
+        if (!ok)
+            rules[i] = NULL;
+    }
+    filter_set *f = ok ? filter_new((const char *const *)rules, n, err) : NULL;
+    if (!ok)
+        smb_err_set(err, SMB_ERR_NO_MEMORY, 0, "out of memory");
+    free_strings(rules);
+    return f;
+}
+
 sc_job *sc_job_new(const sc_job_opts *opts, smb_error *err)
 {
     if (!opts || !opts->dest || !opts->nsources) {
@@ -75,6 +97,10 @@ sc_job *sc_job_new(const sc_job_opts *opts, smb_error *err)
     if (!job->sources || !job->excludes || !job->includes || !job->dest || !job->pairs) {
         sc_job_free(job);
         smb_err_set(err, SMB_ERR_NO_MEMORY, 0, "out of memory");
+        return NULL;
+    }
+    if (!(job->filter = new_filter(opts, err))) {
+        sc_job_free(job);
         return NULL;
     }
     return job;
@@ -706,6 +732,7 @@ void sc_job_free(sc_job *job)
     free_strings(job->sources);
     free_strings(job->excludes);
     free_strings(job->includes);
+    filter_free(job->filter);
     free(job->dest);
     sc_summary sum = job->sum;
     sc_summary_free(&sum);

@@ -14,6 +14,7 @@
 #include "engine/bufpool.h"
 #include "engine/checkpoint.h"
 #include "engine/endpoint.h"
+#include "engine/filter.h"
 
 /** One source tree and where it goes. */
 typedef struct job_pair {
@@ -75,6 +76,7 @@ typedef struct task_list {
 struct sc_job {
     sc_job_opts opts;
     char **excludes, **includes;
+    filter_set *filter;   /* the job's filter rules (never NULL once made) */
     char **sources;
     char *dest;
     ep_smb_pool *pool;

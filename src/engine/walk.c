@@ -371,7 +371,7 @@ static int walk_entry_cb(void *arg, const char *name, const ep_stat *st)
     dst_entry *de = map_find(&w->dst, name);
     if (de)
         de->seen = true;
-    if (plan_matches((const char *const *)job->excludes, job->opts.nexcludes, name, rel)) {
+    if (filter_excluded(job->filter, rel, is_dir)) {
         free(rel);
         return 0;
     }
@@ -379,11 +379,6 @@ static int walk_entry_cb(void *arg, const char *name, const ep_stat *st)
         job_count(job, &job->sum.ignored, 1);
         job_event(job, SC_EV_ENTRY_IGNORED, rel, 0, false,
                   st->type == EP_SYMLINK ? "symbolic link or reparse point not followed" : "not a regular file");
-        free(rel);
-        return 0;
-    }
-    if (!is_dir && job->opts.nincludes &&
-        !plan_matches((const char *const *)job->includes, job->opts.nincludes, name, rel)) {
         free(rel);
         return 0;
     }
@@ -506,7 +501,7 @@ void job_walk_dir(sc_job *job, task *t)
                     (de->st.type == EP_FILE && is_temp_name(de->name)))
                     continue;
                 char *rel = job_join(t->rel, de->name), *at = job_join(job_dir_dst(t->dir), de->name);
-                if (rel && at && !plan_matches((const char *const *)job->excludes, job->opts.nexcludes, de->name, rel))
+                if (rel && at && (job->opts.delete_excluded || !filter_excluded(job->filter, rel, de->st.type == EP_DIR)))
                     delete_tree(job, pair->dst, at, de->st.type == EP_DIR);
                 free(rel);
                 free(at);
