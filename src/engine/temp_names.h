@@ -1,25 +1,48 @@
 /*
- * The names the engine gives what is not finished yet: a temporary file
- * ".smbcopy-<16 random hex digits>.tmp" beside its final name, and a staging
- * directory ".smbcopy-<16 hex digits of a hash of its name>.tmp" (derived, so
- * a rerun finds it). Copies, archives and restores all use these.
+ * The names the engine gives what is not finished yet, beside its final
+ * name:
+ *   - a temporary file ".smbcopy-<tag>-<16 random hex digits>.tmp";
+ *   - a staging directory ".smbcopy-<tag>-<16 hex digits of a hash of its
+ *     name>.tmp" (derived, so a rerun of the same job finds it).
+ * <tag> is 8 hex digits naming the job (job_tag): two jobs writing into one
+ * destination never share a name, and a run removes only temporaries that
+ * carry its own tag (never another job's work in progress). Tag 0 is
+ * "no job" (archives, restores, library callers without a job identity).
+ * The older form ".smbcopy-<16 hex digits>.tmp" is still recognised as a
+ * temporary (never copied, never mirrored) but never removed.
  */
 #ifndef SMBCOPY_ENGINE_TEMP_NAMES_H
 #define SMBCOPY_ENGINE_TEMP_NAMES_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 /** FNV-1a (64 bits) of a string: for hash tables and derived names. */
 uint64_t name_hash(const char *s);
 
-/** A new temporary name in the directory of path ('/'-separated): malloc'd, NULL when out of memory. */
+/** FNV-1a (64 bits) of n bytes, continuing from h (start with name_hash("")). */
+uint64_t bytes_hash(uint64_t h, const void *p, size_t n);
+
+/** A new temporary name with tag 0 in the directory of path ('/'-separated): malloc'd, NULL when out of memory. */
 char *temp_name_beside(const char *path);
 
-/** The staging name of directory name inside parent ("" for the root): malloc'd. */
+/** A new temporary name with the job's tag in the directory of path: malloc'd. */
+char *temp_name_tagged(const char *path, uint32_t tag);
+
+/** A new temporary name with tag inside directory dir ("" for the root): malloc'd. */
+char *temp_name_beside_in(const char *dir, uint32_t tag);
+
+/** The staging name (tag 0) of directory name inside parent ("" for the root): malloc'd. */
 char *stage_name_in(const char *parent, const char *name);
 
-/** True when leaf has the form of either name. */
+/** The staging name of directory name inside parent for the job of tag: malloc'd. */
+char *stage_name_for(const char *parent, const char *name, uint32_t tag);
+
+/** True when leaf has the form of a temporary or staging name (either form). */
 bool is_temp_name(const char *leaf);
+
+/** True when leaf is a temporary or staging name of the tagged form; *tag gets its tag. */
+bool temp_name_tag(const char *leaf, uint32_t *tag);
 
 #endif

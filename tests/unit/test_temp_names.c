@@ -70,12 +70,49 @@ static void test_is_temp_name(void **state)
     assert_false(is_temp_name(""));
 }
 
+/* Two jobs never share a staging or temporary name; each name carries its job's tag. */
+static void test_tagged_names(void **state)
+{
+    (void)state;
+    char *a = stage_name_for("top", "new dir", 0x1234abcd), *b = stage_name_for("top", "new dir", 0x1234abcd);
+    char *other_job = stage_name_for("top", "new dir", 0x0badf00d);
+    assert_string_equal(a, b); /* same job: derived, a rerun finds it */
+    assert_string_not_equal(a, other_job);
+    assert_beside(a, "top");
+    uint32_t tag = 0;
+    assert_true(temp_name_tag(strrchr(a, '/') + 1, &tag));
+    assert_int_equal(tag, 0x1234abcd);
+    assert_true(temp_name_tag(strrchr(other_job, '/') + 1, &tag));
+    assert_int_equal(tag, 0x0badf00d);
+    char *t = temp_name_tagged("d/f.bin", 0xfeedbeef), *t2 = temp_name_tagged("d/f.bin", 0xfeedbeef);
+    assert_beside(t, "d");
+    assert_string_not_equal(t, t2);
+    assert_true(temp_name_tag(t + 2, &tag));
+    assert_int_equal(tag, 0xfeedbeef);
+    char *in = temp_name_beside_in("", 7);
+    assert_beside(in, "");
+    assert_true(temp_name_tag(in, &tag));
+    assert_int_equal(tag, 7);
+    /* The older untagged form is a temporary but carries no tag. */
+    assert_true(is_temp_name(".smbcopy-0123456789abcdef.tmp"));
+    assert_false(temp_name_tag(".smbcopy-0123456789abcdef.tmp", &tag));
+    assert_false(temp_name_tag(".smbcopy-0123456x-0123456789abcdef.tmp", &tag));
+    assert_false(temp_name_tag(".smbcopy-01234567_0123456789abcdef.tmp", &tag));
+    free(a);
+    free(b);
+    free(other_job);
+    free(t);
+    free(t2);
+    free(in);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_temp_beside),
         cmocka_unit_test(test_stage_names),
         cmocka_unit_test(test_is_temp_name),
+        cmocka_unit_test(test_tagged_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
