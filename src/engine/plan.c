@@ -1,7 +1,6 @@
 #include "engine/plan.h"
 
 #include <ctype.h>
-#include <fnmatch.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,14 +41,6 @@ const char *plan_windows_refuses(const char *name)
         name[3] <= '9')
         return "Windows servers refuse reserved device names (CON, PRN, AUX, NUL, COM1-9, LPT1-9)";
     return NULL;
-}
-
-bool plan_matches(const char *const *globs, size_t n, const char *name, const char *rel)
-{
-    for (size_t i = 0; i < n; i++)
-        if (fnmatch(globs[i], name, 0) == 0 || fnmatch(globs[i], rel, FNM_PATHNAME) == 0)
-            return true;
-    return false;
 }
 
 plan_action plan_file(const ep_stat *src, bool dst_exists, const ep_stat *dst, bool checksum)

@@ -1,6 +1,7 @@
 /*
  * Pure decisions of the engine: which names are safe, which names a Windows
- * server refuses, what filters select, whether a file is up to date.
+ * server refuses, whether a file is up to date (what filters select:
+ * filter.h).
  */
 #ifndef SMBCOPY_PLAN_H
 #define SMBCOPY_PLAN_H
@@ -24,9 +25,6 @@ const char *plan_unsafe_name(const char *name, size_t len);
  * extension).
  */
 const char *plan_windows_refuses(const char *name);
-
-/** True when name or rel (the path below the root) matches one of the globs. */
-bool plan_matches(const char *const *globs, size_t n, const char *name, const char *rel);
 
 /** What to do with a source file given what the destination holds. */
 typedef enum plan_action {
