@@ -3,16 +3,33 @@
  * may delete. Rules come in command-line order, each "+ PATTERN" (include)
  * or "- PATTERN" (exclude), with rsync's pattern semantics (rsync(1),
  * "INCLUDE/EXCLUDE PATTERN RULES"):
- *   - a leading '/' anchors the pattern at the transfer root; otherwise it
- *     matches at the end of the path (the name alone when it holds no '/');
+ *   - a leading '/' anchors the pattern at the transfer root: it must match
+ *     the whole relative path;
+ *   - otherwise the pattern matches at the end of the path, starting at any
+ *     directory boundary: one without '/' or "**" matches the last
+ *     component alone ("*.o"), "sub/foo" matches "sub/foo" and "x/sub/foo";
  *   - a trailing '/' matches only directories;
- *   - '*' matches anything but '/', '**' anything including '/', '?' one
- *     character but '/', [...] a class; "dir/" + "***" matches dir and all below;
+ *   - '*' matches any run of characters but '/', "**" (or more stars) any
+ *     run including '/', '?' one character but '/', [...] one character of
+ *     a class, never '/': ranges, [!...] or [^...] negation, [:alpha:] and
+ *     the other POSIX names (ASCII); a backslash makes the next character
+ *     literal (only in a pattern holding '*', '?' or '[', as in rsync);
+ *   - "dir/" + "***" matches the directory dir and everything below it;
+ *   - a leading "**" + "/" may also match no directory at all, so
+ *     "**" + "/cache" matches "cache" at the top as well (smbcopy's choice;
+ *     rsync's own matcher needs a '/' there); inside a pattern it needs one:
+ *     "/foo/" + "**" + "/bar" does not match "foo/bar";
+ *   - characters are UTF-8 code points ('?' matches "é"), compared exactly:
+ *     case matters;
  *   - the first rule that matches decides.
  * When any include rule is given, a file that no rule matches is excluded
  * (directories are still walked): "--include '*.txt'" copies only .txt files.
  * An excluded directory is not walked, so nothing below it is copied or
  * deleted.
+ *
+ * Matching takes time proportional to pattern length times path length,
+ * whatever the pattern (no backtracking). A set is read-only once made:
+ * any number of threads may use it at once.
  */
 #ifndef SMBCOPY_ENGINE_FILTER_H
 #define SMBCOPY_ENGINE_FILTER_H
