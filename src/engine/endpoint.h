@@ -38,6 +38,13 @@ typedef struct ep_stat {
     uint32_t attributes; /**< SMB_ATTR_* (READONLY, HIDDEN, SYSTEM, ARCHIVE, REPARSE_POINT, ...) */
     uint64_t file_id;    /**< inode or server file id, 0 when unknown */
     uint64_t allocated;  /**< bytes allocated on disk (less than size: a sparse file) */
+    /**
+     * Last change of data or metadata (FILETIME), 0 when unknown: POSIX
+     * st_ctime, SMB ChangeTime. No user call sets it back (unlike mtime), so
+     * it tells a file rewritten in place with its mtime restored. Samba
+     * reports the mtime here, which then tells nothing more.
+     */
+    uint64_t change_time;
 } ep_stat;
 
 /** A byte range of a file. */
@@ -125,6 +132,11 @@ typedef struct ep_ops {
     int (*finish)(ep_file *f, const ep_stat *meta, ep_stat *got, smb_error *err);
     /** Close (and free) a file. */
     int (*close)(ep_file *f, smb_error *err);
+    /**
+     * Optional: metadata of the open file f (local: fstat), to see whether a
+     * source changed while it was read; without it the engine stats the path.
+     */
+    int (*fstat)(ep_file *f, ep_stat *st, smb_error *err);
     /**
      * Rename from to to, replacing to when it exists. meta (NULL: none) is
      * what finish set on a file; an endpoint sets it again after the

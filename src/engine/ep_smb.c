@@ -70,6 +70,7 @@ static void stat_from_info(const smb_file_info *i, ep_stat *st)
     st->size = st->type == EP_FILE ? i->end_of_file : 0;
     st->mtime = i->last_write_time;
     st->ctime = i->creation_time;
+    st->change_time = i->change_time;
     st->attributes = i->attributes;
     st->file_id = i->file_id;
     st->allocated = i->allocation_size;
