@@ -267,9 +267,10 @@ sync_suite() {
         [ "$(files "$dd-exclude-path")" = "$want" ] ||
             fail "$m-exclude-path: --exclude 'docs/*.md' copied: $(files "$dd-exclude-path" | tr '\n' ' '); expected: $(printf '%s' "$want" | tr '\n' ' ')"
     fi
-    if run_json "$m-include-exclude" --include '*.md' --exclude 'old*' "$sl" "$dl-include-exclude"; then
+    # The first matching rule decides: the exclude goes first.
+    if run_json "$m-include-exclude" --exclude 'old*' --include '*.md' "$sl" "$dl-include-exclude"; then
         [ "$(files "$dd-include-exclude")" = docs/readme.md ] ||
-            fail "$m-include-exclude: --include '*.md' --exclude 'old*' copied: $(files "$dd-include-exclude" | tr '\n' ' '); expected: docs/readme.md"
+            fail "$m-include-exclude: --exclude 'old*' --include '*.md' copied: $(files "$dd-include-exclude" | tr '\n' ' '); expected: docs/readme.md"
     fi
 
     # Threads: the edge-case tree (without the sparse file) with 1 and 16.
