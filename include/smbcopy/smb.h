@@ -140,6 +140,13 @@ typedef struct smb_conn_opts {
     uint16_t credits_target;     /**< credits to ask the server to keep granted (default 512) */
     uint8_t client_guid[16];     /**< all zero: a random GUID is made */
     uint16_t cipher;             /**< 0: offer every cipher, GCM first; else offer only this smb_cipher (3.1.1) */
+    /**
+     * Most entries one directory listing (smb_dir_next) may bring (0: the
+     * default, 10,000,000). A server sending more fails the listing with
+     * SMB_ERR_PROTOCOL "the server sent more than N entries": a listing
+     * that never ends is stopped.
+     */
+    uint64_t max_dir_entries;
 } smb_conn_opts;
 
 /** Fill opts with the defaults. */

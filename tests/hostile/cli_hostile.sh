@@ -8,6 +8,13 @@
 #   close-mid-header    under its final name, nothing outside the destination
 #   bad-signature-read  one FAILED line per file naming the signature, exit 1,
 #                       no file under its final name
+#   short-write         an upload (plain: sendfile; --sign: buffered writes) to
+#                       a server that takes half of each WRITE: every file
+#                       arrives with its bytes (a sparse one too), exit 0
+#   endless-same-page   a listing that never ends fails its directory: one
+#                       FAILED line naming it, exit 1, within seconds
+#   duplicate-names     dup.txt listed twice: reported FAILED with "twice",
+#                       exit 1 (the engine's check)
 # Environment: SMBCOPY_CLI and HOSTILE_SMBD (set by CTest).
 set -u
 CLI=${SMBCOPY_CLI:?}
@@ -34,7 +41,7 @@ perl -e 'print join("", map { chr($_ % 251) } 0 .. 99999)' >"$WORK/expect/good2.
 printf 'surrogate\n' >"$WORK/expect/surrogate"
 
 start_server() {
-    "$SRV" --mode "$1" --port-file "$WORK/port" >/dev/null 2>"$WORK/server.err" &
+    "$SRV" --mode "$1" --port-file "$WORK/port" "${@:2}" >/dev/null 2>"$WORK/server.err" &
     SRV_PID=$!
     for _ in $(seq 100); do [ -s "$WORK/port" ] && break; sleep 0.05; done
     PORT=$(cat "$WORK/port")
@@ -124,6 +131,53 @@ for f in good1.txt good2.bin sub/good3.txt; do
     grep -q "^FAILED $f: .*signature does not verify" "$WORK/err" "$WORK/out" || fail "no signature failure reported for $f"
     [ -e "$SANDBOX/dest/$f" ] && fail "$f exists under its final name"
 done
+check_final_names
+
+# ---- short WRITEs on upload: every byte arrives, or smbcopy fails naming the file
+MODE=short-write
+mkdir -p "$WORK/up/d"
+head -c 3000001 /dev/urandom >"$WORK/up/dense.bin"    # plain: sent with sendfile
+printf 'hello short writes\n' >"$WORK/up/d/small.txt" # written whole in one compound
+truncate -s 8M "$WORK/up/sparse.bin"                  # holes: buffered writes, zeros skipped
+for at in 1 3 5; do
+    head -c 700000 /dev/urandom | dd of="$WORK/up/sparse.bin" bs=1M seek="$at" conv=notrunc status=none
+done
+for sign in "" --sign; do
+    rm -rf "$WORK/store"
+    mkdir -p "$WORK/store"
+    start_server "$MODE" --store "$WORK/store"
+    SMB_PASSWORD=hostile-pass XDG_STATE_HOME="$WORK/state" timeout 120 \
+        "$CLI" -q $sign --retry-for 0 --timeout 3 "$WORK/up" "smb://tester@127.0.0.1:$PORT/share/up" \
+        >"$WORK/out" 2>"$WORK/err"
+    RC=$?
+    stop_server
+    for f in dense.bin sparse.bin d/small.txt; do
+        if [ -e "$WORK/store/up/$f" ]; then
+            cmp -s "$WORK/up/$f" "$WORK/store/up/$f" || fail "${sign:-plain}: $f arrived with other bytes (exit $RC)"
+        elif [ "$RC" -eq 0 ] || ! grep -q "$f" "$WORK/err" "$WORK/out"; then
+            fail "${sign:-plain}: $f is missing and not reported (exit $RC)"
+        fi
+    done
+    [ "$RC" -eq 0 ] || fail "${sign:-plain}: exit $RC: $(cat "$WORK/err")"
+done
+
+# ---- a listing that never ends fails its directory, quickly
+MODE=endless-same-page
+start_server "$MODE"
+run_cli -q
+stop_server
+[ "$RC" -eq 1 ] || fail "exit $RC, expected 1 (a directory failed): $(cat "$WORK/err")"
+grep -q "repeated the same entries" "$WORK/err" "$WORK/out" || fail "no 'repeated' failure reported: $(cat "$WORK/err")"
+check_final_names
+
+# ---- a name listed twice is refused (the engine's check)
+MODE=duplicate-names
+start_server "$MODE"
+run_cli -q
+stop_server
+[ "$RC" -eq 1 ] || fail "exit $RC, expected 1 (dup.txt listed twice)"
+grep -q "dup.txt.*twice" "$WORK/err" "$WORK/out" || fail "dup.txt not reported as listed twice: $(cat "$WORK/err" "$WORK/out")"
+rm -f "$SANDBOX/dest/dup.txt" # whatever the engine did with it, the rest must be right
 check_final_names
 
 if [ "$failures" -ne 0 ]; then

@@ -1,14 +1,17 @@
 /*
  * hostile_smbd: an SMB 3.1.1 server for tests that misbehaves on purpose.
  *
- *   hostile_smbd --mode NAME [--port N] [--port-file FILE]
+ *   hostile_smbd --mode NAME [--port N] [--port-file FILE] [--store DIR]
  *
+ * With --store, paths that are not in the fixed tree live in DIR (created
+ * and written by clients: uploads); without it the share is read-only.
  * Listens on 127.0.0.1 (port 0: any free port), prints the port on stdout
  * (and into FILE), and serves each connection in a child process until
  * SIGTERM. Children die with the parent. --help lists the modes.
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
@@ -22,8 +25,9 @@
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: hostile_smbd --mode NAME [--port N] [--port-file FILE]\n"
+    fprintf(f, "usage: hostile_smbd --mode NAME [--port N] [--port-file FILE] [--store DIR]\n"
                "Serves share '%s' to user '%s' (password '%s', any domain) on 127.0.0.1.\n"
+               "--store DIR: paths outside the fixed tree live in DIR, writable (else the share is read-only).\n"
                "modes:\n",
             HS_SHARE, HS_USER, HS_PASSWORD);
     for (int i = 0; i < HS_MODE_COUNT; i++)
@@ -35,6 +39,7 @@ int main(int argc, char **argv)
     int mode = HS_GOOD;
     unsigned port = 0;
     const char *port_file = NULL;
+    int store = -1;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--help") == 0) {
             usage(stdout);
@@ -50,6 +55,12 @@ int main(int argc, char **argv)
             port = (unsigned)strtoul(argv[++i], NULL, 10);
         } else if (strcmp(argv[i], "--port-file") == 0 && i + 1 < argc) {
             port_file = argv[++i];
+        } else if (strcmp(argv[i], "--store") == 0 && i + 1 < argc) {
+            store = open(argv[++i], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+            if (store < 0) {
+                fprintf(stderr, "hostile_smbd: store '%s': %s\n", argv[i], strerror(errno));
+                return 2;
+            }
         } else {
             usage(stderr);
             return 2;
@@ -94,7 +105,7 @@ int main(int argc, char **argv)
             if (getppid() != parent)
                 _exit(0);
             close(ls);
-            hs_serve(fd, (hs_mode)mode);
+            hs_serve(fd, (hs_mode)mode, store);
             _exit(0);
         }
         close(fd);

@@ -2,8 +2,9 @@
  * hostile_smbd: a small SMB 3.1.1 server for tests that misbehaves on
  * purpose. It speaks just enough of MS-SMB2 to take the real client through
  * NEGOTIATE, SESSION_SETUP (NTLMv2 inside SPNEGO), TREE_CONNECT and the
- * file commands over a small fixed read-only tree, and then breaks the rules
- * in the way its mode says (hs_modes.c).
+ * file commands over a small fixed read-only tree (with --store, a writable
+ * directory behind it), and then breaks the rules in the way its mode says
+ * (hs_modes.c).
  *
  * One process per connection: the per-connection state below is the only
  * state, and nothing is shared between connections.
@@ -34,6 +35,10 @@
 #define HS_STATUS_BAD_NETWORK_NAME 0xC00000CCu
 #define HS_STATUS_NOT_A_DIRECTORY 0xC0000103u
 #define HS_STATUS_INVALID_HANDLE 0xC0000008u
+#define HS_STATUS_PATH_NOT_FOUND 0xC000003Au
+#define HS_STATUS_NOT_EMPTY 0xC0000101u
+#define HS_STATUS_OBJECT_NAME_INVALID 0xC0000033u
+#define HS_STATUS_DISK_FULL 0xC000007Fu
 
 /* The test account (any domain). */
 #define HS_USER "tester"
@@ -68,6 +73,10 @@ typedef enum hs_mode {
     HS_CLOSE_MID_HEADER,
     HS_CLOSE_MID_READ,
     HS_STALL_MID_READ,
+    HS_SHORT_WRITE,
+    HS_ENDLESS_SAME_PAGE,
+    HS_ENDLESS_NEW_NAMES,
+    HS_DUPLICATE_NAMES,
     HS_MODE_COUNT
 } hs_mode;
 
@@ -87,14 +96,21 @@ int hs_mode_find(const char *name);
 
 typedef struct hs_open {
     bool used;
-    int node;    /* index in the tree (hs_tree.c) */
-    bool listed; /* QUERY_DIRECTORY already returned everything */
+    int node;        /* index in the tree (hs_tree.c), or -1: an object of the store (hs_store.c) */
+    bool listed;     /* QUERY_DIRECTORY already returned everything */
+    uint64_t pages;  /* endless-new-names: pages of new names sent so far */
+    /* The store's objects only. */
+    int fd;          /* the open file, -1 for a directory */
+    bool dir;
+    bool delete_on_close;
+    char *spath;     /* path inside the store ('/'-separated, "" never: the root is node 0) */
 } hs_open;
 
 /** One client connection. */
 typedef struct hs_conn {
     int fd;
     hs_mode mode;
+    int store;                /* the store directory (--store), -1: the share is read-only */
     uint8_t preauth[64];      /* connection preauth hash (MS-SMB2 3.3.5.4) */
     uint8_t sess_preauth[64]; /* session preauth hash (MS-SMB2 3.3.5.5) */
     uint64_t session_id;
@@ -179,16 +195,53 @@ extern const int hs_nnodes;
 uint8_t hs_file_byte(int n, uint64_t off);
 /** The node at a UTF-16LE path (no leading separator), or -1. */
 int hs_lookup(const uint8_t *name16, size_t len);
+/* endless-new-names: names in each page after the first. */
+#define HS_NEW_NAMES_PER_PAGE 400u
 /**
  * Append the FileIdFullDirectoryInformation entries (MS-FSCC 2.4.18) of
- * directory node dir: ".", "..", its children and, with evil set in the
- * root, the hostile names. dirent_oob makes the last entry's name overrun.
+ * directory node dir, chained from *prev: ".", "..", its children and what
+ * the mode adds (evil-listing: the hostile names in the root;
+ * duplicate-names: dup.txt twice in the root; endless-new-names: from page
+ * 1 on, HS_NEW_NAMES_PER_PAGE names never sent before instead of the
+ * children).
  */
-void hs_list(smb_wr *w, int dir, bool evil, bool dirent_oob);
+void hs_list(smb_wr *w, int dir, hs_mode mode, uint64_t page, size_t *prev);
+/** The entries chain: link the entry starting at start to the previous one (*prev, SIZE_MAX: none). */
+void hs_link(smb_wr *w, size_t *prev, size_t start);
+/** One FileIdFullDirectoryInformation entry (name in UTF-16 units); returns its start. */
+size_t hs_put_entry(smb_wr *w, const uint16_t *name, size_t units, bool dir, uint64_t size, uint64_t id);
+/** duplicate-names: the node of dup.txt (found by hs_lookup in every mode, listed twice in that mode only). */
+#define HS_DUP_NODE 6
+
+/* ---- hs_store.c: the writable store behind the share (--store DIR) */
+
+/**
+ * CREATE of a path that is not in the fixed tree: an object of the store.
+ * Answers the request itself; false ends the connection.
+ */
+bool hs_store_create(hs_conn *c, const hs_req *req, const uint8_t *name16, size_t len, uint32_t disposition,
+                     uint32_t options);
+/** READ, WRITE, QUERY_INFO, SET_INFO of a store object (o->node < 0). */
+bool hs_store_read(hs_conn *c, const hs_req *req, hs_open *o, uint32_t length, uint64_t offset);
+bool hs_store_write(hs_conn *c, const hs_req *req);
+bool hs_store_query_info(hs_conn *c, const hs_req *req, hs_open *o, uint8_t cls);
+bool hs_store_set_info(hs_conn *c, const hs_req *req);
+/** Release the open (and delete its object when it was marked so). */
+void hs_store_close(hs_conn *c, hs_open *o);
+/** Append the store's entries of o's directory (a store directory, or the root: node 0). */
+void hs_store_list(hs_conn *c, const hs_open *o, smb_wr *w, size_t *prev);
+/** The size of a store file (0 for a directory). */
+uint64_t hs_store_size(const hs_open *o);
+/** FileNetworkOpenInformation-shaped times of a store object (4 times, sizes, attributes). */
+void hs_store_put_times(smb_wr *w, const hs_open *o);
+/** The share's open of fid (a related compound member takes the previous member's); NULL when none. */
+hs_open *hs_find_open(hs_conn *c, smb_rd *r);
+/** An error response with status. */
+bool hs_reply_status(hs_conn *c, const hs_req *req, uint32_t status);
 
 /* ---- hs_serve.c */
 
-/** Serve one connection until it ends. */
-void hs_serve(int fd, hs_mode mode);
+/** Serve one connection until it ends; store is the --store directory's descriptor or -1. */
+void hs_serve(int fd, hs_mode mode, int store);
 
 #endif

@@ -2,7 +2,8 @@
  * The hostile server's share commands: TREE_CONNECT (MS-SMB2 3.3.5.7),
  * CREATE (3.3.5.9), CLOSE (3.3.5.10), READ (3.3.5.12), QUERY_INFO
  * (3.3.5.20), QUERY_DIRECTORY (3.3.5.18) and IOCTL (3.3.5.15), over the
- * fixed read-only tree of hs_tree.c, with the modes' bad offsets.
+ * fixed read-only tree of hs_tree.c (and the store of hs_store.c), with the
+ * modes' bad offsets and endless listings.
  */
 #include <poll.h>
 #include <stdio.h>
@@ -16,7 +17,7 @@
 
 #define FILETIME_2022 133000000000000000ull
 
-static bool reply_status(hs_conn *c, const hs_req *req, uint32_t status)
+bool hs_reply_status(hs_conn *c, const hs_req *req, uint32_t status)
 {
     smb_wr w;
     hs_rsp_begin(&w, c, req, status);
@@ -39,7 +40,7 @@ bool hs_tree_connect(hs_conn *c, const hs_req *req)
     for (size_t i = start; i + 1 < p.len && n + 1 < sizeof share; i += 2)
         share[n++] = (char)smb_le16(p.base + i);
     if (!smb_rd_ok(&r) || strcasecmp(share, HS_SHARE) != 0)
-        return reply_status(c, req, HS_STATUS_BAD_NETWORK_NAME);
+        return hs_reply_status(c, req, HS_STATUS_BAD_NETWORK_NAME);
     c->tree_id = 7;
     smb_wr w;
     hs_rsp_begin(&w, c, req, HS_STATUS_SUCCESS);
@@ -53,7 +54,7 @@ bool hs_tree_connect(hs_conn *c, const hs_req *req)
     return hs_send(c, req, &w, false);
 }
 
-static smb2_fileid read_fid(smb_rd *r, const hs_conn *c)
+static smb2_fileid read_fid(smb_rd *r, hs_conn *c)
 {
     smb2_fileid f = {smb_rd_u64(r), smb_rd_u64(r)};
     if (f.persistent == UINT64_MAX && f.volatile_ == UINT64_MAX)
@@ -63,10 +64,18 @@ static smb2_fileid read_fid(smb_rd *r, const hs_conn *c)
 
 static hs_open *find_open(hs_conn *c, smb2_fileid f)
 {
+    if (f.persistent == UINT64_MAX && f.volatile_ == UINT64_MAX)
+        f = c->last_fid; /* related compound member (MS-SMB2 3.3.5.2.7.2) */
     uint64_t i = f.persistent - 1;
     if (f.persistent == 0 || i >= HS_MAX_OPENS || f.volatile_ != f.persistent + 0x100 || !c->opens[i].used)
         return NULL;
     return &c->opens[i];
+}
+
+hs_open *hs_find_open(hs_conn *c, smb_rd *r)
+{
+    smb2_fileid f = {smb_rd_u64(r), smb_rd_u64(r)};
+    return smb_rd_ok(r) ? find_open(c, f) : NULL;
 }
 
 /* Network-open metadata of node n: 4 times, AllocationSize, EndOfFile, attributes. */
@@ -89,9 +98,11 @@ bool hs_create(hs_conn *c, const hs_req *req)
     uint16_t off = smb_rd_u16(&r), len = smb_rd_u16(&r);
     smb_rd name = smb_rd_sub(&r, off, len);
     if (!smb_rd_ok(&r))
-        return reply_status(c, req, HS_STATUS_INVALID_PARAMETER);
+        return hs_reply_status(c, req, HS_STATUS_INVALID_PARAMETER);
     (void)access;
     int n = hs_lookup(name.base, name.len);
+    if (n < 0 && c->store >= 0)
+        return hs_store_create(c, req, name.base, name.len, disposition, options);
     uint32_t status = HS_STATUS_SUCCESS;
     if (n < 0)
         status = disposition == 1 /* FILE_OPEN */ ? HS_STATUS_NOT_FOUND : HS_STATUS_ACCESS_DENIED;
@@ -110,8 +121,8 @@ bool hs_create(hs_conn *c, const hs_req *req)
     if (status == HS_STATUS_SUCCESS && slot < 0)
         status = HS_STATUS_ACCESS_DENIED;
     if (status != HS_STATUS_SUCCESS)
-        return reply_status(c, req, status);
-    c->opens[slot] = (hs_open){.used = true, .node = n};
+        return hs_reply_status(c, req, status);
+    c->opens[slot] = (hs_open){.used = true, .node = n, .fd = -1};
     c->last_fid = (smb2_fileid){(uint64_t)slot + 1, (uint64_t)slot + 1 + 0x100};
 
     smb_wr w;
@@ -142,16 +153,20 @@ bool hs_close(hs_conn *c, const hs_req *req)
     smb_rd_skip(&r, 4);
     hs_open *o = find_open(c, read_fid(&r, c));
     if (!o)
-        return reply_status(c, req, HS_STATUS_INVALID_HANDLE);
+        return hs_reply_status(c, req, HS_STATUS_INVALID_HANDLE);
     smb_wr w;
     hs_rsp_begin(&w, c, req, HS_STATUS_SUCCESS);
     smb_wr_u16(&w, 60); /* StructureSize (MS-SMB2 2.2.16) */
     smb_wr_u16(&w, flags & SMB2_CLOSE_FLAG_POSTQUERY_ATTRIB);
     smb_wr_u32(&w, 0);
-    if (flags & SMB2_CLOSE_FLAG_POSTQUERY_ATTRIB)
+    if ((flags & SMB2_CLOSE_FLAG_POSTQUERY_ATTRIB) && o->node < 0)
+        hs_store_put_times(&w, o);
+    else if (flags & SMB2_CLOSE_FLAG_POSTQUERY_ATTRIB)
         put_times(&w, o->node);
     else
         smb_wr_zero(&w, 52);
+    if (o->node < 0)
+        hs_store_close(c, o);
     o->used = false;
     return hs_send(c, req, &w, false);
 }
@@ -200,11 +215,13 @@ bool hs_read(hs_conn *c, const hs_req *req)
     uint32_t length = smb_rd_u32(&r);
     uint64_t offset = smb_rd_u64(&r);
     hs_open *o = find_open(c, read_fid(&r, c));
+    if (o && o->node < 0)
+        return hs_store_read(c, req, o, length, offset);
     if (!o || hs_nodes[o->node].dir)
-        return reply_status(c, req, o ? HS_STATUS_INVALID_PARAMETER : HS_STATUS_INVALID_HANDLE);
+        return hs_reply_status(c, req, o ? HS_STATUS_INVALID_PARAMETER : HS_STATUS_INVALID_HANDLE);
     uint64_t size = hs_nodes[o->node].size;
     if (offset >= size)
-        return reply_status(c, req, HS_STATUS_END_OF_FILE);
+        return hs_reply_status(c, req, HS_STATUS_END_OF_FILE);
     if (length > HS_MAX_IO)
         length = HS_MAX_IO;
     uint32_t n = size - offset < length ? (uint32_t)(size - offset) : length;
@@ -263,7 +280,9 @@ bool hs_query_info(hs_conn *c, const hs_req *req)
     smb_rd_seek(&r, 64 + 24);
     hs_open *o = find_open(c, read_fid(&r, c));
     if (!o)
-        return reply_status(c, req, HS_STATUS_INVALID_HANDLE);
+        return hs_reply_status(c, req, HS_STATUS_INVALID_HANDLE);
+    if (o->node < 0 && type == SMB_INFO_FILE)
+        return hs_store_query_info(c, req, o, cls);
     smb_wr w;
     hs_rsp_begin(&w, c, req, HS_STATUS_SUCCESS);
     smb_wr_u16(&w, 9); /* StructureSize (MS-SMB2 2.2.38) */
@@ -272,7 +291,7 @@ bool hs_query_info(hs_conn *c, const hs_req *req)
     if (type != SMB_INFO_FILE || !put_file_info(&w, o->node, cls)) {
         smb_wr_free(&w);
         fprintf(stderr, "hostile_smbd: QUERY_INFO type %u class %u not supported\n", type, cls);
-        return reply_status(c, req, HS_STATUS_NOT_SUPPORTED);
+        return hs_reply_status(c, req, HS_STATUS_NOT_SUPPORTED);
     }
     smb_wr_put_u32(&w, len_at, (uint32_t)(w.len - 72));
     return hs_send(c, req, &w, false);
@@ -284,21 +303,32 @@ bool hs_query_directory(hs_conn *c, const hs_req *req)
     uint8_t cls = smb_rd_u8(&r), flags = smb_rd_u8(&r);
     smb_rd_skip(&r, 4);
     hs_open *o = find_open(c, read_fid(&r, c));
-    if (!o || !hs_nodes[o->node].dir)
-        return reply_status(c, req, o ? HS_STATUS_INVALID_PARAMETER : HS_STATUS_INVALID_HANDLE);
+    if (!o || (o->node >= 0 && !hs_nodes[o->node].dir) || (o->node < 0 && !o->dir))
+        return hs_reply_status(c, req, o ? HS_STATUS_INVALID_PARAMETER : HS_STATUS_INVALID_HANDLE);
     if (cls != SMB2_FILE_ID_FULL_DIRECTORY_INFORMATION)
-        return reply_status(c, req, HS_STATUS_NOT_SUPPORTED);
-    if (flags & (SMB2_RESTART_SCANS | SMB2_REOPEN))
+        return hs_reply_status(c, req, HS_STATUS_NOT_SUPPORTED);
+    if (flags & (SMB2_RESTART_SCANS | SMB2_REOPEN)) {
         o->listed = false;
-    if (o->listed)
-        return reply_status(c, req, HS_STATUS_NO_MORE_FILES);
+        o->pages = 0;
+    }
+    /* The endless modes never say STATUS_NO_MORE_FILES. */
+    bool endless = c->mode == HS_ENDLESS_SAME_PAGE || c->mode == HS_ENDLESS_NEW_NAMES;
+    if (o->listed && !endless)
+        return hs_reply_status(c, req, HS_STATUS_NO_MORE_FILES);
     o->listed = true;
     smb_wr w;
     hs_rsp_begin(&w, c, req, HS_STATUS_SUCCESS);
     smb_wr_u16(&w, 9); /* StructureSize (MS-SMB2 2.2.34) */
     smb_wr_u16(&w, 72);
     size_t len_at = smb_wr_reserve(&w, 4);
-    hs_list(&w, o->node, c->mode == HS_EVIL_LISTING, c->mode == HS_DIRENT_OOB);
+    size_t prev = SIZE_MAX;
+    if (o->node >= 0)
+        hs_list(&w, o->node, c->mode, o->pages, &prev);
+    if (c->store >= 0 && (o->node < 0 || o->node == 0) && o->pages == 0)
+        hs_store_list(c, o, &w, &prev);
+    o->pages++;
+    if (c->mode == HS_DIRENT_OOB && prev != SIZE_MAX)
+        smb_wr_put_u32(&w, prev + 60, 0x10000); /* FileNameLength of the last entry: past the buffer */
     uint32_t out_len = (uint32_t)(w.len - 72);
     smb_wr_put_u32(&w, len_at, c->mode == HS_DIR_OOB ? out_len + 65536 : out_len);
     return hs_send(c, req, &w, false);
@@ -316,7 +346,8 @@ bool hs_ioctl(hs_conn *c, const hs_req *req)
     smb_wr_init_grow(&out, 64);
     if (ctl == SMB_FSCTL_QUERY_ALLOCATED_RANGES && o) {
         /* One range: all of the file that the query covers (MS-FSCC 2.3.52). */
-        uint64_t off = smb_rd_u64(&in), len = smb_rd_u64(&in), size = hs_nodes[o->node].size;
+        uint64_t off = smb_rd_u64(&in), len = smb_rd_u64(&in);
+        uint64_t size = o->node < 0 ? hs_store_size(o) : hs_nodes[o->node].size;
         if (off < size) {
             smb_wr_u64(&out, off);
             smb_wr_u64(&out, size - off < len ? size - off : len);
@@ -335,7 +366,7 @@ bool hs_ioctl(hs_conn *c, const hs_req *req)
     } else {
         smb_wr_free(&out);
         fprintf(stderr, "hostile_smbd: IOCTL 0x%08x not supported\n", ctl);
-        return reply_status(c, req, HS_STATUS_NOT_SUPPORTED);
+        return hs_reply_status(c, req, HS_STATUS_NOT_SUPPORTED);
     }
     smb_wr w;
     hs_rsp_begin(&w, c, req, HS_STATUS_SUCCESS);

@@ -35,6 +35,15 @@ const hs_mode_info hs_modes[HS_MODE_COUNT] = {
     [HS_CLOSE_MID_READ] = {"close-mid-read", "the READ response stops in the middle of its data; close"},
     [HS_STALL_MID_READ] = {"stall-mid-read",
                            "the READ response stops in the middle of its data; the connection stays open"},
+    [HS_SHORT_WRITE] = {"short-write",
+                        "each WRITE is taken in part: the first half of the data (rounded up), answered with that "
+                        "Count (needs --store)"},
+    [HS_ENDLESS_SAME_PAGE] = {"endless-same-page",
+                              "QUERY_DIRECTORY never ends: the same page of entries again and again"},
+    [HS_ENDLESS_NEW_NAMES] = {"endless-new-names",
+                              "QUERY_DIRECTORY never ends: every page brings 400 names never sent before"},
+    [HS_DUPLICATE_NAMES] = {"duplicate-names",
+                            "the share root lists dup.txt twice, with sizes 5 and 7 (it holds 5 bytes)"},
 };
 
 int hs_mode_find(const char *name)

@@ -53,7 +53,15 @@ static bool handle(hs_conn *c, const hs_req *req)
         return hs_query_directory(c, req);
     case SMB2_IOCTL:
         return hs_ioctl(c, req);
-    default: /* WRITE, SET_INFO, LOCK...: the share is read-only */
+    case SMB2_WRITE:
+        if (c->store >= 0)
+            return hs_store_write(c, req);
+        return simple_reply(c, req, HS_STATUS_ACCESS_DENIED);
+    case SMB2_SET_INFO:
+        if (c->store >= 0)
+            return hs_store_set_info(c, req);
+        return simple_reply(c, req, HS_STATUS_ACCESS_DENIED);
+    default: /* LOCK...; WRITE and SET_INFO without a store: the share is read-only */
         fprintf(stderr, "hostile_smbd: command %u refused\n", req->h.command);
         return simple_reply(c, req, HS_STATUS_ACCESS_DENIED);
     }
@@ -95,13 +103,14 @@ static bool handle_frame(hs_conn *c, const uint8_t *frame, size_t len, bool encr
     }
 }
 
-void hs_serve(int fd, hs_mode mode)
+void hs_serve(int fd, hs_mode mode, int store)
 {
     hs_conn *c = calloc(1, sizeof *c);
     if (!c)
         return;
     c->fd = fd;
     c->mode = mode;
+    c->store = store;
     for (;;) {
         uint8_t *frame = NULL;
         size_t len = 0;
@@ -120,6 +129,9 @@ void hs_serve(int fd, hs_mode mode)
         if (!ok)
             break;
     }
+    for (int i = 0; i < HS_MAX_OPENS; i++)
+        if (c->opens[i].used && c->opens[i].node < 0)
+            hs_store_close(c, &c->opens[i]);
     close(fd);
     free(c);
 }

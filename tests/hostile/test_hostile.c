@@ -11,10 +11,13 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <fcntl.h>
+#include <ftw.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -54,7 +57,8 @@ static uint64_t now_ms(void)
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
-static void server_start(server *s, const char *mode)
+/* Start the server in mode; store (optional) is its writable directory (--store). */
+static void server_start_store(server *s, const char *mode, const char *store)
 {
     const char *bin = getenv("HOSTILE_SMBD");
     assert_non_null(bin);
@@ -67,7 +71,10 @@ static void server_start(server *s, const char *mode)
         dup2(p[1], 1);
         close(p[0]);
         close(p[1]);
-        execl(bin, bin, "--mode", mode, (char *)NULL);
+        if (store)
+            execl(bin, bin, "--mode", mode, "--store", store, (char *)NULL);
+        else
+            execl(bin, bin, "--mode", mode, (char *)NULL);
         _exit(127);
     }
     close(p[1]);
@@ -85,6 +92,8 @@ static void server_start(server *s, const char *mode)
     assert_true(s->port > 0);
     alarm(30);
 }
+
+static void server_start(server *s, const char *mode) { server_start_store(s, mode, NULL); }
 
 static void server_stop(server *s)
 {
@@ -119,12 +128,10 @@ typedef struct client {
     smb_tree *tree;
 } client;
 
-static void client_up(client *cl, const server *s)
+static void client_up_opts(client *cl, const server *s, const smb_conn_opts *o)
 {
-    smb_conn_opts o;
-    opts_init(&o);
     smb_error err = {0};
-    cl->conn = smb_conn_connect("127.0.0.1", s->port, &o, &err);
+    cl->conn = smb_conn_connect("127.0.0.1", s->port, o, &err);
     if (!cl->conn)
         fail_msg("[%s] connect: %s", current_mode, err.message);
     cl->sess = smb_session_setup(cl->conn, &CREDS, &err);
@@ -133,6 +140,13 @@ static void client_up(client *cl, const server *s)
     cl->tree = smb_tree_connect(cl->sess, "share", &err);
     if (!cl->tree)
         fail_msg("[%s] tree connect: %s", current_mode, err.message);
+}
+
+static void client_up(client *cl, const server *s)
+{
+    smb_conn_opts o;
+    opts_init(&o);
+    client_up_opts(cl, s, &o);
 }
 
 static void client_down(client *cl) { smb_conn_close(cl->conn); }
@@ -586,6 +600,239 @@ static void test_stall_mid_read(void **state)
     read1_fails("stall-mid-read", SMB_ERR_TIMEOUT, "did not answer (READ request)");
 }
 
+/* ------------------------------------------------------------ short WRITEs */
+
+static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+/* A fresh store directory for the server (removed by store_remove). */
+static void store_make(char *dir, size_t cap)
+{
+    const char *tmp = getenv("TMPDIR");
+    snprintf(dir, cap, "%s/hostile-store.XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    assert_non_null(mkdtemp(dir));
+}
+
+static void store_remove(const char *dir) { nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS); }
+
+/* Byte i of the uploaded test data: not a multiple of any WRITE size, no zeros runs. */
+static uint8_t up_byte(size_t i) { return (uint8_t)(i * 7 + i / 253 + 1); }
+
+/* path (in the share) reads back as len bytes of up_byte, and so does the store's copy (dir/rel). */
+static void check_uploaded(client *cl, const char *path, const char *store, size_t len)
+{
+    uint8_t *buf = malloc(len + 1);
+    assert_non_null(buf);
+    smb_error err = {0};
+    size_t n = 0;
+    smb_file_info info;
+    if (smb_read_file(cl->tree, path, buf, len + 1, &n, &info, &err) != 0)
+        fail_msg("[%s] read back '%s': %s", current_mode, path, err.message);
+    if (n != len || info.end_of_file != len)
+        fail_msg("[%s] '%s' holds %zu bytes (size %llu), expected %zu", current_mode, path, n,
+                 (unsigned long long)info.end_of_file, len);
+    for (size_t i = 0; i < len; i++)
+        if (buf[i] != up_byte(i))
+            fail_msg("[%s] byte %zu of '%s' is %u, expected %u", current_mode, i, path, buf[i], up_byte(i));
+    /* The same bytes on the server's disk. */
+    char file[512];
+    snprintf(file, sizeof file, "%s/%s", store, path);
+    int fd = open(file, O_RDONLY);
+    assert_true(fd >= 0);
+    memset(buf, 0, len + 1);
+    ssize_t got = read(fd, buf, len + 1);
+    close(fd);
+    assert_int_equal(got, (ssize_t)len);
+    for (size_t i = 0; i < len; i++)
+        if (buf[i] != up_byte(i))
+            fail_msg("[%s] byte %zu of the stored '%s' is wrong", current_mode, i, path);
+    free(buf);
+}
+
+/*
+ * A server taking half of every WRITE (MS-SMB2 3.3.5.13 allows a Count
+ * below the Length): every write call of the library still writes every
+ * byte, or fails; never a hole of zeros under a success.
+ */
+static void short_writes(int signing)
+{
+    static server s;
+    char store[256];
+    store_make(store, sizeof store);
+    server_start_store(&s, "short-write", store);
+    smb_conn_opts o;
+    opts_init(&o);
+    o.signing = signing;
+    client cl;
+    client_up_opts(&cl, &s, &o);
+    smb_error err = {0};
+    assert_int_equal(smb_mkdir(cl.tree, "up", &err), 0);
+    size_t len = 300001; /* five 64 KiB WRITEs in flight, the last one short of a multiple */
+    uint8_t *data = malloc(len);
+    assert_non_null(data);
+    for (size_t i = 0; i < len; i++)
+        data[i] = up_byte(i);
+
+    /* Pipelined writes. */
+    smb_open *f = smb_open_file(cl.tree, "up/pwrite.bin", SMB_O_WRONLY | SMB_O_CREAT | SMB_O_EXCL, NULL, &err);
+    assert_non_null(f);
+    uint64_t t0 = now_ms();
+    if (smb_pwrite(f, data, len, 0, 4, &err) != 0)
+        fail_msg("[%s] smb_pwrite: %s", current_mode, err.message);
+    assert_true(now_ms() - t0 < BOUND_MS);
+    assert_int_equal(smb_close(f, NULL, &err), 0);
+    check_uploaded(&cl, "up/pwrite.bin", store, len);
+
+    /* One asynchronous WRITE: the wait reports every byte written. */
+    f = smb_open_file(cl.tree, "up/submit.bin", SMB_O_WRONLY | SMB_O_CREAT | SMB_O_EXCL, NULL, &err);
+    assert_non_null(f);
+    size_t one = smb_open_max_write(f) < len ? smb_open_max_write(f) : len;
+    smb_io *io = smb_write_submit(f, data, one, 0, &err);
+    assert_non_null(io);
+    size_t n = 0;
+    if (smb_io_wait(io, &n, &err) != 0)
+        fail_msg("[%s] smb_io_wait: %s", current_mode, err.message);
+    assert_int_equal(n, one);
+    assert_int_equal(smb_close(f, NULL, &err), 0);
+    check_uploaded(&cl, "up/submit.bin", store, one);
+
+    /* A whole file in one compound (CREATE + WRITE + rename + times + CLOSE). */
+    size_t small = 20000;
+    smb_basic_info bi = {.last_write_time = 133000000000000000ull};
+    smb_file_info info;
+    if (smb_write_file(cl.tree, "up/.tmp-whole", data, small, &bi, "up/whole.bin", &info, &err) != 0)
+        fail_msg("[%s] smb_write_file: %s", current_mode, err.message);
+    assert_int_equal(info.end_of_file, small);
+    check_uploaded(&cl, "up/whole.bin", store, small);
+    smb_file_info st;
+    assert_int_equal(smb_stat(cl.tree, "up/.tmp-whole", &st, &err), SMB_ERR_NOT_FOUND);
+    assert_int_equal(smb_stat(cl.tree, "up/whole.bin", &st, &err), 0);
+    assert_int_equal(st.last_write_time, bi.last_write_time);
+
+    free(data);
+    client_down(&cl);
+    server_stop(&s);
+    store_remove(store);
+}
+
+static void test_short_write(void **state)
+{
+    (void)state;
+    short_writes(SMB_POLICY_AUTO);
+}
+
+static void test_short_write_signed(void **state)
+{
+    (void)state;
+    short_writes(SMB_POLICY_REQUIRED);
+}
+
+/* ------------------------------------------------------------ listings that never end */
+
+static long rss_kib(void)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    long kib = -1;
+    while (f && fgets(line, sizeof line, f))
+        if (sscanf(line, "VmRSS: %ld kB", &kib) == 1)
+            break;
+    if (f)
+        fclose(f);
+    return kib;
+}
+
+/* List the root with opts o: the entries delivered in *count, the end's code returned. */
+static int list_count(const server *s, const smb_conn_opts *o, uint64_t *count, smb_error *err)
+{
+    client cl;
+    client_up_opts(&cl, s, o);
+    smb_open *d = smb_open_dir(cl.tree, "", err);
+    assert_non_null(d);
+    smb_dir *it = smb_dir_start(d, NULL, err);
+    assert_non_null(it);
+    smb_dirent e;
+    int rc;
+    *count = 0;
+    while ((rc = smb_dir_next(it, &e, err)) == 1)
+        (*count)++;
+    smb_dir_finish(it);
+    smb_close(d, NULL, NULL);
+    client_down(&cl);
+    return rc;
+}
+
+static void test_endless_same_page(void **state)
+{
+    (void)state;
+    static server s;
+    server_start(&s, "endless-same-page");
+    smb_conn_opts o;
+    opts_init(&o);
+    smb_error err = {0};
+    uint64_t count = 0, t0 = now_ms();
+    int rc = list_count(&s, &o, &count, &err);
+    expect_error(rc, &err, SMB_ERR_PROTOCOL, "the server repeated the same entries", t0);
+    assert_int_equal(count, 3); /* the first page: good1.txt, good2.bin, sub */
+    server_stop(&s);
+}
+
+static void test_endless_new_names(void **state)
+{
+    (void)state;
+    static server s;
+    server_start(&s, "endless-new-names");
+    smb_conn_opts o;
+    opts_init(&o);
+    o.max_dir_entries = 200000;
+    smb_error err = {0};
+    uint64_t count = 0, t0 = now_ms();
+    long rss0 = rss_kib();
+    int rc = list_count(&s, &o, &count, &err);
+    expect_error(rc, &err, SMB_ERR_PROTOCOL, "the server sent more than 200000 entries", t0);
+    assert_int_equal(count, 200000); /* every entry up to the limit, none after */
+    /* One page at a time: 500 pages did not make the client grow (a page is about 40 KiB). */
+    long grown = rss_kib() - rss0;
+    if (grown > 8192)
+        fail_msg("[%s] the client grew by %ld KiB while listing", current_mode, grown);
+    server_stop(&s);
+}
+
+/* The library passes both entries of a name listed twice through; the engine refuses the name. */
+static void test_duplicate_names(void **state)
+{
+    (void)state;
+    static server s;
+    server_start(&s, "duplicate-names");
+    client cl;
+    client_up(&cl, &s);
+    smb_error err = {0};
+    smb_open *d = smb_open_dir(cl.tree, "", &err);
+    assert_non_null(d);
+    smb_dir *it = smb_dir_start(d, NULL, &err);
+    assert_non_null(it);
+    smb_dirent e;
+    int rc, dups = 0;
+    uint64_t sizes = 0;
+    while ((rc = smb_dir_next(it, &e, &err)) == 1)
+        if (strcmp(e.name, "dup.txt") == 0) {
+            dups++;
+            sizes += e.info.end_of_file;
+        }
+    assert_int_equal(rc, 0);
+    assert_int_equal(dups, 2);
+    assert_int_equal(sizes, 5 + 7);
+    smb_dir_finish(it);
+    smb_close(d, NULL, NULL);
+    client_down(&cl);
+    server_stop(&s);
+}
+
 int main(void)
 {
     signal(SIGALRM, on_alarm);
@@ -614,6 +861,11 @@ int main(void)
         cmocka_unit_test_teardown(test_close_mid_header, teardown),
         cmocka_unit_test_teardown(test_close_mid_read, teardown),
         cmocka_unit_test_teardown(test_stall_mid_read, teardown),
+        cmocka_unit_test_teardown(test_short_write, teardown),
+        cmocka_unit_test_teardown(test_short_write_signed, teardown),
+        cmocka_unit_test_teardown(test_endless_same_page, teardown),
+        cmocka_unit_test_teardown(test_endless_new_names, teardown),
+        cmocka_unit_test_teardown(test_duplicate_names, teardown),
     };
     if (getenv("HOSTILE_FILTER"))
         cmocka_set_test_filter(getenv("HOSTILE_FILTER"));
