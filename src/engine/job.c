@@ -12,7 +12,10 @@
 #include "error.h"
 #include "engine/archive_job.h"
 #include "engine/ep_archive.h"
+#include "engine/casefold.h"
+#include "engine/identity.h"
 #include "engine/job_internal.h"
+#include "engine/temp_names.h"
 
 void sc_job_opts_init(sc_job_opts *o)
 {
@@ -67,6 +70,26 @@ static filter_set *new_filter(const sc_job_opts *opts, smb_error *err)
     return f;
 }
 
+/*
+ * The job's tag in temporary names: from its identity when it has one (a
+ * rerun of the job finds its own staging directories), else from its
+ * locations; never 0 (the tag of "no job").
+ */
+static uint32_t job_tag(const sc_job *job)
+{
+    static const uint8_t none[16];
+    uint64_t h = name_hash("");
+    if (memcmp(job->opts.job_id, none, sizeof none) != 0) {
+        h = bytes_hash(h, job->opts.job_id, sizeof job->opts.job_id);
+    } else {
+        for (size_t i = 0; i < job->opts.nsources; i++)
+            h = bytes_hash(h, job->sources[i], strlen(job->sources[i]) + 1);
+        h = bytes_hash(h, job->dest, strlen(job->dest) + 1);
+    }
+    uint32_t tag = (uint32_t)(h ^ h >> 32);
+    return tag ? tag : 1;
+}
+
 sc_job *sc_job_new(const sc_job_opts *opts, smb_error *err)
 {
     if (!opts || !opts->dest || !opts->nsources) {
@@ -103,6 +126,7 @@ sc_job *sc_job_new(const sc_job_opts *opts, smb_error *err)
         sc_job_free(job);
         return NULL;
     }
+    job->tag = job_tag(job);
     return job;
 }
 
@@ -123,46 +147,15 @@ static ep *open_ep(sc_job *job, const sc_location *loc, const char *root_path, s
     return ep_smb_open(job->pool, &l, &job->counters, err);
 }
 
-/* Split p at its last '/' into a parent ("" or "." for none) and a leaf. */
-static void split_path(const char *p, bool local, char **parent, const char **leaf)
-{
-    size_t n = strlen(p);
-    while (n > 1 && p[n - 1] == '/')
-        n--;
-    const char *end = p + n;
-    const char *slash = NULL;
-    for (const char *q = p; q < end; q++)
-        if (*q == '/')
-            slash = q;
-    if (!slash) {
-        *parent = strdup(local ? "." : "");
-        *leaf = p;
-    } else {
-        *parent = strndup(p, slash == p ? 1 : (size_t)(slash - p));
-        *leaf = slash + 1;
-    }
-}
-
 static void release_root(sc_job *job, dir_node *root) { job_dir_release(job, root); }
 
-/* Queue a source directory: its contents go into the destination root. */
-static int plan_dir_source(sc_job *job, job_pair *pair, const ep_stat *src_st, bool dst_exists, smb_error *err)
+/* Queue the root of the merged walk: the directory sources srcs[0..n) and the job's root files go into the destination. */
+static int queue_root(sc_job *job, job_pair *const *srcs, size_t n, const ep_stat *src_st, bool fresh, smb_error *err)
 {
-    if (!dst_exists) {
-        if (job->opts.dry_run) {
-            job_event(job, SC_EV_DRY_RUN, ".", 0, true, "mkdir");
-        } else {
-            smb_error e2 = {0};
-            if (pair->dst->ops->mkdir(pair->dst, "", &e2) != 0 && e2.code != SMB_ERR_EXISTS)
-                return smb_err_set(err, e2.code, e2.ntstatus, "cannot create the destination %s: %s",
-                                   pair->dst->display, e2.message);
-        }
-        job_count(job, &job->sum.dirs_created, 1);
-    }
     job_count(job, &job->sum.dirs_total, 1);
-    dir_node *root = job_dir_node_new(NULL, pair, "", src_st);
+    dir_node *root = job_dir_node_new(NULL, srcs, n, "", n ? src_st : NULL);
     if (root)
-        root->fresh = !dst_exists && !job->opts.dry_run; /* just made: nothing to list */
+        root->fresh = fresh && !job->opts.dry_run; /* just made: nothing to list */
     task *t = calloc(1, sizeof *t);
     if (!root || !t || !(t->rel = strdup(""))) {
         free(t);
@@ -170,19 +163,22 @@ static int plan_dir_source(sc_job *job, job_pair *pair, const ep_stat *src_st, b
             release_root(job, root);
         return smb_err_set(err, SMB_ERR_NO_MEMORY, 0, "out of memory");
     }
+    if (!n) /* only named files: the destination's own endpoint */
+        root->pair = job->root_files[0].pair;
     t->kind = TASK_DIR;
-    t->pair = pair;
+    t->pair = root->pair;
     t->dir = root;
-    t->st = *src_st;
+    if (src_st)
+        t->st = *src_st;
     job_push(job, t, false);
     return 0;
 }
 
-/* Queue a single source file as dst_rel inside pair->dst. */
+/* Queue a single source file copied to a name of its own (dst_rel inside pair->dst). */
 static int plan_file_source(sc_job *job, job_pair *pair, const char *src_rel, const char *dst_rel,
                             const ep_stat *src_st, smb_error *err)
 {
-    dir_node *root = job_dir_node_new(NULL, pair, "", NULL);
+    dir_node *root = job_dir_node_new(NULL, &pair, 1, "", NULL);
     task *t = calloc(1, sizeof *t);
     if (!root || !t || !(t->rel = strdup(src_rel)) || !(t->dst_rel = strdup(dst_rel))) {
         if (t)
@@ -206,10 +202,8 @@ static int plan_file_source(sc_job *job, job_pair *pair, const char *src_rel, co
     t->st = *src_st;
     t->dst_exists = rc == 0;
     t->dst_st = dst_st;
-    pthread_mutex_lock(&job->lock);
-    job->sum.files_total++;
-    job->sum.bytes_total += src_st->size;
-    pthread_mutex_unlock(&job->lock);
+    job_count(job, &job->sum.files_total, 1);
+    job_count(job, &job->sum.bytes_total, src_st->size);
     job_push(job, t, false);
     release_root(job, root);
     return 0;
@@ -221,160 +215,264 @@ static void set_pair_caps(job_pair *p)
                      p->src->ops->same_server(p->src, p->dst);
 }
 
-/* Absolute form of a local path: realpath of its longest existing prefix, then the rest. */
-static char *local_abs(const char *p)
+/*
+ * Create directory path of loc and every missing parent (robocopy and
+ * mkdir -p do): each component in turn from an endpoint at the share's
+ * root (SMB) or at "/" or "." (local).
+ */
+static int make_dirs(sc_job *job, const sc_location *loc, const char *path, smb_error *err)
 {
-    char *copy = strdup(p);
-    if (!copy)
-        return NULL;
-    size_t n = strlen(copy);
-    for (;;) {
-        char *r = realpath(n ? copy : ".", NULL);
-        if (r) {
-            const char *rest = p + n;
-            char *out = malloc(strlen(r) + strlen(rest) + 2);
-            if (out)
-                sprintf(out, "%s%s%s", r, *rest && *rest != '/' ? "/" : "", rest);
-            free(r);
-            free(copy);
-            return out;
-        }
-        while (n > 0 && copy[n - 1] != '/')
-            n--;
-        while (n > 1 && copy[n - 1] == '/')
-            n--;
-        copy[n] = '\0';
-        if (n == 0 && p[0] == '/')
+    bool abs = !loc->is_smb && path[0] == '/';
+    ep *top = open_ep(job, loc, loc->is_smb ? "" : abs ? "/" : ".", err);
+    if (!top)
+        return err->code ? err->code : SMB_ERR_NO_MEMORY;
+    char *p = strdup(path + (abs ? 1 : 0));
+    int rc = p ? 0 : smb_err_set(err, SMB_ERR_NO_MEMORY, 0, "out of memory");
+    for (char *c = p; rc == 0 && c && *c;) {
+        char *slash = strchr(c, '/');
+        if (slash)
+            *slash = '\0';
+        smb_error e2 = {0};
+        if (p[0] && top->ops->mkdir(top, p, &e2) != 0 && e2.code != SMB_ERR_EXISTS)
+            rc = smb_err_set(err, e2.code, e2.ntstatus, "cannot create %s: %s", p, e2.message);
+        if (!slash)
             break;
+        *slash = '/';
+        c = slash + 1;
     }
-    free(copy);
-    return NULL;
+    free(p);
+    top->ops->free(top);
+    return rc;
 }
 
-/* True when inner is outer or lies below it ('/'-separated). */
-static bool path_within(const char *inner, const char *outer)
+/* Create the destination directory (with its parents) unless it exists; a dry run only says so. */
+static int make_dest(sc_job *job, const sc_location *dloc, ep *dst, smb_error *err)
 {
-    size_t n = strlen(outer);
-    while (n > 0 && outer[n - 1] == '/')
-        n--;
-    if (n == 0)
-        return true;
-    return strncmp(inner, outer, n) == 0 && (inner[n] == '\0' || inner[n] == '/');
-}
-
-/* A destination inside its source would copy itself again and again. */
-static bool dest_inside_source(const sc_location *s, const sc_location *d)
-{
-    if (s->is_smb != d->is_smb)
-        return false;
-    if (s->is_smb)
-        return strcasecmp(s->host, d->host) == 0 && s->port == d->port && strcasecmp(s->share, d->share) == 0 &&
-               path_within(d->path, s->path);
-    char *a = local_abs(s->path), *b = local_abs(d->path);
-    bool inside = a && b && path_within(b, a);
-    free(a);
-    free(b);
-    return inside;
-}
-
-/* Set up one source: open its endpoints, apply the directory rule, queue. */
-static int plan_source(sc_job *job, size_t i, const sc_location *dloc, smb_error *err)
-{
-    sc_location sloc;
-    int rc = sc_location_parse(job->sources[i], &sloc, err);
-    if (rc != 0)
-        return rc;
-    job_pair *pair = &job->pairs[i];
-    if (dest_inside_source(&sloc, dloc)) {
-        char a[256], b[256];
-        rc = smb_err_set(err, SMB_ERR_INVALID_ARG, 0, "the destination %s is inside the source %s",
-                         sc_location_display(dloc, b, sizeof b), sc_location_display(&sloc, a, sizeof a));
-        sc_location_free(&sloc);
-        return rc;
-    }
-    ep *src = open_ep(job, &sloc, NULL, err);
-    ep_stat sst, dst_st;
-    if (!src) {
-        rc = err->code;
-        goto out;
-    }
-    if ((rc = src->ops->stat(src, "", &sst, err)) != 0) {
-        if (rc == SMB_ERR_NOT_FOUND) {
-            char shown[256];
-            job_fail(job, sc_location_display(&sloc, shown, sizeof shown), false, "source not found");
-            rc = 0;
-        }
-        src->ops->free(src);
-        goto out;
-    }
-    ep *dst = open_ep(job, dloc, NULL, err);
-    if (!dst) {
-        src->ops->free(src);
-        rc = err->code;
-        goto out;
+    if (job->opts.dry_run) {
+        job_event(job, SC_EV_DRY_RUN, ".", 0, true, "mkdir");
+        job_count(job, &job->sum.dirs_created, 1);
+        return 0;
     }
     smb_error e2 = {0};
-    bool dst_exists = dst->ops->stat(dst, "", &dst_st, &e2) == 0;
-    if (sst.type == EP_DIR) {
-        pair->src = src;
-        pair->dst = dst;
-        set_pair_caps(pair);
-        if (dst_exists && dst_st.type != EP_DIR)
-            rc = smb_err_set(err, SMB_ERR_NOT_DIR, 0, "destination %s is a file, the source a directory",
-                             dst->display);
+    int rc = dst->ops->mkdir(dst, "", &e2);
+    if (rc != 0 && e2.code == SMB_ERR_NOT_FOUND) { /* a parent is missing */
+        smb_error e3 = {0};
+        if (make_dirs(job, dloc, dloc->path, &e3) == 0)
+            rc = dst->ops->mkdir(dst, "", &e2);
         else
-            rc = plan_dir_source(job, pair, &sst, dst_exists, err);
-        goto out;
+            e2 = e3;
     }
-    if (sst.type != EP_FILE) {
-        src->ops->free(src);
-        dst->ops->free(dst);
-        rc = smb_err_set(err, SMB_ERR_INVALID_ARG, 0, "source %s is neither a file nor a directory", job->sources[i]);
-        goto out;
+    if (rc != 0 && e2.code != SMB_ERR_EXISTS)
+        return smb_err_set(err, e2.code, e2.ntstatus, "cannot create the destination %s: %s", dst->display, e2.message);
+    job_count(job, &job->sum.dirs_created, 1);
+    return 0;
+}
+
+/* Whether the destination folds case (asked once, at its root; see casefold.h). */
+static void probe_dest_case(sc_job *job, ep *dst, bool exists)
+{
+    smb_error e2 = {0};
+    bool fold = strcmp(dst->ops->kind, "smb") == 0;
+    if (exists || !job->opts.dry_run)
+        if (case_probe(dst, "", !job->opts.dry_run, &fold, &e2) != 0)
+            fold = true; /* cannot tell: folding only adds collisions, never loses a file */
+    job->dst_folds_case = fold;
+}
+
+/* Split p at its last '/' into a parent ("" or "." for none) and a leaf. */
+static void split_path(const char *p, bool local, char **parent, const char **leaf)
+{
+    size_t n = strlen(p);
+    while (n > 1 && p[n - 1] == '/')
+        n--;
+    const char *end = p + n;
+    const char *slash = NULL;
+    for (const char *q = p; q < end; q++)
+        if (*q == '/')
+            slash = q;
+    if (!slash) {
+        *parent = strdup(local ? "." : "");
+        *leaf = p;
+    } else {
+        *parent = strndup(p, slash == p ? 1 : (size_t)(slash - p));
+        *leaf = slash + 1;
     }
-    /* A single file: root the source at its parent. */
-    src->ops->free(src);
+}
+
+/* One source opened: what it is. */
+typedef struct opened_src {
+    ep *src;
+    ep_stat st;
+    bool found;
+} opened_src;
+
+/* Open source i and stat it; a missing source is a failure of the job's report, not of the job. */
+static int open_source(sc_job *job, const sc_location *sloc, opened_src *o, smb_error *err)
+{
+    memset(o, 0, sizeof *o);
+    o->src = open_ep(job, sloc, NULL, err);
+    if (!o->src)
+        return err->code ? err->code : SMB_ERR_NO_MEMORY;
+    int rc = o->src->ops->stat(o->src, "", &o->st, err);
+    if (rc == SMB_ERR_NOT_FOUND) {
+        char shown[256];
+        job_fail(job, sc_location_display(sloc, shown, sizeof shown), false, "source not found");
+        memset(err, 0, sizeof *err);
+        rc = 0;
+    } else if (rc == 0 && o->st.type != EP_FILE && o->st.type != EP_DIR) {
+        rc = smb_err_set(err, SMB_ERR_INVALID_ARG, 0, "source %s is neither a file nor a directory", o->src->display);
+    }
+    o->found = rc == 0 && (o->st.type == EP_FILE || o->st.type == EP_DIR);
+    if (!o->found) {
+        o->src->ops->free(o->src);
+        o->src = NULL;
+    }
+    return rc;
+}
+
+/* A source file into the destination directory: its endpoint at the file's parent, a root file of its name. */
+static int add_root_file(sc_job *job, size_t i, const sc_location *sloc, const sc_location *dloc, const ep_stat *st,
+                         smb_error *err)
+{
     char *sparent = NULL;
     const char *sleaf;
-    split_path(sloc.path, !sloc.is_smb, &sparent, &sleaf);
-    pair->src = sparent ? open_ep(job, &sloc, sparent, err) : NULL;
-    if (!pair->src) {
-        free(sparent);
-        dst->ops->free(dst);
+    split_path(sloc->path, !sloc->is_smb, &sparent, &sleaf);
+    job_pair *pair = &job->pairs[i];
+    pair->src = sparent ? open_ep(job, sloc, sparent, err) : NULL;
+    free(sparent);
+    if (pair->src && !(pair->dst = open_ep(job, dloc, NULL, err))) {
+        pair->src->ops->free(pair->src);
+        pair->src = NULL;
+    }
+    if (!pair->src)
+        return err->code ? err->code : SMB_ERR_NO_MEMORY;
+    set_pair_caps(pair);
+    if (filter_excluded(job->filter, sleaf, false)) {
+        job_event(job, SC_EV_ENTRY_IGNORED, sleaf, 0, false, "excluded by a filter");
+        return 0;
+    }
+    root_file *grown = realloc(job->root_files, (job->nroot_files + 1) * sizeof *grown);
+    if (!grown)
+        return smb_err_set(err, SMB_ERR_NO_MEMORY, 0, "out of memory");
+    job->root_files = grown;
+    root_file *f = &job->root_files[job->nroot_files];
+    if (!(f->name = strdup(sleaf)))
+        return smb_err_set(err, SMB_ERR_NO_MEMORY, 0, "out of memory");
+    f->pair = pair;
+    f->st = *st;
+    job->nroot_files++;
+    return 0;
+}
+
+/* A single source file copied to the destination's own name: both ends rooted at their parents. */
+static int plan_renamed_file(sc_job *job, const sc_location *sloc, const sc_location *dloc, const ep_stat *st,
+                             smb_error *err)
+{
+    char *sparent = NULL, *dparent = NULL;
+    const char *sleaf, *dleaf;
+    split_path(sloc->path, !sloc->is_smb, &sparent, &sleaf);
+    split_path(dloc->path, !dloc->is_smb, &dparent, &dleaf);
+    job_pair *pair = &job->pairs[0];
+    int rc = 0;
+    if (filter_excluded(job->filter, sleaf, false)) {
+        job_event(job, SC_EV_ENTRY_IGNORED, sleaf, 0, false, "excluded by a filter");
+        goto out;
+    }
+    if (!sparent || !dparent) {
+        rc = smb_err_set(err, SMB_ERR_NO_MEMORY, 0, "out of memory");
+        goto out;
+    }
+    pair->src = open_ep(job, sloc, sparent, err);
+    pair->dst = pair->src ? open_ep(job, dloc, dparent, err) : NULL;
+    if (!pair->dst) {
         rc = err->code ? err->code : SMB_ERR_NO_MEMORY;
         goto out;
     }
-    char *leaf = strdup(sleaf);
+    set_pair_caps(pair);
+    ep_stat pst;
+    smb_error e2 = {0};
+    if (pair->dst->ops->stat(pair->dst, "", &pst, &e2) != 0 && !job->opts.dry_run &&
+        (rc = make_dirs(job, dloc, dparent, err)) != 0)
+        goto out;
+    rc = plan_file_source(job, pair, sleaf, dleaf, st, err);
+out:
     free(sparent);
-    if ((dst_exists && dst_st.type == EP_DIR) || dloc->trailing_sep) {
-        if (!dst_exists && !job->opts.dry_run && dst->ops->mkdir(dst, "", &e2) != 0 && e2.code != SMB_ERR_EXISTS) {
-            rc = smb_err_set(err, e2.code, e2.ntstatus, "cannot create the destination %s: %s", dst->display,
-                             e2.message);
-            pair->dst = dst;
-            free(leaf);
-            goto out;
-        }
-        pair->dst = dst;
-        set_pair_caps(pair);
-        rc = leaf ? plan_file_source(job, pair, leaf, leaf, &sst, err) : SMB_ERR_NO_MEMORY;
-    } else {
-        /* Copy to the destination's own name: root it at its parent. */
-        dst->ops->free(dst);
-        char *dparent = NULL;
-        const char *dleaf;
-        split_path(dloc->path, !dloc->is_smb, &dparent, &dleaf);
-        pair->dst = dparent ? open_ep(job, dloc, dparent, err) : NULL;
-        free(dparent);
-        if (!pair->dst)
-            rc = err->code ? err->code : SMB_ERR_NO_MEMORY;
-        else {
-            set_pair_caps(pair);
-            rc = leaf ? plan_file_source(job, pair, leaf, dleaf, &sst, err) : SMB_ERR_NO_MEMORY;
+    free(dparent);
+    return rc;
+}
+
+/*
+ * Set up every source: directory sources merge into the destination
+ * directory, files named on the command line join it; a single file may
+ * instead go to a name of its own.
+ */
+static int plan_sources(sc_job *job, const sc_location *slocs, const sc_location *dloc, smb_error *err)
+{
+    size_t n = job->opts.nsources;
+    opened_src *os = calloc(n, sizeof *os);
+    job_pair **dirs = calloc(n, sizeof *dirs);
+    ep *dst = NULL;
+    int rc = os && dirs ? 0 : smb_err_set(err, SMB_ERR_NO_MEMORY, 0, "out of memory");
+    size_t ndirs = 0, nfound = 0, first_dir = n;
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        rc = open_source(job, &slocs[i], &os[i], err);
+        nfound += os[i].found;
+        if (rc == 0 && os[i].found && os[i].st.type == EP_DIR && first_dir == n)
+            first_dir = i;
+    }
+    if (rc == 0 && nfound)
+        dst = open_ep(job, dloc, NULL, err);
+    if (rc == 0 && nfound && !dst)
+        rc = err->code ? err->code : SMB_ERR_NO_MEMORY;
+    ep_stat dst_st;
+    smb_error e2 = {0};
+    bool dst_exists = dst && dst->ops->stat(dst, "", &dst_st, &e2) == 0;
+    bool into_dir = (dst_exists && dst_st.type == EP_DIR) || dloc->trailing_sep || n > 1 || first_dir < n;
+    job->npairs = n;
+    if (rc != 0 || !nfound)
+        goto out;
+    if (!into_dir) { /* one file, to the destination's own name */
+        os[0].src->ops->free(os[0].src);
+        os[0].src = NULL;
+        rc = plan_renamed_file(job, &slocs[0], dloc, &os[0].st, err);
+        goto out;
+    }
+    if (dst_exists && dst_st.type != EP_DIR) {
+        rc = smb_err_set(err, SMB_ERR_NOT_DIR, 0, "destination %s is a file; %s", dst->display,
+                         first_dir < n ? "the source is a directory" : "several sources go into a directory");
+        goto out;
+    }
+    if (!dst_exists && (rc = make_dest(job, dloc, dst, err)) != 0)
+        goto out;
+    probe_dest_case(job, dst, dst_exists);
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        if (!os[i].found)
+            continue;
+        if (os[i].st.type == EP_DIR) {
+            job->pairs[i].src = os[i].src;
+            os[i].src = NULL;
+            if (!(job->pairs[i].dst = open_ep(job, dloc, NULL, err))) {
+                rc = err->code ? err->code : SMB_ERR_NO_MEMORY;
+                break;
+            }
+            set_pair_caps(&job->pairs[i]);
+            dirs[ndirs++] = &job->pairs[i];
+        } else {
+            os[i].src->ops->free(os[i].src);
+            os[i].src = NULL;
+            rc = add_root_file(job, i, &slocs[i], dloc, &os[i].st, err);
         }
     }
-    free(leaf);
+    if (rc == 0 && (ndirs || job->nroot_files))
+        rc = queue_root(job, dirs, ndirs, ndirs ? &os[first_dir].st : NULL, !dst_exists, err);
 out:
-    sc_location_free(&sloc);
+    for (size_t i = 0; os && i < n; i++)
+        if (os[i].src)
+            os[i].src->ops->free(os[i].src);
+    if (dst)
+        dst->ops->free(dst);
+    free(os);
+    free(dirs);
     return rc;
 }
 
@@ -484,10 +582,48 @@ int job_run_endpoints(sc_job *job, ep *src, ep *dst, sc_summary *sum, smb_error 
         rc = src->ops->stat(src, "", &sst, err);
     if (rc == 0 && sst.type != EP_DIR)
         rc = smb_err_set(err, SMB_ERR_NOT_DIR, 0, "source is not a directory");
-    if (rc == 0)
-        rc = plan_dir_source(job, &job->pairs[0], &sst, dst->ops->stat(dst, "", &dst_st, &e2) == 0, err);
+    bool exists = rc == 0 && dst->ops->stat(dst, "", &dst_st, &e2) == 0;
+    if (rc == 0 && !exists && !job->opts.dry_run && dst->ops->mkdir(dst, "", &e2) != 0 && e2.code != SMB_ERR_EXISTS)
+        rc = smb_err_set(err, e2.code, e2.ntstatus, "cannot create the destination %s: %s", dst->display, e2.message);
+    if (rc == 0) {
+        if (!exists)
+            job_count(job, &job->sum.dirs_created, 1);
+        probe_dest_case(job, dst, exists);
+        job_pair *p = &job->pairs[0];
+        rc = queue_root(job, &p, 1, &sst, !exists, err);
+    }
     rc = run_queued(job, rc, err);
     return summarise(job, rc, t0, sum, err);
+}
+
+/* Parse every location of the job (sources and destination); on failure none is left to free. */
+static int parse_locations(sc_job *job, sc_location **slocs, sc_location *dloc, smb_error *err)
+{
+    size_t n = job->opts.nsources;
+    *slocs = calloc(n, sizeof **slocs);
+    if (!*slocs)
+        return smb_err_set(err, SMB_ERR_NO_MEMORY, 0, "out of memory");
+    int rc = sc_location_parse(job->dest, dloc, err);
+    size_t i = 0;
+    for (; rc == 0 && i < n; i++)
+        rc = sc_location_parse(job->sources[i], &(*slocs)[i], err);
+    if (rc != 0) {
+        for (size_t j = 0; j + 1 < i; j++)
+            sc_location_free(&(*slocs)[j]);
+        if (i)
+            sc_location_free(dloc);
+        free(*slocs);
+        *slocs = NULL;
+    }
+    return rc;
+}
+
+static void free_locations(sc_location *slocs, size_t n, sc_location *dloc)
+{
+    for (size_t i = 0; i < n; i++)
+        sc_location_free(&slocs[i]);
+    free(slocs);
+    sc_location_free(dloc);
 }
 
 /* One pass: connect, open every source and the destination, copy. *connected: the setup succeeded. */
@@ -495,17 +631,35 @@ static int run_pass(sc_job *job, bool *connected, smb_error *err)
 {
     *connected = false;
     job->pool = new_pool(job);
-    sc_location dloc;
-    int rc = job->pool ? sc_location_parse(job->dest, &dloc, err) : smb_err_set(err, SMB_ERR_NO_MEMORY, 0, "out of memory");
+    sc_location dloc, *slocs = NULL;
+    int rc = job->pool ? parse_locations(job, &slocs, &dloc, err) : smb_err_set(err, SMB_ERR_NO_MEMORY, 0, "out of memory");
     if (rc == 0) {
-        for (size_t i = 0; rc == 0 && i < job->opts.nsources; i++) {
-            rc = plan_source(job, i, &dloc, err);
-            job->npairs = i + 1;
-        }
-        sc_location_free(&dloc);
+        rc = plan_sources(job, slocs, &dloc, err);
+        free_locations(slocs, job->opts.nsources, &dloc);
     }
     *connected = rc == 0;
     return run_queued(job, rc, err);
+}
+
+/* The overlap rules (identity.h), before anything is opened or written. */
+static int check_overlap(sc_job *job, smb_error *err)
+{
+    sc_location dloc, *slocs = NULL;
+    int rc = parse_locations(job, &slocs, &dloc, err);
+    if (rc != 0)
+        return rc;
+    rc = loc_check_overlap(slocs, job->opts.nsources, &dloc, job->opts.mirror, err);
+    free_locations(slocs, job->opts.nsources, &dloc);
+    return rc;
+}
+
+static void free_root_files(sc_job *job)
+{
+    for (size_t i = 0; i < job->nroot_files; i++)
+        free(job->root_files[i].name);
+    free(job->root_files);
+    job->root_files = NULL;
+    job->nroot_files = 0;
 }
 
 /*
@@ -523,6 +677,7 @@ static void end_pass(sc_job *job)
         memset(&job->pairs[i], 0, sizeof job->pairs[i]);
     }
     job->npairs = 0;
+    free_root_files(job);
     if (job->pool)
         ep_smb_pool_free(job->pool);
     job->pool = NULL;
@@ -660,7 +815,9 @@ int sc_job_run(sc_job *job, sc_summary *sum, smb_error *err)
         job->opts.retry_for_s = 0; /* an archive is written in one go: a lost connection ends it */
         return summarise(job, run_archive(job, err), t0, sum, err);
     }
-    int rc = open_checkpoint(job, err);
+    int rc = check_overlap(job, err);
+    if (rc == 0)
+        rc = open_checkpoint(job, err);
     if (rc != 0)
         return summarise(job, rc, t0, sum, err);
     /*
@@ -727,6 +884,7 @@ void sc_job_free(sc_job *job)
             job->pairs[i].dst->ops->free(job->pairs[i].dst);
     }
     free(job->pairs);
+    free_root_files(job);
     if (job->pool)
         ep_smb_pool_free(job->pool);
     free_strings(job->sources);

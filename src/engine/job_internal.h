@@ -36,10 +36,18 @@ typedef struct job_pair {
  * sits under its final path. The temporary name is derived from the final
  * one, so a rerun after an interruption finds it and carries on filling it.
  */
+/* A destination entry --mirror deletes once its directory is complete. */
+typedef struct dir_deletion {
+    char *name;
+    ep_stat st;
+} dir_deletion;
+
 typedef struct dir_node {
     struct dir_node *parent;
     atomic_int pending;
-    job_pair *pair;
+    job_pair *pair;  /* the first source that has the directory (its dst is the destination) */
+    job_pair **srcs; /* every source that has it, in command-line order (several sources merge) */
+    size_t nsrcs;
     char *rel;
     char *dst;       /* where the directory is at the destination now, when not rel (staging) */
     struct dir_node *stage_root; /* the staged directory this one is in (or is), or NULL */
@@ -47,7 +55,17 @@ typedef struct dir_node {
     bool fresh;      /* created by this job: empty, no need to list it */
     ep_stat st;      /* the source directory's metadata */
     bool set_meta;   /* set times on the destination when done */
+    atomic_bool listing_failed; /* a listing of the directory failed: nothing is deleted in it */
+    dir_deletion *deletions;    /* --mirror: extraneous entries, deleted when the directory is complete */
+    size_t ndeletions;
 } dir_node;
+
+/* A file named on the command line that goes into the destination directory. */
+typedef struct root_file {
+    job_pair *pair; /* its source endpoint is rooted at the file's parent */
+    char *name;     /* its name there, and at the destination */
+    ep_stat st;
+} root_file;
 
 typedef enum task_kind { TASK_DIR, TASK_FILE, TASK_RANGE } task_kind;
 
@@ -94,6 +112,12 @@ struct sc_job {
     atomic_int fatal;     /* an SMB_ERR_* that stops the job (connection lost) */
     smb_error fatal_err;
 
+    uint32_t tag;         /* names the job in its temporary and staging names (temp_names.h) */
+    bool dst_folds_case;  /* the destination holds one entry for names differing only in case */
+    root_file *root_files;/* file sources that go into the destination directory (merged with the
+                             directory sources' contents in the root's walk) */
+    size_t nroot_files;
+
     bufpool bufs;         /* copy buffers, reused */
     checkpoint *cp;       /* the checkpoint journal, or NULL */
     uint64_t carried_files, carried_bytes; /* copied by earlier passes (before a reconnection) */
@@ -116,8 +140,12 @@ void task_free(task *t);
 void job_walk_dir(sc_job *job, task *t);
 /** A child of node finished; sets times and releases nodes that are complete. */
 void job_dir_release(sc_job *job, dir_node *node);
-/** New node (pending 1); NULL on allocation failure. */
-dir_node *job_dir_node_new(dir_node *parent, job_pair *pair, const char *rel, const ep_stat *st);
+/**
+ * New node (pending 1) for the directory rel that sources srcs[0..nsrcs)
+ * have (copied; nsrcs may be 0 for a root holding only named files); NULL on
+ * allocation failure.
+ */
+dir_node *job_dir_node_new(dir_node *parent, job_pair *const *srcs, size_t nsrcs, const char *rel, const ep_stat *st);
 /** Where node's directory is at the destination now. */
 const char *job_dir_dst(const dir_node *node);
 /** A failed file in node's staged tree could not be removed: the tree must not move into place. */
@@ -148,6 +176,8 @@ bool job_error_restartable(int code);
 void job_set_fatal(sc_job *job, const smb_error *err);
 /** True when the job should stop (cancelled or fatal). */
 bool job_stopping(sc_job *job);
+/** True when a failure has been recorded for rel or anything below it ("" : anywhere). */
+bool job_subtree_failed(sc_job *job, const char *rel);
 
 /* job.c */
 /**

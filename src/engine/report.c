@@ -86,3 +86,17 @@ bool job_stopping(sc_job *job)
 {
     return atomic_load(&job->cancel) || atomic_load(&job->fatal);
 }
+
+bool job_subtree_failed(sc_job *job, const char *rel)
+{
+    size_t n = strlen(rel);
+    bool failed = false;
+    pthread_mutex_lock(&job->lock);
+    for (size_t i = 0; i < job->sum.nfailures && !failed; i++) {
+        const char *p = job->sum.failures[i].path;
+        failed = n == 0 || (strncmp(p, rel, n) == 0 && (p[n] == '\0' || p[n] == '/'));
+    }
+    failed = failed || (n == 0 && job->sum.files_failed);
+    pthread_mutex_unlock(&job->lock);
+    return failed;
+}

@@ -1,13 +1,25 @@
 /*
- * Directory tasks: list the destination directory once, stream the source
- * listing, decide per entry (plan.c), queue subdirectories and files, and
- * with --mirror delete what the source does not have.
+ * Directory tasks. One task per destination directory: list the
+ * destination once, list the directory in every source that has it (several
+ * sources merge into one destination), then decide per destination name:
+ *   - one source entry: copy, update, skip (plan.c decides per file);
+ *   - the same directory in several sources: one merged directory;
+ *   - anything else that maps to one destination name (a file in two
+ *     sources, a file and a directory, names that differ only in case on a
+ *     destination that folds case, a name a server lists twice) is a
+ *     collision: every entry involved fails, naming the other, and the
+ *     destination keeps what it had;
+ *   - with --mirror, destination entries that no source has (compared as
+ *     the destination compares names) and that no filter excludes are
+ *     deleted, but only once everything below the directory is done
+ *     without a failure and every listing of it succeeded.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "engine/casefold.h"
 #include "engine/job_internal.h"
 #include "error.h"
 #include "engine/plan.h"
@@ -15,29 +27,41 @@
 
 /* ------------------------------------------------------------ destination listing */
 
-/* Names of one destination directory, in an open-addressing hash table. */
+/* Names of one destination directory, in an open-addressing hash table keyed as the destination compares names. */
 typedef struct dst_entry {
     char *name;
+    char *key;  /* the folded name when the destination folds case, else name */
     ep_stat st;
-    bool seen; /* the source has it too */
+    bool seen; /* a source has it too (or it is protected) */
 } dst_entry;
 
 typedef struct dst_map {
     dst_entry *slots;
     size_t cap, n;
     bool oom;
+    bool fold;
 } dst_map;
 
-static dst_entry *map_find(dst_map *m, const char *name)
+static dst_entry *map_find(dst_map *m, const char *key)
 {
     if (!m->cap)
         return NULL;
-    for (size_t i = name_hash(name) & (m->cap - 1);; i = (i + 1) & (m->cap - 1)) {
+    for (size_t i = name_hash(key) & (m->cap - 1);; i = (i + 1) & (m->cap - 1)) {
         if (!m->slots[i].name)
             return NULL;
-        if (strcmp(m->slots[i].name, name) == 0)
+        if (strcmp(m->slots[i].key, key) == 0)
             return &m->slots[i];
     }
+}
+
+/* Mark every destination entry of key seen (a folding destination listing two is possible only by mistake). */
+static void map_mark_seen(dst_map *m, const char *key)
+{
+    if (!m->cap)
+        return;
+    for (size_t i = name_hash(key) & (m->cap - 1); m->slots[i].name; i = (i + 1) & (m->cap - 1))
+        if (strcmp(m->slots[i].key, key) == 0)
+            m->slots[i].seen = true;
 }
 
 static bool map_grow(dst_map *m)
@@ -49,7 +73,7 @@ static bool map_grow(dst_map *m)
     for (size_t i = 0; i < m->cap; i++) {
         if (!m->slots[i].name)
             continue;
-        size_t j = name_hash(m->slots[i].name) & (cap - 1);
+        size_t j = name_hash(m->slots[i].key) & (cap - 1);
         while (ns[j].name)
             j = (j + 1) & (cap - 1);
         ns[j] = m->slots[i];
@@ -60,6 +84,9 @@ static bool map_grow(dst_map *m)
     return true;
 }
 
+/* The key of a name: folded on a destination that folds case. malloc'd. */
+static char *name_key(bool fold, const char *name) { return fold ? casefold_name(name) : strdup(name); }
+
 static int map_add_cb(void *arg, const char *name, const ep_stat *st)
 {
     dst_map *m = arg;
@@ -69,14 +96,17 @@ static int map_add_cb(void *arg, const char *name, const ep_stat *st)
         m->oom = true;
         return 1;
     }
-    size_t i = name_hash(name) & (m->cap - 1);
-    while (m->slots[i].name)
-        i = (i + 1) & (m->cap - 1);
-    m->slots[i].name = strdup(name);
-    if (!m->slots[i].name) {
+    char *copy = strdup(name), *key = copy ? name_key(m->fold, name) : NULL;
+    if (!key) {
+        free(copy);
         m->oom = true;
         return 1;
     }
+    size_t i = name_hash(key) & (m->cap - 1);
+    while (m->slots[i].name)
+        i = (i + 1) & (m->cap - 1);
+    m->slots[i].name = copy;
+    m->slots[i].key = key;
     m->slots[i].st = *st;
     m->n++;
     return 0;
@@ -84,29 +114,38 @@ static int map_add_cb(void *arg, const char *name, const ep_stat *st)
 
 static void map_free(dst_map *m)
 {
-    for (size_t i = 0; i < m->cap; i++)
+    for (size_t i = 0; i < m->cap; i++) {
         free(m->slots[i].name);
+        free(m->slots[i].key);
+    }
     free(m->slots);
 }
 
 /* ------------------------------------------------------------ directory nodes */
 
-dir_node *job_dir_node_new(dir_node *parent, job_pair *pair, const char *rel, const ep_stat *st)
+dir_node *job_dir_node_new(dir_node *parent, job_pair *const *srcs, size_t nsrcs, const char *rel, const ep_stat *st)
 {
     dir_node *n = calloc(1, sizeof *n);
     if (!n)
         return NULL;
     n->rel = strdup(rel);
-    if (!n->rel) {
+    n->srcs = nsrcs ? calloc(nsrcs, sizeof *n->srcs) : NULL;
+    if (!n->rel || (nsrcs && !n->srcs)) {
+        free(n->rel);
+        free(n->srcs);
         free(n);
         return NULL;
     }
+    if (nsrcs)
+        memcpy(n->srcs, srcs, nsrcs * sizeof *srcs);
+    n->nsrcs = nsrcs;
     n->parent = parent;
-    n->pair = pair;
+    n->pair = nsrcs ? srcs[0] : parent ? parent->pair : NULL;
     if (st)
         n->st = *st;
     n->set_meta = st != NULL;
     atomic_init(&n->pending, 1);
+    atomic_init(&n->listing_failed, false);
     if (parent)
         atomic_fetch_add(&parent->pending, 1);
     return n;
@@ -140,10 +179,25 @@ static void unstage(sc_job *job, dir_node *node)
     }
 }
 
+static void run_deletions(sc_job *job, dir_node *node);
+
+static void free_node(dir_node *node)
+{
+    for (size_t i = 0; i < node->ndeletions; i++)
+        free(node->deletions[i].name);
+    free(node->deletions);
+    free(node->srcs);
+    free(node->rel);
+    free(node->dst);
+    free(node);
+}
+
 void job_dir_release(sc_job *job, dir_node *node)
 {
     while (node && atomic_fetch_sub(&node->pending, 1) == 1) {
-        /* Every child is done: now the directory's times stay put. */
+        /* Every child is done: extraneous entries may go, then the directory's times stay put. */
+        if (node->ndeletions)
+            run_deletions(job, node);
         if (node->set_meta && !job->opts.dry_run && !job_stopping(job)) {
             smb_error err = {0};
             ep *dst = node->pair->dst;
@@ -153,9 +207,7 @@ void job_dir_release(sc_job *job, dir_node *node)
         if (node->stage_root == node)
             unstage(job, node);
         dir_node *parent = node->parent;
-        free(node->rel);
-        free(node->dst);
-        free(node);
+        free_node(node);
         node = parent;
     }
 }
@@ -169,7 +221,7 @@ typedef struct del_ctx {
     int failures;
 } del_ctx;
 
-static int delete_tree(sc_job *job, ep *e, const char *rel, bool is_dir);
+static int delete_tree(sc_job *job, ep *e, const char *rel, const ep_stat *st);
 
 static int del_child_cb(void *arg, const char *name, const ep_stat *st)
 {
@@ -183,47 +235,202 @@ static int del_child_cb(void *arg, const char *name, const ep_stat *st)
         d->failures++;
         return 1;
     }
-    d->failures += delete_tree(d->job, d->e, child, st->type == EP_DIR) != 0;
+    d->failures += delete_tree(d->job, d->e, child, st) != 0;
     free(child);
     return 0;
 }
 
-/* Delete rel at the destination (a directory with all it holds). */
-static int delete_tree(sc_job *job, ep *e, const char *rel, bool is_dir)
+/* Unlink a file; a read-only one (SMB refuses to delete it) loses its attribute first. */
+static int unlink_file(sc_job *job, ep *e, const char *rel, const ep_stat *st, smb_error *err)
 {
-    smb_error err = {0};
-    if (job->opts.dry_run) {
-        job_event(job, SC_EV_DRY_RUN, rel, 0, is_dir, "delete");
-        job_count(job, is_dir ? &job->sum.dirs_deleted : &job->sum.files_deleted, 1);
-        return 0;
+    int rc = e->ops->unlink(e, rel, err);
+    if (rc == 0 || !(st->attributes & SMB_ATTR_READONLY) || job_error_is_fatal(rc))
+        return rc;
+    ep_stat writable = *st;
+    writable.attributes &= ~(uint32_t)SMB_ATTR_READONLY;
+    smb_error e2 = {0};
+    if (e->ops->set_meta(e, rel, &writable, &e2) != 0 || (rc = e->ops->unlink(e, rel, &e2)) != 0) {
+        *err = e2;
+        return e2.code ? e2.code : -1;
     }
-    int rc;
+    job_event(job, SC_EV_DELETED, rel, 0, false, "read-only: its read-only attribute was cleared to delete it");
+    return 0;
+}
+
+/*
+ * Delete rel at the destination (a directory with all it holds, deepest
+ * first). A dry run lists every entry it would delete, nested ones too.
+ */
+static int delete_tree(sc_job *job, ep *e, const char *rel, const ep_stat *st)
+{
+    bool is_dir = st->type == EP_DIR;
+    smb_error err = {0};
+    int rc = 0;
     if (is_dir) {
         del_ctx d = {job, e, rel, 0};
         rc = e->ops->list(e, rel, del_child_cb, &d, &err);
         if (rc == 0 && d.failures)
             return -1;
-        if (rc == 0)
+        if (rc == 0 && !job->opts.dry_run)
             rc = e->ops->rmdir(e, rel, &err);
-    } else {
-        rc = e->ops->unlink(e, rel, &err);
+    } else if (!job->opts.dry_run) {
+        rc = unlink_file(job, e, rel, st, &err);
     }
     if (rc != 0) {
+        if (job_error_is_fatal(err.code))
+            job_set_fatal(job, &err);
         job_fail(job, rel, is_dir, "delete: %s", err.message);
         return rc;
     }
     job_count(job, is_dir ? &job->sum.dirs_deleted : &job->sum.files_deleted, 1);
-    job_event(job, SC_EV_DELETED, rel, 0, is_dir, NULL);
+    if (job->opts.dry_run)
+        job_event(job, SC_EV_DRY_RUN, rel, 0, is_dir, "delete");
+    else
+        job_event(job, SC_EV_DELETED, rel, 0, is_dir, NULL);
     return 0;
 }
 
-/* ------------------------------------------------------------ the walk */
+/* --mirror: the directory is complete; delete its extraneous entries unless something in it failed. */
+static void run_deletions(sc_job *job, dir_node *node)
+{
+    const char *shown = node->rel[0] ? node->rel : ".";
+    if (job_stopping(job))
+        return;
+    if (atomic_load(&node->listing_failed) || job_subtree_failed(job, node->rel)) {
+        char msg[200];
+        snprintf(msg, sizeof msg, "--mirror deleted nothing here (%zu extraneous entr%s kept): %s", node->ndeletions,
+                 node->ndeletions == 1 ? "y" : "ies",
+                 atomic_load(&node->listing_failed) ? "a listing of this directory failed"
+                                                    : "something in this directory failed");
+        job_event(job, SC_EV_ENTRY_IGNORED, shown, 0, true, msg);
+        return;
+    }
+    for (size_t i = 0; i < node->ndeletions && !job_stopping(job); i++) {
+        char *at = job_join(job_dir_dst(node), node->deletions[i].name);
+        char *rel = job_join(node->rel, node->deletions[i].name);
+        if (at && rel)
+            delete_tree(job, node->pair->dst, at, &node->deletions[i].st);
+        else
+            job_fail(job, shown, true, "out of memory");
+        free(at);
+        free(rel);
+    }
+}
+
+/* ------------------------------------------------------------ source listings */
+
+/* One entry of a source directory. */
+typedef struct src_entry {
+    char *name;
+    char *key;      /* as the destination compares names */
+    ep_stat st;
+    size_t src;     /* index of its source in the node's srcs (nsrcs + i: the root's named file i) */
+    job_pair *pair;
+} src_entry;
 
 typedef struct walk_ctx {
     sc_job *job;
     task *dir_task;
     dst_map dst;
+    src_entry *ents;
+    size_t n, cap;
+    size_t cur_src;      /* the source being listed */
+    job_pair *cur_pair;
+    uint64_t max_entries;
+    bool too_many, oom;
 } walk_ctx;
+
+static const char *dir_shown(const task *t) { return t->rel[0] ? t->rel : "."; }
+
+static bool add_entry(walk_ctx *w, const char *name, const ep_stat *st, size_t src, job_pair *pair)
+{
+    if (w->n == w->cap) {
+        size_t cap = w->cap ? w->cap * 2 : 64;
+        src_entry *grown = realloc(w->ents, cap * sizeof *grown);
+        if (!grown)
+            return false;
+        w->ents = grown;
+        w->cap = cap;
+    }
+    src_entry *e = &w->ents[w->n];
+    e->name = strdup(name);
+    e->key = e->name ? name_key(w->dst.fold, name) : NULL;
+    if (!e->key) {
+        free(e->name);
+        return false;
+    }
+    e->st = *st;
+    e->src = src;
+    e->pair = pair;
+    w->n++;
+    return true;
+}
+
+/* Protect the destination entry of name from --mirror (the source has it, but it is not copied). */
+static void protect(walk_ctx *w, const char *name)
+{
+    char *key = name_key(w->dst.fold, name);
+    if (key)
+        map_mark_seen(&w->dst, key);
+    else
+        w->oom = true;
+    free(key);
+}
+
+static int list_entry_cb(void *arg, const char *name, const ep_stat *st)
+{
+    walk_ctx *w = arg;
+    sc_job *job = w->job;
+    const char *dir_rel = w->dir_task->rel;
+    if (job_stopping(job))
+        return 1;
+    if (!name) {
+        job_count(job, &job->sum.ignored, 1);
+        job_fail(job, dir_shown(w->dir_task), true, "an entry with an undecodable name was not copied");
+        atomic_store(&w->dir_task->dir->listing_failed, true); /* its name may be one the destination has */
+        return 0;
+    }
+    const char *why = plan_unsafe_name(name, strlen(name));
+    if (why) {
+        char shown[300];
+        snprintf(shown, sizeof shown, "%s%s%.250s", dir_rel, dir_rel[0] ? "/" : "", name);
+        job_count(job, &job->sum.ignored, 1);
+        job_fail(job, shown, st->type == EP_DIR, "refused entry from the source: %s", why);
+        return 0;
+    }
+    if (w->n >= w->max_entries) {
+        w->too_many = true;
+        return 1;
+    }
+    char *rel = job_join(dir_rel, name);
+    if (!rel) {
+        w->oom = true;
+        return 1;
+    }
+    if (filter_excluded(job->filter, rel, st->type == EP_DIR)) {
+        protect(w, name);
+    } else if (st->type == EP_SYMLINK || st->type == EP_OTHER) {
+        protect(w, name);
+        job_count(job, &job->sum.ignored, 1);
+        job_event(job, SC_EV_ENTRY_IGNORED, rel, 0, false,
+                  st->type == EP_SYMLINK ? "symbolic link or reparse point not followed" : "not a regular file");
+    } else if (!add_entry(w, name, st, w->cur_src, w->cur_pair)) {
+        w->oom = true;
+    }
+    free(rel);
+    return w->oom;
+}
+
+static int entry_cmp(const void *a, const void *b)
+{
+    const src_entry *x = a, *y = b;
+    int c = strcmp(x->key, y->key);
+    if (c)
+        return c;
+    return x->src < y->src ? -1 : x->src > y->src;
+}
+
+/* ------------------------------------------------------------ queueing */
 
 /* Create destination directory rel at path at (or report it in a dry run). */
 static int make_dir(sc_job *job, job_pair *pair, const char *rel, const char *at)
@@ -246,39 +453,41 @@ static int make_dir(sc_job *job, job_pair *pair, const char *rel, const char *at
 }
 
 /*
- * Queue directory rel. at: where it is at the destination when that is not
- * rel (taken over); staged: at is a new stage root; fresh: just created.
+ * Queue directory rel, which sources srcs[0..n) have. at: where it is at
+ * the destination when that is not rel (taken over); staged: at is a new
+ * stage root; fresh: just created.
  */
-static void queue_dir(walk_ctx *w, const char *rel, const ep_stat *st, char *at, bool staged, bool fresh)
+static void queue_dir(walk_ctx *w, job_pair *const *srcs, size_t n, const char *rel, const ep_stat *st, char *at,
+                      bool staged, bool fresh)
 {
     sc_job *job = w->job;
     dir_node *parent = w->dir_task->dir;
     task *t = calloc(1, sizeof *t);
-    dir_node *n = t ? job_dir_node_new(parent, w->dir_task->pair, rel, st) : NULL;
-    if (n) {
-        n->dst = at;
+    dir_node *node = t ? job_dir_node_new(parent, srcs, n, rel, st) : NULL;
+    if (node) {
+        node->dst = at;
         at = NULL;
-        n->stage_root = staged ? n : parent->stage_root;
-        n->fresh = fresh;
+        node->stage_root = staged ? node : parent->stage_root;
+        node->fresh = fresh;
     }
     free(at);
-    if (!n || !(t->rel = strdup(rel))) {
+    if (!node || !(t->rel = strdup(rel))) {
         free(t);
-        if (n) {
-            n->stage_root = NULL; /* nothing to move into place */
-            job_dir_release(job, n);
+        if (node) {
+            node->stage_root = NULL; /* nothing to move into place */
+            job_dir_release(job, node);
         }
         job_fail(job, rel, true, "out of memory");
         return;
     }
     t->kind = TASK_DIR;
-    t->pair = w->dir_task->pair;
-    t->dir = n;
+    t->pair = srcs[0];
+    t->dir = node;
     t->st = *st;
     job_push(job, t, false);
 }
 
-static void queue_file(walk_ctx *w, const char *rel, const ep_stat *st, const dst_entry *de)
+static void queue_file(walk_ctx *w, job_pair *pair, const char *rel, const ep_stat *st, const dst_entry *de)
 {
     sc_job *job = w->job;
     task *t = calloc(1, sizeof *t);
@@ -288,7 +497,7 @@ static void queue_file(walk_ctx *w, const char *rel, const ep_stat *st, const ds
         return;
     }
     t->kind = TASK_FILE;
-    t->pair = w->dir_task->pair;
+    t->pair = pair;
     t->dir = w->dir_task->dir;
     if (t->dir->stage_root && !(t->stage_rel = job_join(t->dir->dst, strrchr(rel, '/') ? strrchr(rel, '/') + 1 : rel))) {
         task_free(t);
@@ -311,98 +520,143 @@ static void queue_file(walk_ctx *w, const char *rel, const ep_stat *st, const ds
 /*
  * A directory the destination does not have: inside a staged tree it is
  * created under its own name (at); otherwise it becomes a stage root, or
- * continues one that an interrupted run left (found in the listing).
+ * continues one that an interrupted run of this job left (found in the
+ * listing).
  */
-static void new_dir(walk_ctx *w, const char *rel, const char *name, const ep_stat *st, char *at)
+static void new_dir(walk_ctx *w, job_pair *const *srcs, size_t n, const char *rel, const char *name,
+                    const ep_stat *st, char *at)
 {
     sc_job *job = w->job;
-    job_pair *pair = w->dir_task->pair;
     dir_node *parent = w->dir_task->dir;
     if (job->opts.dry_run || parent->stage_root) {
-        if (make_dir(job, pair, rel, at ? at : rel) == 0)
-            queue_dir(w, rel, st, at, false, true);
+        if (make_dir(job, srcs[0], rel, at ? at : rel) == 0)
+            queue_dir(w, srcs, n, rel, st, at, false, true);
         else
             free(at);
         return;
     }
     free(at);
-    char *stage = stage_name_in(job_dir_dst(parent), name); /* derived: a rerun finds it */
+    char *stage = stage_name_for(job_dir_dst(parent), name, job->tag); /* derived: a rerun finds it */
     if (!stage) {
         job_fail(job, rel, true, "out of memory");
         return;
     }
     const char *leaf = strrchr(stage, '/') ? strrchr(stage, '/') + 1 : stage;
-    dst_entry *left = map_find(&w->dst, leaf);
+    char *key = name_key(w->dst.fold, leaf);
+    dst_entry *left = key ? map_find(&w->dst, key) : NULL;
+    free(key);
     if (left && left->st.type == EP_DIR) {
         left->seen = true; /* an interrupted run's work: carry on with it */
         job_event(job, SC_EV_DIR_CREATED, rel, 0, true, "continuing an interrupted copy");
-        queue_dir(w, rel, st, stage, true, false);
-    } else if (make_dir(job, pair, rel, stage) == 0) {
-        queue_dir(w, rel, st, stage, true, true);
+        queue_dir(w, srcs, n, rel, st, stage, true, false);
+    } else if (make_dir(job, srcs[0], rel, stage) == 0) {
+        queue_dir(w, srcs, n, rel, st, stage, true, true);
     } else {
         free(stage);
     }
 }
 
-static int walk_entry_cb(void *arg, const char *name, const ep_stat *st)
+/* Count a source file as seen (total and bytes). */
+static void count_file(sc_job *job, const ep_stat *st)
 {
-    walk_ctx *w = arg;
+    pthread_mutex_lock(&job->lock);
+    job->sum.files_total++;
+    job->sum.bytes_total += st->size;
+    pthread_mutex_unlock(&job->lock);
+}
+
+/* The display of entry e's source, for messages. */
+static const char *src_display(const src_entry *e) { return e->pair->src->display ? e->pair->src->display : "?"; }
+
+/*
+ * A collision: entries g[0..n) map to one destination name. Each fails,
+ * naming another; the destination keeps what it has.
+ */
+static void collide(walk_ctx *w, src_entry *g, size_t n)
+{
     sc_job *job = w->job;
-    const char *dir_rel = w->dir_task->rel;
-    if (job_stopping(job))
-        return 1;
-    if (!name) {
-        job_count(job, &job->sum.ignored, 1);
-        job_fail(job, dir_rel[0] ? dir_rel : ".", true, "an entry with an undecodable name was not copied");
-        return 0;
-    }
-    const char *why = plan_unsafe_name(name, strlen(name));
-    if (why) {
-        char shown[300];
-        snprintf(shown, sizeof shown, "%s%s%.250s", dir_rel, dir_rel[0] ? "/" : "", name);
-        job_count(job, &job->sum.ignored, 1);
-        job_fail(job, shown, st->type == EP_DIR, "refused entry from the source: %s", why);
-        return 0;
-    }
-    char *rel = job_join(dir_rel, name);
-    if (!rel)
-        return 1;
-    bool is_dir = st->type == EP_DIR;
-    dst_entry *de = map_find(&w->dst, name);
-    if (de)
-        de->seen = true;
-    if (filter_excluded(job->filter, rel, is_dir)) {
+    for (size_t i = 0; i < n; i++) {
+        const src_entry *e = &g[i], *o = &g[i == 0 ? 1 : 0];
+        char *rel = job_join(w->dir_task->rel, e->name);
+        if (!rel) {
+            job_fail(job, dir_shown(w->dir_task), true, "out of memory");
+            continue;
+        }
+        bool is_dir = e->st.type == EP_DIR;
+        if (!is_dir)
+            count_file(job, &e->st);
+        if (strcmp(e->name, o->name) != 0)
+            job_fail(job, rel, is_dir, "differs only in case from '%s'%s%s; the destination cannot hold both", o->name,
+                     e->pair != o->pair ? " in " : "", e->pair != o->pair ? src_display(o) : "");
+        else if (e->pair == o->pair && e->src == o->src)
+            job_fail(job, rel, is_dir, "the source directory lists '%s' twice; neither is copied", e->name);
+        else
+            job_fail(job, rel, is_dir, "'%s' is in several sources (%s and %s); the destination can hold only one",
+                     e->name, src_display(e), src_display(o));
         free(rel);
-        return 0;
     }
-    if (st->type == EP_SYMLINK || st->type == EP_OTHER) {
-        job_count(job, &job->sum.ignored, 1);
-        job_event(job, SC_EV_ENTRY_IGNORED, rel, 0, false,
-                  st->type == EP_SYMLINK ? "symbolic link or reparse point not followed" : "not a regular file");
-        free(rel);
-        return 0;
+}
+
+/* True when g[0..n) is one directory that several sources have (merged), not a collision. */
+static bool mergeable(const src_entry *g, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (g[i].st.type != EP_DIR || strcmp(g[i].name, g[0].name) != 0 || (i && g[i].src == g[i - 1].src))
+            return false;
+    return true;
+}
+
+/* Decide for the destination name of group g[0..n) (one key). */
+static void decide(walk_ctx *w, src_entry *g, size_t n)
+{
+    sc_job *job = w->job;
+    dst_entry *de = map_find(&w->dst, g[0].key);
+    map_mark_seen(&w->dst, g[0].key);
+    if (n > 1 && !mergeable(g, n)) {
+        collide(w, g, n);
+        return;
     }
-    ep *dst = w->dir_task->pair->dst;
-    const char *refused = (dst->caps & EP_CAP_WINDOWS_NAMES) ? plan_windows_refuses(name) : NULL;
+    const src_entry *e = &g[0];
+    char *rel = job_join(w->dir_task->rel, e->name);
+    if (!rel) {
+        w->oom = true;
+        return;
+    }
+    bool is_dir = e->st.type == EP_DIR;
+    ep *dst = w->dir_task->dir->pair->dst;
+    const char *refused = (dst->caps & EP_CAP_WINDOWS_NAMES) ? plan_windows_refuses(e->name) : NULL;
     if (refused) {
+        if (!is_dir)
+            count_file(job, &e->st);
         job_fail(job, rel, is_dir, "%s", refused);
         free(rel);
-        return 0;
+        return;
     }
     /* Where the entry is at the destination: inside a staged directory it is not rel. */
     dir_node *node = w->dir_task->dir;
-    char *at = node->dst ? job_join(node->dst, name) : NULL;
+    char *at = node->dst ? job_join(node->dst, de ? de->name : e->name) : NULL;
     if (node->dst && !at) {
         free(rel);
-        return 1;
+        w->oom = true;
+        return;
     }
     const char *dst_at = at ? at : rel;
     if (is_dir) {
         job_count(job, &job->sum.dirs_total, 1);
+        job_pair **srcs = malloc(n * sizeof *srcs);
+        if (!srcs) {
+            free(at);
+            free(rel);
+            w->oom = true;
+            return;
+        }
+        for (size_t i = 0; i < n; i++)
+            srcs[i] = g[i].pair;
+        size_t ns = n;
         bool ok = true;
         if (de && de->st.type != EP_DIR) {
             if (job->opts.mirror)
-                ok = delete_tree(job, dst, dst_at, false) == 0;
+                ok = delete_tree(job, dst, dst_at, &de->st) == 0;
             else {
                 job_fail(job, rel, true, "the destination holds a file where the source has a directory");
                 ok = false;
@@ -410,21 +664,19 @@ static int walk_entry_cb(void *arg, const char *name, const ep_stat *st)
             de = NULL;
         }
         if (ok && de) {
-            queue_dir(w, rel, st, at, false, false);
+            queue_dir(w, srcs, ns, rel, &e->st, at, false, false);
             at = NULL;
         } else if (ok) {
-            new_dir(w, rel, name, st, at);
+            new_dir(w, srcs, ns, rel, e->name, &e->st, at);
             at = NULL;
         }
+        free(srcs);
     } else {
-        pthread_mutex_lock(&job->lock);
-        job->sum.files_total++;
-        job->sum.bytes_total += st->size;
-        pthread_mutex_unlock(&job->lock);
+        count_file(job, &e->st);
         bool ok = true;
         if (de && de->st.type == EP_DIR) {
             if (job->opts.mirror)
-                ok = delete_tree(job, dst, dst_at, true) == 0;
+                ok = delete_tree(job, dst, dst_at, &de->st) == 0;
             else {
                 job_fail(job, rel, false, "the destination holds a directory where the source has a file");
                 ok = false;
@@ -432,20 +684,19 @@ static int walk_entry_cb(void *arg, const char *name, const ep_stat *st)
             de = NULL;
         }
         if (ok)
-            queue_file(w, rel, st, de);
+            queue_file(w, e->pair, rel, &e->st, de);
     }
     free(at);
     free(rel);
-    return 0;
 }
 
 /*
- * Temporary files of earlier runs that nothing will finish: named like the
- * engine's temporaries, unknown to the journal, and untouched for an hour
+ * Temporary files of earlier runs of this job that nothing will finish:
+ * carrying the job's tag, unknown to the journal, and untouched for an hour
  * (older than any copy in progress, even with a server clock somewhat off).
  * A run killed before its journal knew of a temporary, or whose journal was
  * lost or damaged, leaves such files; the next run through the directory
- * removes them.
+ * removes them. Another job's temporaries are never touched.
  */
 #define ORPHAN_AGE_S 3600
 
@@ -456,13 +707,14 @@ static void remove_orphans(sc_job *job, task *t, dst_map *m)
     uint64_t now = (uint64_t)time(NULL) * 10000000ull + 116444736000000000ull; /* FILETIME */
     for (size_t i = 0; i < m->cap; i++) {
         dst_entry *de = &m->slots[i];
-        if (!de->name || de->seen || de->st.type != EP_FILE || !is_temp_name(de->name) ||
+        uint32_t tag;
+        if (!de->name || de->seen || de->st.type != EP_FILE || !temp_name_tag(de->name, &tag) || tag != job->tag ||
             de->st.mtime + (uint64_t)ORPHAN_AGE_S * 10000000ull > now)
             continue;
         char *at = job_join(job_dir_dst(t->dir), de->name);
         smb_error err = {0};
         if (at && !(job->cp && checkpoint_temp_known(job->cp, at)) &&
-            t->pair->dst->ops->unlink(t->pair->dst, at, &err) == 0) {
+            t->dir->pair->dst->ops->unlink(t->dir->pair->dst, at, &err) == 0) {
             de->seen = true;
             job_event(job, SC_EV_DELETED, at, 0, false, "abandoned temporary file of an earlier run");
         }
@@ -470,14 +722,85 @@ static void remove_orphans(sc_job *job, task *t, dst_map *m)
     }
 }
 
+/* --mirror: note the destination entries no source has, to delete when the directory is complete. */
+static void note_deletions(walk_ctx *w)
+{
+    sc_job *job = w->job;
+    dir_node *node = w->dir_task->dir;
+    for (size_t i = 0; i < w->dst.cap; i++) {
+        dst_entry *de = &w->dst.slots[i];
+        /* Temporary files and staging directories are never mirrored: one may be another job's work. */
+        if (!de->name || de->seen || plan_unsafe_name(de->name, strlen(de->name)) || is_temp_name(de->name))
+            continue;
+        char *rel = job_join(w->dir_task->rel, de->name);
+        if (!rel) {
+            w->oom = true;
+            return;
+        }
+        bool keep = !job->opts.delete_excluded && filter_excluded(job->filter, rel, de->st.type == EP_DIR);
+        free(rel);
+        if (keep)
+            continue;
+        dir_deletion *grown = realloc(node->deletions, (node->ndeletions + 1) * sizeof *grown);
+        char *name = grown ? strdup(de->name) : NULL;
+        if (grown)
+            node->deletions = grown;
+        if (!name) {
+            w->oom = true;
+            return;
+        }
+        node->deletions[node->ndeletions].name = name;
+        node->deletions[node->ndeletions].st = de->st;
+        node->ndeletions++;
+    }
+}
+
+/* List every source that has the directory (and, at the root, add the files named on the command line). */
+static bool list_sources(walk_ctx *w)
+{
+    sc_job *job = w->job;
+    task *t = w->dir_task;
+    dir_node *node = t->dir;
+    bool ok = true;
+    for (size_t i = 0; i < node->nsrcs && !job_stopping(job); i++) {
+        smb_error err = {0};
+        w->cur_src = i;
+        w->cur_pair = node->srcs[i];
+        int rc = node->srcs[i]->src->ops->list(node->srcs[i]->src, t->rel, list_entry_cb, w, &err);
+        if (w->oom || w->too_many)
+            return false;
+        if (rc != 0) {
+            if (job_error_is_fatal(err.code))
+                job_set_fatal(job, &err);
+            job_fail(job, dir_shown(t), true, "list source directory%s%s: %s", node->nsrcs > 1 ? " in " : "",
+                     node->nsrcs > 1 ? node->srcs[i]->src->display : "", err.message);
+            atomic_store(&node->listing_failed, true);
+            ok = false;
+        }
+    }
+    if (!node->parent) { /* the root: the files named on the command line join it */
+        for (size_t i = 0; i < job->nroot_files; i++) {
+            root_file *f = &job->root_files[i];
+            if (!add_entry(w, f->name, &f->st, node->nsrcs + i, f->pair)) {
+                w->oom = true;
+                return false;
+            }
+        }
+    }
+    return ok;
+}
+
 void job_walk_dir(sc_job *job, task *t)
 {
     walk_ctx w = {.job = job, .dir_task = t};
-    job_pair *pair = t->pair;
+    w.dst.fold = job->dst_folds_case;
+    w.max_entries = job->opts.max_dir_entries ? job->opts.max_dir_entries : SC_DEFAULT_MAX_DIR_ENTRIES;
+    dir_node *node = t->dir;
+    ep *dst = node->pair->dst;
     smb_error err = {0};
-    const char *shown = t->rel[0] ? t->rel : ".";
+    const char *shown = dir_shown(t);
     /* The destination directory exists (or, in a dry run, may not); one this job just made is empty. */
-    int rc = t->dir->fresh ? 0 : pair->dst->ops->list(pair->dst, job_dir_dst(t->dir), map_add_cb, &w.dst, &err);
+    int rc = node->fresh ? 0 : dst->ops->list(dst, job_dir_dst(node), map_add_cb, &w.dst, &err);
     if (rc != 0 && !(job->opts.dry_run && err.code == SMB_ERR_NOT_FOUND)) {
         if (job_error_is_fatal(err.code))
             job_set_fatal(job, &err);
@@ -485,29 +808,34 @@ void job_walk_dir(sc_job *job, task *t)
     } else if (w.dst.oom) {
         job_fail(job, shown, true, "out of memory listing the destination");
     } else {
-        rc = pair->src->ops->list(pair->src, t->rel, walk_entry_cb, &w, &err);
-        if (rc != 0) {
-            if (job_error_is_fatal(err.code))
-                job_set_fatal(job, &err);
-            job_fail(job, shown, true, "list source directory: %s", err.message);
-        } else {
-            remove_orphans(job, t, &w.dst);
-        }
-        if (rc == 0 && job->opts.mirror && !job_stopping(job)) {
-            for (size_t i = 0; i < w.dst.cap; i++) {
-                dst_entry *de = &w.dst.slots[i];
-                /* Temporary files are left to remove_orphans: one may be this job's, to resume. */
-                if (!de->name || de->seen || plan_unsafe_name(de->name, strlen(de->name)) ||
-                    (de->st.type == EP_FILE && is_temp_name(de->name)))
-                    continue;
-                char *rel = job_join(t->rel, de->name), *at = job_join(job_dir_dst(t->dir), de->name);
-                if (rel && at && (job->opts.delete_excluded || !filter_excluded(job->filter, rel, de->st.type == EP_DIR)))
-                    delete_tree(job, pair->dst, at, de->st.type == EP_DIR);
-                free(rel);
-                free(at);
+        bool listed = list_sources(&w);
+        if (w.too_many) {
+            job_fail(job, shown, true, "not copied: the source directory holds more than %llu entries (raise --max-dir-entries)",
+                     (unsigned long long)w.max_entries);
+            atomic_store(&node->listing_failed, true);
+        } else if (w.oom) {
+            job_fail(job, shown, true, "out of memory listing the source");
+            atomic_store(&node->listing_failed, true);
+        } else if (!job_stopping(job)) {
+            qsort(w.ents, w.n, sizeof *w.ents, entry_cmp);
+            for (size_t i = 0, j; i < w.n && !job_stopping(job); i = j) {
+                for (j = i + 1; j < w.n && strcmp(w.ents[j].key, w.ents[i].key) == 0; j++)
+                    ;
+                decide(&w, &w.ents[i], j - i);
             }
+            if (listed)
+                remove_orphans(job, t, &w.dst);
+            if (job->opts.mirror && node->nsrcs && !job_stopping(job))
+                note_deletions(&w);
+            if (w.oom)
+                job_fail(job, shown, true, "out of memory");
         }
     }
+    for (size_t i = 0; i < w.n; i++) {
+        free(w.ents[i].name);
+        free(w.ents[i].key);
+    }
+    free(w.ents);
     map_free(&w.dst);
-    job_dir_release(job, t->dir);
+    job_dir_release(job, node);
 }
