@@ -48,9 +48,9 @@ for stage in "${stages[@]}"; do
         ;;
     asan)
         build_in build-asan -DCMAKE_BUILD_TYPE=Debug -DSMBCOPY_SANITIZE=ON
-        # The multichannel test's 1 GiB transfers scaled down (SMBCOPY_TEST_MIB):
-        # the same code paths, a third of the time.
-        SMBCOPY_TEST_MIB=256 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+        # Scaled down: the multichannel test's 1 GiB transfers (SMBCOPY_TEST_MIB,
+        # a third of the time) and cli_random's 200 runs (SMBCOPY_RANDOM_RUNS).
+        SMBCOPY_TEST_MIB=256 SMBCOPY_RANDOM_RUNS=50 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
             UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest_in build-asan
         ;;
     tsan)
