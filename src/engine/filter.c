@@ -74,6 +74,9 @@ typedef struct filter_rule {
     size_t ntok;
     cp_range *ranges;
     size_t nranges;
+    /* The pattern's literal end (UTF-8), which every path it matches ends with: a quick reject. */
+    unsigned char *tail;
+    size_t ntail;
 } filter_rule;
 
 struct filter_set {
@@ -279,6 +282,54 @@ static void compile_tokens(compiler *cc, const unsigned char *p, const unsigned 
     }
 }
 
+/* Encode c (a code point, or INVALID_BASE + a byte) at out; returns its length. */
+static size_t encode_char(uint32_t c, unsigned char *out)
+{
+    if (c >= INVALID_BASE) {
+        out[0] = (unsigned char)(c - INVALID_BASE);
+        return 1;
+    }
+    if (c < 0x80) {
+        out[0] = (unsigned char)c;
+        return 1;
+    }
+    if (c < 0x800) {
+        out[0] = (unsigned char)(0xc0 | (c >> 6));
+        out[1] = (unsigned char)(0x80 | (c & 0x3f));
+        return 2;
+    }
+    if (c < 0x10000) {
+        out[0] = (unsigned char)(0xe0 | (c >> 12));
+        out[1] = (unsigned char)(0x80 | ((c >> 6) & 0x3f));
+        out[2] = (unsigned char)(0x80 | (c & 0x3f));
+        return 3;
+    }
+    out[0] = (unsigned char)(0xf0 | (c >> 18));
+    out[1] = (unsigned char)(0x80 | ((c >> 12) & 0x3f));
+    out[2] = (unsigned char)(0x80 | ((c >> 6) & 0x3f));
+    out[3] = (unsigned char)(0x80 | (c & 0x3f));
+    return 4;
+}
+
+/*
+ * The bytes of the literal tokens that end the pattern ("*.log": ".log").
+ * A path the rule matches ends with them. None for "dir/" + "***" (it
+ * matches paths below dir), and not the '/' of a leading "**" + "/".
+ */
+static int compile_tail(filter_rule *r)
+{
+    size_t first = r->ntok, stop = r->leading_dirs ? 2 : 0; /* that '/' may be skipped */
+    while (!r->dir_too && first > stop && r->toks[first - 1].kind == TOK_LIT)
+        first--;
+    if (first == r->ntok)
+        return 0;
+    if (!(r->tail = malloc((r->ntok - first) * 4)))
+        return -1;
+    for (size_t i = first; i < r->ntok; i++)
+        r->ntail += encode_char(r->toks[i].cp, r->tail + r->ntail);
+    return 0;
+}
+
 /* Compile the PATTERN of one "+ PATTERN" / "- PATTERN" rule into r. */
 static int compile_rule(filter_rule *r, const char *rule, smb_error *err)
 {
@@ -322,6 +373,10 @@ static int compile_rule(filter_rule *r, const char *rule, smb_error *err)
     /* "**" + "/" at the start also matches no directory: "**" + "/cache" matches "cache". */
     r->leading_dirs = r->ntok >= 2 && r->toks[0].kind == TOK_STARSTAR && r->toks[1].kind == TOK_LIT &&
                       r->toks[1].cp == '/';
+    if (compile_tail(r) != 0) {
+        smb_err_set(err, SMB_ERR_NO_MEMORY, 0, "out of memory");
+        return -1;
+    }
     r->name_only = !r->anchored;
     for (size_t i = 0; i < r->ntok; i++)
         if (r->toks[i].kind == TOK_STARSTAR || (r->toks[i].kind == TOK_LIT && r->toks[i].cp == '/'))
@@ -333,6 +388,7 @@ static void free_rule(filter_rule *r)
 {
     free(r->toks);
     free(r->ranges);
+    free(r->tail);
 }
 
 static size_t rule_words(const filter_rule *r) { return (r->ntok + 1 + 63) / 64; }
@@ -463,7 +519,8 @@ static bool accepts(const filter_rule *r, const uint64_t *set, bool is_dir)
 /* Whether rule r matches the path [p, end) (a directory when is_dir). */
 static bool rule_matches(const filter_rule *r, const char *path, size_t len, bool is_dir)
 {
-    if (r->dir_only && !is_dir)
+    if ((r->dir_only && !is_dir) || len < r->ntail ||
+        (r->ntail && memcmp(path + len - r->ntail, r->tail, r->ntail) != 0))
         return false;
     uint64_t a[STATE_WORDS], b[STATE_WORDS];
     uint64_t *cur = a, *next = b;

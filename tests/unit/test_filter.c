@@ -20,6 +20,8 @@
 
 #define MAX_RULES 6
 
+static char *repeat(const char *prefix, const char *unit, size_t times, const char *suffix);
+
 /* One decision: with rules (command-line order), is path (a directory when
  * is_dir) excluded? */
 typedef struct filter_case {
@@ -295,6 +297,29 @@ static void test_path_excluded(void **state)
     assert_int_equal(failed, 0);
 }
 
+/* Many long rules: the one-pass state sets no longer fit on the stack (heap path). */
+static void test_path_excluded_many_rules(void **state)
+{
+    (void)state;
+    enum { N = 12 };
+    char *rules[N];
+    for (size_t i = 0; i + 1 < N; i++)
+        rules[i] = repeat("- /", "?", 3000 + i, "");
+    rules[N - 1] = repeat("- ", "deep", 1, "/");
+    smb_error err = {0};
+    filter_set *f = filter_new((const char *const *)rules, N, &err);
+    assert_non_null(f);
+    assert_true(filter_path_excluded(f, "a/deep/b/c", false));
+    assert_false(filter_path_excluded(f, "a/deeper/b/c", false));
+    char *long_name = repeat("", "x", 3004, "/y"); /* its first component matches one of the long rules */
+    assert_true(filter_path_excluded(f, long_name, false));
+    assert_true(filter_excluded(f, "deep", true));
+    filter_free(f);
+    free(long_name);
+    for (size_t i = 0; i < N; i++)
+        free(rules[i]);
+}
+
 static void test_empty_sets(void **state)
 {
     (void)state;
@@ -403,14 +428,171 @@ static void test_hostile_patterns(void **state)
     }
 }
 
-/* A set is read-only once made: many threads may decide at once (documented). */
+
+/* ------------------------------------------------------------ a reference matcher */
+
+/*
+ * The same pattern rules, written the plain way (recursive backtracking,
+ * exponential in the worst case, fine for the short ASCII inputs below), to
+ * check the automaton against on random patterns and paths.
+ */
+static bool ref_glob(const char *p, const char *s)
+{
+    if (!*p)
+        return !*s;
+    if (p[0] == '*') {
+        bool cross = p[1] == '*';
+        const char *rest = p;
+        while (*rest == '*')
+            rest++;
+        for (const char *t = s;; t++) {
+            if (ref_glob(rest, t))
+                return true;
+            if (!*t || (!cross && *t == '/'))
+                return false;
+        }
+    }
+    if (!*s)
+        return false;
+    if (p[0] == '?')
+        return *s != '/' && ref_glob(p + 1, s + 1);
+    if (p[0] == '[') { /* only "[ab]" and "[!a]" are generated */
+        bool neg = p[1] == '!';
+        const char *q = p + 1 + neg, *close = strchr(q, ']');
+        bool in = memchr(q, *s, (size_t)(close - q)) != NULL;
+        return *s != '/' && in != neg && ref_glob(close + 1, s + 1);
+    }
+    return *p == *s && ref_glob(p + 1, s + 1);
+}
+
+static void collapse_stars(char *p)
+{
+    char *out = p;
+    for (const char *in = p; *in;) {
+        if (in[0] == '*' && in[1] == '*') {
+            while (*in == '*')
+                in++;
+            *out++ = '*';
+            *out++ = '*';
+        } else {
+            *out++ = *in++;
+        }
+    }
+    *out = '\0';
+}
+
+/* Whether "- pattern" excludes path. */
+static bool ref_rule(const char *pattern, const char *path, bool is_dir)
+{
+    char pat[128];
+    snprintf(pat, sizeof pat, "%s", pattern);
+    size_t len = strlen(pat);
+    bool dir_only = false, anchored = false, dir_too = false;
+    while (len && pat[len - 1] == '/') {
+        pat[--len] = '\0';
+        dir_only = true;
+    }
+    char *p = pat;
+    if (*p == '/') {
+        anchored = true;
+        p++;
+    }
+    if (dir_only && !is_dir)
+        return false;
+    len = strlen(p);
+    char dir[128] = "";
+    if (len >= 4 && strcmp(p + len - 4, "/***") == 0) {
+        dir_too = true;
+        snprintf(dir, sizeof dir, "%.*s", (int)(len - 4), p);
+        p[len - 1] = '\0'; /* "dir/" + "**" */
+    }
+    /* Three or more stars are "**"; a leading "**" + "/" may match no directory. */
+    collapse_stars(p);
+    collapse_stars(dir);
+    const char *rest = strncmp(p, "**/", 3) == 0 ? p + 3 : NULL;
+    const char *dir_rest = strncmp(dir, "**/", 3) == 0 ? dir + 3 : NULL;
+    for (const char *start = path; start; start = strchr(start, '/') ? strchr(start, '/') + 1 : NULL) {
+        if (ref_glob(p, start) || (rest && ref_glob(rest, start)))
+            return true;
+        if (dir_too && is_dir && (ref_glob(dir, start) || (dir_rest && ref_glob(dir_rest, start))))
+            return true;
+        if (anchored)
+            break;
+    }
+    return false;
+}
+
+static uint32_t rnd(uint64_t *st)
+{
+    *st = *st * 6364136223846793005ull + 1442695040888963407ull;
+    return (uint32_t)(*st >> 33);
+}
+
+/* Random patterns and paths over a small alphabet: the automaton agrees with the reference. */
+static void test_against_reference(void **state)
+{
+    (void)state;
+    static const char *const toks[] = {"a", "b", "/", "*", "**", "?", "[ab]", "[!a]", "a", "/"};
+    uint64_t st = 16;
+    size_t failed = 0;
+    for (int iter = 0; iter < 30000 && failed < 10; iter++) {
+        char pat[128] = "- ", path[64] = "";
+        if (rnd(&st) % 3 == 0)
+            strcat(pat, "/");
+        if (rnd(&st) % 5 == 0)
+            strcat(pat, "**/");
+        size_t ntok = 1 + rnd(&st) % 5;
+        for (size_t i = 0; i < ntok; i++)
+            strcat(pat, toks[rnd(&st) % (sizeof toks / sizeof toks[0])]);
+        uint32_t end = rnd(&st) % 6;
+        if (end == 0)
+            strcat(pat, "/");
+        else if (end == 1)
+            strcat(pat, "/***");
+        size_t ncomp = 1 + rnd(&st) % 4;
+        for (size_t c = 0; c < ncomp; c++) {
+            if (c)
+                strcat(path, "/");
+            size_t clen = 1 + rnd(&st) % 3;
+            for (size_t k = 0; k < clen; k++)
+                strcat(path, rnd(&st) % 2 ? "a" : "b");
+        }
+        bool is_dir = rnd(&st) % 2;
+        smb_error err = {0};
+        const char *rules[] = {pat};
+        filter_set *f = filter_new(rules, 1, &err);
+        if (!f) /* only a pattern that is all slashes is refused */
+            continue;
+        bool want = ref_rule(pat + 2, path, is_dir), got = filter_excluded(f, path, is_dir);
+        if (got != want) {
+            fprintf(stderr, "FAIL [%s] on %s \"%s\": automaton %d, reference %d\n", pat, is_dir ? "dir" : "file", path,
+                    got, want);
+            failed++;
+        }
+        /* The whole-path form: the path or a directory above it. */
+        bool want_path = want;
+        for (char *slash = strchr(path, '/'); slash && !want_path; slash = strchr(slash + 1, '/')) {
+            *slash = '\0';
+            want_path = ref_rule(pat + 2, path, true);
+            *slash = '/';
+        }
+        if (filter_path_excluded(f, path, is_dir) != want_path) {
+            fprintf(stderr, "FAIL [%s] path form on %s \"%s\": reference %d\n", pat, is_dir ? "dir" : "file", path,
+                    want_path);
+            failed++;
+        }
+        filter_free(f);
+    }
+    assert_int_equal(failed, 0);
+}
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_table),      cmocka_unit_test(test_path_excluded),
+        cmocka_unit_test(test_path_excluded_many_rules),
         cmocka_unit_test(test_empty_sets), cmocka_unit_test(test_bad_rules),
-        cmocka_unit_test(test_hostile_patterns),
+        cmocka_unit_test(test_hostile_patterns), cmocka_unit_test(test_against_reference),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
