@@ -39,8 +39,9 @@ void cli_report_table(FILE *f, const sc_summary *s, bool dry_run, bool interrupt
 
     fprintf(f, "%9s", "");
     static const char *const heads[] = {"Total", "Copied", "Skipped", "Failed", "Deleted"};
+    static const char *const would[] = {"Total", "Would copy", "Skipped", "Failed", "Would del."};
     for (size_t i = 0; i < sizeof heads / sizeof heads[0]; i++)
-        cell(f, heads[i]);
+        cell(f, dry_run ? would[i] : heads[i]);
     fputc('\n', f);
 
     row_label(f, "Dirs");
@@ -106,7 +107,7 @@ void cli_report_paragraph(FILE *f, const sc_summary *s, bool dry_run, bool inter
             cli_format_bytes(s->bytes_copied, b, sizeof b));
     fprintf(f, ", %" PRIu64 " up to date, %" PRIu64 " failed", s->files_skipped, failed);
     if (s->files_deleted || s->dirs_deleted)
-        fprintf(f, ", %" PRIu64 " deleted", s->files_deleted + s->dirs_deleted);
+        fprintf(f, ", %" PRIu64 " %s", s->files_deleted + s->dirs_deleted, dry_run ? "would be deleted" : "deleted");
     fprintf(f, ", in %s (%s)", cli_format_duration(s->seconds, t, sizeof t),
             cli_format_rate(s->seconds > 0 ? (double)s->bytes_copied / s->seconds : 0, r, sizeof r));
     if (s->files_resumed)

@@ -127,6 +127,8 @@ sc_job *sc_job_new(const sc_job_opts *opts, smb_error *err)
         return NULL;
     }
     job->tag = job_tag(job);
+    if (opts->max_dir_entries) /* the same ceiling on SMB listings, where the library enforces it */
+        job->opts.conn.max_dir_entries = opts->max_dir_entries;
     return job;
 }
 

@@ -241,19 +241,21 @@ static int del_child_cb(void *arg, const char *name, const ep_stat *st)
 }
 
 /* Unlink a file; a read-only one (SMB refuses to delete it) loses its attribute first. */
-static int unlink_file(sc_job *job, ep *e, const char *rel, const ep_stat *st, smb_error *err)
+static int unlink_file(ep *e, const char *rel, const ep_stat *st, bool *cleared, smb_error *err)
 {
     int rc = e->ops->unlink(e, rel, err);
     if (rc == 0 || !(st->attributes & SMB_ATTR_READONLY) || job_error_is_fatal(rc))
         return rc;
     ep_stat writable = *st;
     writable.attributes &= ~(uint32_t)SMB_ATTR_READONLY;
+    if (!(writable.attributes & (SMB_ATTR_HIDDEN | SMB_ATTR_SYSTEM | SMB_ATTR_ARCHIVE)))
+        writable.attributes |= SMB_ATTR_ARCHIVE; /* no attribute at all means "leave them" (MS-FSCC 2.4.7) */
     smb_error e2 = {0};
     if (e->ops->set_meta(e, rel, &writable, &e2) != 0 || (rc = e->ops->unlink(e, rel, &e2)) != 0) {
         *err = e2;
         return e2.code ? e2.code : -1;
     }
-    job_event(job, SC_EV_DELETED, rel, 0, false, "read-only: its read-only attribute was cleared to delete it");
+    *cleared = true;
     return 0;
 }
 
@@ -266,6 +268,7 @@ static int delete_tree(sc_job *job, ep *e, const char *rel, const ep_stat *st)
     bool is_dir = st->type == EP_DIR;
     smb_error err = {0};
     int rc = 0;
+    bool cleared = false;
     if (is_dir) {
         del_ctx d = {job, e, rel, 0};
         rc = e->ops->list(e, rel, del_child_cb, &d, &err);
@@ -274,7 +277,7 @@ static int delete_tree(sc_job *job, ep *e, const char *rel, const ep_stat *st)
         if (rc == 0 && !job->opts.dry_run)
             rc = e->ops->rmdir(e, rel, &err);
     } else if (!job->opts.dry_run) {
-        rc = unlink_file(job, e, rel, st, &err);
+        rc = unlink_file(e, rel, st, &cleared, &err);
     }
     if (rc != 0) {
         if (job_error_is_fatal(err.code))
@@ -286,7 +289,7 @@ static int delete_tree(sc_job *job, ep *e, const char *rel, const ep_stat *st)
     if (job->opts.dry_run)
         job_event(job, SC_EV_DRY_RUN, rel, 0, is_dir, "delete");
     else
-        job_event(job, SC_EV_DELETED, rel, 0, is_dir, NULL);
+        job_event(job, SC_EV_DELETED, rel, 0, is_dir, cleared ? "read-only: its attribute was cleared to delete it" : NULL);
     return 0;
 }
 
