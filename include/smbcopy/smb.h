@@ -465,6 +465,13 @@ smb_io *smb_write_submit_fd(smb_open *op, int fd, uint64_t fd_offset, size_t len
 /**
  * Wait for an io to finish and free it. *bytes (optional) receives the bytes
  * read (0 at end of file) or written. Returns 0 or an SMB_ERR_* code.
+ *
+ * A WRITE from memory that the server takes in part (a Count below the
+ * Length, MS-SMB2 3.3.5.13) is continued here: the rest is written at
+ * offset + Count, so on success *bytes is the whole length; a server that
+ * takes none of what is left fails it (SMB_ERR_SERVER). A WRITE from a file
+ * (smb_write_submit_fd) is not continued, the file being the caller's:
+ * *bytes may then be less than asked, and the caller writes the rest.
  */
 int smb_io_wait(smb_io *io, size_t *bytes, smb_error *err);
 
@@ -480,7 +487,7 @@ int smb_io_cancel(smb_io *io, smb_error *err);
  * *nread receives what was read.
  */
 int smb_pread(smb_open *op, void *buf, size_t len, uint64_t offset, unsigned window, size_t *nread, smb_error *err);
-/** Write len bytes at offset, pipelined like smb_pread. */
+/** Write len bytes at offset, pipelined like smb_pread: every byte (short WRITEs continued), or an error. */
 int smb_pwrite(smb_open *op, const void *buf, size_t len, uint64_t offset, unsigned window, smb_error *err);
 
 /* ---------------------------------------------------------------- info */
@@ -600,7 +607,15 @@ typedef struct smb_dir smb_dir;
  * directories of any size work in flat memory. "." and ".." are skipped.
  */
 smb_dir *smb_dir_start(smb_open *dir, const char *pattern, smb_error *err);
-/** The next entry: 1 and *ent set, 0 at the end, or a negative error code. */
+/**
+ * The next entry: 1 and *ent set, 0 at the end, or a negative error code.
+ * Entries are passed on as the server sends them (a name sent twice comes
+ * twice). A listing that does not end fails with SMB_ERR_PROTOCOL and is
+ * over (the next call returns 0): "the server repeated the same entries"
+ * when a page of entries (names and FileIndex values, in any order) comes
+ * again, "the server sent more than N entries" past
+ * smb_conn_opts.max_dir_entries (every entry up to N is returned first).
+ */
 int smb_dir_next(smb_dir *d, smb_dirent *ent, smb_error *err);
 /** Free the listing (the directory open stays open). NULL is a no-op. */
 void smb_dir_finish(smb_dir *d);
@@ -647,7 +662,10 @@ int smb_read_file(smb_tree *tree, const char *path, void *buf, size_t cap, size_
  * (CREATE + WRITE + SET_INFO + SET_INFO + CLOSE, compounded). info
  * (optional) receives the final metadata. On a failure before the rename
  * the file this call created is deleted; after it, the file is in place
- * and the error says what failed.
+ * and the error says what failed. A WRITE the server takes in part
+ * (MS-SMB2 3.3.5.13) is completed under the final name in more round
+ * trips; when that fails, the incomplete file is deleted and the call
+ * fails.
  */
 int smb_write_file(smb_tree *tree, const char *path, const void *buf, size_t len, const smb_basic_info *bi,
                    const char *rename_to, smb_file_info *info, smb_error *err);

@@ -26,6 +26,11 @@ struct ep_io {
     size_t skipped; /* its length */
     ep_file *f;
     bool write;
+    /* A write: its length and place; from a file, the file (else -1) and where in it. */
+    size_t len;
+    uint64_t off;
+    int fd;
+    uint64_t fd_off;
 };
 
 static const ep_ops smb_ops;
@@ -91,8 +96,24 @@ static int op_stat(ep *base, const char *rel, ep_stat *st, smb_error *err)
 }
 
 /*
+ * A listing that failed: the library's stop of a listing that does not
+ * end ("the server repeated the same entries", "the server sent more than
+ * N entries") says so and names the option that raises the ceiling.
+ */
+static int list_failed(const ep_smb *e, const char *rel, smb_error *err, const smb_error *lib, const char *path)
+{
+    bool ceiling = strncmp(lib->message, "the server sent more than ", 26) == 0;
+    if (lib->code != SMB_ERR_PROTOCOL || (!ceiling && strcmp(lib->message, "the server repeated the same entries") != 0))
+        return fail_at(err, lib, "list", path);
+    /* The directory by its full name: the share root's path is empty. */
+    return smb_err_set(err, lib->code, 0, "listing of '%s%s%s' stopped: %s%s", e->base.display, rel && *rel ? "/" : "",
+                       rel ? rel : "", lib->message, ceiling ? " (raise --max-dir-entries)" : "");
+}
+
+/*
  * QUERY_DIRECTORY in batches (MS-SMB2 3.2.4.17), streamed to cb; a
- * callback that stops the listing is not an error.
+ * callback that stops the listing is not an error. A listing that fails
+ * (also after some entries went to cb) fails the directory.
  */
 static int op_list(ep *base, const char *rel, ep_list_cb cb, void *arg, smb_error *err)
 {
@@ -123,7 +144,7 @@ static int op_list(ep *base, const char *rel, ep_list_cb cb, void *arg, smb_erro
             continue;
         }
         if (n < 0) {
-            rc = fail_at(err, &le, "list", path);
+            rc = list_failed(e, rel, err, &le, path);
             break;
         }
         ep_stat st;
@@ -282,8 +303,7 @@ static ep_io *submit(ep_file *f, bool write, void *buf, size_t len, uint64_t off
         smb_err_set(err, SMB_ERR_NO_MEMORY, 0, "out of memory");
         return NULL;
     }
-    io->f = f;
-    io->write = write;
+    *io = (ep_io){.f = f, .write = write, .len = len, .off = off, .fd = -1};
     smb_error le = {0};
     io->io = write ? smb_write_submit(f->op, buf, len, off, &le) : smb_read_submit(f->op, buf, len, off, &le);
     if (!io->io) {
@@ -303,8 +323,7 @@ static ep_io *op_write_submit_fd(ep_file *f, int fd, uint64_t fd_off, size_t len
         smb_err_set(err, SMB_ERR_NO_MEMORY, 0, "out of memory");
         return NULL;
     }
-    io->f = f;
-    io->write = true;
+    *io = (ep_io){.f = f, .write = true, .len = len, .off = off, .fd = fd, .fd_off = fd_off};
     smb_error le = {0};
     io->io = smb_write_submit_fd(f->op, fd, fd_off, len, off, &le);
     if (!io->io) {
@@ -337,10 +356,37 @@ static ep_io *op_write_submit(ep_file *f, const void *buf, size_t len, uint64_t 
         if (!io)
             smb_err_set(err, SMB_ERR_NO_MEMORY, 0, "out of memory");
         else
-            *io = (ep_io){.skipped = len, .f = f, .write = true};
+            *io = (ep_io){.skipped = len, .f = f, .write = true, .len = len, .off = off, .fd = -1};
         return io;
     }
     return submit(f, true, (void *)buf, len, off, err);
+}
+
+/*
+ * A WRITE from a file that the server took in part (MS-SMB2 3.3.5.13: a
+ * Count below the Length): the rest, from the file, at off + Count, until
+ * all is written (the library does this itself for writes from memory).
+ * Then any write must have written every byte: never a hole under a
+ * success.
+ */
+static int write_rest(ep_io *io, size_t *got, smb_error *le)
+{
+    size_t last = *got;
+    while (io->fd >= 0 && *got < io->len) {
+        if (last == 0)
+            break;
+        smb_io *rest = smb_write_submit_fd(io->f->op, io->fd, io->fd_off + *got, io->len - *got, io->off + *got, le);
+        if (!rest)
+            return le->code ? le->code : SMB_ERR_NO_MEMORY;
+        int rc = smb_io_wait(rest, &last, le);
+        if (rc != 0)
+            return rc;
+        *got += last;
+    }
+    if (*got != io->len)
+        return smb_err_set(le, SMB_ERR_SERVER, 0, "the server wrote %zu of %zu bytes at offset %llu", *got, io->len,
+                           (unsigned long long)io->off);
+    return 0;
 }
 
 static int op_io_wait(ep_io *io, size_t *n, smb_error *err)
@@ -348,6 +394,8 @@ static int op_io_wait(ep_io *io, size_t *n, smb_error *err)
     size_t got = 0;
     smb_error le = {0};
     int rc = io->io ? smb_io_wait(io->io, &got, &le) : 0;
+    if (rc == 0 && io->io && io->write)
+        rc = write_rest(io, &got, &le);
     ep_file *f = io->f;
     if (!io->io) {
         got = io->skipped;

@@ -1,6 +1,11 @@
 /*
  * Directory listings: QUERY_DIRECTORY with continuation (MS-SMB2
  * 3.2.4.17), one batch at a time, FileIdFullDirectoryInformation entries.
+ *
+ * A listing that never ends is stopped in two ways, in constant memory: a
+ * page that repeats an earlier one (same names and FileIndex values, in
+ * any order) is caught by Brent's cycle detection over page digests, and
+ * a server that keeps sending new names is stopped at max_dir_entries.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +20,8 @@
 
 /* Ask for up to this much per round trip (bounded by MaxTransactSize). */
 #define DIR_BATCH (1u << 20)
+/* Entries one listing may bring when smb_conn_opts.max_dir_entries is 0. */
+#define DEFAULT_MAX_DIR_ENTRIES 10000000ull
 
 struct smb_dir {
     smb_open *op;
@@ -27,6 +34,12 @@ struct smb_dir {
     bool first;
     bool end;
     char *name;         /* the last returned name */
+    uint64_t entries;   /* entries brought so far (not "." and "..") */
+    uint64_t max;       /* ... and the most allowed */
+    /* Brent's cycle detection over page digests: the digest kept, and when to keep a new one. */
+    uint64_t kept;
+    bool have_kept;
+    uint64_t power, since;
 };
 
 smb_dir *smb_dir_start(smb_open *op, const char *pattern, smb_error *err)
@@ -46,7 +59,60 @@ smb_dir *smb_dir_start(smb_open *op, const char *pattern, smb_error *err)
     d->op = op;
     d->first = true;
     d->pos = SIZE_MAX;
+    uint64_t max = op->tree->sess->conn->opts.max_dir_entries;
+    d->max = max ? max : DEFAULT_MAX_DIR_ENTRIES;
+    d->power = 1;
     return d;
+}
+
+/* A 64-bit mix (the SplitMix64 finaliser): spreads an entry's hash before the page sums it. */
+static uint64_t mix64(uint64_t x)
+{
+    x ^= x >> 30;
+    x *= 0xbf58476d1ce4e5b9ull;
+    x ^= x >> 27;
+    x *= 0x94d049bb133111ebull;
+    return x ^ (x >> 31);
+}
+
+/*
+ * A digest of a page: each entry's FileIndex and name (FNV-1a), mixed and
+ * summed, so that the same entries in another order give the same digest.
+ * A malformed entry ends the digest (the listing fails on it anyway).
+ */
+static uint64_t page_digest(const uint8_t *buf, size_t len)
+{
+    uint64_t sum = 0, n = 0;
+    size_t pos = 0;
+    smb2_dirent de;
+    while (smb2_dirent_next(buf, len, &pos, &de) == 1) {
+        uint64_t h = 0xcbf29ce484222325ull;
+        for (int i = 0; i < 4; i++)
+            h = (h ^ ((de.file_index >> (8 * i)) & 0xff)) * 0x100000001b3ull;
+        for (size_t i = 0; i < de.name_utf16.len; i++)
+            h = (h ^ de.name_utf16.data[i]) * 0x100000001b3ull;
+        sum += mix64(h);
+        n++;
+    }
+    return mix64(sum ^ mix64(n));
+}
+
+/*
+ * True when this page repeats one seen before in a cycle (Brent): the
+ * digest kept is replaced at powers of two, so any cycle of pages, however
+ * long and wherever it starts, meets its kept page again.
+ */
+static bool page_repeats(smb_dir *d, uint64_t digest)
+{
+    if (d->have_kept && digest == d->kept)
+        return true;
+    if (!d->have_kept || ++d->since == d->power) {
+        d->kept = digest;
+        d->have_kept = true;
+        d->power *= 2;
+        d->since = 0;
+    }
+    return false;
 }
 
 /* Fetch the next batch. Returns 1 with entries, 0 at the end, or an error. */
@@ -102,6 +168,10 @@ static int fetch(smb_dir *d, smb_error *err)
         d->end = true;
         return 0;
     }
+    if (page_repeats(d, page_digest(out.data, out.len))) {
+        d->end = true;
+        return smb_err_set(err, SMB_ERR_PROTOCOL, 0, "the server repeated the same entries");
+    }
     return 1;
 }
 
@@ -134,6 +204,11 @@ int smb_dir_next(smb_dir *d, smb_dirent *ent, smb_error *err)
         }
         if (is_dot_name(&de.name_utf16))
             continue;
+        if (++d->entries > d->max) {
+            d->end = true;
+            return smb_err_set(err, SMB_ERR_PROTOCOL, 0, "the server sent more than %llu entries",
+                               (unsigned long long)d->max);
+        }
         free(d->name);
         d->name = smb_utf16le_to_utf8(de.name_utf16.data, de.name_utf16.len);
         if (!d->name || !*d->name)

@@ -335,6 +335,48 @@ int smb_read_file(smb_tree *t, const char *path, void *buf, size_t cap, size_t *
     return rc;
 }
 
+/*
+ * The WRITE of smb_write_file's compound (w) taken in part (MS-SMB2
+ * 3.3.5.13: Count below Length): the file is already under its final
+ * name, so the rest is written there at Count, then the times again (a
+ * write moves them) and the metadata asked again. When that fails, the
+ * incomplete file is deleted: never a hole under a success, nor a partly
+ * written file under its final name.
+ */
+static int write_file_rest(smb_tree *t, const char *final, smb_req *w, const uint8_t *buf, size_t len,
+                           const smb_basic_info *bi, smb_file_info *info, smb_error *err)
+{
+    uint32_t count = 0;
+    smb_rd rd = smb_req_rsp_body(w);
+    smb_error le = {0};
+    int rc = 0;
+    if (smb2_write_rsp_decode(&rd, &count) != 0 || count > len)
+        rc = smb_err_set(&le, SMB_ERR_PROTOCOL, 0, "malformed WRITE response");
+    else if (count == len)
+        return 0;
+    else if (count == 0)
+        rc = smb_err_set(&le, SMB_ERR_SERVER, 0, "the server wrote 0 of %zu bytes", len);
+    smb_open *op = rc == 0 ? smb_open_file(t, final, SMB_O_WRONLY, NULL, &le) : NULL;
+    if (rc == 0 && !op)
+        rc = le.code;
+    if (op) {
+        rc = smb_pwrite(op, buf + count, len - count, count, 0, &le);
+        if (rc == 0 && bi)
+            rc = smb_set_basic_info(op, bi, &le);
+        smb_error ce = {0};
+        int crc = smb_close(op, rc == 0 ? info : NULL, &ce);
+        if (rc == 0 && crc != 0) {
+            rc = crc;
+            le = ce;
+        }
+    }
+    if (rc != 0) {
+        smb_err_set(err, rc, le.ntstatus, "write '%s': %s", final, le.message);
+        smb_unlink(t, final, NULL);
+    }
+    return rc;
+}
+
 int smb_write_file(smb_tree *t, const char *path, const void *buf, size_t len, const smb_basic_info *bi,
                    const char *rename_to, smb_file_info *info, smb_error *err)
 {
@@ -390,6 +432,8 @@ int smb_write_file(smb_tree *t, const char *path, const void *buf, size_t len, c
             /* The file was created but not completed (not renamed yet): it goes. */
             smb_unlink(t, path, NULL);
         }
+        if (rc == 0 && len)
+            rc = write_file_rest(t, rename_to ? rename_to : path, mid[0], buf, len, bi, info ? info : &tmp, err);
     }
     for (int i = 0; i < nmid; i++)
         smb_req_free(mid[i]);

@@ -14,6 +14,11 @@
 struct smb_io {
     smb_req *req;
     bool is_read;
+    /* A WRITE from memory, to be continued when the server takes part of it. */
+    smb_open *op;
+    const uint8_t *buf;
+    size_t len;
+    uint64_t offset;
 };
 
 /*
@@ -51,8 +56,8 @@ static smb_io *submit(smb_open *op, bool is_read, void *buf, int fd, uint64_t fd
         r->payload_fd = fd;
         r->payload_fd_off = fd_offset;
     }
-    io->req = r;
-    io->is_read = is_read;
+    *io = (smb_io){.req = r, .is_read = is_read, .op = op, .buf = !is_read && fd < 0 ? buf : NULL, .len = len,
+                   .offset = offset};
     if (smb_req_send(r, err) != 0) {
         smb_req_free(r);
         free(io);
@@ -92,33 +97,65 @@ int smb_io_cancel(smb_io *io, smb_error *err)
     return smb_req_cancel(io->req, err);
 }
 
-int smb_io_wait(smb_io *io, size_t *bytes, smb_error *err)
+/* Wait for r (a READ or WRITE), take its count into *n and free it. */
+static int finish(smb_req *r, bool is_read, size_t *n, smb_error *err)
 {
-    if (!io)
-        return smb_err_set(err, SMB_ERR_INVALID_ARG, 0, "no io");
-    smb_req *r = io->req;
-    size_t n = 0;
+    *n = 0;
     int rc = smb_req_wait(r, err);
     if (rc == 0 && r->payload_short)
         rc = smb_err_set(err, SMB_ERR_SERVER, 0, "the source file became shorter during the copy, or could not be read");
     if (rc == 0) {
-        if (io->is_read && r->status == STATUS_END_OF_FILE) {
-            n = 0;
+        if (is_read && r->status == STATUS_END_OF_FILE) {
+            *n = 0;
         } else if (r->status != STATUS_SUCCESS) {
-            rc = smb_req_status_error(r, io->is_read ? "read" : "write", err);
-        } else if (io->is_read) {
-            n = r->read_len;
+            rc = smb_req_status_error(r, is_read ? "read" : "write", err);
+        } else if (is_read) {
+            *n = r->read_len;
         } else {
             uint32_t count = 0;
             smb_rd rd = smb_req_rsp_body(r);
             if (smb2_write_rsp_decode(&rd, &count) != 0 || count > r->payload_len)
                 rc = smb_err_set(err, SMB_ERR_PROTOCOL, 0, "malformed WRITE response");
-            n = count;
+            else
+                *n = count;
         }
     }
-    if (bytes)
-        *bytes = n;
     smb_req_free(r);
+    return rc;
+}
+
+int smb_io_wait(smb_io *io, size_t *bytes, smb_error *err)
+{
+    if (!io)
+        return smb_err_set(err, SMB_ERR_INVALID_ARG, 0, "no io");
+    smb_error local = {0};
+    if (!err)
+        err = &local;
+    size_t n = 0;
+    int rc = finish(io->req, io->is_read, &n, err);
+    size_t done = n;
+    /*
+     * A WRITE taken in part (MS-SMB2 3.3.5.13: Count below Length) means
+     * the rest is still to be written at offset + Count: written here,
+     * until every byte is or the server takes none.
+     */
+    while (rc == 0 && io->buf && done < io->len) {
+        if (n == 0) {
+            rc = smb_err_set(err, SMB_ERR_SERVER, 0, "the server wrote 0 of the %zu bytes at offset %llu",
+                             io->len - done, (unsigned long long)(io->offset + done));
+            break;
+        }
+        smb_io *rest = submit(io->op, false, (void *)(io->buf + done), -1, 0, io->len - done, io->offset + done, err);
+        if (!rest) {
+            rc = err->code ? err->code : SMB_ERR_NO_MEMORY;
+            break;
+        }
+        rc = finish(rest->req, false, &n, err);
+        free(rest);
+        done += n;
+    }
+    if (bytes)
+        *bytes = done;
     free(io);
     return rc;
 }
@@ -181,7 +218,7 @@ static int pipeline(smb_open *op, bool is_read, uint8_t *buf, size_t len, uint64
         if (!eof)
             done += got;
         if (got < want) {
-            if (!is_read)
+            if (!is_read) /* smb_io_wait wrote the rest of a short WRITE: never here */
                 rc = smb_err_set(err, SMB_ERR_PROTOCOL, 0, "server wrote %zu of %zu bytes", got, want);
             eof = true;
         }

@@ -12,7 +12,8 @@
 #                       a server that takes half of each WRITE: every file
 #                       arrives with its bytes (a sparse one too), exit 0
 #   endless-same-page   a listing that never ends fails its directory: one
-#                       FAILED line naming it, exit 1, within seconds
+#                       line naming it, exit 1, within seconds
+#   endless-new-names   stopped at --max-dir-entries, the option named, exit 1
 #   duplicate-names     dup.txt listed twice: reported FAILED with "twice",
 #                       exit 1 (the engine's check)
 # Environment: SMBCOPY_CLI and HOSTILE_SMBD (set by CTest).
@@ -168,6 +169,16 @@ run_cli -q
 stop_server
 [ "$RC" -eq 1 ] || fail "exit $RC, expected 1 (a directory failed): $(cat "$WORK/err")"
 grep -q "repeated the same entries" "$WORK/err" "$WORK/out" || fail "no 'repeated' failure reported: $(cat "$WORK/err")"
+check_final_names
+
+# ---- new names forever: stopped at --max-dir-entries, the option named
+MODE=endless-new-names
+start_server "$MODE"
+run_cli -q --max-dir-entries 5000
+stop_server
+[ "$RC" -eq 1 ] || fail "exit $RC, expected 1 (a directory failed): $(cat "$WORK/err")"
+grep -q "stopped: the server sent more than 5000 entries (raise --max-dir-entries)" "$WORK/err" "$WORK/out" ||
+    fail "no ceiling failure reported: $(cat "$WORK/err")"
 check_final_names
 
 # ---- a name listed twice is refused (the engine's check)

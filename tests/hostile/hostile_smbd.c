@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -99,6 +100,9 @@ int main(int argc, char **argv)
             perror("hostile_smbd: accept");
             return 1;
         }
+        /* The NetBIOS header and the message go out in two writes: without
+         * this, Nagle and delayed ACKs hold each response for 40 ms. */
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
         pid_t pid = fork();
         if (pid == 0) {
             prctl(PR_SET_PDEATHSIG, SIGKILL);
