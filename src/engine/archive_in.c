@@ -155,6 +155,29 @@ static void read_xattrs(struct archive_entry *e, ep_stat *st)
     }
 }
 
+#define DEPTH_TEXT_(n) #n
+#define DEPTH_TEXT(n) DEPTH_TEXT_(n)
+
+const char *arc_in_unsafe_path(const char *p, size_t n)
+{
+    if (n && p[0] == '/')
+        return "an absolute path";
+    size_t depth = 0;
+    for (size_t i = 0;; i++) {
+        size_t j = i;
+        while (j < n && p[j] != '/')
+            j++;
+        const char *why = plan_unsafe_name(p + i, j - i);
+        if (why)
+            return why;
+        if (++depth > ARC_IN_MAX_DEPTH)
+            return "a path of more than " DEPTH_TEXT(ARC_IN_MAX_DEPTH) " components (the deepest a restore goes)";
+        if (j >= n)
+            return NULL;
+        i = j;
+    }
+}
+
 /*
  * The entry's name made relative and checked component by component; NULL
  * with a->why when it cannot be restored safely.
@@ -176,16 +199,10 @@ static char *checked_name(arc_in *a, const char *raw)
         n--;
     if (!n || (n == 1 && raw[0] == '.'))
         return strdup(""); /* the archive's root ("./"): the destination itself */
-    for (size_t i = 0; i < n;) {
-        size_t j = i;
-        while (j < n && raw[j] != '/')
-            j++;
-        const char *why = plan_unsafe_name(raw + i, j - i);
-        if (why) {
-            snprintf(a->why, sizeof a->why, "%s", why);
-            return NULL;
-        }
-        i = j + 1;
+    const char *why = arc_in_unsafe_path(raw, n);
+    if (why) {
+        snprintf(a->why, sizeof a->why, "%s", why);
+        return NULL;
     }
     return strndup(raw, n);
 }

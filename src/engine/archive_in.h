@@ -3,8 +3,9 @@
  * compressed or not, also zip, cpio, ...), one entry after the other, each
  * name checked before anything is done with it. An archive is untrusted
  * input: names that are absolute, hold "..", "." or empty components, a
- * backslash or a drive prefix, and entries that are links or special files
- * are reported as refused, never restored.
+ * backslash or a drive prefix, names nested deeper than ARC_IN_MAX_DEPTH,
+ * and entries that are links or special files are reported as refused,
+ * never restored.
  */
 #ifndef SMBCOPY_ENGINE_ARCHIVE_IN_H
 #define SMBCOPY_ENGINE_ARCHIVE_IN_H
@@ -16,7 +17,23 @@
 
 #include "engine/endpoint.h"
 
+/**
+ * Most components a restored path may have (1024, as deep as the archive
+ * walk descends): deeper entries are refused, so a hostile archive cannot
+ * make a restore build an endless chain of directories.
+ */
+#define ARC_IN_MAX_DEPTH 1024
+
 typedef struct arc_in arc_in;
+
+/**
+ * Check a relative path from an archive (an entry's name, or a path in an
+ * incremental archive's list of deleted entries) of n bytes, '/'-separated:
+ * NULL when it is safe to use below the destination, else why not (static
+ * text): absolute, an unsafe component (plan_unsafe_name: empty, ".", "..",
+ * a backslash, a drive prefix), or more than ARC_IN_MAX_DEPTH components.
+ */
+const char *arc_in_unsafe_path(const char *p, size_t n);
 
 /** One entry; strings valid until the next arc_in_next. */
 typedef struct arc_in_entry {
