@@ -14,13 +14,29 @@
  * Data read but not yet written is bounded (read_ahead): the reader waits
  * for room, and writers make room as they write, so nothing waits forever.
  * Directory times are set at the end, deepest first (files change them).
+ *
+ * A name may come more than once (tar appends updates that way): as with
+ * tar, the last entry wins. Entries of one name being written at once put
+ * their files in place in archive order (each takes a ticket of its name;
+ * the rename waits for its turn), so an earlier entry never lands over a
+ * later one, whichever thread finishes first; only the first of them may
+ * be written straight under its name in a staged directory.
+ *
+ * Directories are found by name in a hash table and made iteratively,
+ * parents first, in time linear in the archive; an entry nested deeper than
+ * ARC_IN_MAX_DEPTH is refused by the name checks before anything is made.
+ *
+ * An incremental archive's list of deleted entries is applied only when the
+ * user asks (apply_deletions; restore_deletions.c), never restored as a file.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "engine/archive_in.h"
 #include "engine/archive_job.h"
-#include "engine/plan.h"
+#include "engine/name_table.h"
+#include "engine/restore_deletions.h"
 #include "engine/snapshot.h"
 #include "engine/temp_names.h"
 #include "smb/error.h"
@@ -34,8 +50,17 @@ typedef struct rchunk {
     uint8_t data[];
 } rchunk;
 
+/* The entries of one name not yet finished (a record in the run's table of names in flight). */
+typedef struct rname {
+    unsigned refs;    /* entries of the name queued or being written */
+    uint64_t issued;  /* tickets handed out */
+    uint64_t serving; /* the ticket whose turn it is to put its file in place */
+} rname;
+
 typedef struct rfile {
     struct rfile *next; /* the writers' queue */
+    rname *name;        /* its name's record, and its ticket there */
+    uint64_t ticket;
     char *rel;
     char *at;           /* where it is written: its final path, or its path inside a staged directory */
     bool direct;        /* inside a staged directory: written under its own name, no rename */
@@ -45,8 +70,12 @@ typedef struct rfile {
     char *fail;         /* the reader could not read it whole */
 } rfile;
 
+#define NO_DIR ((size_t)-1)
+
 typedef struct rdir {
     char *rel;
+    size_t name_off; /* where its own name starts in rel */
+    size_t parent;   /* its parent's record (an index), NO_DIR at the top */
     char *at;        /* where it is now (inside a staged directory, or the staging name itself) */
     bool staged;     /* new: at is (inside) a staging directory */
     bool stage_root; /* the staging directory itself, renamed to rel at the end */
@@ -62,64 +91,48 @@ typedef struct restore_run {
     rfile *qhead, *qtail;
     bool reading_done, stop;
     size_t used, budget;
-    rdir *dirs; /* made or met, for times at the end */
+    rdir *dirs; /* made or met, parents first, for times at the end */
     size_t ndirs, dirs_cap;
-    char *deleted; /* an incremental archive's list of deleted entries */
+    name_table dir_index; /* rel -> its index in dirs (a size_t record) */
+    name_table names;     /* file names in flight (rname records), under lock */
+    char *deleted;        /* an incremental archive's list of deleted entries */
     size_t deleted_len;
+    bool deleted_noted;   /* the list was met and not applied: said once */
 } restore_run;
 
 /* ------------------------------------------------------------ directories */
 
-static rdir *dir_find(restore_run *r, const char *rel)
+/* The record of directory rel[0..len), or NO_DIR. */
+static size_t dir_find(restore_run *r, const char *rel, size_t len)
 {
-    for (size_t i = r->ndirs; i-- > 0;)
-        if (strcmp(r->dirs[i].rel, rel) == 0)
-            return &r->dirs[i];
-    return NULL;
+    const size_t *i = name_table_find(&r->dir_index, rel, len);
+    return i ? *i : NO_DIR;
 }
 
 /*
- * Make rel and its parents at the destination (each once); NULL st: a
- * parent only. A directory the destination lacks is built under a staging
- * name beside its final one (".smbcopy-<hash of its name>.tmp", found
- * again by a rerun), with everything below it written under its own names
- * inside, and renamed into place at the end: no rename per file (which is
- * what makes writing many small files to Samba slow), and no half-restored
- * tree under its final name. Returns the directory's record.
+ * Make directory rel[0..len) (its own name at name_off, its parent's
+ * record: parent) at the destination and record it: its index, or NO_DIR
+ * with err set. A directory the destination lacks is built under a staging name beside its
+ * final one (".smbcopy-<hash of its name>.tmp", found again by a rerun),
+ * with everything below it written under its own names inside, and renamed
+ * into place at the end: no rename per file (which is what makes writing
+ * many small files to Samba slow), and no half-restored tree under its
+ * final name.
  */
-static rdir *make_dirs(restore_run *r, const char *rel, const ep_stat *st, smb_error *err)
+static size_t make_one_dir(restore_run *r, const char *rel, size_t len, size_t name_off, size_t parent,
+                           smb_error *err)
 {
-    rdir *known = dir_find(r, rel);
-    if (known) {
-        if (st) {
-            known->st = *st;
-            known->has_meta = true;
-        }
-        return known;
-    }
-    const char *slash = strrchr(rel, '/');
-    const char *name = slash ? slash + 1 : rel;
-    rdir *parent = NULL;
-    if (slash) {
-        char *p = strndup(rel, (size_t)(slash - rel));
-        if (!p) {
-            smb_err_set(err, SMB_ERR_NO_MEMORY, 0, "out of memory");
-            return NULL;
-        }
-        parent = make_dirs(r, p, NULL, err);
-        free(p);
-        if (!parent)
-            return NULL;
-    }
-    const char *parent_at = parent ? parent->at : "";
-    bool in_stage = parent && parent->staged;
-    char *final_at = job_join(parent_at, name), *at = NULL;
+    const char *parent_at = parent == NO_DIR ? "" : r->dirs[parent].at;
+    bool in_stage = parent != NO_DIR && r->dirs[parent].staged;
+    char *rel_copy = strndup(rel, len);
+    char *final_at = rel_copy ? job_join(parent_at, rel_copy + name_off) : NULL, *at = NULL;
     bool stage_root = false;
     ep_stat dst_st;
     smb_error e2 = {0};
     if (!final_at) {
+        free(rel_copy);
         smb_err_set(err, SMB_ERR_NO_MEMORY, 0, "out of memory");
-        return NULL;
+        return NO_DIR;
     }
     if (in_stage) {
         at = final_at;
@@ -127,13 +140,14 @@ static rdir *make_dirs(restore_run *r, const char *rel, const ep_stat *st, smb_e
         if (r->dst->ops->mkdir(r->dst, at, &e2) != 0 && e2.code != SMB_ERR_EXISTS) {
             *err = e2;
             free(at);
-            return NULL;
+            free(rel_copy);
+            return NO_DIR;
         }
     } else if (r->dst->ops->stat(r->dst, final_at, &dst_st, &e2) == 0 && dst_st.type == EP_DIR) {
         at = final_at; /* already there: files go in under temporary names */
         final_at = NULL;
     } else {
-        at = stage_name_in(parent_at, name);
+        at = stage_name_in(parent_at, rel_copy + name_off);
         stage_root = true;
         memset(&e2, 0, sizeof e2);
         if (!at || (r->dst->ops->mkdir(r->dst, at, &e2) != 0 && e2.code != SMB_ERR_EXISTS)) {
@@ -143,39 +157,76 @@ static rdir *make_dirs(restore_run *r, const char *rel, const ep_stat *st, smb_e
                 smb_err_set(err, SMB_ERR_NO_MEMORY, 0, "out of memory");
             free(at);
             free(final_at);
-            return NULL;
+            free(rel_copy);
+            return NO_DIR;
         }
     }
     free(final_at);
     if (stage_root || in_stage) {
         job_count(r->job, &r->job->sum.dirs_created, 1);
-        job_event(r->job, SC_EV_DIR_CREATED, rel, 0, true, NULL);
+        job_event(r->job, SC_EV_DIR_CREATED, rel_copy, 0, true, NULL);
     }
+    size_t *slot = NULL;
     if (r->ndirs == r->dirs_cap) {
         size_t cap = r->dirs_cap ? r->dirs_cap * 2 : 64;
         rdir *nd = realloc(r->dirs, cap * sizeof *nd);
-        if (!nd) {
-            free(at);
-            smb_err_set(err, SMB_ERR_NO_MEMORY, 0, "out of memory");
-            return NULL;
+        if (nd) {
+            r->dirs = nd;
+            r->dirs_cap = cap;
         }
-        r->dirs = nd;
-        r->dirs_cap = cap;
+    }
+    if (r->ndirs == r->dirs_cap || !(slot = name_table_get(&r->dir_index, rel, len, NULL))) {
+        free(at);
+        free(rel_copy);
+        smb_err_set(err, SMB_ERR_NO_MEMORY, 0, "out of memory");
+        return NO_DIR;
     }
     rdir *d = &r->dirs[r->ndirs];
     memset(d, 0, sizeof *d);
-    if (!(d->rel = strdup(rel))) {
-        free(at);
-        smb_err_set(err, SMB_ERR_NO_MEMORY, 0, "out of memory");
-        return NULL;
-    }
+    d->rel = rel_copy;
+    d->name_off = name_off;
+    d->parent = parent;
     d->at = at;
     d->staged = stage_root || in_stage;
     d->stage_root = stage_root;
-    d->has_meta = st != NULL;
-    if (st)
-        d->st = *st;
-    r->ndirs++;
+    *slot = r->ndirs;
+    return r->ndirs++;
+}
+
+/*
+ * Make rel[0..len) and its missing parents (each once, top down, no
+ * recursion); st: its metadata as an entry of the archive (NULL: a parent
+ * only, times left alone). Returns its record, or NO_DIR with err set.
+ */
+static size_t make_dirs(restore_run *r, const char *rel, size_t len, const ep_stat *st, smb_error *err)
+{
+    /* The deepest directory of the path already known: rel itself, usually its parent. */
+    size_t known = NO_DIR, end = len;
+    for (;;) {
+        if ((known = dir_find(r, rel, end)) != NO_DIR)
+            break;
+        const char *slash = memrchr(rel, '/', end);
+        if (!slash)
+            break;
+        end = (size_t)(slash - rel);
+    }
+    size_t d = known;
+    if (known == NO_DIR || end < len) {
+        size_t pos = known == NO_DIR ? 0 : end + 1;
+        for (;;) {
+            const char *slash = memchr(rel + pos, '/', len - pos);
+            size_t stop = slash ? (size_t)(slash - rel) : len;
+            if ((d = make_one_dir(r, rel, stop, pos, d, err)) == NO_DIR)
+                return NO_DIR;
+            if (stop == len)
+                break;
+            pos = stop + 1;
+        }
+    }
+    if (st) {
+        r->dirs[d].st = *st;
+        r->dirs[d].has_meta = true;
+    }
     return d;
 }
 
@@ -203,6 +254,32 @@ static rchunk *next_chunk(restore_run *r, rfile *f)
     }
     pthread_mutex_unlock(&r->lock);
     return c;
+}
+
+/*
+ * Wait until f may put its file in place: every earlier entry of its name
+ * is finished. False when the restore stops first.
+ */
+static bool turn_wait(restore_run *r, rfile *f)
+{
+    pthread_mutex_lock(&r->lock);
+    while (f->name->serving != f->ticket && !r->stop)
+        pthread_cond_wait(&r->cond, &r->lock);
+    bool mine = f->name->serving == f->ticket;
+    pthread_mutex_unlock(&r->lock);
+    return mine;
+}
+
+/* f is finished (in place, or failed): the next entry of its name may go, once every earlier one went. */
+static void turn_end(restore_run *r, rfile *f)
+{
+    pthread_mutex_lock(&r->lock);
+    while (f->name->serving != f->ticket && !r->stop)
+        pthread_cond_wait(&r->cond, &r->lock);
+    if (f->name->serving == f->ticket)
+        f->name->serving++;
+    pthread_cond_broadcast(&r->cond);
+    pthread_mutex_unlock(&r->lock);
 }
 
 /*
@@ -238,7 +315,10 @@ static int write_small(restore_run *r, rfile *f, const char *tmp, const char **s
         if (!(dst->caps & EP_CAP_CREATION_TIME))
             meta.ctime = 0;
         *stage = "write";
-        rc = dst->ops->write_whole(dst, tmp, f->direct ? NULL : f->at, buf, len, &meta, &got, err);
+        if (!f->direct && !turn_wait(r, f)) /* the rename into place is part of the one step */
+            rc = smb_err_set(err, SMB_ERR_CANCELLED, 0, "cancelled");
+        else
+            rc = dst->ops->write_whole(dst, tmp, f->direct ? NULL : f->at, buf, len, &meta, &got, err);
         job_event(r->job, SC_EV_FILE_PROGRESS, f->rel, len, false, NULL);
     }
     free(buf);
@@ -325,7 +405,8 @@ static int write_one(restore_run *r, rfile *f, const char **stage, smb_error *er
     }
     if (rc == 0 && !f->direct) {
         *stage = "rename into place";
-        rc = dst->ops->rename(dst, tmp, f->at, &meta, err);
+        rc = turn_wait(r, f) ? dst->ops->rename(dst, tmp, f->at, &meta, err)
+                             : smb_err_set(err, SMB_ERR_CANCELLED, 0, "cancelled");
     }
     if (rc != 0 && out) {
         smb_error e2;
@@ -345,6 +426,12 @@ static void free_file(restore_run *r, rfile *f)
     }
     if (n)
         release(r, n);
+    if (f->name) {
+        pthread_mutex_lock(&r->lock);
+        if (--f->name->refs == 0)
+            name_table_remove(&r->names, f->name);
+        pthread_mutex_unlock(&r->lock);
+    }
     free(f->rel);
     free(f->at);
     free(f->fail);
@@ -389,6 +476,7 @@ static void *writer_main(void *arg)
             release(r, c->len);
             free(c);
         }
+        turn_end(r, f);
         free_file(r, f);
     }
 }
@@ -448,6 +536,29 @@ static bool read_data(restore_run *r, ep *src, ep_file *in, rfile *f, smb_error 
     }
 }
 
+/* Read the current entry, an increment's list of deleted entries, into r (a later list replaces an earlier one). */
+static int read_deleted(restore_run *r, ep *src, const char **rel, const ep_stat *st, smb_error *err)
+{
+    free(r->deleted);
+    r->deleted_len = 0;
+    r->deleted = st->size < (64u << 20) ? malloc((size_t)st->size + 1) : NULL;
+    if (!r->deleted)
+        return smb_err_set(err, SMB_ERR_NO_MEMORY, 0, "the list of deleted entries is too large");
+    ep_file *in = NULL;
+    ssize_t got = src->ops->open_read(src, *rel, &in, err);
+    while (got == 0 && r->deleted_len < st->size &&
+           (got = read_at(src, in, r->deleted + r->deleted_len, (size_t)st->size - r->deleted_len, r->deleted_len,
+                          err)) > 0) {
+        r->deleted_len += (size_t)got;
+        got = 0;
+    }
+    if (in) {
+        smb_error e2;
+        src->ops->close(in, &e2);
+    }
+    return got < 0 ? (int)got : 0;
+}
+
 /* Read every entry; returns an error that ends the restore (a damaged archive, a lost connection). */
 static int read_all(restore_run *r, ep *src, smb_error *err)
 {
@@ -472,30 +583,17 @@ static int read_all(restore_run *r, ep *src, smb_error *err)
         if (!e.rel[0])
             continue; /* "./": the destination itself */
         if (strcmp(e.rel, SNAPSHOT_DELETED_ENTRY) == 0 && e.st.type == EP_FILE) {
-            /* An increment's deletions: applied once everything else is written. */
-            free(r->deleted);
-            r->deleted_len = 0;
-            r->deleted = e.st.size < (64u << 20) ? malloc((size_t)e.st.size + 1) : NULL;
-            if (!r->deleted) {
-                rc = smb_err_set(err, SMB_ERR_NO_MEMORY, 0, "the list of deleted entries is too large");
-                break;
+            /* An increment's deletions: never a file of the tree; applied, when asked, once everything else is written. */
+            if (!job->opts.apply_deletions) {
+                if (!r->deleted_noted) {
+                    r->deleted_noted = true;
+                    job_count(job, &job->sum.ignored, 1);
+                    job_event(job, SC_EV_ENTRY_IGNORED, e.rel, 0, false,
+                              "the archive's list of deleted entries is not applied (--incremental applies it)");
+                }
+                continue;
             }
-            ep_file *in = NULL;
-            ssize_t got = src->ops->open_read(src, e.rel, &in, err);
-            while (got == 0 && r->deleted_len < e.st.size &&
-                   (got = read_at(src, in, r->deleted + r->deleted_len, (size_t)e.st.size - r->deleted_len,
-                                  r->deleted_len, err)) > 0) {
-                r->deleted_len += (size_t)got;
-                got = 0;
-            }
-            if (in) {
-                smb_error e2;
-                src->ops->close(in, &e2);
-            }
-            if (got < 0) {
-                rc = (int)got;
-                break;
-            }
+            rc = read_deleted(r, src, &e.rel, &e.st, err);
             continue;
         }
         if (filter_path_excluded(job->filter, e.rel, e.st.type == EP_DIR))
@@ -503,7 +601,7 @@ static int read_all(restore_run *r, ep *src, smb_error *err)
         if (e.st.type == EP_DIR) {
             job_count(job, &job->sum.dirs_total, 1);
             smb_error derr = {0};
-            if (!job->opts.dry_run && !make_dirs(r, e.rel, &e.st, &derr)) {
+            if (!job->opts.dry_run && make_dirs(r, e.rel, strlen(e.rel), &e.st, &derr) == NO_DIR) {
                 if (job_error_is_fatal(derr.code)) {
                     *err = derr;
                     rc = derr.code;
@@ -525,13 +623,10 @@ static int read_all(restore_run *r, ep *src, smb_error *err)
             continue;
         }
         const char *slash = strrchr(e.rel, '/');
-        rdir *pd = NULL;
+        size_t pd = NO_DIR;
         if (slash) {
-            char *parent = strndup(e.rel, (size_t)(slash - e.rel));
             smb_error derr = {0};
-            pd = parent ? make_dirs(r, parent, NULL, &derr) : NULL;
-            free(parent);
-            if (!pd) {
+            if ((pd = make_dirs(r, e.rel, (size_t)(slash - e.rel), NULL, &derr)) == NO_DIR) {
                 job_fail(job, e.rel, false, "create its directory: %s", derr.message);
                 if (job_error_is_fatal(derr.code)) {
                     *err = derr;
@@ -547,13 +642,25 @@ static int read_all(restore_run *r, ep *src, smb_error *err)
             break;
         }
         f->st = e.st;
-        f->direct = pd && pd->staged;
-        if (!(f->at = job_join(pd ? pd->at : "", slash ? slash + 1 : e.rel))) {
+        if (!(f->at = job_join(pd != NO_DIR ? r->dirs[pd].at : "", slash ? slash + 1 : e.rel))) {
             free_file(r, f);
             rc = smb_err_set(err, SMB_ERR_NO_MEMORY, 0, "out of memory");
             break;
         }
         pthread_mutex_lock(&r->lock);
+        /* Its name's ticket; straight under its name in a staged directory only when no other entry of it is in flight. */
+        f->name = name_table_get(&r->names, e.rel, strlen(e.rel), NULL);
+        if (f->name) {
+            f->name->refs++;
+            f->ticket = f->name->issued++;
+        }
+        f->direct = pd != NO_DIR && r->dirs[pd].staged && f->name && f->name->refs == 1;
+        if (!f->name) {
+            pthread_mutex_unlock(&r->lock);
+            free_file(r, f);
+            rc = smb_err_set(err, SMB_ERR_NO_MEMORY, 0, "out of memory");
+            break;
+        }
         if (r->qtail)
             r->qtail->next = f;
         else
@@ -584,94 +691,14 @@ static int read_all(restore_run *r, ep *src, smb_error *err)
     return rc;
 }
 
-typedef struct del_list {
-    char **paths;
-    bool *dirs;
-    size_t n, cap;
-} del_list;
-
-static void collect_deleted(void *arg, const char *path, bool is_dir)
-{
-    del_list *d = arg;
-    if (d->n == d->cap) {
-        size_t cap = d->cap ? d->cap * 2 : 64;
-        char **np = realloc(d->paths, cap * sizeof *np);
-        if (np)
-            d->paths = np;
-        bool *nd = np ? realloc(d->dirs, cap * sizeof *nd) : NULL;
-        if (!np || !nd)
-            return;
-        d->dirs = nd;
-        d->cap = cap;
-    }
-    if ((d->paths[d->n] = strdup(path)))
-        d->dirs[d->n++] = is_dir;
-}
-
-/* Path components all safe (the list comes from the archive: untrusted). */
-static bool safe_path(const char *p)
-{
-    for (const char *s = p;;) {
-        const char *e = strchr(s, '/');
-        size_t n = e ? (size_t)(e - s) : strlen(s);
-        if (plan_unsafe_name(s, n))
-            return false;
-        if (!e)
-            return true;
-        s = e + 1;
-    }
-}
-
-static size_t depth(const char *p)
-{
-    size_t d = 0;
-    for (; *p; p++)
-        d += *p == '/';
-    return d;
-}
-
-/* An increment's deletions: files first, then directories deepest first (those left empty). */
-static void apply_deleted(restore_run *r)
-{
-    sc_job *job = r->job;
-    del_list d = {0};
-    snapshot_parse_deleted(r->deleted, r->deleted_len, collect_deleted, &d);
-    for (int pass = 0; pass < 2; pass++) {
-        size_t maxd = 0;
-        for (size_t i = 0; i < d.n; i++)
-            if (depth(d.paths[i]) > maxd)
-                maxd = depth(d.paths[i]);
-        for (size_t level = maxd + 1; level-- > 0;)
-            for (size_t i = 0; i < d.n; i++) {
-                if (d.dirs[i] != (pass == 1) || depth(d.paths[i]) != level)
-                    continue;
-                if (!safe_path(d.paths[i])) {
-                    job_fail(job, d.paths[i], d.dirs[i], "refused deletion from the archive: unsafe path");
-                    continue;
-                }
-                smb_error e2 = {0};
-                int rc = d.dirs[i] ? r->dst->ops->rmdir(r->dst, d.paths[i], &e2)
-                                   : r->dst->ops->unlink(r->dst, d.paths[i], &e2);
-                if (rc == 0) {
-                    job_count(job, d.dirs[i] ? &job->sum.dirs_deleted : &job->sum.files_deleted, 1);
-                    job_event(job, SC_EV_DELETED, d.paths[i], 0, d.dirs[i], NULL);
-                } else if (e2.code != SMB_ERR_NOT_FOUND) {
-                    job_fail(job, d.paths[i], d.dirs[i], "delete (deleted since the base archive): %s", e2.message);
-                }
-            }
-    }
-    for (size_t i = 0; i < d.n; i++)
-        free(d.paths[i]);
-    free(d.paths);
-    free(d.dirs);
-}
-
 int job_restore_run(sc_job *job, ep *src, ep *dst, size_t read_ahead, smb_error *err)
 {
     int rc = 0;
     restore_run r = {.job = job, .dst = dst, .budget = read_ahead ? read_ahead : SC_DEFAULT_READ_AHEAD};
     if (r.budget < CHUNK)
         r.budget = CHUNK;
+    name_table_init(&r.dir_index, sizeof(size_t));
+    name_table_init(&r.names, sizeof(rname));
     pthread_mutex_init(&r.lock, NULL);
     pthread_cond_init(&r.cond, NULL);
     unsigned nwriters = job->opts.threads ? job->opts.threads : 1, started = 0;
@@ -696,42 +723,35 @@ int job_restore_run(sc_job *job, ep *src, ep *dst, size_t read_ahead, smb_error 
         r.qhead = f->next;
         free_file(&r, f);
     }
-    /* Staged directories into place (unless stopped: a rerun carries on), then directory times, deepest first. */
+    /* Deletions (when asked), staged directories into place (unless stopped: a rerun carries on), then directory times, deepest first. */
     bool stopped = job_stopping(job) || rc != 0;
-    if (!stopped && r.deleted && !job->opts.dry_run)
-        apply_deleted(&r);
+    if (!stopped && r.deleted)
+        restore_apply_deletions(job, dst, r.deleted, r.deleted_len);
     free(r.deleted);
+    /* A stage root's parent is never staged, so it is where it will stay: parents come first in dirs. */
     for (size_t i = 0; i < r.ndirs && !stopped; i++) {
-        if (!r.dirs[i].stage_root)
-            continue;
-        smb_error e2 = {0};
-        const char *slash = strrchr(r.dirs[i].rel, '/');
-        rdir *parent = NULL;
-        if (slash) {
-            char *p = strndup(r.dirs[i].rel, (size_t)(slash - r.dirs[i].rel));
-            parent = p ? dir_find(&r, p) : NULL;
-            free(p);
+        rdir *d = &r.dirs[i];
+        const char *parent_at = d->parent == NO_DIR ? "" : r.dirs[d->parent].at;
+        if (d->stage_root) {
+            smb_error e2 = {0};
+            char *final = job_join(parent_at, d->rel + d->name_off);
+            if (final && dst->ops->rename(dst, d->at, final, NULL, &e2) == 0) {
+                free(d->at);
+                d->at = final;
+                final = NULL;
+            } else {
+                job_fail(job, d->rel, true, "move the restored directory into place (from %s): %s", d->at,
+                         final ? e2.message : "out of memory");
+            }
+            free(final);
+        } else if (d->staged) {
+            /* Inside a staged directory: where its parent now is. */
+            char *moved = job_join(parent_at, d->rel + d->name_off);
+            if (moved) {
+                free(d->at);
+                d->at = moved;
+            }
         }
-        char *final = job_join(parent ? parent->at : "", slash ? slash + 1 : r.dirs[i].rel);
-        if (final && dst->ops->rename(dst, r.dirs[i].at, final, NULL, &e2) == 0) {
-            free(r.dirs[i].at);
-            r.dirs[i].at = final;
-            final = NULL;
-            /* Below it, paths change the same way. */
-            size_t old_len = strlen(r.dirs[i].rel);
-            for (size_t k = i + 1; k < r.ndirs; k++)
-                if (strncmp(r.dirs[k].rel, r.dirs[i].rel, old_len) == 0 && r.dirs[k].rel[old_len] == '/') {
-                    char *moved = job_join(r.dirs[i].at, r.dirs[k].rel + old_len + 1);
-                    if (moved) {
-                        free(r.dirs[k].at);
-                        r.dirs[k].at = moved;
-                    }
-                }
-        } else {
-            job_fail(job, r.dirs[i].rel, true, "move the restored directory into place (from %s): %s", r.dirs[i].at,
-                     final ? e2.message : "out of memory");
-        }
-        free(final);
     }
     for (size_t i = r.ndirs; i-- > 0;) {
         if (r.dirs[i].has_meta && !stopped) {
@@ -743,6 +763,8 @@ int job_restore_run(sc_job *job, ep *src, ep *dst, size_t read_ahead, smb_error 
         free(r.dirs[i].at);
     }
     free(r.dirs);
+    name_table_free(&r.dir_index);
+    name_table_free(&r.names);
     pthread_mutex_destroy(&r.lock);
     pthread_cond_destroy(&r.cond);
     if (rc == 0 && atomic_load(&job->fatal)) {

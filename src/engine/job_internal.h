@@ -84,6 +84,7 @@ typedef struct task {
     ep_stat dst_st;
     struct file_copy *fc; /* TASK_RANGE */
     bool reopen;          /* TASK_RANGE: not the file's first runner; opens the file again on its own lane */
+    unsigned attempt;     /* TASK_FILE: copies tried already and found changed at the source (copy.c) */
 } task;
 
 typedef struct task_list {

@@ -15,8 +15,15 @@
 #   - incremental: a base archive with --snapshot, then changes (a file
 #     changed, files and a directory added, a file and a directory tree
 #     deleted), then an increment with the same snapshot: it holds only what
-#     changed, and restoring the base then the increment gives the changed
-#     tree (deletions applied);
+#     changed, and restoring the base then the increment with --incremental
+#     gives the changed tree (deletions applied, each reported); without
+#     --incremental the increment deletes nothing (one note says the list is
+#     not applied) and the list is never restored as a file;
+#   - a deletion list (made by hand) naming link/victim, where link is a
+#     symbolic link in the destination to a directory outside it, a symbolic
+#     link to a file outside, "../" and absolute paths: with --incremental
+#     nothing outside the destination is deleted, each refusal is reported
+#     naming the path (exit 1), and a real file the list names is deleted;
 #   - --newer-than archives only files modified after the time; a bad time
 #     is a usage error;
 #   - a read-only destination: a clear one-line error, or every file
@@ -190,11 +197,55 @@ for f in a/one.txt a/b/new.txt newdir/nd.txt; do
 done
 cli_run inc-r0 "$work/inc-base.tar.zst" "$url/inc-restored"
 expect inc-r0 0
-cli_run inc-r1 "$work/inc-1.tar.zst" "$url/inc-restored"
+cli_run inc-r1 -v --incremental "$work/inc-1.tar.zst" "$url/inc-restored"
 expect inc-r1 0
 same incremental "$inc" "$share/inc-restored"
 no_temps incremental "$share/inc-restored"
 [ ! -e "$share/inc-restored/.smbcopy-deleted" ] || fail "incremental: the list of deleted entries was restored as a file"
+for gone in keep.txt gone/deeper/g.txt gone/deeper/ gone/; do
+    grep -q "^deleted *$gone\$" "$work/out/inc-r1.out" || fail "inc-r1: the deletion of $gone was not reported"
+done
+# Without --incremental the same increment deletes nothing, and says so once.
+cli_run inc-p0 "$work/inc-base.tar.zst" "$work/inc-plain"
+expect inc-p0 0
+cli_run inc-p1 -v "$work/inc-1.tar.zst" "$work/inc-plain"
+expect inc-p1 0
+for kept in keep.txt gone/deeper/g.txt; do
+    [ -f "$work/inc-plain/$kept" ] || fail "inc-plain: $kept was deleted without --incremental"
+done
+[ "$(cat "$work/inc-plain/a/one.txt")" = changed ] || fail "inc-plain: the increment's files were not restored"
+[ ! -e "$work/inc-plain/.smbcopy-deleted" ] || fail "inc-plain: the list of deleted entries was restored as a file"
+[ "$(grep -c 'ignored *\.smbcopy-deleted.*--incremental' "$work/out/inc-p1.out")" -eq 1 ] ||
+    fail "inc-plain: no single note that the list is not applied: $(grep -i 'deleted' "$work/out/inc-p1.out" | tr '\n' ' ')"
+grep -q '^deleted' "$work/out/inc-p1.out" && fail "inc-plain: deletions reported without --incremental"
+
+# A deletion list that leads through links: nothing outside the destination goes.
+links=$work/links-dst
+mkdir -p "$links/real" "$work/outside-dir" "$work/links-src"
+printf 'victim\n' >"$work/outside-dir/victim"
+printf 'outside\n' >"$work/outside-file"
+printf 'real\n' >"$links/real/victim2"
+ln -s "$work/outside-dir" "$links/link"
+ln -s "$work/outside-file" "$links/lfile"
+printf 'F\tlink/victim\nF\treal/victim2\nF\tlfile\nF\t../outside-file\nF\t%s\nD\tlink\n' "$work/outside-file" \
+    >"$work/links-src/.smbcopy-deleted"
+printf 'new\n' >"$work/links-src/new.txt"
+tar -C "$work/links-src" -cf "$work/links.tar" .smbcopy-deleted new.txt
+cli_run links -v --incremental "$work/links.tar" "$links"
+expect links 1
+[ "$(cat "$work/outside-dir/victim" 2>/dev/null)" = victim ] || fail "links: the file outside the destination was deleted"
+[ "$(cat "$work/outside-file" 2>/dev/null)" = outside ] || fail "links: the file a link points to was deleted"
+[ -L "$links/link" ] && [ -L "$links/lfile" ] || fail "links: a symbolic link in the destination was deleted"
+[ ! -e "$links/real/victim2" ] || fail "links: real/victim2, which the list names, was not deleted"
+grep -q '^deleted *real/victim2$' "$work/out/links.out" || fail "links: the deletion of real/victim2 was not reported"
+grep -q "FAILED *link/victim: refused deletion.*'link' is a symbolic link" "$work/out/links.out" ||
+    fail "links: no refusal reported for link/victim: $(grep FAILED "$work/out/links.out" | tr '\n' ' ')"
+for what in lfile '\.\./outside-file' "$work/outside-file" 'link/'; do
+    grep -q "FAILED *$what: refused deletion" "$work/out/links.out" ||
+        fail "links: no refusal reported for $what: $(grep FAILED "$work/out/links.out" | tr '\n' ' ')"
+done
+[ "$(cat "$links/new.txt" 2>/dev/null)" = new ] || fail "links: new.txt was not restored"
+[ ! -e "$links/.smbcopy-deleted" ] || fail "links: the list of deleted entries was restored as a file"
 
 # --newer-than: only files modified after the time (directories kept for the structure).
 cli_run newer --newer-than 2029-12-31T00:00:00Z "$url/inc" "$work/newer.tar"
