@@ -1,8 +1,9 @@
 /*
  * The engine's checkpoint state over the journal (see checkpoint.h). Files
- * done are kept as a set of 64-bit keys (path and source metadata hashed
- * together: a file changed at the source since no longer matches), partial
- * copies as a small hash table by path.
+ * done are kept in a table by the hash of their path, each with a hash of
+ * the source's size, time and id and the source's change time (kept apart:
+ * 0 means unknown, and matches any); partial copies as a small hash table
+ * by path.
  */
 #include "engine/checkpoint.h"
 
@@ -23,10 +24,17 @@ typedef struct partial_node {
     size_t cap;
 } partial_node;
 
+/* A file copied whole: what its source was. */
+typedef struct done_ent {
+    uint64_t path; /* hash of the path; 0 = empty slot */
+    uint64_t meta; /* hash of size, mtime, file id */
+    uint64_t change_time;
+} done_ent;
+
 struct checkpoint {
     pthread_mutex_t lock;
     journal *j;
-    uint64_t *done; /* open addressing; 0 = empty slot */
+    done_ent *done; /* open addressing by path */
     size_t done_cap, done_n;
     partial_node *buckets[PARTIAL_BUCKETS];
     uint64_t last_sync_ms;
@@ -44,56 +52,63 @@ static uint64_t fnv1a(uint64_t h, const void *p, size_t n)
     return h;
 }
 
-static uint64_t done_key(const char *path, uint64_t size, uint64_t mtime, uint64_t file_id)
+static uint64_t nonzero(uint64_t h) { return h ? h : 1; }
+
+static uint64_t path_key(const char *path) { return nonzero(fnv1a(0xcbf29ce484222325ull, path, strlen(path) + 1)); }
+
+static uint64_t meta_key(uint64_t size, uint64_t mtime, uint64_t file_id)
 {
-    uint64_t h = fnv1a(0xcbf29ce484222325ull, path, strlen(path) + 1);
-    h = fnv1a(h, &size, sizeof size);
+    uint64_t h = fnv1a(0xcbf29ce484222325ull, &size, sizeof size);
     h = fnv1a(h, &mtime, sizeof mtime);
-    h = fnv1a(h, &file_id, sizeof file_id);
-    return h ? h : 1;
+    return fnv1a(h, &file_id, sizeof file_id);
 }
 
-static bool done_insert(checkpoint *c, uint64_t key)
+/* The slot of key: its entry, or the empty slot where it goes. Capacity non-zero. */
+static done_ent *done_slot(done_ent *t, size_t cap, uint64_t key)
+{
+    size_t k = (size_t)(key & (cap - 1));
+    while (t[k].path && t[k].path != key)
+        k = (k + 1) & (cap - 1);
+    return &t[k];
+}
+
+/* Record (or replace: the last copy counts) path's entry. */
+static bool done_insert(checkpoint *c, const char *path, uint64_t size, uint64_t mtime, uint64_t file_id,
+                        uint64_t change_time)
 {
     if ((c->done_n + 1) * 2 > c->done_cap) {
         size_t ncap = c->done_cap ? c->done_cap * 2 : 1024;
-        uint64_t *n = calloc(ncap, sizeof *n);
+        done_ent *n = calloc(ncap, sizeof *n);
         if (!n)
             return false;
-        for (size_t i = 0; i < c->done_cap; i++) {
-            if (!c->done[i])
-                continue;
-            size_t k = (size_t)(c->done[i] & (ncap - 1));
-            while (n[k])
-                k = (k + 1) & (ncap - 1);
-            n[k] = c->done[i];
-        }
+        for (size_t i = 0; i < c->done_cap; i++)
+            if (c->done[i].path)
+                *done_slot(n, ncap, c->done[i].path) = c->done[i];
         free(c->done);
         c->done = n;
         c->done_cap = ncap;
     }
-    size_t k = (size_t)(key & (c->done_cap - 1));
-    while (c->done[k]) {
-        if (c->done[k] == key)
-            return true;
-        k = (k + 1) & (c->done_cap - 1);
-    }
-    c->done[k] = key;
-    c->done_n++;
+    uint64_t key = path_key(path);
+    done_ent *e = done_slot(c->done, c->done_cap, key);
+    if (!e->path)
+        c->done_n++;
+    *e = (done_ent){key, meta_key(size, mtime, file_id), change_time};
     return true;
 }
 
-static bool done_has(const checkpoint *c, uint64_t key)
+static const done_ent *done_find(const checkpoint *c, const char *path)
 {
     if (!c->done_cap)
-        return false;
-    size_t k = (size_t)(key & (c->done_cap - 1));
-    while (c->done[k]) {
-        if (c->done[k] == key)
-            return true;
-        k = (k + 1) & (c->done_cap - 1);
-    }
-    return false;
+        return NULL;
+    const done_ent *e = done_slot(c->done, c->done_cap, path_key(path));
+    return e->path ? e : NULL;
+}
+
+/* The entry matches st (change times compared when both are known). */
+static bool done_matches(const done_ent *e, const ep_stat *st)
+{
+    return e->meta == meta_key(st->size, st->mtime, st->file_id) &&
+           (!e->change_time || !st->change_time || e->change_time == st->change_time);
 }
 
 static partial_node **bucket(checkpoint *c, const char *path)
@@ -127,12 +142,19 @@ static void partial_remove(checkpoint *c, const char *path)
         }
 }
 
+/* The source a partial copy or a record came from. */
+typedef struct source_meta {
+    uint64_t size, mtime, file_id, change_time;
+} source_meta;
+
+static source_meta meta_of(const ep_stat *st) { return (source_meta){st->size, st->mtime, st->file_id, st->change_time}; }
+
 /* Add a committed extent (none: the copy just started); a different temp or source starts the record over. */
-static int partial_add(checkpoint *c, const char *path, const char *temp, uint64_t size, uint64_t mtime,
-                       uint64_t file_id, const cp_extent *x)
+static int partial_add(checkpoint *c, const char *path, const char *temp, source_meta m, const cp_extent *x)
 {
     partial_node *n = partial_find(c, path);
-    if (n && (n->p.stale || strcmp(n->p.temp, temp) != 0 || n->p.size != size || n->p.mtime != mtime || n->p.file_id != file_id)) {
+    if (n && (n->p.stale || strcmp(n->p.temp, temp) != 0 || n->p.size != m.size || n->p.mtime != m.mtime ||
+              n->p.file_id != m.file_id || n->p.change_time != m.change_time)) {
         partial_remove(c, path);
         n = NULL;
     }
@@ -143,9 +165,10 @@ static int partial_add(checkpoint *c, const char *path, const char *temp, uint64
                 node_free(n);
             return -1;
         }
-        n->p.size = size;
-        n->p.mtime = mtime;
-        n->p.file_id = file_id;
+        n->p.size = m.size;
+        n->p.mtime = m.mtime;
+        n->p.file_id = m.file_id;
+        n->p.change_time = m.change_time;
         partial_node **b = bucket(c, path);
         n->next = *b;
         *b = n;
@@ -169,11 +192,11 @@ static int on_replay(void *arg, const journal_rec *rec)
     checkpoint *c = arg;
     if (rec->type == JOURNAL_FILE_DONE) {
         partial_remove(c, rec->path);
-        return done_insert(c, done_key(rec->path, rec->size, rec->mtime, rec->file_id)) ? 0 : -1;
+        return done_insert(c, rec->path, rec->size, rec->mtime, rec->file_id, rec->change_time) ? 0 : -1;
     }
     cp_extent x = {rec->offset, rec->length, rec->check};
-    return partial_add(c, rec->path, rec->temp, rec->size, rec->mtime, rec->file_id,
-                       rec->type == JOURNAL_RANGE_DONE ? &x : NULL);
+    source_meta m = {rec->size, rec->mtime, rec->file_id, rec->change_time};
+    return partial_add(c, rec->path, rec->temp, m, rec->type == JOURNAL_RANGE_DONE ? &x : NULL);
 }
 
 static uint64_t now_ms(void)
@@ -218,7 +241,17 @@ void checkpoint_stats(const checkpoint *c, cp_stats *st) { *st = c->stats; }
 bool checkpoint_is_done(checkpoint *c, const char *path, const ep_stat *st)
 {
     pthread_mutex_lock(&c->lock);
-    bool d = done_has(c, done_key(path, st->size, st->mtime, st->file_id));
+    const done_ent *e = done_find(c, path);
+    bool d = e && done_matches(e, st);
+    pthread_mutex_unlock(&c->lock);
+    return d;
+}
+
+bool checkpoint_done_differs(checkpoint *c, const char *path, const ep_stat *st)
+{
+    pthread_mutex_lock(&c->lock);
+    const done_ent *e = done_find(c, path);
+    bool d = e && !done_matches(e, st);
     pthread_mutex_unlock(&c->lock);
     return d;
 }
@@ -237,10 +270,10 @@ static int maybe_sync(checkpoint *c, smb_error *err)
 int checkpoint_file_done(checkpoint *c, const char *path, const ep_stat *st, smb_error *err)
 {
     journal_rec r = {.type = JOURNAL_FILE_DONE, .path = path, .size = st->size, .mtime = st->mtime,
-                     .file_id = st->file_id, .temp = ""};
+                     .file_id = st->file_id, .temp = "", .change_time = st->change_time};
     pthread_mutex_lock(&c->lock);
     partial_remove(c, path);
-    int rc = done_insert(c, done_key(path, st->size, st->mtime, st->file_id))
+    int rc = done_insert(c, path, st->size, st->mtime, st->file_id, st->change_time)
                  ? 0
                  : smb_err_set(err, SMB_ERR_NO_MEMORY, 0, "out of memory");
     if (rc == 0)
@@ -256,10 +289,11 @@ int checkpoint_commit(checkpoint *c, const char *path, const char *temp, const e
                       uint64_t len, uint32_t check, smb_error *err)
 {
     journal_rec r = {.type = JOURNAL_RANGE_DONE, .path = path, .size = st->size, .mtime = st->mtime,
-                     .file_id = st->file_id, .offset = off, .length = len, .check = check, .temp = temp};
+                     .file_id = st->file_id, .offset = off, .length = len, .check = check, .temp = temp,
+                     .change_time = st->change_time};
     cp_extent x = {off, len, check};
     pthread_mutex_lock(&c->lock);
-    int rc = partial_add(c, path, temp, st->size, st->mtime, st->file_id, &x) == 0
+    int rc = partial_add(c, path, temp, meta_of(st), &x) == 0
                  ? 0
                  : smb_err_set(err, SMB_ERR_NO_MEMORY, 0, "out of memory");
     if (rc == 0)
@@ -276,10 +310,10 @@ int checkpoint_commit(checkpoint *c, const char *path, const char *temp, const e
 int checkpoint_started(checkpoint *c, const char *path, const char *temp, const ep_stat *st, smb_error *err)
 {
     journal_rec r = {.type = JOURNAL_FILE_STARTED, .path = path, .size = st->size, .mtime = st->mtime,
-                     .file_id = st->file_id, .temp = temp};
+                     .file_id = st->file_id, .temp = temp, .change_time = st->change_time};
     pthread_mutex_lock(&c->lock);
     partial_remove(c, path);
-    int rc = partial_add(c, path, temp, st->size, st->mtime, st->file_id, NULL) == 0
+    int rc = partial_add(c, path, temp, meta_of(st), NULL) == 0
                  ? 0
                  : smb_err_set(err, SMB_ERR_NO_MEMORY, 0, "out of memory");
     if (rc == 0)

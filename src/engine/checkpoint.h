@@ -37,6 +37,7 @@ typedef struct cp_extent {
 typedef struct cp_partial {
     char *temp;
     uint64_t size, mtime, file_id; /**< the source when the copy began */
+    uint64_t change_time;          /**< its change time, 0 when unknown (or recorded by a version 1 journal) */
     cp_extent *ext;                /**< in the order committed */
     size_t n;
     bool stale; /**< left by a run before --no-resume: not to be resumed, its temporary file to be removed */
@@ -61,8 +62,20 @@ int checkpoint_open(const char *path, const uint8_t job_id[16], bool fresh, chec
 /** What the replay found. */
 void checkpoint_stats(const checkpoint *c, cp_stats *st);
 
-/** True when path was copied whole from a source with exactly st's size, time and id. */
+/**
+ * True when path was copied whole from a source with exactly st's size,
+ * time, id and change time (the change time compared when both are known).
+ * Says nothing of the destination: it is no reason to skip a file whose
+ * destination may have changed since.
+ */
 bool checkpoint_is_done(checkpoint *c, const char *path, const ep_stat *st);
+
+/**
+ * True when the last time path was copied whole (by this job, per its
+ * journal), its source was not st: a source whose size and times look the
+ * same but whose change time (or id) differs was changed in place since.
+ */
+bool checkpoint_done_differs(checkpoint *c, const char *path, const ep_stat *st);
 
 /** Record path as copied whole from st (forgets its partial copy). */
 int checkpoint_file_done(checkpoint *c, const char *path, const ep_stat *st, smb_error *err);

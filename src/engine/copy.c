@@ -4,6 +4,11 @@
  * copy), times set after the last write and checked, then the rename over
  * the final name. Large files are split into ranges that several workers
  * copy at once; the last range to finish completes the file.
+ *
+ * A source that changes while it is read would leave a mix of two versions
+ * under the final name: its metadata is taken again after the last byte is
+ * read and before the rename (size, mtime, change time, id), and a file
+ * that changed is copied again, up to the job's retries, then failed.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,7 +48,11 @@ typedef struct file_copy {
     char *src_rel; /* source path */
     char *tmp;     /* where it is written: a temporary name, or its own name inside a staged directory */
     bool direct;   /* tmp is inside a staged directory: no rename */
-    ep_stat st;
+    ep_stat st;    /* the source as it was when opened */
+    bool dst_exists;   /* the task's, for a copy made again */
+    ep_stat dst_st;
+    unsigned attempt;  /* copies of this file tried before this one */
+    atomic_bool changed; /* the source changed while it was read */
     ep_file *src, *dst;
     atomic_int runners_left;
     struct piece {
@@ -89,6 +98,29 @@ static size_t chunk_size(const sc_job *job, file_copy *fc, ep_file *src, ep_file
     size_t a = fc->pair->src->ops->io_size(src), b = fc->pair->dst->ops->io_size(dst);
     size_t c = a < b ? a : b, cap = chunk_cap(job);
     return c < cap ? c : cap;
+}
+
+/* The message of a file whose source kept changing. */
+#define CHANGED_MSG "changed while it was being copied"
+
+/*
+ * a and b are one version of a file: same size, mtime, and change time and
+ * id where both ends know them. (Samba's change time is its mtime: there
+ * only size and mtime tell.)
+ */
+static bool same_version(const ep_stat *a, const ep_stat *b)
+{
+    return a->type == b->type && a->size == b->size && a->mtime == b->mtime &&
+           (!a->change_time || !b->change_time || a->change_time == b->change_time) &&
+           (!a->file_id || !b->file_id || a->file_id == b->file_id);
+}
+
+/* The source's metadata now: of the open file f when the endpoint can, else of its path. */
+static int source_now(ep *e, const char *rel, ep_file *f, ep_stat *st, smb_error *err)
+{
+    if (f && e->ops->fstat)
+        return e->ops->fstat(f, st, err);
+    return e->ops->stat(e, rel, st, err);
 }
 
 /*
@@ -223,8 +255,8 @@ static int copy_stream(sc_job *job, file_copy *fc, ep_file *src, ep_file *dst, u
         if (rc)
             break;
         if (n != s->len) {
-            rc = smb_err_set(err, SMB_ERR_SERVER, 0, "the source file changed during the copy (short read at %llu)",
-                             (unsigned long long)s->off);
+            atomic_store(&fc->changed, true); /* it shrank */
+            rc = smb_err_set(err, SMB_ERR_SERVER, 0, CHANGED_MSG " (short read at %llu)", (unsigned long long)s->off);
             break;
         }
         s->wr = dop->write_submit(dst, s->buf, n, s->off, err); /* zeros: the endpoint skips them */
@@ -421,6 +453,62 @@ static bool discard(dir_node *dir, ep *dst, const char *path, bool direct)
     return false;
 }
 
+/*
+ * Queue the copy of fc's file again (its source changed while it was read):
+ * a new file task, which releases fc->dir when done. False when it could not
+ * be queued.
+ */
+static bool copy_again(sc_job *job, file_copy *fc)
+{
+    task *t = calloc(1, sizeof *t);
+    if (!t)
+        return false;
+    t->kind = TASK_FILE;
+    t->pair = fc->pair;
+    t->dir = fc->dir;
+    t->st = fc->st; /* taken again when the copy starts */
+    t->dst_exists = fc->dst_exists;
+    t->dst_st = fc->dst_st;
+    t->attempt = fc->attempt + 1;
+    t->rel = strdup(fc->src_rel);
+    bool renamed = strcmp(fc->rel, fc->src_rel) != 0;
+    if (renamed)
+        t->dst_rel = strdup(fc->rel);
+    if (fc->direct)
+        t->stage_rel = strdup(fc->tmp);
+    if (!t->rel || (renamed && !t->dst_rel) || (fc->direct && !t->stage_rel)) {
+        task_free(t);
+        return false;
+    }
+    job_push(job, t, false);
+    return true;
+}
+
+/*
+ * After the last byte is read and before anything is renamed: the source
+ * must still be the version the copy started from. Closes the source. By
+ * path only once closed: while a file is open, Samba reports the write time
+ * it had when opened, whatever is written to it by others.
+ */
+static void check_source(file_copy *fc)
+{
+    ep *src = fc->pair->src;
+    ep_stat now;
+    smb_error err = {0}, cerr = {0};
+    int rc = src->ops->fstat ? src->ops->fstat(fc->src, &now, &err) : 0;
+    src->ops->close(fc->src, &cerr);
+    fc->src = NULL;
+    if (rc == 0 && !src->ops->fstat)
+        rc = src->ops->stat(src, fc->src_rel, &now, &err);
+    if (rc != 0) {
+        fc_fail(fc, "check source", &err);
+    } else if (!same_version(&fc->st, &now)) {
+        atomic_store(&fc->changed, true);
+        smb_err_set(&err, SMB_ERR_SERVER, 0, CHANGED_MSG);
+        fc_fail(fc, "source", &err);
+    }
+}
+
 /* Last step: times, checks, close, rename; or clean up after a failure. */
 static void finalize(sc_job *job, file_copy *fc)
 {
@@ -430,6 +518,12 @@ static void finalize(sc_job *job, file_copy *fc)
     if (!(dst->caps & EP_CAP_CREATION_TIME) || !(src->caps & EP_CAP_CREATION_TIME))
         meta.ctime = 0;
     meta.attributes &= SMB_ATTR_READONLY | SMB_ATTR_HIDDEN | SMB_ATTR_SYSTEM | SMB_ATTR_ARCHIVE;
+    if (!fc->failed) {
+        check_source(fc);
+    } else {
+        smb_error e2 = {0};
+        src->ops->close(fc->src, &e2);
+    }
     if (!fc->failed) {
         ep_stat got = {0};
         if (dst->ops->finish(fc->dst, &meta, &got, &err) != 0)
@@ -446,22 +540,33 @@ static void finalize(sc_job *job, file_copy *fc)
     smb_error cerr = {0};
     if (dst->ops->close(fc->dst, &cerr) != 0 && !fc->failed)
         fc_fail(fc, "close", &cerr);
-    src->ops->close(fc->src, &cerr);
     if (!fc->failed && !fc->direct && dst->ops->rename(dst, fc->tmp, fc->rel, &meta, &err) != 0)
         fc_fail(fc, "rename into place", &err);
     if (fc->failed) {
+        bool changed = atomic_load(&fc->changed);
         /*
          * Never leave a temporary behind, except one the journal can resume:
-         * a copy stopped by the user or by a lost connection.
+         * a copy stopped by the user or by a lost connection (never one of a
+         * source that changed: it holds bytes of two versions).
          */
-        bool keep = job->cp && atomic_load(&fc->committed) &&
+        bool keep = !changed && job->cp && atomic_load(&fc->committed) &&
                     (fc->err.code == SMB_ERR_CANCELLED || job_error_is_fatal(fc->err.code));
         /* One that cannot be removed now (connection lost) stays known, for the next pass or run to remove. */
-        if (!keep && discard(fc->dir, dst, fc->tmp, fc->direct) && job->cp)
+        bool gone = !keep && discard(fc->dir, dst, fc->tmp, fc->direct);
+        if (gone && job->cp)
             checkpoint_forget(job->cp, fc->rel);
+        if (changed && gone && fc->attempt < job->opts.retries && !job_stopping(job)) {
+            job_event(job, SC_EV_RETRY, fc->rel, 0, false, "the source " CHANGED_MSG ": copying it again");
+            if (copy_again(job, fc)) {
+                fc_free(fc); /* the new task releases fc->dir */
+                return;
+            }
+        }
         if (job_error_is_fatal(fc->err.code))
             job_set_fatal(job, &fc->err);
-        if (fc->err.code != SMB_ERR_CANCELLED)
+        if (changed)
+            job_fail(job, fc->rel, false, "source %s (%u attempts)", CHANGED_MSG, fc->attempt + 1);
+        else if (fc->err.code != SMB_ERR_CANCELLED)
             job_fail(job, fc->rel, false, "%s: %s", fc->stage, fc->err.message);
     } else {
         pthread_mutex_lock(&job->lock);
@@ -503,13 +608,19 @@ size_t job_buffer_size(const sc_job *job)
 
 unsigned job_buffers_kept(const sc_job *job) { return job->opts.threads * WINDOW; }
 
-/* Read a small file whole: through read_whole when offered, else open/read/close. */
-static int read_small(ep *src, const char *rel, uint8_t *buf, size_t size, smb_error *err)
+/*
+ * Read a small file whole (through read_whole when offered, else
+ * open/read/close), then take its metadata again into *after: the bytes are
+ * of one version only when it is still the one the copy started from.
+ */
+static int read_small(ep *src, const char *rel, uint8_t *buf, size_t size, ep_stat *after, smb_error *err)
 {
     size_t n = 0;
     int rc;
     if (src->ops->read_whole) {
         rc = src->ops->read_whole(src, rel, buf, size, &n, err);
+        if (rc == 0)
+            rc = source_now(src, rel, NULL, after, err);
     } else {
         ep_file *f = NULL;
         rc = src->ops->open_read(src, rel, &f, err);
@@ -517,12 +628,16 @@ static int read_small(ep *src, const char *rel, uint8_t *buf, size_t size, smb_e
             ep_io *io = src->ops->read_submit(f, buf, size, 0, err);
             rc = io ? src->ops->io_wait(io, &n, err) : (err->code ? err->code : SMB_ERR_NO_MEMORY);
         }
+        if (rc == 0 && src->ops->fstat)
+            rc = src->ops->fstat(f, after, err);
         smb_error e2;
         if (f)
             src->ops->close(f, &e2);
+        if (rc == 0 && !src->ops->fstat)
+            rc = src->ops->stat(src, rel, after, err); /* closed: see check_source */
     }
     if (rc == 0 && n != size)
-        rc = smb_err_set(err, SMB_ERR_SERVER, 0, "the source file changed during the copy (%zu of %zu bytes)", n, size);
+        after->size = n; /* it shrank, whatever the metadata says */
     return rc;
 }
 
@@ -562,8 +677,11 @@ static int write_small(ep *dst, const char *tmp, const char *rel, const uint8_t 
     return rc;
 }
 
-/* The whole copy of a small file. Returns 0 or an error (already cleaned up). */
-static int copy_small(sc_job *job, task *t, const char *rel, smb_error *err, const char **stage)
+/*
+ * The whole copy of a small file. Returns 0 or an error (already cleaned
+ * up); *changed when the source changed while it was read (nothing written).
+ */
+static int copy_small(sc_job *job, task *t, const char *rel, smb_error *err, const char **stage, bool *changed)
 {
     job_pair *pair = t->pair;
     size_t size = (size_t)t->st.size;
@@ -572,8 +690,14 @@ static int copy_small(sc_job *job, task *t, const char *rel, smb_error *err, con
     char *tmp = direct ? NULL : temp_name_beside(rel);
     int rc = (!buf || !(direct || tmp)) ? smb_err_set(err, SMB_ERR_NO_MEMORY, 0, "out of memory") : 0;
     *stage = "read";
+    ep_stat after;
     if (rc == 0)
-        rc = read_small(pair->src, t->rel, buf, size, err);
+        rc = read_small(pair->src, t->rel, buf, size, &after, err);
+    if (rc == 0 && !same_version(&t->st, &after)) {
+        *stage = "source";
+        *changed = true;
+        rc = smb_err_set(err, SMB_ERR_SERVER, 0, CHANGED_MSG);
+    }
     ep_stat meta = t->st, got = {0};
     if (!(pair->dst->caps & EP_CAP_CREATION_TIME) || !(pair->src->caps & EP_CAP_CREATION_TIME))
         meta.ctime = 0;
@@ -638,14 +762,17 @@ static bool temp_is_ours(const char *temp, const char *rel, const char *direct)
 
 /*
  * Whether the partial copy p (from the journal) can go on: the source is
- * unchanged (size, time, file id), and the temporary file is there and
- * still holds the last committed range (its CRC-32C as recorded, or as the
- * source's bytes when the range never passed through the client).
+ * unchanged (size, time, file id, and change time: a source rewritten in
+ * place with its mtime put back has another; one the journal does not know,
+ * from a version 1 journal, is not trusted), and the temporary file is there
+ * and still holds the last committed range (its CRC-32C as recorded, or as
+ * the source's bytes when the range never passed through the client).
  */
-static bool resume_ok(sc_job *job, const task *t, const cp_partial *p)
+static bool resume_ok(sc_job *job, const task *t, const ep_stat *st, const cp_partial *p)
 {
     job_pair *pair = t->pair;
-    if (p->size != t->st.size || p->mtime != t->st.mtime || (p->file_id && t->st.file_id && p->file_id != t->st.file_id))
+    if (p->size != st->size || p->mtime != st->mtime || (p->file_id && st->file_id && p->file_id != st->file_id) ||
+        p->change_time != st->change_time)
         return false;
     if (!pair->dst->ops->open_resume || !p->n)
         return false;
@@ -719,6 +846,7 @@ static int plan_pieces(file_copy *fc, cp_partial *p, uint64_t *left)
 /*
  * Look for a partial copy of fc in the journal: resume it (fc->tmp becomes
  * its temporary file) or, when it cannot go on, remove its temporary file.
+ * With --checksum nothing the journal says is trusted: the copy starts over.
  * Fills *p for plan_pieces; returns true when resuming.
  */
 static bool find_resumable(sc_job *job, task *t, file_copy *fc, cp_partial *p)
@@ -726,7 +854,7 @@ static bool find_resumable(sc_job *job, task *t, file_copy *fc, cp_partial *p)
     if (!job->cp || !checkpoint_partial(job->cp, fc->rel, p))
         return false;
     if (temp_is_ours(p->temp, fc->rel, t->stage_rel)) {
-        if (!p->stale && resume_ok(job, t, p)) {
+        if (!p->stale && !job->opts.checksum && resume_ok(job, t, &fc->st, p)) {
             char *tmp = strdup(p->temp);
             if (tmp) {
                 free(fc->tmp);
@@ -754,6 +882,9 @@ static int start_copy(sc_job *job, task *t, smb_error *err)
     fc->pair = pair;
     fc->dir = t->dir;
     fc->st = t->st;
+    fc->dst_exists = t->dst_exists;
+    fc->dst_st = t->dst_st;
+    fc->attempt = t->attempt;
     fc->rel = strdup(t->dst_rel ? t->dst_rel : t->rel);
     fc->src_rel = strdup(t->rel);
     fc->direct = t->stage_rel != NULL;
@@ -762,22 +893,37 @@ static int start_copy(sc_job *job, task *t, smb_error *err)
         fc_free(fc);
         return smb_err_set(err, SMB_ERR_NO_MEMORY, 0, "out of memory");
     }
-    cp_partial part;
-    bool resumed = find_resumable(job, t, fc, &part);
-    uint64_t left = 0;
-    int rc = plan_pieces(fc, resumed ? &part : NULL, &left);
-    cp_partial_clear(&part);
-    if (rc != 0) {
-        fc_free(fc);
-        return smb_err_set(err, SMB_ERR_NO_MEMORY, 0, "out of memory");
-    }
-    rc = pair->src->ops->open_read(pair->src, fc->src_rel, &fc->src, err);
+    int rc = pair->src->ops->open_read(pair->src, fc->src_rel, &fc->src, err);
     if (rc != 0) {
         fc_free(fc);
         return rc;
     }
+    /*
+     * The version copied is the one open now (a listing may be older, or
+     * stale on some servers): the check before the rename compares with it.
+     */
+    ep_stat now;
+    rc = source_now(pair->src, fc->src_rel, fc->src, &now, err);
+    if (rc == 0 && now.type != EP_FILE)
+        rc = smb_err_set(err, SMB_ERR_INVALID_ARG, 0, "the source is no longer a file");
+    cp_partial part = {0};
+    bool resumed = false;
+    uint64_t left = 0;
+    if (rc == 0) {
+        fc->st = now;
+        resumed = find_resumable(job, t, fc, &part);
+        if (plan_pieces(fc, resumed ? &part : NULL, &left) != 0)
+            rc = smb_err_set(err, SMB_ERR_NO_MEMORY, 0, "out of memory");
+        cp_partial_clear(&part);
+    }
+    if (rc != 0) {
+        smb_error e2;
+        pair->src->ops->close(fc->src, &e2);
+        fc_free(fc);
+        return rc;
+    }
     if (resumed) {
-        rc = pair->dst->ops->open_resume(pair->dst, fc->tmp, t->st.size, &fc->dst, err);
+        rc = pair->dst->ops->open_resume(pair->dst, fc->tmp, fc->st.size, &fc->dst, err);
     } else {
         if (fc->direct && t->dst_exists)
             discard(fc->dir, pair->dst, fc->tmp, true); /* what an interrupted run left */
@@ -797,13 +943,13 @@ static int start_copy(sc_job *job, task *t, smb_error *err)
         atomic_store(&fc->committed, true);
         pthread_mutex_lock(&job->lock);
         job->sum.files_resumed++;
-        job->sum.bytes_resumed += t->st.size - left;
+        job->sum.bytes_resumed += fc->st.size - left;
         pthread_mutex_unlock(&job->lock);
-        job_event(job, SC_EV_FILE_PROGRESS, fc->rel, t->st.size - left, false, NULL);
+        job_event(job, SC_EV_FILE_PROGRESS, fc->rel, fc->st.size - left, false, NULL);
     }
     /* From here on the file is finished through finalize(), which releases t->dir. */
     unsigned runners = 1;
-    if (t->st.size > SPLIT_THRESHOLD && job->opts.threads > 1 && fc->npieces > 1) {
+    if (fc->st.size > SPLIT_THRESHOLD && job->opts.threads > 1 && fc->npieces > 1) {
         runners = job->opts.threads < fc->npieces ? job->opts.threads : (unsigned)fc->npieces;
         if (pair->dst->max_writers && runners > pair->dst->max_writers)
             runners = pair->dst->max_writers;
@@ -866,27 +1012,24 @@ static int same_content(sc_job *job, task *t, bool *same, smb_error *err)
     return rc;
 }
 
-static bool transient(int code) { return code == SMB_ERR_SHARING; }
-
-void job_copy_file(sc_job *job, task *t)
+/*
+ * Plan t: skip it (counted and reported), compare it, or list it in a dry
+ * run. True when it is to be copied. The journal's word that a file was
+ * copied is never a reason to skip it (its destination may have changed
+ * since); it is a reason to copy a file whose size and mtime look unchanged
+ * when its source's change time says it was rewritten in place since.
+ */
+static bool copy_planned(sc_job *job, task *t, const char *shown)
 {
-    const char *shown = t->dst_rel ? t->dst_rel : t->rel;
-    if (job_stopping(job)) {
-        job_dir_release(job, t->dir);
-        return;
-    }
     plan_action act = plan_file(&t->st, t->dst_exists, &t->dst_st, job->opts.checksum);
     smb_error err = {0};
-    /* Copied whole by an earlier run of this job from this very source: no need to read it again. */
-    if (act != PLAN_SKIP && job->cp && t->dst_exists && t->dst_st.size == t->st.size &&
-        checkpoint_is_done(job->cp, shown, &t->st))
-        act = PLAN_SKIP;
+    if (act == PLAN_SKIP && job->cp && checkpoint_done_differs(job->cp, shown, &t->st))
+        act = PLAN_UPDATE;
     if (act == PLAN_COMPARE) {
         bool same = false;
         if (same_content(job, t, &same, &err) != 0) {
             job_fail(job, shown, false, "compare: %s", err.message);
-            job_dir_release(job, t->dir);
-            return;
+            return false;
         }
         act = same ? PLAN_SKIP : PLAN_UPDATE;
     }
@@ -896,8 +1039,7 @@ void job_copy_file(sc_job *job, task *t)
         job->sum.bytes_skipped += t->st.size;
         pthread_mutex_unlock(&job->lock);
         job_event(job, SC_EV_FILE_SKIPPED, shown, t->st.size, false, NULL);
-        job_dir_release(job, t->dir);
-        return;
+        return false;
     }
     if (job->opts.dry_run) {
         pthread_mutex_lock(&job->lock);
@@ -905,17 +1047,43 @@ void job_copy_file(sc_job *job, task *t)
         job->sum.bytes_copied += t->st.size;
         pthread_mutex_unlock(&job->lock);
         job_event(job, SC_EV_DRY_RUN, shown, t->st.size, false, act == PLAN_COPY ? "copy" : "update");
+        return false;
+    }
+    job_event(job, SC_EV_FILE_START, shown, t->st.size, false, NULL);
+    return true;
+}
+
+static bool transient(int code) { return code == SMB_ERR_SHARING; }
+
+void job_copy_file(sc_job *job, task *t)
+{
+    const char *shown = t->dst_rel ? t->dst_rel : t->rel;
+    if (job_stopping(job)) {
         job_dir_release(job, t->dir);
         return;
     }
-    job_event(job, SC_EV_FILE_START, shown, t->st.size, false, NULL);
+    smb_error err = {0};
+    if (t->attempt == 0 && !copy_planned(job, t, shown)) {
+        job_dir_release(job, t->dir);
+        return;
+    }
     unsigned attempts = job->opts.retries + 1;
     bool small = t->st.size <= SMALL_MAX && !t->pair->server_copy;
     const char *stage = "copy";
-    for (unsigned i = 0; i < attempts; i++) {
+    bool changed = false;
+    for (unsigned i = t->attempt; i < attempts; i++) {
         memset(&err, 0, sizeof err);
+        t->attempt = i;
+        /* A copy made again starts from the source as it is now. */
+        if ((changed || i > 0) && (ep_stat_path(t->pair->src, t->rel, &t->st, &err) != 0 || t->st.type != EP_FILE)) {
+            stage = "stat";
+            if (!err.code)
+                smb_err_set(&err, SMB_ERR_INVALID_ARG, 0, "the source is no longer a file");
+            break;
+        }
+        changed = false;
         if (small) {
-            if (copy_small(job, t, shown, &err, &stage) == 0) {
+            if (copy_small(job, t, shown, &err, &stage, &changed) == 0) {
                 pthread_mutex_lock(&job->lock);
                 job->sum.files_copied++;
                 job->sum.bytes_copied += t->st.size;
@@ -927,12 +1095,12 @@ void job_copy_file(sc_job *job, task *t)
                 return;
             }
         } else if (start_copy(job, t, &err) == 0) {
-            return; /* finalize() reports and releases */
+            return; /* finalize() reports, copies again or releases */
         }
-        if (!transient(err.code) || i + 1 == attempts || job_stopping(job))
+        if ((!changed && !transient(err.code)) || i + 1 == attempts || job_stopping(job))
             break;
-        job_event(job, SC_EV_RETRY, shown, 0, false, err.message);
-        struct timespec ts = {0, (long)(200000000L << (2 * i))};
+        job_event(job, SC_EV_RETRY, shown, 0, false, changed ? "the source " CHANGED_MSG ": copying it again" : err.message);
+        struct timespec ts = {0, (long)(200000000L << (2 * (i < 3 ? i : 3)))};
         if (ts.tv_nsec >= 1000000000L) {
             ts.tv_sec = ts.tv_nsec / 1000000000L;
             ts.tv_nsec %= 1000000000L;
@@ -941,7 +1109,9 @@ void job_copy_file(sc_job *job, task *t)
     }
     if (job_error_is_fatal(err.code))
         job_set_fatal(job, &err);
-    if (err.code != SMB_ERR_CANCELLED)
+    if (changed)
+        job_fail(job, shown, false, "source %s (%u attempts)", CHANGED_MSG, t->attempt + 1);
+    else if (err.code != SMB_ERR_CANCELLED)
         job_fail(job, shown, false, "%s: %s", stage, err.message);
     job_dir_release(job, t->dir);
 }

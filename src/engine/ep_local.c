@@ -160,6 +160,7 @@ static void fill_stat(const struct stat *s, ep_stat *st)
     memset(st, 0, sizeof *st);
     st->mtime = smb_filetime_from_unix((int64_t)s->st_mtim.tv_sec, s->st_mtim.tv_nsec);
     st->ctime = 0; /* no settable creation time here */
+    st->change_time = smb_filetime_from_unix((int64_t)s->st_ctim.tv_sec, s->st_ctim.tv_nsec);
     st->file_id = (uint64_t)s->st_ino;
     st->allocated = (uint64_t)s->st_blocks * 512;
     if (S_ISDIR(s->st_mode)) {
@@ -576,6 +577,15 @@ static int local_finish(ep_file *f, const ep_stat *meta, ep_stat *got, smb_error
     return 0;
 }
 
+static int local_fstat(ep_file *f, ep_stat *st, smb_error *err)
+{
+    struct stat s;
+    if (fstat(f->fd, &s) < 0)
+        return local_err(err, errno, "stat", f->path);
+    fill_stat(&s, st);
+    return 0;
+}
+
 static int local_close(ep_file *f, smb_error *err)
 {
     if (!f)
@@ -617,6 +627,7 @@ static const ep_ops local_ops = {
     .file_fd = local_file_fd,
     .finish = local_finish,
     .close = local_close,
+    .fstat = local_fstat,
     .rename = local_rename,
     .unlink = local_unlink,
     .rmdir = local_rmdir,

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -19,7 +20,8 @@
 #include "smb/wire.h"
 
 #define MAGIC "SMBCOPYJ"
-#define VERSION 1u
+#define VERSION 2u
+#define VERSION_1 1u /* bodies without the change time: still read, rewritten as VERSION */
 #define HEADER_LEN 32u
 #define MAX_BODY (1u << 16)  /* two paths of at most 32 KiB each and the fixed fields */
 #define FLUSH_AT (64u << 10) /* buffered bytes that trigger a write */
@@ -53,8 +55,8 @@ static int write_full(int fd, const uint8_t *p, size_t n)
     return 0;
 }
 
-/* Decode one record body; 0 when it is well formed. */
-static int decode_body(const uint8_t *body, size_t len, journal_rec *rec, char *path, char *temp)
+/* Decode one record body of a journal of that version; 0 when it is well formed. */
+static int decode_body(const uint8_t *body, size_t len, uint32_t version, journal_rec *rec, char *path, char *temp)
 {
     smb_rd r;
     smb_rd_init(&r, body, len);
@@ -69,6 +71,7 @@ static int decode_body(const uint8_t *body, size_t len, journal_rec *rec, char *
     rec->check = smb_rd_u32(&r);
     uint16_t tlen = smb_rd_u16(&r);
     smb_rd_bytes(&r, temp, tlen);
+    rec->change_time = version == VERSION_1 ? 0 : smb_rd_u64(&r);
     if (!smb_rd_ok(&r) || smb_rd_left(&r) != 0 || plen == 0)
         return -1;
     if (rec->type != JOURNAL_FILE_DONE && rec->type != JOURNAL_RANGE_DONE && rec->type != JOURNAL_FILE_STARTED)
@@ -87,11 +90,16 @@ static int decode_body(const uint8_t *body, size_t len, journal_rec *rec, char *
     return 0;
 }
 
+static void encode_rec(smb_wr *w, const journal_rec *rec, size_t plen, size_t tlen);
+
 /*
- * Replay the records of data[0..len) (header excluded) through cb. Returns
- * the length of the valid prefix in *good; -1 when cb stopped.
+ * Replay the records of data[0..len) (header excluded), written in version,
+ * through cb; with up (not NULL) each one is also encoded again there in the
+ * current version. Returns the length of the valid prefix in *good; -1 when
+ * cb stopped.
  */
-static int replay(const uint8_t *data, size_t len, journal_replay_cb cb, void *arg, size_t *good, uint64_t *n)
+static int replay(const uint8_t *data, size_t len, uint32_t version, journal_replay_cb cb, void *arg, smb_wr *up,
+                  size_t *good, uint64_t *n)
 {
     char *path = malloc(MAX_BODY + 1), *temp = malloc(MAX_BODY + 1);
     int rc = path && temp ? 0 : -1;
@@ -106,10 +114,12 @@ static int replay(const uint8_t *data, size_t len, journal_replay_cb cb, void *a
         if (!body || !smb_rd_ok(&r) || crc32c(0, data + at, 4 + (size_t)blen) != crc)
             break; /* a torn or damaged tail: everything from here is dropped */
         journal_rec rec;
-        if (decode_body(body, blen, &rec, path, temp) != 0)
+        if (decode_body(body, blen, version, &rec, path, temp) != 0)
             break;
         if (cb && cb(arg, &rec) != 0)
             rc = -1;
+        if (up)
+            encode_rec(up, &rec, strlen(rec.path), strlen(rec.temp));
         (*n)++;
         *good = len - smb_rd_left(&r);
     }
@@ -118,12 +128,12 @@ static int replay(const uint8_t *data, size_t len, journal_replay_cb cb, void *a
     return rc;
 }
 
-static void header(uint8_t out[HEADER_LEN], const uint8_t job_id[16])
+static void header(uint8_t out[HEADER_LEN], const uint8_t job_id[16], uint32_t version)
 {
     smb_wr w;
     smb_wr_init(&w, out, HEADER_LEN);
     smb_wr_bytes(&w, MAGIC, 8);
-    smb_wr_u32(&w, VERSION);
+    smb_wr_u32(&w, version);
     smb_wr_u32(&w, 0);
     smb_wr_bytes(&w, job_id, 16);
 }
@@ -149,6 +159,34 @@ static uint8_t *slurp(int fd, size_t *len)
     return p;
 }
 
+/*
+ * Write the header and records rec[0..n) of the current version to a new
+ * file beside path, make it durable and put it in path's place: a crash at
+ * any moment leaves either the old journal or the new one. Returns the new
+ * descriptor, or -1.
+ */
+static int rewrite(const char *path, const uint8_t hdr[HEADER_LEN], const uint8_t *rec, size_t n)
+{
+    size_t plen = strlen(path);
+    char *tmp = malloc(plen + 9);
+    if (!tmp)
+        return -1;
+    memcpy(tmp, path, plen);
+    memcpy(tmp + plen, ".upgrade", 9);
+    unlink(tmp); /* what an upgrade killed midway left */
+    int fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd >= 0 && (write_full(fd, hdr, HEADER_LEN) != 0 || write_full(fd, rec, n) != 0 || fsync(fd) != 0 ||
+                    rename(tmp, path) != 0)) {
+        int e = errno;
+        close(fd);
+        unlink(tmp);
+        errno = e;
+        fd = -1;
+    }
+    free(tmp);
+    return fd;
+}
+
 int journal_open(const char *path, const uint8_t job_id[16], bool fresh, journal_replay_cb cb, void *arg,
                  journal **out, smb_error *err)
 {
@@ -160,14 +198,17 @@ int journal_open(const char *path, const uint8_t job_id[16], bool fresh, journal
     }
     pthread_mutex_init(&j->lock, NULL);
     smb_wr_init_grow(&j->buf, FLUSH_AT + 1024);
+    smb_wr up;
+    smb_wr_init_grow(&up, 0);
     j->fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
     int rc = 0;
     if (j->fd < 0) {
         rc = sys_fail(err, "open", path);
         goto fail;
     }
-    uint8_t want[HEADER_LEN];
-    header(want, job_id);
+    uint8_t want[HEADER_LEN], old[HEADER_LEN];
+    header(want, job_id, VERSION);
+    header(old, job_id, VERSION_1);
     size_t len = 0;
     uint8_t *data = slurp(j->fd, &len);
     if (!data) {
@@ -177,17 +218,29 @@ int journal_open(const char *path, const uint8_t job_id[16], bool fresh, journal
     /* A header cut short (a crash while creating the file) counts as empty. */
     bool empty = len < HEADER_LEN && memcmp(data, want, len) == 0;
     bool ours = len >= HEADER_LEN && memcmp(data, want, HEADER_LEN) == 0;
+    bool v1 = len >= HEADER_LEN && memcmp(data, old, HEADER_LEN) == 0;
     size_t keep = HEADER_LEN;
-    if (!empty && !ours && !fresh) {
+    if (!empty && !ours && !v1 && !fresh) {
+        /* The version field alone differs: name it, the user may be running an older smbcopy. */
+        bool other_version = len >= HEADER_LEN && memcmp(data, want, 8) == 0 && memcmp(data + 12, want + 12, 20) == 0;
+        uint32_t version = other_version ? smb_le32(data + 8) : 0;
         free(data);
-        rc = smb_err_set(err, SMB_ERR_INVALID_ARG, 0,
-                         "checkpoint journal %s belongs to another job or format (remove it, or run with --no-resume)",
-                         path);
+        if (other_version)
+            rc = smb_err_set(err, SMB_ERR_INVALID_ARG, 0,
+                             "checkpoint journal %s is in format %u, which this smbcopy cannot read (it reads 1 and "
+                             "%u): use the smbcopy that wrote it, or run with --no-resume",
+                             path, (unsigned)version, VERSION);
+        else
+            rc = smb_err_set(err, SMB_ERR_INVALID_ARG, 0,
+                             "checkpoint journal %s belongs to another job or format (remove it, or run with "
+                             "--no-resume)",
+                             path);
         goto fail;
     }
-    if (ours) { /* with fresh too: the caller learns what the interrupted run left (its temporary files) */
+    if (ours || v1) { /* with fresh too: the caller learns what the interrupted run left (its temporary files) */
         size_t good = 0;
-        if (replay(data + HEADER_LEN, len - HEADER_LEN, cb, arg, &good, &j->replayed) != 0) {
+        if (replay(data + HEADER_LEN, len - HEADER_LEN, v1 ? VERSION_1 : VERSION, cb, arg, v1 && !fresh ? &up : NULL,
+                   &good, &j->replayed) != 0) {
             free(data);
             rc = smb_err_set(err, SMB_ERR_INVALID_ARG, 0, "checkpoint journal %s: replay stopped", path);
             goto fail;
@@ -196,8 +249,17 @@ int journal_open(const char *path, const uint8_t job_id[16], bool fresh, journal
         j->cut = len - keep;
     }
     free(data);
-    /* Start over (new, foreign with fresh, or fresh), or cut the torn tail. */
-    if (empty || !ours || fresh) {
+    if (v1 && !fresh) {
+        /* Its records in the current format, so that appends follow in one format. */
+        int fd = smb_wr_ok(&up) ? rewrite(path, want, up.buf, up.len) : -1;
+        if (fd < 0) {
+            rc = sys_fail(err, "upgrade to format 2", path);
+            goto fail;
+        }
+        close(j->fd);
+        j->fd = fd;
+        keep = HEADER_LEN + up.len;
+    } else if (empty || !ours || fresh) { /* start over (new, foreign with fresh, or fresh), or cut the torn tail */
         if (ftruncate(j->fd, 0) < 0 || pwrite(j->fd, want, HEADER_LEN, 0) != HEADER_LEN) {
             rc = sys_fail(err, "write", path);
             goto fail;
@@ -211,11 +273,13 @@ int journal_open(const char *path, const uint8_t job_id[16], bool fresh, journal
         rc = sys_fail(err, "sync", path);
         goto fail;
     }
+    smb_wr_free(&up);
     *out = j;
     return 0;
 fail:
     if (j->fd >= 0)
         close(j->fd);
+    smb_wr_free(&up);
     smb_wr_free(&j->buf);
     pthread_mutex_destroy(&j->lock);
     free(j->path);
@@ -234,32 +298,40 @@ static int flush_locked(journal *j, smb_error *err)
     return 0;
 }
 
+/* Append rec as one record of the current version (length, body, CRC) to w. */
+static void encode_rec(smb_wr *w, const journal_rec *rec, size_t plen, size_t tlen)
+{
+    const char *temp = rec->temp ? rec->temp : "";
+    uint32_t blen = (uint32_t)(1 + 2 + plen + 5 * sizeof(uint64_t) + 4 + 2 + tlen + sizeof(uint64_t));
+    size_t at = w->len;
+    smb_wr_u32(w, blen);
+    smb_wr_u8(w, (uint8_t)rec->type);
+    smb_wr_u16(w, (uint16_t)plen);
+    smb_wr_bytes(w, rec->path, plen);
+    smb_wr_u64(w, rec->size);
+    smb_wr_u64(w, rec->mtime);
+    smb_wr_u64(w, rec->file_id);
+    smb_wr_u64(w, rec->offset);
+    smb_wr_u64(w, rec->length);
+    smb_wr_u32(w, rec->check);
+    smb_wr_u16(w, (uint16_t)tlen);
+    smb_wr_bytes(w, temp, tlen);
+    smb_wr_u64(w, rec->change_time);
+    if (smb_wr_ok(w))
+        smb_wr_u32(w, crc32c(0, w->buf + at, 4 + (size_t)blen));
+}
+
 int journal_append(journal *j, const journal_rec *rec, smb_error *err)
 {
     const char *temp = rec->temp ? rec->temp : "";
     size_t plen = rec->path ? strlen(rec->path) : 0, tlen = strlen(temp);
-    if (!plen || plen > MAX_BODY / 2 || tlen > MAX_BODY / 2)
+    if (!plen || plen > MAX_BODY / 2 - 64 || tlen > MAX_BODY / 2 - 64)
         return smb_err_set(err, SMB_ERR_INVALID_ARG, 0, "checkpoint journal: path too long or empty");
-    uint32_t blen = (uint32_t)(1 + 2 + plen + 5 * sizeof(uint64_t) + 4 + 2 + tlen);
     pthread_mutex_lock(&j->lock);
-    size_t at = j->buf.len;
-    smb_wr_u32(&j->buf, blen);
-    smb_wr_u8(&j->buf, (uint8_t)rec->type);
-    smb_wr_u16(&j->buf, (uint16_t)plen);
-    smb_wr_bytes(&j->buf, rec->path, plen);
-    smb_wr_u64(&j->buf, rec->size);
-    smb_wr_u64(&j->buf, rec->mtime);
-    smb_wr_u64(&j->buf, rec->file_id);
-    smb_wr_u64(&j->buf, rec->offset);
-    smb_wr_u64(&j->buf, rec->length);
-    smb_wr_u32(&j->buf, rec->check);
-    smb_wr_u16(&j->buf, (uint16_t)tlen);
-    smb_wr_bytes(&j->buf, temp, tlen);
+    encode_rec(&j->buf, rec, plen, tlen);
     int rc = 0;
     if (!smb_wr_ok(&j->buf))
         rc = smb_err_set(err, SMB_ERR_NO_MEMORY, 0, "out of memory");
-    else
-        smb_wr_u32(&j->buf, crc32c(0, j->buf.buf + at, 4 + (size_t)blen));
     if (rc == 0 && j->buf.len >= FLUSH_AT)
         rc = flush_locked(j, err);
     pthread_mutex_unlock(&j->lock);

@@ -5,11 +5,16 @@
  * replays it; the engine decides what the records mean.
  *
  * Layout (little-endian):
- *   header  "SMBCOPYJ" | u32 version (1) | u32 flags (0) | job id (16 bytes)
+ *   header  "SMBCOPYJ" | u32 version (2) | u32 flags (0) | job id (16 bytes)
  *   record  u32 body length | body | u32 CRC-32C of length and body
  *   body    u8 type | u16 path length | path | u64 size | u64 mtime |
  *           u64 file id | u64 offset | u64 length | u32 check |
- *           u16 temp length | temp
+ *           u16 temp length | temp | u64 change time
+ *
+ * Version 1 bodies end after temp (no change time). A version 1 journal of
+ * the job is still read (its records with change time 0, unknown) and
+ * rewritten as version 2 before anything is appended; a journal of a
+ * version this code does not know is refused.
  */
 #ifndef SMBCOPY_ENGINE_JOURNAL_H
 #define SMBCOPY_ENGINE_JOURNAL_H
@@ -38,6 +43,7 @@ typedef struct journal_rec {
     uint64_t length;   /**< RANGE_DONE: its length */
     uint32_t check;    /**< RANGE_DONE: CRC-32C of the range's bytes, 0 when not computed */
     const char *temp;  /**< RANGE_DONE, FILE_STARTED: where the destination is being written, "" otherwise */
+    uint64_t change_time; /**< source change time (FILETIME), 0 when unknown (and in version 1 journals) */
 } journal_rec;
 
 /** Called for each valid record when a journal is opened; non-zero stops (and fails the open). */
@@ -48,8 +54,9 @@ typedef struct journal journal;
 /**
  * Open the journal at path for job_id: replay its records through cb (when
  * given), cut off a torn or corrupt tail, and get ready to append. A missing
- * file is created (mode 0600). A journal of another job (different id) or
- * of another format is refused with SMB_ERR_INVALID_ARG, unless fresh is set:
+ * file is created (mode 0600). A version 1 journal is replayed and rewritten
+ * as version 2. A journal of another job (different id) or of another
+ * format is refused with SMB_ERR_INVALID_ARG, unless fresh is set:
  * then, as for --no-resume, the file starts over empty (after replaying it
  * through cb when it is this job's, so that the caller can clean up).
  */

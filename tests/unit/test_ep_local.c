@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "engine/endpoint.h"
@@ -427,6 +428,55 @@ static void test_errors(void **state)
     assert_int_equal(e->ops->unlink(e, "there", &err), 0);
 }
 
+/*
+ * The change time (st_ctime) tells a file rewritten in place with its size
+ * and modification time restored, through a path stat, a listing and the
+ * open file's fstat alike.
+ */
+static int list_one(void *arg, const char *name, const ep_stat *st)
+{
+    if (name && strcmp(name, "c.txt") == 0)
+        *(ep_stat *)arg = *st;
+    return 0;
+}
+
+static void test_change_time(void **state)
+{
+    fixture *fx = *state;
+    ep *e = fx->e;
+    smb_error err;
+    make_file(fx, "c.txt", "version one");
+    char p[256];
+    abs_path(fx, "c.txt", p, sizeof p);
+    struct timespec old[2] = {{1500000000, 0}, {1500000000, 0}};
+    assert_int_equal(utimensat(AT_FDCWD, p, old, 0), 0);
+    ep_stat a, l, f, b;
+    assert_int_equal(ep_stat_path(e, "c.txt", &a, &err), 0);
+    struct stat s;
+    assert_int_equal(stat(p, &s), 0);
+    assert_true(a.change_time == smb_filetime_from_unix((int64_t)s.st_ctim.tv_sec, s.st_ctim.tv_nsec));
+    assert_true(a.change_time != 0 && a.change_time != a.mtime);
+    memset(&l, 0, sizeof l);
+    assert_int_equal(e->ops->list(e, "", list_one, &l, &err), 0);
+    assert_true(l.change_time == a.change_time);
+    ep_file *fh = NULL;
+    assert_int_equal(e->ops->open_read(e, "c.txt", &fh, &err), 0);
+    assert_non_null(e->ops->fstat);
+    assert_int_equal(e->ops->fstat(fh, &f, &err), 0);
+    assert_true(f.change_time == a.change_time && f.size == a.size && f.mtime == a.mtime && f.file_id == a.file_id);
+    /* Rewritten in place, same size, mtime put back. */
+    struct timespec pause = {0, 20 * 1000 * 1000};
+    nanosleep(&pause, NULL);
+    make_file(fx, "c.txt", "version two");
+    assert_int_equal(utimensat(AT_FDCWD, p, old, 0), 0);
+    assert_int_equal(ep_stat_path(e, "c.txt", &b, &err), 0);
+    assert_true(b.size == a.size && b.mtime == a.mtime && b.file_id == a.file_id);
+    assert_true(b.change_time > a.change_time);
+    assert_int_equal(e->ops->fstat(fh, &f, &err), 0);
+    assert_true(f.change_time == b.change_time);
+    assert_int_equal(e->ops->close(fh, &err), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -438,6 +488,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_readonly, setup, teardown),
         cmocka_unit_test_setup_teardown(test_escape, setup, teardown),
         cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_change_time, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
