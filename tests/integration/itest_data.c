@@ -64,7 +64,38 @@ static void test_list_10000_entries(void **state)
     assert_int_equal(rc, 0);
     assert_int_equal(n, 10);
     smb_dir_finish(l);
+    smb_close(d, NULL, NULL);
     it_close(&c);
+
+    /*
+     * The bounds on a listing against a real server: its pages (two or more
+     * here) are never taken for a repeat, a ceiling equal to the count lets
+     * the listing end, one less stops it after exactly that many entries.
+     */
+    for (uint64_t max = count; max >= (uint64_t)count - 1; max--) {
+        smb_conn_opts o;
+        smb_conn_opts_init(&o);
+        o.max_dir_entries = max;
+        it_connect_opts(&c, MAIN, &o);
+        d = smb_open_dir(c.tree, dir, &err);
+        assert_non_null(d);
+        l = smb_dir_start(d, NULL, &err);
+        assert_non_null(l);
+        n = 0;
+        while ((rc = smb_dir_next(l, &ent, &err)) == 1)
+            n++;
+        if (max == (uint64_t)count) {
+            if (rc != 0)
+                fail_msg("listing with a ceiling of %d: %s", count, err.message);
+        } else {
+            assert_int_equal(rc, SMB_ERR_PROTOCOL);
+            assert_string_equal(err.message, "the server sent more than 9999 entries");
+        }
+        assert_int_equal(n, (int)max);
+        smb_dir_finish(l);
+        smb_close(d, NULL, NULL);
+        it_close(&c);
+    }
 }
 
 static const char *unicode_names[] = {
