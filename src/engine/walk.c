@@ -217,11 +217,13 @@ void job_dir_release(sc_job *job, dir_node *node)
 typedef struct del_ctx {
     sc_job *job;
     ep *e;
-    const char *rel;
+    const char *rel;  /* where the directory is at the destination */
+    const char *path; /* its path below the transfer root (for the filters) */
     int failures;
+    int kept;         /* excluded entries left in it */
 } del_ctx;
 
-static int delete_tree(sc_job *job, ep *e, const char *rel, const ep_stat *st);
+static int delete_tree(sc_job *job, ep *e, const char *rel, const char *path, const ep_stat *st, bool *kept);
 
 static int del_child_cb(void *arg, const char *name, const ep_stat *st)
 {
@@ -230,13 +232,17 @@ static int del_child_cb(void *arg, const char *name, const ep_stat *st)
         d->failures++;
         return 0;
     }
-    char *child = job_join(d->rel, name);
-    if (!child) {
+    char *child = job_join(d->rel, name), *path = child ? job_join(d->path, name) : NULL;
+    if (!path) {
+        free(child);
         d->failures++;
         return 1;
     }
-    d->failures += delete_tree(d->job, d->e, child, st) != 0;
+    bool kept = false;
+    d->failures += delete_tree(d->job, d->e, child, path, st, &kept) != 0;
+    d->kept += kept;
     free(child);
+    free(path);
     return 0;
 }
 
@@ -260,20 +266,31 @@ static int unlink_file(ep *e, const char *rel, const ep_stat *st, bool *cleared,
 }
 
 /*
- * Delete rel at the destination (a directory with all it holds, deepest
- * first). A dry run lists every entry it would delete, nested ones too.
+ * Delete rel at the destination (path below the transfer root: the same
+ * place, named for the filters), a directory with all it holds, deepest
+ * first. Entries the filters exclude are left (unless --delete-excluded),
+ * and so is every directory holding one (*kept). A dry run lists every
+ * entry it would delete, nested ones too.
  */
-static int delete_tree(sc_job *job, ep *e, const char *rel, const ep_stat *st)
+static int delete_tree(sc_job *job, ep *e, const char *rel, const char *path, const ep_stat *st, bool *kept)
 {
     bool is_dir = st->type == EP_DIR;
     smb_error err = {0};
     int rc = 0;
     bool cleared = false;
+    if (!job->opts.delete_excluded && filter_excluded(job->filter, path, is_dir)) {
+        *kept = true;
+        return 0;
+    }
     if (is_dir) {
-        del_ctx d = {job, e, rel, 0};
+        del_ctx d = {job, e, rel, path, 0, 0};
         rc = e->ops->list(e, rel, del_child_cb, &d, &err);
         if (rc == 0 && d.failures)
             return -1;
+        if (rc == 0 && d.kept) { /* what the filters protect keeps its directories */
+            *kept = true;
+            return 0;
+        }
         if (rc == 0 && !job->opts.dry_run)
             rc = e->ops->rmdir(e, rel, &err);
     } else if (!job->opts.dry_run) {
@@ -311,8 +328,9 @@ static void run_deletions(sc_job *job, dir_node *node)
     for (size_t i = 0; i < node->ndeletions && !job_stopping(job); i++) {
         char *at = job_join(job_dir_dst(node), node->deletions[i].name);
         char *rel = job_join(node->rel, node->deletions[i].name);
+        bool kept = false;
         if (at && rel)
-            delete_tree(job, node->pair->dst, at, &node->deletions[i].st);
+            delete_tree(job, node->pair->dst, at, rel, &node->deletions[i].st, &kept);
         else
             job_fail(job, shown, true, "out of memory");
         free(at);
@@ -411,7 +429,8 @@ static int list_entry_cb(void *arg, const char *name, const ep_stat *st)
         return 1;
     }
     if (filter_excluded(job->filter, rel, st->type == EP_DIR)) {
-        protect(w, name);
+        if (!job->opts.delete_excluded) /* --delete-excluded: the source's excluded entry does not count */
+            protect(w, name);
     } else if (st->type == EP_SYMLINK || st->type == EP_OTHER) {
         protect(w, name);
         job_count(job, &job->sum.ignored, 1);
@@ -658,9 +677,13 @@ static void decide(walk_ctx *w, src_entry *g, size_t n)
         size_t ns = n;
         bool ok = true;
         if (de && de->st.type != EP_DIR) {
+            bool kept = false;
             if (job->opts.mirror)
-                ok = delete_tree(job, dst, dst_at, &de->st) == 0;
-            else {
+                ok = delete_tree(job, dst, dst_at, rel, &de->st, &kept) == 0 && !kept;
+            if (kept)
+                job_fail(job, rel, true, "the destination holds a file the filters exclude where the source has a "
+                                         "directory; not replaced");
+            else if (!job->opts.mirror) {
                 job_fail(job, rel, true, "the destination holds a file where the source has a directory");
                 ok = false;
             }
@@ -678,9 +701,12 @@ static void decide(walk_ctx *w, src_entry *g, size_t n)
         count_file(job, &e->st);
         bool ok = true;
         if (de && de->st.type == EP_DIR) {
+            bool kept = false;
             if (job->opts.mirror)
-                ok = delete_tree(job, dst, dst_at, &de->st) == 0;
-            else {
+                ok = delete_tree(job, dst, dst_at, rel, &de->st, &kept) == 0 && !kept;
+            if (kept)
+                job_fail(job, rel, false, "the destination's directory holds entries the filters exclude; not replaced");
+            else if (!job->opts.mirror) {
                 job_fail(job, rel, false, "the destination holds a directory where the source has a file");
                 ok = false;
             }
