@@ -20,7 +20,9 @@
 #     and whose directory had no failure;
 #   - --dry-run and refused runs (exit 2: the destination inside a source,
 #     or a source inside the destination with --mirror) change nothing;
-#   - no .smbcopy-*.tmp left after a run that exited 0.
+#   - no .smbcopy-*.tmp left after a run that exited 0;
+#   - a quarter of the runs go again: the same checks, no new failure, and
+#     after a clean first run nothing copied or deleted.
 # The checks are in lib/random_trees.pl. Every run prints one line; a
 # failing run prints its seed, command and problems, and the test goes on
 # and fails at the end. SMBCOPY_RANDOM_SEED=N starts from seed N (a failing

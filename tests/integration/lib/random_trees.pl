@@ -16,30 +16,37 @@
 #      to one destination name (the same path from two sources, names that
 #      differ only in case on the case-insensitive share, a file and a
 #      directory of one path) must both be reported, the destination
-#      keeping what it had there; a failure of a source entry must have
-#      such a conflict as its reason;
+#      keeping what it had there; a failure of a source entry must have a
+#      conflict as its reason (those, or a destination entry of the other
+#      type);
 #   2. nothing outside the destination changed (the missing parents of the
 #      destination may appear), and no source changed;
 #   3. nothing in the destination was deleted or changed unless the run was
 #      asked to: a copy of the one source file of that name, or with
 #      --mirror the deletion of an entry that no source has (of that type;
 #      case-insensitively on the share), that no --exclude matches, and
-#      whose directory had no failure;
+#      whose directory had no failed copy (replacing an entry by the
+#      sources' entry of the other type is part of copying that entry);
 #   4. with --dry-run, and when the run was refused (exit 2: the
 #      destination inside a source, or a source inside the destination with
 #      --mirror; expected exactly then), nothing changed anywhere;
 #   5. no .smbcopy-*.tmp entry left in or next to the destination after a
 #      run that exited 0;
 # and the exit status agrees with the JSON (0: nothing failed; 1: failures
-# listed).
+# listed). A quarter of the runs run the command again: the same checks, no
+# new failure, and after a clean first run nothing copied or deleted.
 #
-# usage: random_trees.pl  (everything from the environment, see %ENV below)
+# Environment: SMBCOPY_CLI and the fixture's SMBCOPY_TEST_HOST, _PORT and
+# _SHARE; RT_AUTH, RT_WORK, RT_SHARE, RT_NAME (from cli_random.sh);
+# SMBCOPY_RANDOM_RUNS (default 200); SMBCOPY_RANDOM_SEED (the first run's
+# seed; default from the clock); SMBCOPY_TEST_KEEP=1 keeps the trees of
+# failing runs; SMBCOPY_RANDOM_VERBOSE=1 prints every run's command and
+# failures; SMBCOPY_RANDOM_MAX_LINES problems shown per run (default 25).
 use strict;
 use warnings;
 use Digest::MD5;
 use File::Path qw(make_path remove_tree);
 use JSON::PP;
-use POSIX qw(floor);
 use Time::HiRes qw(time);
 
 sub env { my $v = $ENV{ $_[0] }; defined $v && $v ne '' or die "random_trees.pl: $_[0] not set\n"; $v }
@@ -415,6 +422,7 @@ sub generate {
     $dest .= '/' if (grep { $_->{type} eq 'f' } @src) || chance(0.15);
     push @args, $dest;
     $g->{args} = \@args;
+    $g->{rerun} = chance(0.25);
     return $g;
 }
 sub sub_dirs {
@@ -696,6 +704,12 @@ sub check {
         }
         if ($b && (!$a || $a->{t} ne $b->{t})) {
             my $why = $deletable->($k, $b);
+            # With --mirror, an entry the sources have under this name as the
+            # other type is replaced as part of copying that entry (a failure
+            # elsewhere in the directory does not stop it); an excluded one
+            # is still left alone.
+            my $other = $b->{t} eq 'f' ? $dkey{$k} : $fkey{$k};
+            $why = undef if defined $why && $why =~ /^a failure in its directory/ && $other && $a && $a->{t} ne $b->{t};
             push @p, "destination $b->{rel} (" . desc($b) . ") deleted ($why)" . ($a ? ", now " . desc($a) : '')
                 if defined $why;
         }
@@ -783,28 +797,60 @@ sub untie_times {
     return $n;
 }
 
-sub run_one {
-    my ($seed, $no) = @_;
-    my $g = generate($seed);
-    my %before = (L => snap($g->{root}{L}), S => snap($g->{root}{S}));
-    %before = (L => snap($g->{root}{L}), S => snap($g->{root}{S})) if untie_times($g, \%before);
-    my @cmd = ($cli, '-A', $auth, '--no-progress', @{ $g->{args} });
-    my ($of, $ef) = ("$work/out/r$seed.out", "$work/out/r$seed.err");
+# exec_cli(CMD, TAG): run the command; (exit status, stdout, stderr, seconds).
+sub exec_cli {
+    my ($cmd, $tag) = @_;
+    my ($of, $ef) = ("$work/out/$tag.out", "$work/out/$tag.err");
     my $t0 = time();
     my $pid = fork() // die "random_trees.pl: fork: $!\n";
     if ($pid == 0) {
         open(STDIN, '<', '/dev/null');
         open(STDOUT, '>', $of);
         open(STDERR, '>', $ef);
-        exec('timeout', '120', @cmd) or exit 127;
+        exec('timeout', '120', @$cmd) or exit 127;
     }
     waitpid($pid, 0);
     my $rc = $? & 127 ? 128 + ($? & 127) : $? >> 8;
     my $secs = time() - $t0;
-    my %after = (L => snap($g->{root}{L}), S => snap($g->{root}{S}));
     my $slurp = sub { open(my $fh, '<:raw', $_[0]) or return ''; local $/; my $s = <$fh>; $s // '' };
     my ($out, $err) = ($slurp->($of), $slurp->($ef));
+    unlink($of, $ef);
+    return ($rc, $out, $err, $secs);
+}
+sub fail_paths {
+    my $j = eval { JSON::PP->new->decode($_[0]) };
+    return () unless ref($j) eq 'HASH' && ref($j->{failures}) eq 'ARRAY';
+    return map { ref($_) eq 'HASH' && defined $_->{path} ? $_->{path} : () } @{ $j->{failures} };
+}
+
+sub run_one {
+    my ($seed, $no) = @_;
+    my $g = generate($seed);
+    my %before = (L => snap($g->{root}{L}), S => snap($g->{root}{S}));
+    %before = (L => snap($g->{root}{L}), S => snap($g->{root}{S})) if untie_times($g, \%before);
+    my @cmd = ($cli, '-A', $auth, '--no-progress', @{ $g->{args} });
+    my ($rc, $out, $err, $secs) = exec_cli(\@cmd, "r$seed");
+    my %after = (L => snap($g->{root}{L}), S => snap($g->{root}{S}));
     my @p = check($g, \%before, \%after, $rc, $out, $err);
+
+    # The same command again (some runs): the same checks, no failure that
+    # the first run did not have, and after a clean run nothing to do.
+    my ($rc2, $out2, $err2);
+    if ($g->{rerun} && !$g->{dry} && $rc != 2) {
+        ($rc2, $out2, $err2) = exec_cli(\@cmd, "r$seed-again");
+        my %again = (L => snap($g->{root}{L}), S => snap($g->{root}{S}));
+        push @p, map { "rerun: $_" } check($g, \%after, \%again, $rc2, $out2, $err2);
+        my %had = map { (lc($_) => 1) } fail_paths($out);
+        my @new = grep { !$had{ lc $_ } } fail_paths($out2);
+        push @p, "rerun: failures the first run did not have: @new" if @new;
+        if ($rc == 0) {
+            my $j2 = eval { JSON::PP->new->decode($out2) } || {};
+            for my $f ('files_copied', 'files_deleted', 'dirs_deleted') {
+                push @p, "rerun after a clean run: $f is " . ($j2->{$f} // 'missing') . ", expected 0"
+                    if ($j2->{$f} // -1) != 0;
+            }
+        }
+    }
 
     my $nfile = 0;
     for my $s (@{ $g->{sources} }) {
@@ -816,26 +862,28 @@ sub run_one {
         @{ $g->{excludes} } ? " exclude " . join(',', @{ $g->{excludes} }) : '',
         $g->{overlap} ne 'none' ? " $g->{overlap}" : '');
     my $res = $rc == 2 ? 'refused' : sprintf('copied %s failed %s', $j->{files_copied} // '?', $j->{files_failed} // '?');
+    $res .= ", again exit $rc2" if defined $rc2;
     printf "run %d seed %d: %s: exit %d, %s, %.2f s: %s\n", $no, $seed, $what, $rc, $res, $secs, @p ? 'FAIL' : 'ok';
     if ($verbose && !@p) {
-        print "  command: ", join(" ", map { shq($_) } @cmd), "\n";
+        print "  command: ", join(' ', map { shq($_) } @cmd), "\n";
         print "  failures: ", JSON::PP->new->canonical->encode($j->{failures} // []), "\n";
     }
     if (@p) {
         print "  replay: SMBCOPY_RANDOM_SEED=$seed SMBCOPY_RANDOM_RUNS=1 (SMBCOPY_TEST_KEEP=1 keeps the trees)\n";
         print "  command: ", join(' ', map { shq($_) } @cmd), "\n";
         print "  local root $g->{root}{L}, share root $g->{root}{S}\n";
+        my $max = $ENV{SMBCOPY_RANDOM_MAX_LINES} // 25;
         my $n = 0;
-        for (@p) { print "  - $_\n"; last if ++$n >= ($ENV{RT_MAXP} // 25) }
-        print "  - ... and ", @p - 25, " more\n" if @p > 25;
-        if ($err ne '') {
-            my @e = split /\n/, $err;
-            print "  stderr: $_\n" for @e[0 .. ($#e < 5 ? $#e : 5)];
+        for (@p) { last if $n++ >= $max; print "  - $_\n" }
+        print "  - ... and ", @p - $max, " more\n" if @p > $max;
+        for my $e ([$err, 'stderr'], [$err2 // '', 'rerun stderr']) {
+            my @e = split /\n/, $e->[0];
+            print "  $e->[1]: $_\n" for @e[0 .. ($#e < 5 ? $#e : 5)];
         }
     }
     if (!@p || !$keep) {
         remove_tree($g->{root}{L}, $g->{root}{S});
-        unlink($g->{link}, $of, $ef);
+        unlink($g->{link});
     }
     return scalar @p;
 }
