@@ -51,7 +51,10 @@ static int collect(void *arg, const journal_rec *r)
 static journal_rec sample(int i, char *path, char *temp)
 {
     sprintf(path, "dir %d/file-\xc3\xa9-%d.bin", i, i * 7);
-    sprintf(temp, i % 2 ? "dir %d/.smbcopy-%016x.tmp" : "", i, i * 977);
+    if (i % 2)
+        sprintf(temp, "dir %d/.smbcopy-%016x.tmp", i, i * 977);
+    else
+        temp[0] = '\0';
     journal_rec r = {
         .type = i % 2 ? JOURNAL_RANGE_DONE : JOURNAL_FILE_DONE,
         .path = path,
