@@ -807,7 +807,7 @@ sub exec_cli {
         open(STDIN, '<', '/dev/null');
         open(STDOUT, '>', $of);
         open(STDERR, '>', $ef);
-        exec('timeout', '120', @$cmd) or exit 127;
+        exec('timeout', '60', @$cmd) or exit 127;
     }
     waitpid($pid, 0);
     my $rc = $? & 127 ? 128 + ($? & 127) : $? >> 8;
@@ -890,10 +890,12 @@ sub run_one {
 
 make_path("$work/out", "$work/links");
 print "cli_random: $runs runs from seed $base (SMBCOPY_RANDOM_SEED=$base replays them all)\n";
-my $failed = 0;
+my @failed;
 my $t0 = time();
 for my $i (0 .. $runs - 1) {
-    $failed++ if run_one($base + $i, $i + 1);
+    push @failed, $base + $i if run_one($base + $i, $i + 1);
 }
-printf "cli_random: %d of %d runs failed, %.1f s\n", $failed, $runs, time() - $t0;
+printf "cli_random: %d of %d runs failed, %.1f s%s\n", scalar @failed, $runs, time() - $t0,
+    @failed ? "; seeds: @failed" : "";
+my $failed = @failed;
 exit($failed ? 1 : 0);
