@@ -687,7 +687,7 @@ static int copy_small(sc_job *job, task *t, const char *rel, smb_error *err, con
     size_t size = (size_t)t->st.size;
     uint8_t *buf = bufpool_get(&job->bufs, size);
     const char *direct = t->stage_rel; /* inside a staged directory: straight to its name */
-    char *tmp = direct ? NULL : temp_name_beside(rel);
+    char *tmp = direct ? NULL : temp_name_tagged(rel, job->tag);
     int rc = (!buf || !(direct || tmp)) ? smb_err_set(err, SMB_ERR_NO_MEMORY, 0, "out of memory") : 0;
     *stage = "read";
     ep_stat after;
@@ -888,7 +888,7 @@ static int start_copy(sc_job *job, task *t, smb_error *err)
     fc->rel = strdup(t->dst_rel ? t->dst_rel : t->rel);
     fc->src_rel = strdup(t->rel);
     fc->direct = t->stage_rel != NULL;
-    fc->tmp = fc->direct ? strdup(t->stage_rel) : fc->rel ? temp_name_beside(fc->rel) : NULL;
+    fc->tmp = fc->direct ? strdup(t->stage_rel) : fc->rel ? temp_name_tagged(fc->rel, job->tag) : NULL;
     if (!fc->rel || !fc->src_rel || !fc->tmp) {
         fc_free(fc);
         return smb_err_set(err, SMB_ERR_NO_MEMORY, 0, "out of memory");
