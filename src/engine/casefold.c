@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <wctype.h>
 
 #include "error.h"
@@ -135,27 +136,39 @@ static bool swap_case(char *name)
     return any;
 }
 
+/* The first names of a directory (enough to find one to ask with). */
+#define PROBE_NAMES 256
+
 typedef struct probe_ctx {
-    char *name; /* first entry name with an ASCII letter */
-    ep_stat st;
+    char *names[PROBE_NAMES];
+    ep_stat st[PROBE_NAMES];
+    size_t n;
 } probe_ctx;
 
-static int probe_pick_cb(void *arg, const char *name, const ep_stat *st)
+static int probe_collect_cb(void *arg, const char *name, const ep_stat *st)
 {
     probe_ctx *p = arg;
-    if (!name || p->name)
-        return p->name != NULL;
-    for (const char *c = name; *c; c++)
-        if ((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z')) {
-            p->name = strdup(name);
-            p->st = *st;
-            return 1;
-        }
-    return 0;
+    if (!name)
+        return 0;
+    if (!(p->names[p->n] = strdup(name)))
+        return 1;
+    p->st[p->n++] = *st;
+    return p->n == PROBE_NAMES;
 }
 
-/* Look up dir/name with its case swapped: found means the directory folds case. */
-static int lookup_swapped(ep *e, const char *dir, const char *name, bool *found, smb_error *err)
+static bool has_letter(const char *s)
+{
+    for (; *s; s++)
+        if ((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z'))
+            return true;
+    return false;
+}
+
+/*
+ * Look up dir/name with its case swapped. *same: found, and the entry found
+ * is name's own (the same file id where both are known).
+ */
+static int lookup_swapped(ep *e, const char *dir, const char *name, uint64_t file_id, bool *same, smb_error *err)
 {
     char *swapped = strdup(name);
     char *path = NULL;
@@ -169,15 +182,24 @@ static int lookup_swapped(ep *e, const char *dir, const char *name, bool *found,
     free(swapped);
     free(path);
     if (rc == 0) {
-        *found = true;
+        *same = !(file_id && st.file_id && file_id != st.file_id);
         return 0;
     }
     if (rc == SMB_ERR_NOT_FOUND) {
-        *found = false;
+        *same = false;
         return 0;
     }
     *err = e2;
     return rc;
+}
+
+/* Whether the listed names hold two that differ only in case (which only a directory that does not fold can). */
+static bool twins_listed(const probe_ctx *p, size_t i)
+{
+    for (size_t j = 0; j < p->n; j++)
+        if (j != i && strcasecmp(p->names[i], p->names[j]) == 0)
+            return true;
+    return false;
 }
 
 int case_probe(ep *e, const char *dir, bool may_write, bool *insensitive, smb_error *err)
@@ -185,25 +207,36 @@ int case_probe(ep *e, const char *dir, bool may_write, bool *insensitive, smb_er
     *insensitive = strcmp(e->ops->kind, "smb") == 0;
     probe_ctx p = {0};
     smb_error e2 = {0};
-    if (e->ops->list(e, dir, probe_pick_cb, &p, &e2) == 0 && p.name) {
-        int rc = lookup_swapped(e, dir, p.name, insensitive, err);
-        free(p.name);
-        return rc;
+    int rc = 0;
+    bool asked = false;
+    if (e->ops->list(e, dir, probe_collect_cb, &p, &e2) == 0) {
+        for (size_t i = 0; i < p.n && !asked; i++) {
+            if (!has_letter(p.names[i]))
+                continue;
+            if (twins_listed(&p, i)) { /* "Dir" and "dir" side by side: this directory does not fold */
+                *insensitive = false;
+                asked = true;
+            } else {
+                rc = lookup_swapped(e, dir, p.names[i], p.st[i].file_id, insensitive, err);
+                asked = true;
+            }
+        }
     }
-    free(p.name);
-    if (!may_write)
-        return 0;
+    for (size_t i = 0; i < p.n; i++)
+        free(p.names[i]);
+    if (asked || rc != 0 || !may_write)
+        return rc;
     /* An empty directory (or one of names without letters): ask with a file of our own. */
     char *tmp = temp_name_beside_in(dir, 0);
     if (!tmp)
         return smb_err_set(err, SMB_ERR_NO_MEMORY, 0, "out of memory");
     ep_stat meta = {.type = EP_FILE};
     ep_file *f = NULL;
-    int rc = e->ops->open_write(e, tmp, &meta, &f, err);
+    rc = e->ops->open_write(e, tmp, &meta, &f, err);
     if (rc == 0) {
         e->ops->close(f, &e2);
         const char *leaf = strrchr(tmp, '/') ? strrchr(tmp, '/') + 1 : tmp;
-        rc = lookup_swapped(e, dir, leaf, insensitive, err);
+        rc = lookup_swapped(e, dir, leaf, 0, insensitive, err);
         e->ops->unlink(e, tmp, &e2);
     }
     free(tmp);
