@@ -172,6 +172,17 @@ expect_rc case-down 0
 expect_file "$L/casedown/Report.txt" upper
 expect_file "$L/casedown/report.txt" lower
 
+# A local destination already holding Dir and dir does not fold case: both source twins arrive,
+# and --mirror deletes what no source has even when its name differs only in case from one.
+mkdir -p "$L/tw/src/dir" "$L/tw/src/DIR" "$L/tw/dst/dir" "$L/tw/dst/DIR" "$L/tw/dst/Extra"
+echo 1 >"$L/tw/src/dir/a"
+echo 2 >"$L/tw/src/DIR/b"
+run twins-local --mirror "$L/tw/src" "$L/tw/dst"
+expect_rc twins-local 0
+expect_file "$L/tw/dst/dir/a" 1
+expect_file "$L/tw/dst/DIR/b" 2
+[ ! -e "$L/tw/dst/Extra" ] || fail "twins-local: the extraneous directory was not deleted"
+
 # --- 4. a case-only rename on the source, then --mirror
 mkdir -p "$L/ren/sub"
 echo v1 >"$L/ren/readme.txt"
