@@ -48,6 +48,7 @@ enum {
     OPT_DELETE_EXCLUDED,
     OPT_INCREMENTAL,
     OPT_MAX_DIR_ENTRIES,
+    OPT_RETRIES,
 };
 
 static const struct option long_options[] = {
@@ -84,6 +85,7 @@ static const struct option long_options[] = {
     {"delete-excluded", no_argument, NULL, OPT_DELETE_EXCLUDED},
     {"incremental", no_argument, NULL, OPT_INCREMENTAL},
     {"max-dir-entries", required_argument, NULL, OPT_MAX_DIR_ENTRIES},
+    {"retries", required_argument, NULL, OPT_RETRIES},
     {"authentication-file", required_argument, NULL, 'A'},
     {"user", required_argument, NULL, 'U'},
     {"timeout", required_argument, NULL, OPT_TIMEOUT},
@@ -252,6 +254,11 @@ static int apply_option(int c, const char *arg, const char *as_written, cli_opti
         return 0;
     case OPT_INCREMENTAL:
         o->incremental = true;
+        return 0;
+    case OPT_RETRIES:
+        if (!parse_uint(arg, 0, CLI_MAX_RETRIES, &o->retries))
+            return usage_error(errbuf, errlen, "bad value '%s' for --retries (expected 0..%d)", arg, CLI_MAX_RETRIES);
+        o->retries_given = true;
         return 0;
     case OPT_MAX_DIR_ENTRIES: {
         unsigned long long v;

@@ -17,6 +17,7 @@
 #define CLI_MAX_CONNECTIONS 16
 #define CLI_MAX_TIMEOUT_S 86400
 #define CLI_MAX_RETRY_FOR_S 604800ul /* 7 days */
+#define CLI_MAX_RETRIES 100
 
 /** --progress / --no-progress / neither. */
 enum cli_progress_mode { CLI_PROGRESS_AUTO = 0, CLI_PROGRESS_ON, CLI_PROGRESS_OFF };
@@ -41,6 +42,8 @@ typedef struct cli_options {
     bool delete_excluded;  /**< --delete-excluded */
     bool incremental;      /**< --incremental: a restore applies the archive's deletion list */
     uint64_t max_dir_entries; /**< --max-dir-entries (0 when not given) */
+    unsigned retries;      /**< --retries: attempts after a transient failure or a source that changed */
+    bool retries_given;
     bool sign, encrypt;    /**< --sign, --encrypt: policy REQUIRED */
     uint16_t min_dialect;  /**< --min-protocol, 0 when not given */
     uint16_t max_dialect;  /**< --max-protocol, 0 when not given */

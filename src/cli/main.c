@@ -260,6 +260,8 @@ static void fill_job_opts(run_state *r, sc_job_opts *jo)
     jo->delete_excluded = o->delete_excluded;
     jo->apply_deletions = o->incremental;
     jo->max_dir_entries = o->max_dir_entries;
+    if (o->retries_given)
+        jo->retries = o->retries;
     jo->creds.username = r->defaults.username;
     jo->creds.password = r->defaults.password;
     jo->creds.domain = r->defaults.domain;

@@ -28,6 +28,8 @@ const char cli_usage_text[] =
     "      --include PATTERN    copy what matches PATTERN; with any --include, files that match\n"
     "                           no rule are not copied (directories are walked)\n"
     "      --delete-excluded    --mirror also deletes destination entries the filters exclude\n"
+    "      --retries N          copy a file again up to N times after a transient failure or\n"
+    "                           when it changed while being copied (default 3)\n"
     "      --max-dir-entries N  fail a directory whose listing holds more than N entries\n"
     "                           (default 10000000)\n"
     "      --sign               require signing\n"

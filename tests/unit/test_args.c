@@ -162,7 +162,40 @@ static void test_repeatable(void **state)
     assert_int_equal(o.nsources, 3);
     assert_string_equal(o.sources[2], "s3");
     assert_string_equal(o.dest, "d");
+    /* Every pattern also as a rule, in command-line order (first match wins). */
+    assert_int_equal(o.nfilters, 5);
+    assert_string_equal(o.filters[0], "- *.tmp");
+    assert_string_equal(o.filters[1], "+ *.a");
+    assert_string_equal(o.filters[2], "- ~*");
+    assert_string_equal(o.filters[3], "+ b/*");
+    assert_string_equal(o.filters[4], "- .git");
     cli_options_free(&o);
+}
+
+/* The options of the trust rules: --delete-excluded, --incremental, --retries, --max-dir-entries. */
+static void test_trust_options(void **state)
+{
+    (void)state;
+    cli_options o;
+    assert_int_equal(PARSE(&o, "a", "b"), 0);
+    assert_false(o.delete_excluded);
+    assert_false(o.incremental);
+    assert_false(o.retries_given);
+    assert_int_equal(o.max_dir_entries, 0);
+    cli_options_free(&o);
+    assert_int_equal(PARSE(&o, "--mirror", "--delete-excluded", "--incremental", "--retries", "0",
+                           "--max-dir-entries", "5000", "a", "b"),
+                     0);
+    assert_true(o.delete_excluded);
+    assert_true(o.incremental);
+    assert_true(o.retries_given);
+    assert_int_equal(o.retries, 0);
+    assert_int_equal(o.max_dir_entries, 5000);
+    cli_options_free(&o);
+    BAD("bad value '101' for --retries", "--retries", "101", "a", "b");
+    BAD("bad value '-1' for --retries", "--retries", "-1", "a", "b");
+    BAD("bad value '999' for --max-dir-entries", "--max-dir-entries", "999", "a", "b");
+    BAD("bad value '1e6' for --max-dir-entries", "--max-dir-entries", "1e6", "a", "b");
 }
 
 static void test_threads_values(void **state)
@@ -300,6 +333,7 @@ int main(void)
         cmocka_unit_test(test_threads_values),   cmocka_unit_test(test_bad_values),
         cmocka_unit_test(test_unknown_and_missing), cmocka_unit_test(test_help_version),
         cmocka_unit_test(test_repeated_parses),  cmocka_unit_test(test_exit_codes),
+        cmocka_unit_test(test_trust_options),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
