@@ -378,7 +378,7 @@ static void read_small(arc_run *r, arc_entry *e)
     smb_error err = {0};
     int rc = c ? 0 : smb_err_set(&err, SMB_ERR_NO_MEMORY, 0, "stopped or out of memory");
     if (rc == 0 && src->ops->read_whole) {
-        rc = src->ops->read_whole(src, e->rel, c->data, size, &n, &err);
+        rc = src->ops->read_whole(src, e->rel, c->data, size, &n, NULL, &err);
     } else if (rc == 0) {
         ep_file *f = NULL;
         rc = src->ops->open_read(src, e->rel, &f, &err);

@@ -618,9 +618,7 @@ static int read_small(ep *src, const char *rel, uint8_t *buf, size_t size, ep_st
     size_t n = 0;
     int rc;
     if (src->ops->read_whole) {
-        rc = src->ops->read_whole(src, rel, buf, size, &n, err);
-        if (rc == 0)
-            rc = source_now(src, rel, NULL, after, err);
+        rc = src->ops->read_whole(src, rel, buf, size, &n, after, err);
     } else {
         ep_file *f = NULL;
         rc = src->ops->open_read(src, rel, &f, err);

@@ -158,9 +158,10 @@ typedef struct ep_ops {
     int (*server_copy)(ep_file *src, ep_file *dst, uint64_t off, uint64_t len, smb_error *err);
     /**
      * Optional: read rel whole (at most cap bytes) in one step; *n gets the
-     * count. For SMB one compounded round trip.
+     * count, and *after (when not NULL) the file's metadata as it was when
+     * the read ended (SMB: from the CLOSE). For SMB one compounded round trip.
      */
-    int (*read_whole)(ep *e, const char *rel, void *buf, size_t cap, size_t *n, smb_error *err);
+    int (*read_whole)(ep *e, const char *rel, void *buf, size_t cap, size_t *n, ep_stat *after, smb_error *err);
     /**
      * Optional: create tmp (must not exist) holding buf[0..len), set times
      * and attributes from meta, rename it to rel replacing what is there (rel

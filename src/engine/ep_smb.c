@@ -502,17 +502,21 @@ static int op_set_meta(ep *base, const char *rel, const ep_stat *meta, smb_error
 }
 
 /* One pooled session: the server can copy between its opens (MS-SMB2 3.3.5.15.6). */
-static int op_read_whole(ep *base, const char *rel, void *buf, size_t cap, size_t *n, smb_error *err)
+static int op_read_whole(ep *base, const char *rel, void *buf, size_t cap, size_t *n, ep_stat *after,
+                         smb_error *err)
 {
     ep_smb *e = (ep_smb *)base;
     char *path = join(e, rel, err);
     if (!path)
         return SMB_ERR_NO_MEMORY;
     smb_error le = {0};
-    int rc = smb_read_file(tree_of(e), path, buf, cap, n, NULL, &le);
+    smb_file_info info;
+    int rc = smb_read_file(tree_of(e), path, buf, cap, n, &info, &le);
     if (rc != 0)
         rc = fail_at(err, &le, "read", path);
-    else if (e->counters)
+    if (rc == 0 && after) /* the CLOSE's attributes (MS-SMB2 2.2.16, POSTQUERY_ATTRIB): the file after the read */
+        stat_from_info(&info, after);
+    if (rc == 0 && e->counters)
         __atomic_fetch_add(&e->counters->bytes_read, *n, __ATOMIC_RELAXED);
     free(path);
     return rc;
