@@ -737,7 +737,7 @@ sub check {
                 # the destination's missing parents may appear
                 next if !$b->{$r} && $a->{$r} && $a->{$r}{t} eq 'd' && grep { $K->($_) eq $K->($r) } @anc;
                 # staging next to the destination (checked below)
-                if (grep { under($K->($r), $K->($_)) && (split m{/}, substr($r, $_ eq "" ? 0 : length($_) + 1))[0] =~ $TMP_RE } @anc) {
+                if (grep { under($K->($r), $K->($_)) && ((split m{/}, substr("$r/", $_ eq "" ? 0 : length($_) + 1))[0] // '') =~ $TMP_RE } @anc) {
                     push @tmps, "../$r" if !$b->{$r};
                     next;
                 }
