@@ -43,6 +43,7 @@
 
 #define CHUNK (1u << 20)
 #define WINDOW 4 /* writes in flight per file */
+#define SHOWN_NAME_MAX 256 /* longest refused name reported whole */
 
 typedef struct rchunk {
     struct rchunk *next;
@@ -576,8 +577,14 @@ static int read_all(restore_run *r, ep *src, smb_error *err)
         if (n <= 0)
             break;
         if (e.refused) {
+            /* A hostile name may be hundreds of KB long: its report shows the start and the length. */
+            size_t len = strlen(e.rel);
+            char *shown = NULL;
+            if (len > SHOWN_NAME_MAX && asprintf(&shown, "%.*s... (a name of %zu bytes)", SHOWN_NAME_MAX, e.rel, len) < 0)
+                shown = NULL;
             job_count(job, &job->sum.ignored, 1);
-            job_fail(job, e.rel, e.st.type == EP_DIR, "refused entry from the archive: %s", e.refused);
+            job_fail(job, shown ? shown : e.rel, e.st.type == EP_DIR, "refused entry from the archive: %s", e.refused);
+            free(shown);
             continue;
         }
         if (!e.rel[0])
