@@ -67,6 +67,31 @@ static bool str_within(const char *inner, const char *outer)
     return strncmp(inner, outer, n) == 0 && (inner[n] == '\0' || inner[n] == '/');
 }
 
+/* Append the components of rest to out (of len bytes, room for cap), resolving "." and ".." by text. */
+static void append_rest(char *out, size_t len, size_t cap, const char *rest)
+{
+    for (const char *c = rest; *c;) {
+        while (*c == '/')
+            c++;
+        size_t n = strcspn(c, "/");
+        if (!n)
+            break;
+        if (n == 2 && c[0] == '.' && c[1] == '.') {
+            while (len > 1 && out[len - 1] != '/')
+                len--;
+            if (len > 1)
+                len--; /* the separator too, but never the root's */
+        } else if (!(n == 1 && c[0] == '.') && len + 1 + n < cap) {
+            if (!(len == 1 && out[0] == '/'))
+                out[len++] = '/';
+            memcpy(out + len, c, n);
+            len += n;
+        }
+        out[len] = '\0';
+        c += n;
+    }
+}
+
 /*
  * The absolute form of local path p: realpath of its longest existing
  * prefix, then the rest as written ("." and ".." of the rest resolved by
@@ -74,7 +99,9 @@ static bool str_within(const char *inner, const char *outer)
  */
 static char *local_abs(const char *p)
 {
-    char *copy = strdup(p && *p ? p : ".");
+    if (!p || !*p)
+        p = ".";
+    char *copy = strdup(p);
     if (!copy)
         return NULL;
     size_t n = strlen(copy);
@@ -82,30 +109,11 @@ static char *local_abs(const char *p)
         char *r = realpath(n ? copy : ".", NULL);
         if (r) {
             const char *rest = p + n;
-            char *out = malloc(strlen(r) + strlen(rest) + 2);
+            size_t rlen = strlen(r), cap = rlen + strlen(rest) + 2;
+            char *out = malloc(cap);
             if (out) {
-                strcpy(out, r);
-                /* Append the rest component by component. */
-                for (const char *c = rest; *c;) {
-                    while (*c == '/')
-                        c++;
-                    size_t len = strcspn(c, "/");
-                    if (!len)
-                        break;
-                    if (len == 1 && c[0] == '.') {
-                    } else if (len == 2 && c[0] == '.' && c[1] == '.') {
-                        char *slash = strrchr(out, '/');
-                        if (slash && slash != out)
-                            *slash = '\0';
-                        else
-                            strcpy(out, "/");
-                    } else {
-                        if (strcmp(out, "/") != 0)
-                            strcat(out, "/");
-                        strncat(out, c, len);
-                    }
-                    c += len;
-                }
+                memcpy(out, r, rlen + 1);
+                append_rest(out, rlen, cap, rest);
             }
             free(r);
             free(copy);
@@ -134,11 +142,11 @@ static bool local_within(const char *inner, const char *outer)
     bool within = !a || !b; /* cannot tell: refuse rather than risk */
     struct stat so;
     if (a && b && !(within = str_within(a, b)) && stat(b, &so) == 0) {
-        for (char *end = a + strlen(a); !within;) {
+        while (!within) {
             struct stat si;
             if (stat(a, &si) == 0 && si.st_dev == so.st_dev && si.st_ino == so.st_ino)
                 within = true;
-            end = strrchr(a, '/');
+            char *end = strrchr(a, '/');
             if (!end || end == a)
                 break;
             *end = '\0';

@@ -412,7 +412,7 @@ static int plan_sources(sc_job *job, const sc_location *slocs, const sc_location
 {
     size_t n = job->opts.nsources;
     opened_src *os = calloc(n, sizeof *os);
-    job_pair **dirs = calloc(n, sizeof *dirs);
+    job_pair **dirs = calloc(n, sizeof(job_pair *));
     ep *dst = NULL;
     int rc = os && dirs ? 0 : smb_err_set(err, SMB_ERR_NO_MEMORY, 0, "out of memory");
     size_t ndirs = 0, nfound = 0, first_dir = n;

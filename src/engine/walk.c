@@ -129,7 +129,7 @@ dir_node *job_dir_node_new(dir_node *parent, job_pair *const *srcs, size_t nsrcs
     if (!n)
         return NULL;
     n->rel = strdup(rel);
-    n->srcs = nsrcs ? calloc(nsrcs, sizeof *n->srcs) : NULL;
+    n->srcs = nsrcs ? calloc(nsrcs, sizeof(job_pair *)) : NULL;
     if (!n->rel || (nsrcs && !n->srcs)) {
         free(n->rel);
         free(n->srcs);
@@ -137,7 +137,7 @@ dir_node *job_dir_node_new(dir_node *parent, job_pair *const *srcs, size_t nsrcs
         return NULL;
     }
     if (nsrcs)
-        memcpy(n->srcs, srcs, nsrcs * sizeof *srcs);
+        memcpy(n->srcs, srcs, nsrcs * sizeof(job_pair *));
     n->nsrcs = nsrcs;
     n->parent = parent;
     n->pair = nsrcs ? srcs[0] : parent ? parent->pair : NULL;
@@ -257,7 +257,7 @@ static int unlink_file(ep *e, const char *rel, const ep_stat *st, bool *cleared,
     if (!(writable.attributes & (SMB_ATTR_HIDDEN | SMB_ATTR_SYSTEM | SMB_ATTR_ARCHIVE)))
         writable.attributes |= SMB_ATTR_ARCHIVE; /* no attribute at all means "leave them" (MS-FSCC 2.4.7) */
     smb_error e2 = {0};
-    if (e->ops->set_meta(e, rel, &writable, &e2) != 0 || (rc = e->ops->unlink(e, rel, &e2)) != 0) {
+    if (e->ops->set_meta(e, rel, &writable, &e2) != 0 || e->ops->unlink(e, rel, &e2) != 0) {
         *err = e2;
         return e2.code ? e2.code : -1;
     }
@@ -665,7 +665,7 @@ static void decide(walk_ctx *w, src_entry *g, size_t n)
     const char *dst_at = at ? at : rel;
     if (is_dir) {
         job_count(job, &job->sum.dirs_total, 1);
-        job_pair **srcs = malloc(n * sizeof *srcs);
+        job_pair **srcs = malloc(n * sizeof(job_pair *));
         if (!srcs) {
             free(at);
             free(rel);
@@ -846,7 +846,8 @@ void job_walk_dir(sc_job *job, task *t)
             job_fail(job, shown, true, "out of memory listing the source");
             atomic_store(&node->listing_failed, true);
         } else if (!job_stopping(job)) {
-            qsort(w.ents, w.n, sizeof *w.ents, entry_cmp);
+            if (w.n)
+                qsort(w.ents, w.n, sizeof *w.ents, entry_cmp);
             for (size_t i = 0, j; i < w.n && !job_stopping(job); i = j) {
                 for (j = i + 1; j < w.n && strcmp(w.ents[j].key, w.ents[i].key) == 0; j++)
                     ;

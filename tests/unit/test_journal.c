@@ -347,7 +347,8 @@ static void test_version1_read_and_upgraded(void **state)
     char path[512];
     tmp_path(path, sizeof path);
     uint8_t buf[256];
-    write_prefix(path, buf, (long)make_v1(buf, 1));
+    size_t n = make_v1(buf, 1);
+    write_prefix(path, buf, (long)n);
     seen *s = calloc(1, sizeof *s);
     journal *j = NULL;
     smb_error err = {0};
