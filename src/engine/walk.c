@@ -310,6 +310,42 @@ static int delete_tree(sc_job *job, ep *e, const char *rel, const char *path, co
     return 0;
 }
 
+/* Whether the destination directory rel (path below the root) holds, at any depth, what the filters exclude. */
+typedef struct excl_ctx {
+    sc_job *job;
+    ep *e;
+    const char *rel, *path;
+    bool found; /* or the listing failed: cannot tell, so assume so */
+} excl_ctx;
+
+static bool holds_excluded(sc_job *job, ep *e, const char *rel, const char *path);
+
+static int excl_child_cb(void *arg, const char *name, const ep_stat *st)
+{
+    excl_ctx *x = arg;
+    char *child = name ? job_join(x->rel, name) : NULL, *cpath = child ? job_join(x->path, name) : NULL;
+    if (!cpath)
+        x->found = true;
+    else if (filter_excluded(x->job->filter, cpath, st->type == EP_DIR))
+        x->found = true;
+    else if (st->type == EP_DIR)
+        x->found = holds_excluded(x->job, x->e, child, cpath);
+    free(child);
+    free(cpath);
+    return x->found;
+}
+
+static bool holds_excluded(sc_job *job, ep *e, const char *rel, const char *path)
+{
+    if (job->opts.delete_excluded || !filter_active(job->filter))
+        return false;
+    excl_ctx x = {job, e, rel, path, false};
+    smb_error err = {0};
+    if (e->ops->list(e, rel, excl_child_cb, &x, &err) != 0)
+        return true;
+    return x.found;
+}
+
 /* --mirror: the directory is complete; delete its extraneous entries unless something in it failed. */
 static void run_deletions(sc_job *job, dir_node *node)
 {
@@ -701,12 +737,14 @@ static void decide(walk_ctx *w, src_entry *g, size_t n)
         count_file(job, &e->st);
         bool ok = true;
         if (de && de->st.type == EP_DIR) {
-            bool kept = false;
-            if (job->opts.mirror)
+            /* Replaced only when nothing in it is protected: never half-deleted, then failed. */
+            bool kept = job->opts.mirror && holds_excluded(job, dst, dst_at, rel);
+            if (job->opts.mirror && !kept)
                 ok = delete_tree(job, dst, dst_at, rel, &de->st, &kept) == 0 && !kept;
-            if (kept)
+            if (kept) {
                 job_fail(job, rel, false, "the destination's directory holds entries the filters exclude; not replaced");
-            else if (!job->opts.mirror) {
+                ok = false;
+            } else if (!job->opts.mirror) {
                 job_fail(job, rel, false, "the destination holds a directory where the source has a file");
                 ok = false;
             }

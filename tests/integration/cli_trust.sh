@@ -238,6 +238,17 @@ run mirror-failed --mirror "$L/mf" "$surl/mf"
 expect_rc mirror-failed 1
 expect_file "$share/mf/extraneous" extra
 
+# --- a directory --mirror cannot replace (it holds what the filters exclude) is left whole, not half-deleted
+mkdir -p "$L/tc" "$share/tc/cache"
+echo file >"$L/tc/cache"
+echo a >"$share/tc/cache/A.txt"
+echo b >"$share/tc/cache/keep.bin"
+run type-change-excluded --mirror --exclude '*.bin' "$L/tc" "$surl/tc"
+expect_rc type-change-excluded 1
+expect_failed type-change-excluded cache
+expect_file "$share/tc/cache/A.txt" a
+expect_file "$share/tc/cache/keep.bin" b
+
 # --- 10. --mirror --dry-run lists every deletion
 mkdir -p "$L/dry" "$share/dry/gone/deeper"
 echo k >"$L/dry/keep"
