@@ -148,7 +148,7 @@ static size_t make_one_dir(restore_run *r, const char *rel, size_t len, size_t n
         at = final_at; /* already there: files go in under temporary names */
         final_at = NULL;
     } else {
-        at = stage_name_in(parent_at, rel_copy + name_off);
+        at = stage_name_for(parent_at, rel_copy + name_off, r->job->tag);
         stage_root = true;
         memset(&e2, 0, sizeof e2);
         if (!at || (r->dst->ops->mkdir(r->dst, at, &e2) != 0 && e2.code != SMB_ERR_EXISTS)) {
@@ -331,7 +331,7 @@ static int write_one(restore_run *r, rfile *f, const char **stage, smb_error *er
 {
     ep *dst = r->dst;
     /* Inside a staged directory: its own name (what a rerun left there goes first). */
-    char *tmp = f->direct ? strdup(f->at) : temp_name_beside(f->at);
+    char *tmp = f->direct ? strdup(f->at) : temp_name_tagged(f->at, r->job->tag);
     if (!tmp)
         return smb_err_set(err, SMB_ERR_NO_MEMORY, 0, "out of memory");
     if (f->direct) {
