@@ -34,6 +34,7 @@
 #include <string.h>
 
 #include "engine/archive_in.h"
+#include "engine/case_guard.h"
 #include "engine/archive_job.h"
 #include "engine/name_table.h"
 #include "engine/restore_deletions.h"
@@ -99,6 +100,8 @@ typedef struct restore_run {
     char *deleted;        /* an incremental archive's list of deleted entries */
     size_t deleted_len;
     bool deleted_noted;   /* the list was met and not applied: said once */
+    bool fold;            /* the destination folds case: one spelling per name (guard) */
+    case_guard guard;
 } restore_run;
 
 /* ------------------------------------------------------------ directories */
@@ -605,6 +608,32 @@ static int read_all(restore_run *r, ep *src, smb_error *err)
         }
         if (filter_path_excluded(job->filter, e.rel, e.st.type == EP_DIR))
             continue;
+        if (r->fold) {
+            /* "a.txt" after "A.txt" would land on it: refused, the earlier entry stays. */
+            size_t len = 0;
+            bool oom = false;
+            const char *earlier = case_guard_check(&r->guard, e.rel, &len, &oom);
+            if (oom) {
+                rc = smb_err_set(err, SMB_ERR_NO_MEMORY, 0, "out of memory");
+                break;
+            }
+            if (earlier) {
+                if (e.st.type != EP_DIR) {
+                    job_count(job, &job->sum.files_total, 1);
+                    job_count(job, &job->sum.bytes_total, e.st.size);
+                }
+                if (len == strlen(e.rel))
+                    job_fail(job, e.rel, e.st.type == EP_DIR,
+                             "differs only in case from '%s' (an earlier entry); the destination cannot hold both",
+                             earlier);
+                else
+                    job_fail(job, e.rel, e.st.type == EP_DIR,
+                             "its directory '%.*s' differs only in case from '%s' (an earlier entry); the "
+                             "destination cannot hold both",
+                             (int)len, e.rel, earlier);
+                continue;
+            }
+        }
         if (e.st.type == EP_DIR) {
             job_count(job, &job->sum.dirs_total, 1);
             smb_error derr = {0};
@@ -706,6 +735,8 @@ int job_restore_run(sc_job *job, ep *src, ep *dst, size_t read_ahead, smb_error 
         r.budget = CHUNK;
     name_table_init(&r.dir_index, sizeof(size_t));
     name_table_init(&r.names, sizeof(rname));
+    r.fold = job->dst_folds_case;
+    case_guard_init(&r.guard);
     pthread_mutex_init(&r.lock, NULL);
     pthread_cond_init(&r.cond, NULL);
     unsigned nwriters = job->opts.threads ? job->opts.threads : 1, started = 0;
@@ -772,6 +803,7 @@ int job_restore_run(sc_job *job, ep *src, ep *dst, size_t read_ahead, smb_error 
     free(r.dirs);
     name_table_free(&r.dir_index);
     name_table_free(&r.names);
+    case_guard_free(&r.guard);
     pthread_mutex_destroy(&r.lock);
     pthread_cond_destroy(&r.cond);
     if (rc == 0 && atomic_load(&job->fatal)) {

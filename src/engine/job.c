@@ -791,7 +791,8 @@ static int run_restore(sc_job *job, smb_error *err)
     job->pairs[0].src = src;
     ep_stat st;
     smb_error e2 = {0};
-    if (dst->ops->stat(dst, "", &st, &e2) != 0) {
+    bool exists = dst->ops->stat(dst, "", &st, &e2) == 0;
+    if (!exists) {
         if (!job->opts.dry_run && dst->ops->mkdir(dst, "", &e2) != 0 && e2.code != SMB_ERR_EXISTS)
             return smb_err_set(err, e2.code, e2.ntstatus, "cannot create the destination %s: %s", dst->display,
                                e2.message);
@@ -800,6 +801,7 @@ static int run_restore(sc_job *job, smb_error *err)
         return smb_err_set(err, SMB_ERR_NOT_DIR, 0, "destination %s is a file; an archive is extracted into a directory",
                            dst->display);
     }
+    probe_dest_case(job, dst, exists);
     return job_restore_run(job, src, dst, job->opts.read_ahead, err);
 }
 

@@ -183,6 +183,27 @@ expect_file "$L/tw/dst/dir/a" 1
 expect_file "$L/tw/dst/DIR/b" 2
 [ ! -e "$L/tw/dst/Extra" ] || fail "twins-local: the extraneous directory was not deleted"
 
+# --- 14. an archive holding case twins restored into the share: the first entry stays, the other fails
+mkdir -p "$L/tw-arc/Dir" "$L/tw-arc/dir"
+echo upper >"$L/tw-arc/A.txt"
+echo lower >"$L/tw-arc/a.txt"
+echo D >"$L/tw-arc/Dir/x"
+echo d >"$L/tw-arc/dir/y"
+tar -C "$L/tw-arc" -cf "$work/twins.tar" .
+first_file=$(tar -tf "$work/twins.tar" | sed 's|^\./||' | grep -x -m1 'A.txt\|a.txt')
+first_dir=$(tar -tf "$work/twins.tar" | sed 's|^\./||; s|/$||' | grep -x -m1 'Dir\|dir')
+run restore-twins "$work/twins.tar" "$surl/tw-restored"
+expect_rc restore-twins 1
+other_file=$([ "$first_file" = A.txt ] && echo a.txt || echo A.txt)
+other_dir=$([ "$first_dir" = Dir ] && echo dir || echo Dir)
+failed=$(failed_paths restore-twins | tr '\n' ' ')
+case " $failed " in *" $other_file "*) ;; *) fail "restore-twins: $other_file not reported (failed: $failed)" ;; esac
+case " $failed " in *" $other_dir/"*|*" $other_dir "*) ;; *) fail "restore-twins: $other_dir not reported (failed: $failed)" ;; esac
+got=$(find "$share/tw-restored" -maxdepth 1 -iname a.txt)
+[ "$(echo "$got" | wc -l)" = 1 ] || fail "restore-twins: expected one a.txt, found: $got"
+expect_file "$got" "$(cat "$L/tw-arc/$first_file")"
+no_temps "$share/tw-restored" restore-twins
+
 # --- 4. a case-only rename on the source, then --mirror
 mkdir -p "$L/ren/sub"
 echo v1 >"$L/ren/readme.txt"
