@@ -39,6 +39,7 @@
 #define HS_STATUS_NOT_EMPTY 0xC0000101u
 #define HS_STATUS_OBJECT_NAME_INVALID 0xC0000033u
 #define HS_STATUS_DISK_FULL 0xC000007Fu
+#define HS_STATUS_INVALID_DEVICE_REQUEST 0xC0000010u
 
 /* The test account (any domain). */
 #define HS_USER "tester"
@@ -77,6 +78,7 @@ typedef enum hs_mode {
     HS_ENDLESS_SAME_PAGE,
     HS_ENDLESS_NEW_NAMES,
     HS_DUPLICATE_NAMES,
+    HS_REFUSE_COPYCHUNK,
     HS_MODE_COUNT
 } hs_mode;
 

@@ -363,6 +363,13 @@ bool hs_ioctl(hs_conn *c, const hs_req *req)
         smb_wr_u16(&out, 0);
         smb_wr_be32(&out, 0x7f000001u);
         smb_wr_zero(&out, 120);
+    } else if (c->mode == HS_REFUSE_COPYCHUNK && ctl == SMB_FSCTL_SRV_REQUEST_RESUME_KEY && o) {
+        /* SRV_REQUEST_RESUME_KEY (MS-SMB2 2.2.32.3): a 24-byte key, no context. */
+        smb_wr_zero(&out, 24);
+        smb_wr_u32(&out, 0);
+    } else if (c->mode == HS_REFUSE_COPYCHUNK && ctl == SMB_FSCTL_SRV_COPYCHUNK_WRITE) {
+        smb_wr_free(&out);
+        return hs_reply_status(c, req, HS_STATUS_INVALID_DEVICE_REQUEST);
     } else {
         smb_wr_free(&out);
         fprintf(stderr, "hostile_smbd: IOCTL 0x%08x not supported\n", ctl);

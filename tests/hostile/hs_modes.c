@@ -44,6 +44,9 @@ const hs_mode_info hs_modes[HS_MODE_COUNT] = {
                               "QUERY_DIRECTORY never ends: every page brings 400 names never sent before"},
     [HS_DUPLICATE_NAMES] = {"duplicate-names",
                             "the share root lists dup.txt twice, with sizes 5 and 7 (it holds 5 bytes)"},
+    [HS_REFUSE_COPYCHUNK] = {"refuse-copychunk",
+                             "FSCTL_SRV_REQUEST_RESUME_KEY answered, FSCTL_SRV_COPYCHUNK_WRITE refused with "
+                             "STATUS_INVALID_DEVICE_REQUEST (as impacket does): copies stream through the client"},
 };
 
 int hs_mode_find(const char *name)
