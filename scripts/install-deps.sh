@@ -3,7 +3,10 @@
 #
 #   scripts/install-deps.sh [--dry-run] [PACKAGE...]
 #
-# Extra PACKAGEs (the benchmarks' rclone, python3) join the list.
+# Extra PACKAGEs (the benchmarks' rclone) join the list. samba-ad-provision
+# is only recommended by samba-ad-dc, so --no-install-recommends needs it
+# named: without it the AD DC fixture cannot provision (no AD schema files).
+# python3-impacket: a second SMB server for the tests (samba-fixture.sh).
 # Idempotent: packages already installed are left alone, and when all of them
 # are there nothing is run at all (no apt-get update). Runs apt-get as root,
 # or through sudo when not root and sudo exists. --dry-run prints what would
@@ -14,7 +17,8 @@ readonly PROG=${0##*/}
 PACKAGES=(
     build-essential cmake pkg-config
     libssl-dev libkrb5-dev libarchive-dev libzstd-dev libcmocka-dev
-    samba smbclient samba-ad-dc krb5-user
+    samba smbclient samba-ad-dc samba-ad-provision krb5-user
+    python3 python3-impacket
     iproute2 procps jq
     tar zstd xz-utils bzip2 gzip
     clang libclang-rt-dev valgrind cppcheck clang-tidy
@@ -31,7 +35,7 @@ for arg in "$@"; do
     case $arg in
     --dry-run | -n) dry_run=yes ;;
     -h | --help)
-        sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'
+        sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'
         exit 0
         ;;
     -*) die "unknown argument '$arg' (usage: $PROG [--dry-run] [PACKAGE...])" ;;

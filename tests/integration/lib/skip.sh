@@ -9,3 +9,14 @@ skip() {
     fi
     exit 77
 }
+
+# need_impacket: skips (fails under CI=true) unless the fixture started
+# impacket's SMB server (SMBCOPY_TEST_IMPACKET_PORT in the fixture's
+# environment, which must be loaded first).
+need_impacket() {
+    if [ -n "${SMBCOPY_TEST_IMPACKET_MISSING:-}" ]; then
+        skip "impacket's SMB server not started: Debian package $SMBCOPY_TEST_IMPACKET_MISSING is not installed (scripts/install-deps.sh)"
+    fi
+    [ -n "${SMBCOPY_TEST_IMPACKET_PORT:-}" ] ||
+        skip "impacket's SMB server not started: no SMBCOPY_TEST_IMPACKET_PORT in the fixture's environment"
+}
