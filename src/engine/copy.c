@@ -115,6 +115,18 @@ static bool same_version(const ep_stat *a, const ep_stat *b)
            (!a->file_id || !b->file_id || a->file_id == b->file_id);
 }
 
+/*
+ * Permission bits (local destinations): a local source's; else, on an
+ * update, those of the file it replaces; else the destination's default.
+ */
+static void keep_dest_mode(ep_stat *meta, bool dst_exists, const ep_stat *dst_st)
+{
+    if (!meta->has_mode && dst_exists && dst_st->has_mode) {
+        meta->has_mode = true;
+        meta->mode = dst_st->mode;
+    }
+}
+
 /* The source's metadata now: of the open file f when the endpoint can, else of its path. */
 static int source_now(ep *e, const char *rel, ep_file *f, ep_stat *st, smb_error *err)
 {
@@ -515,6 +527,7 @@ static void finalize(sc_job *job, file_copy *fc)
     ep *dst = fc->pair->dst, *src = fc->pair->src;
     smb_error err = {0};
     ep_stat meta = fc->st;
+    keep_dest_mode(&meta, fc->dst_exists, &fc->dst_st);
     if (!(dst->caps & EP_CAP_CREATION_TIME) || !(src->caps & EP_CAP_CREATION_TIME))
         meta.ctime = 0;
     meta.attributes &= SMB_ATTR_READONLY | SMB_ATTR_HIDDEN | SMB_ATTR_SYSTEM | SMB_ATTR_ARCHIVE;
@@ -697,6 +710,7 @@ static int copy_small(sc_job *job, task *t, const char *rel, smb_error *err, con
         rc = smb_err_set(err, SMB_ERR_SERVER, 0, CHANGED_MSG);
     }
     ep_stat meta = t->st, got = {0};
+    keep_dest_mode(&meta, t->dst_exists, &t->dst_st);
     if (!(pair->dst->caps & EP_CAP_CREATION_TIME) || !(pair->src->caps & EP_CAP_CREATION_TIME))
         meta.ctime = 0;
     meta.attributes &= SMB_ATTR_READONLY | SMB_ATTR_HIDDEN | SMB_ATTR_SYSTEM | SMB_ATTR_ARCHIVE;
@@ -869,6 +883,24 @@ static bool find_resumable(sc_job *job, task *t, file_copy *fc, cp_partial *p)
     return false;
 }
 
+/*
+ * A file this run does not resume (copied whole, or up to date): the
+ * temporary an earlier run of this job started for it, which the journal
+ * knows, goes (a run killed just after creating it leaves it empty).
+ */
+static void drop_partial(sc_job *job, const task *t, const char *rel)
+{
+    cp_partial p = {0};
+    if (!job->cp || !checkpoint_partial(job->cp, rel, &p))
+        return;
+    smb_error e2 = {0};
+    if (!t->stage_rel && temp_is_ours(p.temp, rel, NULL) &&
+        t->pair->dst->ops->unlink(t->pair->dst, p.temp, &e2) == 0)
+        job_event(job, SC_EV_DELETED, p.temp, 0, false, "temporary file of an earlier run");
+    checkpoint_forget(job->cp, rel);
+    cp_partial_clear(&p);
+}
+
 /* Open both ends and copy; split large files. Returns 0, or an error before anything was queued. */
 static int start_copy(sc_job *job, task *t, smb_error *err)
 {
@@ -1032,6 +1064,7 @@ static bool copy_planned(sc_job *job, task *t, const char *shown)
         act = same ? PLAN_SKIP : PLAN_UPDATE;
     }
     if (act == PLAN_SKIP) {
+        drop_partial(job, t, shown);
         pthread_mutex_lock(&job->lock);
         job->sum.files_skipped++;
         job->sum.bytes_skipped += t->st.size;
@@ -1081,6 +1114,7 @@ void job_copy_file(sc_job *job, task *t)
         }
         changed = false;
         if (small) {
+            drop_partial(job, t, shown);
             if (copy_small(job, t, shown, &err, &stage, &changed) == 0) {
                 pthread_mutex_lock(&job->lock);
                 job->sum.files_copied++;

@@ -45,6 +45,14 @@ typedef struct ep_stat {
      * reports the mtime here, which then tells nothing more.
      */
     uint64_t change_time;
+    /**
+     * POSIX permission bits (rwx of user, group and others, and the sticky
+     * bit) when has_mode: local endpoints report them; a local destination
+     * gives them to what it writes (finish for files, set_meta for
+     * directories). Others ignore them.
+     */
+    bool has_mode;
+    uint32_t mode;
 } ep_stat;
 
 /** A byte range of a file. */
@@ -232,6 +240,14 @@ typedef struct ep_counters {
  * engine creates it with mkdir(""), and stat("") tells). counters may be NULL.
  */
 ep *ep_local_open(const char *root, ep_counters *counters, smb_error *err);
+
+/**
+ * As ep_local_open, with one exception to "links are never followed": the
+ * entry named follow directly under root (a file named on the command
+ * line, which may be a symbolic link) is followed by stat, open_read and
+ * fstat. follow is copied.
+ */
+ep *ep_local_open_following(const char *root, const char *follow, ep_counters *counters, smb_error *err);
 
 /** A pool of SMB sessions shared by the endpoints of one job. */
 typedef struct ep_smb_pool ep_smb_pool;

@@ -20,10 +20,13 @@
 #include "error.h"
 
 #define LOCAL_IO_SIZE ((size_t)4 << 20)
+/* The permission bits kept (cp -p, rsync -p): never set-user-ID or set-group-ID. */
+#define MODE_KEPT 01777u
 
 typedef struct ep_local {
     ep base;
     char *root;            /* without trailing '/', except for "/" itself */
+    char *follow;          /* the one entry whose symbolic link is followed (named by the user), or NULL */
     ep_counters *counters; /* may be NULL */
 } ep_local;
 
@@ -153,6 +156,12 @@ static int full_path(const ep_local *e, const char *rel, char **out, smb_error *
     return 0;
 }
 
+/* True when a symbolic link at rel is followed: the root, or the entry the user named. */
+static bool follows(const ep_local *e, const char *rel)
+{
+    return !rel[0] || (e->follow && strcmp(rel, e->follow) == 0);
+}
+
 /* ---------------------------------------------------------------- metadata */
 
 static void fill_stat(const struct stat *s, ep_stat *st)
@@ -163,6 +172,8 @@ static void fill_stat(const struct stat *s, ep_stat *st)
     st->change_time = smb_filetime_from_unix((int64_t)s->st_ctim.tv_sec, s->st_ctim.tv_nsec);
     st->file_id = (uint64_t)s->st_ino;
     st->allocated = (uint64_t)s->st_blocks * 512;
+    st->has_mode = S_ISDIR(s->st_mode) || S_ISREG(s->st_mode);
+    st->mode = st->has_mode ? (uint32_t)(s->st_mode & MODE_KEPT) : 0;
     if (S_ISDIR(s->st_mode)) {
         st->type = EP_DIR;
         st->attributes = SMB_ATTR_DIRECTORY;
@@ -188,7 +199,8 @@ static int local_stat(ep *base, const char *rel, ep_stat *st, smb_error *err)
     if (rc < 0)
         return rc;
     struct stat s;
-    if (lstat(path, &s) < 0)
+    /* The root, and the entry named on the command line, are the user's choice: their links are followed. */
+    if ((follows(e, rel) ? stat(path, &s) : lstat(path, &s)) < 0)
         rc = local_err(err, errno, "stat", path);
     else
         fill_stat(&s, st);
@@ -217,8 +229,11 @@ static int local_set_meta(ep *base, const char *rel, const ep_stat *meta, smb_er
     struct timespec ts[2];
     struct stat s;
     meta_times(meta, ts);
-    if (utimensat(AT_FDCWD, path, ts, AT_SYMLINK_NOFOLLOW) < 0)
+    if (utimensat(AT_FDCWD, path, ts, rel[0] ? AT_SYMLINK_NOFOLLOW : 0) < 0)
         rc = local_err(err, errno, "set times of", path);
+    /* A directory takes the permission bits given (a local source's). */
+    else if (meta->has_mode && lstat(path, &s) == 0 && S_ISDIR(s.st_mode) && chmod(path, meta->mode & MODE_KEPT) < 0)
+        rc = local_err(err, errno, "chmod", path);
     /* READONLY means nothing for directories; files lose their write bits. */
     else if ((meta->attributes & SMB_ATTR_READONLY) && lstat(path, &s) == 0 && S_ISREG(s.st_mode) &&
              chmod(path, s.st_mode & 07555) < 0)
@@ -363,7 +378,7 @@ static int local_open_read(ep *base, const char *rel, ep_file **out, smb_error *
     if (rc < 0)
         return rc;
     /* O_NONBLOCK: a FIFO must not hang the open; it is refused below. */
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+    int fd = open(path, O_RDONLY | O_CLOEXEC | (follows(e, rel) ? 0 : O_NOFOLLOW) | O_NONBLOCK);
     struct stat s;
     if (fd < 0 || fstat(fd, &s) < 0) {
         rc = local_err(err, errno, "open", path);
@@ -563,6 +578,9 @@ static int local_finish(ep_file *f, const ep_stat *meta, ep_stat *got, smb_error
     meta_times(meta, ts);
     if (futimens(f->fd, ts) < 0)
         return local_err(err, errno, "set times of", f->path);
+    /* The permission bits given (a local source's, or those of the file an update replaces); else the umask's. */
+    if (meta->has_mode && fchmod(f->fd, meta->mode & MODE_KEPT) < 0)
+        return local_err(err, errno, "chmod", f->path);
     /* After the times: a read-only file loses every write bit. */
     if (meta->attributes & SMB_ATTR_READONLY) {
         if (fstat(f->fd, &s) < 0)
@@ -607,6 +625,7 @@ static void local_free(ep *base)
     if (!e)
         return;
     free(e->root);
+    free(e->follow);
     free(e->base.display);
     free(e);
 }
@@ -662,4 +681,16 @@ ep *ep_local_open(const char *root, ep_counters *counters, smb_error *err)
     e->base.max_writers = 0; /* writes to one file are serialised in user space (local_write_submit) */
     e->counters = counters;
     return &e->base;
+}
+
+ep *ep_local_open_following(const char *root, const char *follow, ep_counters *counters, smb_error *err)
+{
+    ep *base = ep_local_open(root, counters, err);
+    ep_local *e = (ep_local *)base;
+    if (e && follow && !(e->follow = strdup(follow))) {
+        local_free(base);
+        no_memory(err, "open", root);
+        return NULL;
+    }
+    return base;
 }

@@ -138,15 +138,25 @@ void sc_job_cancel(sc_job *job)
         atomic_store(&job->cancel, true);
 }
 
-/* Open an endpoint for loc, rooted at root_path (NULL = the location's path). */
-static ep *open_ep(sc_job *job, const sc_location *loc, const char *root_path, smb_error *err)
+/*
+ * Open an endpoint for loc, rooted at root_path (NULL = the location's
+ * path). follow (local only, may be NULL): the entry under it that the
+ * user named, whose symbolic link is followed as cp and rsync do.
+ */
+static ep *open_ep_following(sc_job *job, const sc_location *loc, const char *root_path, const char *follow,
+                             smb_error *err)
 {
     if (!loc->is_smb)
-        return ep_local_open(root_path ? root_path : loc->path, &job->counters, err);
+        return ep_local_open_following(root_path ? root_path : loc->path, follow, &job->counters, err);
     sc_location l = *loc;
     if (root_path)
         l.path = (char *)root_path;
     return ep_smb_open(job->pool, &l, &job->counters, err);
+}
+
+static ep *open_ep(sc_job *job, const sc_location *loc, const char *root_path, smb_error *err)
+{
+    return open_ep_following(job, loc, root_path, NULL, err);
 }
 
 static void release_root(sc_job *job, dir_node *root) { job_dir_release(job, root); }
@@ -340,7 +350,7 @@ static int add_root_file(sc_job *job, size_t i, const sc_location *sloc, const s
     const char *sleaf;
     split_path(sloc->path, !sloc->is_smb, &sparent, &sleaf);
     job_pair *pair = &job->pairs[i];
-    pair->src = sparent ? open_ep(job, sloc, sparent, err) : NULL;
+    pair->src = sparent ? open_ep_following(job, sloc, sparent, sleaf, err) : NULL;
     free(sparent);
     if (pair->src && !(pair->dst = open_ep(job, dloc, NULL, err))) {
         pair->src->ops->free(pair->src);
@@ -384,7 +394,7 @@ static int plan_renamed_file(sc_job *job, const sc_location *sloc, const sc_loca
         rc = smb_err_set(err, SMB_ERR_NO_MEMORY, 0, "out of memory");
         goto out;
     }
-    pair->src = open_ep(job, sloc, sparent, err);
+    pair->src = open_ep_following(job, sloc, sparent, sleaf, err);
     pair->dst = pair->src ? open_ep(job, dloc, dparent, err) : NULL;
     if (!pair->dst) {
         rc = err->code ? err->code : SMB_ERR_NO_MEMORY;
