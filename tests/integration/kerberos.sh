@@ -46,6 +46,11 @@ for t in samba samba-tool ip kinit kdestroy klist smbclient unshare timeout diff
 done
 unshare --net --mount true 2>/dev/null || skip "no network or mount namespaces here"
 ip netns list >/dev/null 2>&1 || skip "'ip netns' does not work here"
+# The AD schema: package samba-ad-provision, which samba-ad-dc only recommends.
+samba_setup=$(/usr/bin/python3 -c 'import samba.param; print(samba.param.setup_dir())' 2>/dev/null) ||
+    samba_setup=/usr/share/samba/setup
+[ -d "$samba_setup/ad-schema" ] ||
+    skip "package samba-ad-provision is not installed ($samba_setup/ad-schema missing): scripts/install-deps.sh"
 
 [ -x "$cli" ] || { echo "FAIL: smbcopy binary missing: $cli" >&2; exit 1; }
 itest=
