@@ -324,10 +324,8 @@ static int excl_child_cb(void *arg, const char *name, const ep_stat *st)
 {
     excl_ctx *x = arg;
     char *child = name ? job_join(x->rel, name) : NULL, *cpath = child ? job_join(x->path, name) : NULL;
-    if (!cpath)
-        x->found = true;
-    else if (filter_excluded(x->job->filter, cpath, st->type == EP_DIR))
-        x->found = true;
+    if (!cpath || filter_excluded(x->job->filter, cpath, st->type == EP_DIR))
+        x->found = true; /* out of memory: cannot tell, so assume so */
     else if (st->type == EP_DIR)
         x->found = holds_excluded(x->job, x->e, child, cpath);
     free(child);
