@@ -422,9 +422,15 @@ smb_open *smb_create(smb_tree *tree, const char *path, const smb_create_params *
  */
 int smb_close(smb_open *op, smb_file_info *info, smb_error *err);
 
-/** Largest READ one request may carry on this open's connection. */
+/**
+ * Largest READ one request carries on this open's connection now: the
+ * server's MaxReadSize (and max_io_size), smaller when the server grants
+ * few credits (a request is never charged more than a quarter of the
+ * credits the connection holds, MS-SMB2 3.2.4.1.5). A good size for the
+ * caller's reads; longer ones are split by the library.
+ */
 uint32_t smb_open_max_read(const smb_open *op);
-/** Largest WRITE one request may carry on this open's connection. */
+/** Largest WRITE one request carries on this open's connection now (as smb_open_max_read). */
 uint32_t smb_open_max_write(const smb_open *op);
 
 /** Flush the file's data to stable storage on the server (MS-SMB2 2.2.17). */
@@ -436,14 +442,15 @@ int smb_flush(smb_open *op, smb_error *err);
 typedef struct smb_io smb_io;
 
 /**
- * Submit a READ of up to len bytes at offset into buf (len must not exceed
- * smb_open_max_read). The payload is received straight into buf. buf must
- * stay valid until smb_io_wait() returns. Waits only for credits.
+ * Submit a READ of up to len bytes at offset into buf, any length: above
+ * smb_open_max_read it goes as several READs, all in flight at once. The
+ * payload is received straight into buf. buf must stay valid until
+ * smb_io_wait() returns. Waits only for credits.
  */
 smb_io *smb_read_submit(smb_open *op, void *buf, size_t len, uint64_t offset, smb_error *err);
 /**
- * Submit a WRITE of len bytes at offset from buf (len must not exceed
- * smb_open_max_write). buf must stay valid until smb_io_wait() returns.
+ * Submit a WRITE of len bytes at offset from buf, any length (split like
+ * smb_read_submit). buf must stay valid until smb_io_wait() returns.
  */
 smb_io *smb_write_submit(smb_open *op, const void *buf, size_t len, uint64_t offset, smb_error *err);
 
@@ -464,7 +471,10 @@ bool smb_open_sends_plain(const smb_open *op);
 smb_io *smb_write_submit_fd(smb_open *op, int fd, uint64_t fd_offset, size_t len, uint64_t offset, smb_error *err);
 /**
  * Wait for an io to finish and free it. *bytes (optional) receives the bytes
- * read (0 at end of file) or written. Returns 0 or an SMB_ERR_* code.
+ * read (0 at end of file) or written. Returns 0 or an SMB_ERR_* code. An io
+ * split into several requests counts the bytes up to the first request
+ * that came short (the end of the file for a READ); every request is
+ * waited for, also after one failed.
  *
  * A WRITE from memory that the server takes in part (a Count below the
  * Length, MS-SMB2 3.3.5.13) is continued here: the rest is written at
@@ -665,7 +675,10 @@ int smb_read_file(smb_tree *tree, const char *path, void *buf, size_t cap, size_
  * and the error says what failed. A WRITE the server takes in part
  * (MS-SMB2 3.3.5.13) is completed under the final name in more round
  * trips; when that fails, the incomplete file is deleted and the call
- * fails.
+ * fails. Any length: above smb_open_max_write (a server with a small
+ * MaxWriteSize, SMB 2.0.2, few credits) the same steps go as CREATE,
+ * pipelined WRITEs, rename, times and CLOSE on one handle, with the same
+ * outcome.
  */
 int smb_write_file(smb_tree *tree, const char *path, const void *buf, size_t len, const smb_basic_info *bi,
                    const char *rename_to, smb_file_info *info, smb_error *err);

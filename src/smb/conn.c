@@ -288,13 +288,19 @@ static int acquire_locked(smb_conn *c, smb_req **rs, int n, smb_error *err)
 {
     uint32_t need = 0;
     for (int i = 0; i < n; i++) {
-        size_t send = rs[i]->msg.len - SMB2_HDR_LEN + rs[i]->payload_len;
-        rs[i]->charge = smb_credit_charge(c->neg.multi_credit, send, rs[i]->expect_len);
-        need += rs[i]->charge;
+        smb_req *r = rs[i];
+        /* Charged by payload size only where MS-SMB2 3.2.4.1.5 says so; 1 otherwise. */
+        size_t send = r->charge_bytes ? r->charge_bytes : r->msg.len - SMB2_HDR_LEN + r->payload_len;
+        r->charge = smb_credit_charge(c->neg.multi_credit && smb_credit_sized_command(r->command), send,
+                                      r->expect_len);
+        need += r->charge;
     }
     uint64_t deadline = smb_now_ns() + (uint64_t)c->opts.request_timeout_ms * 1000000ull;
     while (!c->dead && c->credits < need) {
         if (c->outstanding == 0) {
+            /* Nothing in flight brings more: the server will not grant what this needs. */
+            for (int i = 0; i < n; i++)
+                rs[i]->credit_short = true;
             return smb_err_set(err, SMB_ERR_PROTOCOL, 0,
                                "server granted %u credits but a request needs %u", c->credits, need);
         }
@@ -327,6 +333,14 @@ static int acquire_locked(smb_conn *c, smb_req **rs, int n, smb_error *err)
         c->stats.requests++;
     }
     return 0;
+}
+
+uint32_t smb_conn_request_cap(smb_conn *c, uint32_t limit)
+{
+    pthread_mutex_lock(&c->lock);
+    uint64_t held = (uint64_t)c->credits + c->outstanding;
+    pthread_mutex_unlock(&c->lock);
+    return smb_credit_io_cap(c->neg.multi_credit, held > UINT32_MAX ? UINT32_MAX : (uint32_t)held, limit);
 }
 
 static int transmit(smb_conn *c, struct iovec *iov, int niov, size_t total, smb_req *from_file, smb_error *err)

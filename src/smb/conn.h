@@ -58,6 +58,8 @@ struct smb_req {
     uint16_t command;
     uint16_t charge;        /* credits (and message ids) used */
     uint32_t expect_len;    /* expected response payload, for the charge */
+    size_t charge_bytes;    /* payload the charge covers (a WRITE's Length, MS-SMB2 3.1.5.2); 0: the body */
+    bool credit_short;      /* not sent: its charge is more than the connection holds or can get */
     uint64_t mid;
     uint64_t async_id;
     bool is_async;
@@ -177,6 +179,13 @@ smb_rd smb_req_rsp_body(const smb_req *r);
 
 /** Fail a request's status as an error (when status is not success). */
 int smb_req_status_error(const smb_req *r, const char *what, smb_error *err);
+
+/**
+ * The largest payload one READ or WRITE (or the output of an IOCTL or
+ * QUERY_DIRECTORY) may have on c now: limit, capped by the credits c holds
+ * (smb_credit_io_cap), so that its charge can always be paid.
+ */
+uint32_t smb_conn_request_cap(smb_conn *c, uint32_t limit);
 
 /** Mark the connection dead (first cause wins), failing every request. */
 void smb_conn_fail(smb_conn *c, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));

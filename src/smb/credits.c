@@ -25,3 +25,17 @@ uint16_t smb_credit_request(uint32_t available, uint32_t outstanding, uint32_t t
         want += target - have;
     return (uint16_t)(want > SMB_CREDIT_REQUEST_MAX ? SMB_CREDIT_REQUEST_MAX : want);
 }
+
+bool smb_credit_sized_command(uint16_t command)
+{
+    /* READ, WRITE, IOCTL, QUERY_DIRECTORY (MS-SMB2 2.2.1.2). */
+    return command == 0x0008 || command == 0x0009 || command == 0x000B || command == 0x000E;
+}
+
+uint32_t smb_credit_io_cap(bool multi_credit, uint32_t held, uint32_t limit)
+{
+    uint64_t cap = SMB_CREDIT_UNIT;
+    if (multi_credit && held / 4 > 1)
+        cap = (uint64_t)(held / 4) * SMB_CREDIT_UNIT;
+    return cap < limit ? (uint32_t)cap : limit;
+}

@@ -22,6 +22,25 @@
 uint16_t smb_credit_charge(bool multi_credit, size_t send_bytes, size_t expect_bytes);
 
 /**
+ * True for the commands whose CreditCharge follows their payload size
+ * (READ, WRITE, IOCTL, QUERY_DIRECTORY); every other request is charged
+ * exactly 1 credit, however large its payload or answer (MS-SMB2 3.2.4.1.5).
+ */
+bool smb_credit_sized_command(uint16_t command);
+
+/**
+ * Largest READ or WRITE payload one request may carry: limit (the server's
+ * MaxReadSize or MaxWriteSize, or our cap) and, with multi-credit, what a
+ * quarter of the credits the connection holds in all (`held`: available
+ * plus in flight, at least one) pays for. A server grants what it likes
+ * (MS-SMB2 3.3.1.2): one that keeps a client to 32 credits can never take
+ * a 4 MiB WRITE of 64, so requests are sized to what it grants, and the
+ * quarter keeps several in flight. Without multi-credit every request
+ * carries 64 KiB at most (3.2.4.1.5).
+ */
+uint32_t smb_credit_io_cap(bool multi_credit, uint32_t held, uint32_t limit);
+
+/**
  * Most credits the client keeps available. A server may grant any number
  * with every response (MS-SMB2 3.3.1.2 leaves the policy to it); a
  * hostile one granting 65535 each time would otherwise wrap the counter.

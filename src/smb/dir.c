@@ -123,6 +123,8 @@ static int fetch(smb_dir *d, smb_error *err)
     d->buf = NULL;
     d->buf_len = 0;
     smb_conn *c = d->op->tree->sess->conn;
+    /* Charged by its size (MS-SMB2 3.2.4.1.5): no more than the credits held pay for. */
+    uint32_t batch = smb_conn_request_cap(c, c->neg.max_transact < DIR_BATCH ? c->neg.max_transact : DIR_BATCH);
     smb_req *r = smb_tree_req(d->op->tree, SMB2_QUERY_DIRECTORY);
     if (!r)
         return smb_err_set(err, SMB_ERR_NO_MEMORY, 0, "out of memory");
@@ -132,7 +134,7 @@ static int fetch(smb_dir *d, smb_error *err)
         .fid = d->op->fid,
         .pattern_utf16 = d->pattern,
         .pattern_len = d->pattern_len,
-        .output_buffer_length = c->neg.max_transact < DIR_BATCH ? c->neg.max_transact : DIR_BATCH,
+        .output_buffer_length = batch,
     };
     smb2_query_dir_req_encode(smb_req_body(r), &q);
     r->expect_len = q.output_buffer_length;

@@ -313,7 +313,8 @@ static int read_file_pipelined(smb_tree *t, const char *path, void *buf, size_t 
 int smb_read_file(smb_tree *t, const char *path, void *buf, size_t cap, size_t *n, smb_file_info *info,
                   smb_error *err)
 {
-    if (cap > t->sess->conn->neg.max_read)
+    smb_conn *c = t->sess->conn;
+    if (cap > smb_conn_request_cap(c, c->neg.max_read))
         return read_file_pipelined(t, path, buf, cap, n, info, err);
     smb2_create_req cr;
     create_defaults(&cr, SMB_FILE_READ_DATA | SMB_FILE_READ_ATTRIBUTES | SMB_SYNCHRONIZE, SMB_FILE_OPEN,
@@ -377,11 +378,60 @@ static int write_file_rest(smb_tree *t, const char *final, smb_req *w, const uin
     return rc;
 }
 
+/*
+ * smb_write_file of more than one WRITE may carry (a small MaxWriteSize, no
+ * multi-credit, or few credits granted): the same steps in more round trips
+ * on one handle (create, pipelined WRITEs, rename, times, close), with the
+ * same outcome: on a failure before the rename the file is deleted, after it
+ * the file stays in place and the error says what failed.
+ */
+static int write_file_pipelined(smb_tree *t, const char *path, const uint8_t *buf, size_t len,
+                                const smb_basic_info *bi, const char *rename_to, smb_file_info *info, smb_error *err)
+{
+    smb_error le = {0};
+    smb_open *op = smb_open_file(t, path, SMB_O_WRONLY | SMB_O_CREAT | SMB_O_EXCL, NULL, &le);
+    if (!op) {
+        *err = le;
+        return le.code ? le.code : SMB_ERR_NO_MEMORY;
+    }
+    bool renamed = false;
+    const char *stage = "write";
+    int rc = smb_pwrite(op, buf, len, 0, 0, &le);
+    if (rc == 0 && rename_to) {
+        stage = "rename";
+        rc = smb_set_rename(op, rename_to, true, &le);
+        renamed = rc == 0;
+    }
+    if (rc == 0 && bi) {
+        stage = "set times of";
+        rc = smb_set_basic_info(op, bi, &le);
+    }
+    /* Not in place yet: the handle deletes it as it closes. */
+    if (rc != 0 && !renamed)
+        smb_set_delete_on_close(op, true, NULL);
+    smb_error ce = {0};
+    int crc = smb_close(op, rc == 0 ? info : NULL, &ce);
+    if (rc == 0 && crc != 0) {
+        rc = crc;
+        le = ce;
+        stage = "close";
+    }
+    if (rc != 0)
+        smb_err_set(err, rc, le.ntstatus, "%s '%s': %s", stage, renamed ? rename_to : path, le.message);
+    return rc;
+}
+
 int smb_write_file(smb_tree *t, const char *path, const void *buf, size_t len, const smb_basic_info *bi,
                    const char *rename_to, smb_file_info *info, smb_error *err)
 {
-    if (len > t->sess->conn->neg.max_write)
-        return smb_err_set(err, SMB_ERR_INVALID_ARG, 0, "write of %zu bytes exceeds the limit", len);
+    smb_conn *c = t->sess->conn;
+    if (len > smb_conn_request_cap(c, c->neg.max_write)) {
+        smb_error le = {0};
+        int rc = write_file_pipelined(t, path, buf, len, bi, rename_to, info, &le);
+        if (rc != 0 && err)
+            *err = le;
+        return rc;
+    }
     smb_req *mid[3];
     int nmid = 0, rc = 0;
     if (len) {
@@ -391,6 +441,7 @@ int smb_write_file(smb_tree *t, const char *path, const void *buf, size_t len, c
             smb2_write_req_encode(smb_req_body(w), &wr);
             w->payload = buf;
             w->payload_len = len;
+            w->charge_bytes = len;
         }
         mid[nmid++] = w;
     }

@@ -5,39 +5,48 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "credits.h"
 #include "error.h"
 #include "objects.h"
 
 #define STATUS_SUCCESS 0x00000000u
 #define STATUS_END_OF_FILE 0xC0000011u
 
-struct smb_io {
+/* One request of an io: length bytes at offset (relative to the io's start). */
+typedef struct io_part {
     smb_req *req;
+    size_t at;
+    size_t len;
+} io_part;
+
+/*
+ * A READ or WRITE of any length: as many requests as the server's limits
+ * and the credits held ask for (smb_open_max_read/smb_open_max_write), all
+ * in flight at once.
+ */
+struct smb_io {
     bool is_read;
-    /* A WRITE from memory, to be continued when the server takes part of it. */
     smb_open *op;
+    /* A WRITE from memory: a part the server takes in part is continued. */
     const uint8_t *buf;
     size_t len;
     uint64_t offset;
+    io_part *parts;
+    size_t nparts, cap;
 };
 
 /*
- * Start a READ into buf, or a WRITE of buf (or, with fd >= 0, of the file
- * open as fd from fd_offset, sent with sendfile).
+ * Build and send one READ into buf, or WRITE of buf (or, with fd >= 0, of
+ * the file open as fd from fd_offset, sent with sendfile). NULL on error;
+ * *short_of_credits when it was not sent because its charge is more than
+ * the connection can get.
  */
-static smb_io *submit(smb_open *op, bool is_read, void *buf, int fd, uint64_t fd_offset, size_t len, uint64_t offset,
-                      smb_error *err)
+static smb_req *send_one(smb_open *op, bool is_read, void *buf, int fd, uint64_t fd_offset, size_t len,
+                         uint64_t offset, bool *short_of_credits, smb_error *err)
 {
-    uint32_t max = is_read ? smb_open_max_read(op) : smb_open_max_write(op);
-    if (!op || len > max || (!buf && fd < 0 && len)) {
-        smb_err_set(err, SMB_ERR_INVALID_ARG, 0, "%s of %zu bytes exceeds the limit of %u", is_read ? "read" : "write",
-                    len, max);
-        return NULL;
-    }
-    smb_io *io = malloc(sizeof *io);
-    smb_req *r = io ? smb_tree_req(op->tree, is_read ? SMB2_READ : SMB2_WRITE) : NULL;
+    *short_of_credits = false;
+    smb_req *r = smb_tree_req(op->tree, is_read ? SMB2_READ : SMB2_WRITE);
     if (!r) {
-        free(io);
         smb_err_set(err, SMB_ERR_NO_MEMORY, 0, "out of memory");
         return NULL;
     }
@@ -55,14 +64,85 @@ static smb_io *submit(smb_open *op, bool is_read, void *buf, int fd, uint64_t fd
         r->payload_from_fd = fd >= 0;
         r->payload_fd = fd;
         r->payload_fd_off = fd_offset;
+        r->charge_bytes = len;
     }
-    *io = (smb_io){.req = r, .is_read = is_read, .op = op, .buf = !is_read && fd < 0 ? buf : NULL, .len = len,
-                   .offset = offset};
     if (smb_req_send(r, err) != 0) {
+        *short_of_credits = r->credit_short;
         smb_req_free(r);
-        free(io);
         return NULL;
     }
+    return r;
+}
+
+/* Wait for r (a READ or WRITE), take its count into *n and free it. */
+static int finish(smb_req *r, bool is_read, size_t *n, smb_error *err);
+
+/* Wait for and free every part still held (after a failure to submit them all). */
+static void drop_parts(smb_io *io)
+{
+    for (size_t i = 0; i < io->nparts; i++) {
+        size_t n;
+        smb_error e2;
+        finish(io->parts[i].req, io->is_read, &n, &e2);
+    }
+    free(io->parts);
+    free(io);
+}
+
+/*
+ * Start a READ into buf or a WRITE of buf (or of fd from fd_offset) of len
+ * bytes at offset: split into requests of at most the open's limit, which
+ * shrinks when the server grants fewer credits than a request needs.
+ */
+static smb_io *submit(smb_open *op, bool is_read, void *buf, int fd, uint64_t fd_offset, size_t len, uint64_t offset,
+                      smb_error *err)
+{
+    if (!op || (!buf && fd < 0 && len)) {
+        smb_err_set(err, SMB_ERR_INVALID_ARG, 0, "no buffer for a %s of %zu bytes", is_read ? "read" : "write", len);
+        return NULL;
+    }
+    if (len > UINT64_MAX - offset) {
+        smb_err_set(err, SMB_ERR_INVALID_ARG, 0, "%s of %zu bytes at offset %llu runs past the largest offset",
+                    is_read ? "read" : "write", len, (unsigned long long)offset);
+        return NULL;
+    }
+    smb_io *io = calloc(1, sizeof *io);
+    if (!io) {
+        smb_err_set(err, SMB_ERR_NO_MEMORY, 0, "out of memory");
+        return NULL;
+    }
+    *io = (smb_io){.is_read = is_read, .op = op, .buf = !is_read && fd < 0 ? buf : NULL, .len = len, .offset = offset};
+    size_t chunk = is_read ? smb_open_max_read(op) : smb_open_max_write(op);
+    size_t at = 0;
+    do {
+        size_t n = len - at < chunk ? len - at : chunk;
+        if (io->nparts == io->cap) {
+            size_t cap = io->cap ? io->cap * 2 : (len / chunk + 1 < 64 ? len / chunk + 1 : 64);
+            io_part *p = realloc(io->parts, cap * sizeof *p);
+            if (!p) {
+                smb_err_set(err, SMB_ERR_NO_MEMORY, 0, "out of memory");
+                drop_parts(io);
+                return NULL;
+            }
+            io->parts = p;
+            io->cap = cap;
+        }
+        bool short_of_credits;
+        smb_req *r = send_one(op, is_read, buf ? (uint8_t *)buf + at : NULL, fd, fd_offset + at, n, offset + at,
+                              &short_of_credits, err);
+        if (!r && short_of_credits && n > SMB_CREDIT_UNIT) {
+            /* The server now grants fewer credits than it did: smaller requests. */
+            size_t now = is_read ? smb_open_max_read(op) : smb_open_max_write(op);
+            chunk = now < n ? now : n / 2;
+            continue;
+        }
+        if (!r) {
+            drop_parts(io);
+            return NULL;
+        }
+        io->parts[io->nparts++] = (io_part){.req = r, .at = at, .len = n};
+        at += n;
+    } while (at < len);
     return io;
 }
 
@@ -94,10 +174,15 @@ int smb_io_cancel(smb_io *io, smb_error *err)
 {
     if (!io)
         return smb_err_set(err, SMB_ERR_INVALID_ARG, 0, "no io");
-    return smb_req_cancel(io->req, err);
+    int rc = 0;
+    for (size_t i = 0; i < io->nparts; i++) {
+        int prc = smb_req_cancel(io->parts[i].req, err);
+        if (rc == 0)
+            rc = prc;
+    }
+    return rc;
 }
 
-/* Wait for r (a READ or WRITE), take its count into *n and free it. */
 static int finish(smb_req *r, bool is_read, size_t *n, smb_error *err)
 {
     *n = 0;
@@ -124,6 +209,35 @@ static int finish(smb_req *r, bool is_read, size_t *n, smb_error *err)
     return rc;
 }
 
+/*
+ * Wait for one part of a WRITE from memory and write what the server did
+ * not take of it: a WRITE taken in part (MS-SMB2 3.3.5.13: Count below
+ * Length) leaves the rest to be written at offset + Count, until every
+ * byte is or the server takes none. *done receives the part's bytes.
+ */
+static int wait_part(smb_io *io, const io_part *p, size_t *done, smb_error *err)
+{
+    size_t n = 0;
+    int rc = finish(p->req, io->is_read, &n, err);
+    *done = n;
+    while (rc == 0 && io->buf && *done < p->len) {
+        if (n == 0) {
+            rc = smb_err_set(err, SMB_ERR_SERVER, 0, "the server wrote 0 of the %zu bytes at offset %llu",
+                             p->len - *done, (unsigned long long)(io->offset + p->at + *done));
+            break;
+        }
+        smb_io *rest = submit(io->op, false, (void *)(io->buf + p->at + *done), -1, 0, p->len - *done,
+                              io->offset + p->at + *done, err);
+        if (!rest) {
+            rc = err->code ? err->code : SMB_ERR_NO_MEMORY;
+            break;
+        }
+        rc = smb_io_wait(rest, &n, err);
+        *done += n;
+    }
+    return rc;
+}
+
 int smb_io_wait(smb_io *io, size_t *bytes, smb_error *err)
 {
     if (!io)
@@ -131,31 +245,32 @@ int smb_io_wait(smb_io *io, size_t *bytes, smb_error *err)
     smb_error local = {0};
     if (!err)
         err = &local;
-    size_t n = 0;
-    int rc = finish(io->req, io->is_read, &n, err);
-    size_t done = n;
     /*
-     * A WRITE taken in part (MS-SMB2 3.3.5.13: Count below Length) means
-     * the rest is still to be written at offset + Count: written here,
-     * until every byte is or the server takes none.
+     * Every part is waited for. The count is that of the parts up to the
+     * first one short of its length (the end of the file for a READ; for a
+     * WRITE from a file, where the caller writes the rest from there).
      */
-    while (rc == 0 && io->buf && done < io->len) {
-        if (n == 0) {
-            rc = smb_err_set(err, SMB_ERR_SERVER, 0, "the server wrote 0 of the %zu bytes at offset %llu",
-                             io->len - done, (unsigned long long)(io->offset + done));
-            break;
+    size_t total = 0;
+    bool ended = false;
+    int rc = 0;
+    for (size_t i = 0; i < io->nparts; i++) {
+        const io_part *p = &io->parts[i];
+        size_t n = 0;
+        smb_error e2 = {0};
+        int prc = rc ? finish(p->req, io->is_read, &n, &e2) : wait_part(io, p, &n, err);
+        if (rc || prc) {
+            if (!rc)
+                rc = prc;
+            continue;
         }
-        smb_io *rest = submit(io->op, false, (void *)(io->buf + done), -1, 0, io->len - done, io->offset + done, err);
-        if (!rest) {
-            rc = err->code ? err->code : SMB_ERR_NO_MEMORY;
-            break;
-        }
-        rc = finish(rest->req, false, &n, err);
-        free(rest);
-        done += n;
+        if (!ended)
+            total += n;
+        if (n < p->len)
+            ended = true;
     }
     if (bytes)
-        *bytes = done;
+        *bytes = rc == 0 ? total : 0;
+    free(io->parts);
     free(io);
     return rc;
 }

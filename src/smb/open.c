@@ -204,8 +204,18 @@ void smb_tree_close_opens(smb_tree *t, bool send)
     }
 }
 
-uint32_t smb_open_max_read(const smb_open *op) { return op->tree->sess->conn->neg.max_read; }
-uint32_t smb_open_max_write(const smb_open *op) { return op->tree->sess->conn->neg.max_write; }
+/* The server's limit, capped by the credits the connection holds (a server granting few takes smaller requests). */
+uint32_t smb_open_max_read(const smb_open *op)
+{
+    smb_conn *c = op->tree->sess->conn;
+    return smb_conn_request_cap(c, c->neg.max_read);
+}
+
+uint32_t smb_open_max_write(const smb_open *op)
+{
+    smb_conn *c = op->tree->sess->conn;
+    return smb_conn_request_cap(c, c->neg.max_write);
+}
 
 int smb_flush(smb_open *op, smb_error *err)
 {
@@ -342,7 +352,8 @@ int smb_fsctl(smb_tree *t, smb_open *op, uint32_t ctl_code, const void *in, size
     smb_req *r = smb_tree_req(t, SMB2_IOCTL);
     if (!r)
         return smb_err_set(err, SMB_ERR_NO_MEMORY, 0, "out of memory");
-    uint32_t maxout = t->sess->conn->neg.max_transact;
+    /* An IOCTL is charged by its output too (MS-SMB2 3.2.4.20): no more than the credits held pay for. */
+    uint32_t maxout = smb_conn_request_cap(t->sess->conn, t->sess->conn->neg.max_transact);
     smb2_ioctl_req ir = {
         .ctl_code = ctl_code,
         .fid = op ? op->fid : SMB2_FILEID_RELATED,

@@ -66,6 +66,49 @@ static void test_request_capped(void **state)
     assert_int_equal(smb_credit_request(UINT32_MAX, UINT32_MAX, 512, 3), 3);
 }
 
+/*
+ * The largest READ or WRITE one request may carry: what the server allows,
+ * and a quarter of the credits the connection holds (at least one), so that
+ * no request ever needs more than the server grants (a server granting 32
+ * credits in all cannot take a 4 MiB WRITE of 65 credits) and several stay
+ * in flight.
+ */
+static void test_io_cap_by_credits(void **state)
+{
+    (void)state;
+    assert_int_equal(smb_credit_io_cap(true, 512, 8u << 20), 8u << 20);
+    assert_int_equal(smb_credit_io_cap(true, 8192, 8u << 20), 8u << 20);
+    assert_int_equal(smb_credit_io_cap(true, 32, 8u << 20), 8 * 65536);
+    assert_int_equal(smb_credit_io_cap(true, 64, 8u << 20), 16 * 65536);
+    assert_int_equal(smb_credit_io_cap(true, 7, 8u << 20), 65536);
+    assert_int_equal(smb_credit_io_cap(true, 1, 8u << 20), 65536);
+    assert_int_equal(smb_credit_io_cap(true, 0, 8u << 20), 65536);
+    assert_int_equal(smb_credit_io_cap(true, 65535, UINT32_MAX), 16383u * 65536);
+    /* The server's own limit below: it decides. */
+    assert_int_equal(smb_credit_io_cap(true, 512, 65536), 65536);
+    assert_int_equal(smb_credit_io_cap(true, 512, 4096), 4096);
+    /* No multi-credit: every request costs one credit, 64 KiB at most. */
+    assert_int_equal(smb_credit_io_cap(false, 1, 65536), 65536);
+    assert_int_equal(smb_credit_io_cap(false, 512, 1u << 20), 65536);
+    /* Whatever the cap, a request of that size is charged no more than it holds. */
+    for (uint32_t held = 1; held < 2000; held++)
+        assert_true(smb_credit_charge(true, smb_credit_io_cap(true, held, 8u << 20), 0) <= (held < 4 ? 1 : held / 4));
+}
+
+/* Only READ, WRITE, IOCTL and QUERY_DIRECTORY are charged by size (MS-SMB2 3.2.4.1.5); the rest cost 1. */
+static void test_sized_commands(void **state)
+{
+    (void)state;
+    assert_true(smb_credit_sized_command(0x0008));  /* READ */
+    assert_true(smb_credit_sized_command(0x0009));  /* WRITE */
+    assert_true(smb_credit_sized_command(0x000B));  /* IOCTL */
+    assert_true(smb_credit_sized_command(0x000E));  /* QUERY_DIRECTORY */
+    assert_false(smb_credit_sized_command(0x0010)); /* QUERY_INFO */
+    assert_false(smb_credit_sized_command(0x0011)); /* SET_INFO */
+    assert_false(smb_credit_sized_command(0x0005)); /* CREATE */
+    assert_false(smb_credit_sized_command(0x0001)); /* SESSION_SETUP */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -75,6 +118,8 @@ int main(void)
         cmocka_unit_test(test_charge_saturates),
         cmocka_unit_test(test_request_tops_up_to_target),
         cmocka_unit_test(test_request_capped),
+        cmocka_unit_test(test_io_cap_by_credits),
+        cmocka_unit_test(test_sized_commands),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
