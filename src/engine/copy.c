@@ -382,7 +382,33 @@ static int direct_fd(const file_copy *fc, ep_file *src, ep_file *dst)
  */
 static bool use_server_copy(const file_copy *fc)
 {
-    return fc->pair->server_copy && fc->st.allocated >= fc->st.size;
+    return __atomic_load_n(&fc->pair->server_copy, __ATOMIC_ACQUIRE) && fc->st.allocated >= fc->st.size;
+}
+
+/* NTSTATUS of a server that does not offer server-side copy (impacket; appliances). */
+#define STATUS_INVALID_DEVICE_REQUEST 0xC0000010u
+#define STATUS_NOT_SUPPORTED 0xC00000BBu
+#define STATUS_NOT_IMPLEMENTED 0xC0000002u
+
+/*
+ * The server refused server-side copy itself (not this file): the pair
+ * streams through the client from now on, for the rest of the job (its
+ * reconnections included); the first refusal says so, once.
+ */
+static bool server_copy_refused(sc_job *job, file_copy *fc, const smb_error *err)
+{
+    if (err->ntstatus != STATUS_INVALID_DEVICE_REQUEST && err->ntstatus != STATUS_NOT_SUPPORTED &&
+        err->ntstatus != STATUS_NOT_IMPLEMENTED)
+        return false;
+    job_pair *p = fc->pair;
+    __atomic_store_n(&p->server_copy, false, __ATOMIC_RELEASE);
+    if (!__atomic_exchange_n(&p->server_copy_refused, true, __ATOMIC_ACQ_REL)) {
+        char msg[300], name[16];
+        snprintf(msg, sizeof msg, "the server refuses server-side copy (%s): copying through the client instead",
+                 smb_ntstatus_name(err->ntstatus, name));
+        job_event(job, SC_EV_RETRY, fc->rel, 0, false, msg);
+    }
+    return true;
 }
 
 /* Copy [off, off+len) between the opens src and dst. */
@@ -398,7 +424,9 @@ static int copy_range_body(sc_job *job, file_copy *fc, ep_file *src, ep_file *ds
             commit_flush(&cm);
             job_event(job, SC_EV_FILE_PROGRESS, fc->rel, len, false, NULL);
         }
-        return rc;
+        if (rc == 0 || !server_copy_refused(job, fc, err))
+            return rc;
+        memset(err, 0, sizeof *err); /* this range, and the rest, through the client */
     }
     int fd = direct_fd(fc, src, dst);
     return fd >= 0 ? copy_stream_fd(job, fc, fd, dst, off, len, err) : copy_stream(job, fc, src, dst, off, len, err);
@@ -1099,7 +1127,7 @@ void job_copy_file(sc_job *job, task *t)
         return;
     }
     unsigned attempts = job->opts.retries + 1;
-    bool small = t->st.size <= SMALL_MAX && !t->pair->server_copy;
+    bool small = t->st.size <= SMALL_MAX && !__atomic_load_n(&t->pair->server_copy, __ATOMIC_ACQUIRE);
     const char *stage = "copy";
     bool changed = false;
     for (unsigned i = t->attempt; i < attempts; i++) {

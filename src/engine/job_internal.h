@@ -20,7 +20,8 @@
 typedef struct job_pair {
     ep *src;
     ep *dst;
-    bool server_copy; /* src and dst may copy server-side */
+    bool server_copy; /* src and dst may copy server-side (read and cleared atomically) */
+    bool server_copy_refused; /* the server refused it: stream through the client for the rest of the job */
 } job_pair;
 
 /**
