@@ -223,7 +223,7 @@ static int plan_file_source(sc_job *job, job_pair *pair, const char *src_rel, co
 
 static void set_pair_caps(job_pair *p)
 {
-    p->server_copy = p->src->ops == p->dst->ops && p->src->ops->server_copy && p->src->ops->same_server &&
+    p->server_copy = !p->server_copy_refused && p->src->ops == p->dst->ops && p->src->ops->server_copy && p->src->ops->same_server &&
                      p->src->ops->same_server(p->src, p->dst);
 }
 
@@ -638,8 +638,11 @@ static void free_locations(sc_location *slocs, size_t n, sc_location *dloc)
     sc_location_free(dloc);
 }
 
-/* One pass: connect, open every source and the destination, copy. *connected: the setup succeeded. */
-static int run_pass(sc_job *job, bool *connected, smb_error *err)
+/*
+ * One pass: connect, open every source and the destination, copy.
+ * *connected: the setup succeeded, at *connected_at (before the copying).
+ */
+static int run_pass(sc_job *job, bool *connected, double *connected_at, smb_error *err)
 {
     *connected = false;
     job->pool = new_pool(job);
@@ -650,6 +653,7 @@ static int run_pass(sc_job *job, bool *connected, smb_error *err)
         free_locations(slocs, job->opts.nsources, &dloc);
     }
     *connected = rc == 0;
+    *connected_at = now_s();
     return run_queued(job, rc, err);
 }
 
@@ -686,7 +690,9 @@ static void end_pass(sc_job *job)
             job->pairs[i].src->ops->free(job->pairs[i].src);
         if (job->pairs[i].dst)
             job->pairs[i].dst->ops->free(job->pairs[i].dst);
+        bool refused = job->pairs[i].server_copy_refused; /* decided once per job */
         memset(&job->pairs[i], 0, sizeof job->pairs[i]);
+        job->pairs[i].server_copy_refused = refused;
     }
     job->npairs = 0;
     free_root_files(job);
@@ -846,9 +852,10 @@ int sc_job_run(sc_job *job, sc_summary *sum, smb_error *err)
     unsigned attempt = 0;
     for (unsigned pass = 0;; pass++) {
         bool connected = false;
-        rc = run_pass(job, &connected, err);
+        double connected_at = 0;
+        rc = run_pass(job, &connected, &connected_at, err);
         if (connected && lost_at >= 0) {
-            spent += now_s() - lost_at;
+            spent += connected_at - lost_at; /* disconnected until then; the copying after does not count */
             lost_at = -1;
             attempt = 0;
             job->sum.reconnects++;
