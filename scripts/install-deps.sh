@@ -2,6 +2,7 @@
 # Install the Debian packages that building and testing smbcopy needs.
 #
 #   scripts/install-deps.sh [--dry-run] [PACKAGE...]
+#   scripts/install-deps.sh --list    print the packages, one a line
 #
 # Extra PACKAGEs (the benchmarks' rclone) join the list. samba-ad-provision
 # is only recommended by samba-ad-dc, so --no-install-recommends needs it
@@ -19,7 +20,7 @@ PACKAGES=(
     libssl-dev libkrb5-dev libarchive-dev libzstd-dev libcmocka-dev
     samba smbclient samba-ad-dc samba-ad-provision krb5-user
     python3 python3-impacket
-    iproute2 procps jq
+    iproute2 procps jq openssl
     tar zstd xz-utils bzip2 gzip
     clang libclang-rt-dev valgrind cppcheck clang-tidy
 )
@@ -31,17 +32,24 @@ die() {
 }
 
 dry_run=no
+list=no
 for arg in "$@"; do
     case $arg in
     --dry-run | -n) dry_run=yes ;;
+    --list) list=yes ;;
     -h | --help)
-        sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'
+        sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'
         exit 0
         ;;
     -*) die "unknown argument '$arg' (usage: $PROG [--dry-run] [PACKAGE...])" ;;
     *) PACKAGES+=("$arg") ;;
     esac
 done
+
+if [[ $list == yes ]]; then
+    printf '%s\n' "${PACKAGES[@]}"
+    exit 0
+fi
 
 command -v dpkg-query >/dev/null 2>&1 || die "dpkg-query not found: this script is for Debian and its derivatives"
 
