@@ -77,9 +77,17 @@ static int verify_final(smb_session *s, const smb_req *r, smb_error *err)
             return smb_err_set(err, SMB_ERR_SIGNATURE, 0, "the server's final logon response is not signed");
         return 0;
     }
+    /*
+     * The server said STATUS_SUCCESS: it took the password. A signature
+     * that does not verify means its session key is not ours (a key
+     * exchange done differently, or a tampered connection), not a wrong
+     * password: an authentication failure all the same, as the session
+     * cannot be trusted.
+     */
     if (!smb_rsp_signature_ok(s->sec.signing_alg, s->sec.signing_key, r->rsp, r->rsp_len))
-        return smb_err_set(err, SMB_ERR_SIGNATURE, 0,
-                           "the server's logon response has a bad signature (wrong password or a tampered connection)");
+        return smb_err_set(err, SMB_ERR_AUTH, 0,
+                           "the server accepted the logon but signed its answer with another session key than "
+                           "ours (an NTLM key exchange it does differently, or a tampered connection)");
     return 0;
 }
 

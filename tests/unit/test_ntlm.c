@@ -561,6 +561,62 @@ static void test_modern_exchange(void **state)
     smb_mech_ntlm.free(st);
 }
 
+/*
+ * A server offering key exchange without signing or sealing (impacket's
+ * CHALLENGE: KEY_EXCH, no SIGN): the AUTHENTICATE keeps KEY_EXCH and
+ * carries an EncryptedRandomSessionKey, and the session key is the random
+ * key it carries, as Samba's client does; the server then signs with it. A
+ * server that leaves KEY_EXCH out gets none, and the session key is the
+ * session base key (MS-NLMP 3.1.5.1.2).
+ */
+static void test_key_exchange_without_sign(void **state)
+{
+    (void)state;
+    for (int offer = 0; offer < 2; offer++) {
+        smb_auth_params p = {.user = "alice", .domain = "WORKGROUP", .password = "Secr3t!", .workstation = "",
+                             .target_host = "server.example", .random = fixed_random};
+        void *st = smb_ntlm_new(&p);
+        assert_non_null(st);
+        smb_error err = {0};
+        smb_buf neg = {0}, auth = {0};
+        assert_int_equal(smb_mech_ntlm.step(st, NULL, 0, &neg, &err), SMB_AUTH_CONTINUE);
+        uint8_t ti[256], chal[512];
+        size_t tl = modern_target_info(ti);
+        uint32_t flags = 0xe28a8215u & ~(uint32_t)(NTLMSSP_NEGOTIATE_SIGN | NTLMSSP_NEGOTIATE_ALWAYS_SIGN |
+                                                   NTLMSSP_NEGOTIATE_SEAL);
+        if (!offer)
+            flags &= ~(uint32_t)NTLMSSP_NEGOTIATE_KEY_EXCH;
+        size_t cl = build_challenge(chal, sizeof chal, flags, SC2, ti, tl);
+        assert_int_equal(smb_mech_ntlm.step(st, chal, cl, &auth, &err), SMB_AUTH_DONE);
+        auth_view v;
+        view_auth(auth.data, auth.len, &v);
+        assert_false(v.flags & NTLMSSP_NEGOTIATE_SIGN);
+        uint8_t pw[64], nth[16], user[32], dom[32], key[16], proof[16], base[16], sk[16], want[16];
+        smb_ntlm_nt_hash(pw, u16("Secr3t!", pw), nth);
+        size_t ul = u16("ALICE", user), dl = u16("WORKGROUP", dom);
+        assert_int_equal(smb_ntlm_ntowfv2(nth, user, ul, dom, dl, key), 0);
+        assert_int_equal(smb_ntlm_v2_proof(key, SC2, v.nt.base + 16, v.nt.len - 16, proof, base), 0);
+        size_t skl = 0;
+        assert_int_equal(smb_mech_ntlm.session_key(st, sk, sizeof sk, &skl), 0);
+        assert_int_equal(skl, 16);
+        if (offer) {
+            assert_true(v.flags & NTLMSSP_NEGOTIATE_KEY_EXCH);
+            assert_int_equal(v.key.len, 16);
+            smb_rc4k(base, v.key.base, want, 16);      /* what the server decrypts */
+            memset(proof, 0x55, 16);                  /* fixed_random's session key */
+            assert_memory_equal(want, proof, 16);
+            assert_memory_equal(sk, want, 16);
+        } else {
+            assert_false(v.flags & NTLMSSP_NEGOTIATE_KEY_EXCH);
+            assert_int_equal(v.key.len, 0);
+            assert_memory_equal(sk, base, 16);
+        }
+        free(neg.data);
+        free(auth.data);
+        smb_mech_ntlm.free(st);
+    }
+}
+
 /* Non-ASCII names: UTF-16 with a surrogate pair; NTOWFv2 upper-cases ü. */
 static void test_unicode_user(void **state)
 {
@@ -765,6 +821,7 @@ int main(void)
         cmocka_unit_test(test_spec_seal_sign),
         cmocka_unit_test(test_spec_exchange),
         cmocka_unit_test(test_modern_exchange),
+        cmocka_unit_test(test_key_exchange_without_sign),
         cmocka_unit_test(test_unicode_user),
         cmocka_unit_test(test_bad_utf8),
         cmocka_unit_test(test_anonymous),

@@ -290,10 +290,16 @@ static int ntlm_authenticate(ntlm_state *st, const uint8_t *in, size_t in_len, s
     st->flags = (c.flags & NTLM_CLIENT_FLAGS) | NTLMSSP_NEGOTIATE_UNICODE | NTLMSSP_REQUEST_TARGET;
     if (st->anonymous)
         st->flags |= NTLMSSP_NEGOTIATE_ANONYMOUS;
-    bool key_exch = (st->flags & NTLMSSP_NEGOTIATE_KEY_EXCH) &&
-                    (st->flags & (NTLMSSP_NEGOTIATE_SIGN | NTLMSSP_NEGOTIATE_SEAL));
-    if (!key_exch)
-        st->flags &= ~(uint32_t)NTLMSSP_NEGOTIATE_KEY_EXCH;
+    /*
+     * Key exchange whenever both sides offer it, as Samba's client does.
+     * MS-NLMP 3.1.5.1.2 exchanges only when SIGN or SEAL is agreed too;
+     * Windows and Samba servers always agree SIGN (we ask for it), so the
+     * two rules differ only for a server offering KEY_EXCH without SIGN:
+     * impacket's, which then signs with the exchanged key (as Samba's
+     * server would). The AUTHENTICATE says KEY_EXCH and carries the key,
+     * so the server knows which key the session has.
+     */
+    bool key_exch = (st->flags & NTLMSSP_NEGOTIATE_KEY_EXCH) != 0;
     st->mic_sent = !st->anonymous && c.has_timestamp;
 
     smb_wr nt;
