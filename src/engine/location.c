@@ -4,7 +4,7 @@
  * without its password.
  *
  *   smb://[DOMAIN;]USER[:PASSWORD]@HOST[:PORT]/SHARE[/PATH]   percent-decoded, IPv6 as [ADDR]
- *   //HOST/SHARE[/PATH]   \\HOST\SHARE[\PATH]                  taken literally
+ *   //[[DOMAIN;]USER[:PASSWORD]@]HOST/SHARE[/PATH]  (or with '\\')    taken literally
  *   anything else                                             a local path, as given
  *
  * In SMB paths '/' and '\' both separate components (neither may appear in
@@ -12,6 +12,7 @@
  */
 #include <smbcopy/engine.h>
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,7 @@
 
 #define SMB_DEFAULT_PORT 445
 #define SHOWN_MAX 200 /* longest quoted input in a message */
+#define SMB_PATH_MAX_UNITS 32767
 
 static bool is_sep(char c)
 {
@@ -39,34 +41,31 @@ static int hex_value(char c)
 }
 
 /*
- * The input as it may appear in a message: an SMB URL's password replaced
- * by "***", cut to SHOWN_MAX characters. A password holding an unencoded
- * separator ends the authority early; the last '@' of the whole string then
- * bounds what is hidden.
+ * The input as it may appear in a message: cut to SHOWN_MAX characters,
+ * and in an SMB location (a URL or the UNC form, which both may carry
+ * USER:PASSWORD@) everything from the first ':' to the last '@' of the
+ * whole string replaced by "***". A password may hold unencoded '@', '/' or
+ * '\\' (which then end the host part early and make the parse fail):
+ * hiding up to the last '@' hides it whatever it holds, at the price of
+ * sometimes hiding more than the password.
  */
 static void shown_input(const char *s, char *buf, size_t len)
 {
-    size_t n = strlen(s);
-    const char *pw = NULL, *pw_end = NULL;
-    if (strncasecmp(s, "smb://", 6) == 0) {
-        const char *auth = s + 6;
-        const char *auth_end = auth + strcspn(auth, "/\\");
-        const char *at = NULL;
-        for (const char *p = auth; p < auth_end; p++)
-            if (*p == '@')
-                at = p;
-        if (!at)
-            at = strrchr(auth, '@');
-        const char *colon = at ? memchr(auth, ':', (size_t)(at - auth)) : NULL;
-        if (colon) {
-            pw = colon + 1;
-            pw_end = at;
-        }
-    }
-    if (pw)
-        snprintf(buf, len, "%.*s***%.*s", (int)(pw - s), s, SHOWN_MAX, pw_end);
-    else
+    size_t n = strlen(s), skip = 0;
+    if (strncasecmp(s, "smb://", 6) == 0)
+        skip = 6;
+    else if (is_sep(s[0]) && is_sep(s[1]))
+        skip = 2;
+    const char *at = skip ? strrchr(s + skip, '@') : NULL;
+    const char *colon = at ? memchr(s + skip, ':', (size_t)(at - (s + skip))) : NULL;
+    if (colon) {
+        size_t head = (size_t)(colon + 1 - s); /* up to and with the ':' */
+        if (head > SHOWN_MAX)
+            head = SHOWN_MAX;
+        snprintf(buf, len, "%.*s***%.*s%s", (int)head, s, SHOWN_MAX, at, strlen(at) > SHOWN_MAX ? "..." : "");
+    } else {
         snprintf(buf, len, "%.*s%s", SHOWN_MAX, s, n > SHOWN_MAX ? "..." : "");
+    }
 }
 
 /* Copy s[0..n) into a new string, percent-decoding when asked. NULL: bad %-escape or no memory (*bad tells). */
@@ -157,8 +156,8 @@ static int take_failed(bool bad, const char *what, const char *shown, smb_error 
     return smb_err_set(err, SMB_ERR_NO_MEMORY, 0, "out of memory");
 }
 
-/* "[DOMAIN;]USER[:PASSWORD]" of an SMB URL. */
-static int parse_userinfo(const char *s, size_t n, sc_location *loc, const char *shown, smb_error *err)
+/* "[DOMAIN;]USER[:PASSWORD]" of an SMB URL (percent-decoded) or of the UNC form (decode false: literal). */
+static int parse_userinfo(const char *s, size_t n, bool decode, sc_location *loc, const char *shown, smb_error *err)
 {
     bool bad = false;
     const char *colon = memchr(s, ':', n);
@@ -166,16 +165,16 @@ static int parse_userinfo(const char *s, size_t n, sc_location *loc, const char 
     const char *semi = memchr(s, ';', user_n);
     const char *user = s;
     if (semi) {
-        if (semi > s && !(loc->domain = take(s, (size_t)(semi - s), true, &bad)))
+        if (semi > s && !(loc->domain = take(s, (size_t)(semi - s), decode, &bad)))
             return take_failed(bad, "domain", shown, err);
         user = semi + 1;
         user_n -= (size_t)(user - s);
     }
     if (user_n == 0)
         return smb_err_set(err, SMB_ERR_INVALID_ARG, 0, "missing user name before '@' in '%s'", shown);
-    if (!(loc->user = take(user, user_n, true, &bad)))
+    if (!(loc->user = take(user, user_n, decode, &bad)))
         return take_failed(bad, "user name", shown, err);
-    if (colon && !(loc->password = take(colon + 1, n - (size_t)(colon + 1 - s), true, &bad)))
+    if (colon && !(loc->password = take(colon + 1, n - (size_t)(colon + 1 - s), decode, &bad)))
         return take_failed(bad, "password", shown, err);
     return 0;
 }
@@ -250,7 +249,7 @@ static int parse_url(const char *s, sc_location *loc, const char *shown, smb_err
             at = p;
     const char *hostport = s;
     if (at) {
-        int rc = parse_userinfo(s, (size_t)(at - s), loc, shown, err);
+        int rc = parse_userinfo(s, (size_t)(at - s), true, loc, shown, err);
         if (rc)
             return rc;
         hostport = at + 1;
@@ -261,11 +260,25 @@ static int parse_url(const char *s, sc_location *loc, const char *shown, smb_err
     return parse_share_path(auth_end, true, loc, shown, err);
 }
 
-/* //HOST/SHARE... or \\HOST\SHARE... after the two separators. */
+/*
+ * //[[DOMAIN;]USER[:PASSWORD]@]HOST/SHARE... or the same with '\\', after
+ * the two separators. The user part ends at the last '@' of the host part.
+ */
 static int parse_unc(const char *s, sc_location *loc, const char *shown, smb_error *err)
 {
     size_t host_n = strcspn(s, "/\\");
     const char *host = s;
+    const char *at = NULL;
+    for (const char *p = s; p < s + host_n; p++)
+        if (*p == '@')
+            at = p;
+    if (at) {
+        int rc = parse_userinfo(s, (size_t)(at - s), false, loc, shown, err);
+        if (rc)
+            return rc;
+        host = at + 1;
+        host_n -= (size_t)(host - s);
+    }
     if (host_n >= 2 && host[0] == '[' && host[host_n - 1] == ']') {
         host++;
         host_n -= 2;
@@ -279,6 +292,37 @@ static int parse_unc(const char *s, sc_location *loc, const char *shown, smb_err
     return parse_share_path(s + strcspn(s, "/\\"), false, loc, shown, err);
 }
 
+/* UTF-16 code units of UTF-8 text (a 4-byte sequence is a surrogate pair). */
+static size_t utf16_units(const char *s)
+{
+    size_t n = 0;
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+        n += (*p & 0xC0) != 0x80 ? (*p >= 0xF0 ? 2 : 1) : 0;
+    return n;
+}
+
+/*
+ * Paths no request can carry: an SMB path beyond what a CREATE's 16-bit
+ * NameLength holds (MS-SMB2 2.2.13: 32767 UTF-16 code units), a local one
+ * of PATH_MAX bytes or more (every system call refuses it). Refused by
+ * their length, before anything is connected or allocated after them.
+ */
+static int check_length(const sc_location *loc, const char *shown, smb_error *err)
+{
+    if (loc->is_smb) {
+        size_t units = utf16_units(loc->path);
+        if (units > SMB_PATH_MAX_UNITS)
+            return smb_err_set(err, SMB_ERR_INVALID_ARG, 0, "path too long for SMB: %zu characters (at most %d): '%s'",
+                               units, SMB_PATH_MAX_UNITS, shown);
+        return 0;
+    }
+    size_t n = strlen(loc->path);
+    if (n >= PATH_MAX)
+        return smb_err_set(err, SMB_ERR_INVALID_ARG, 0, "local path too long: %zu bytes (at most %d): '%s'", n,
+                           PATH_MAX - 1, shown);
+    return 0;
+}
+
 int sc_location_parse(const char *s, sc_location *loc, smb_error *err)
 {
     if (!loc)
@@ -286,7 +330,7 @@ int sc_location_parse(const char *s, sc_location *loc, smb_error *err)
     memset(loc, 0, sizeof *loc);
     if (!s || !*s)
         return smb_err_set(err, SMB_ERR_INVALID_ARG, 0, "empty location");
-    char shown[SHOWN_MAX + 8];
+    char shown[2 * SHOWN_MAX + 16];
     shown_input(s, shown, sizeof shown);
     size_t n = strlen(s);
     int rc;
@@ -300,10 +344,12 @@ int sc_location_parse(const char *s, sc_location *loc, smb_error *err)
         rc = parse_unc(s + 2, loc, shown, err);
     } else {
         loc->path = strdup(s);
-        rc = loc->path ? 0 : smb_err_set(err, SMB_ERR_NO_MEMORY, 0, "out of memory");
+        rc = loc->path ? check_length(loc, shown, err) : smb_err_set(err, SMB_ERR_NO_MEMORY, 0, "out of memory");
         loc->trailing_sep = s[n - 1] == '/';
         return rc ? (sc_location_free(loc), rc) : 0;
     }
+    if (rc == 0)
+        rc = check_length(loc, shown, err);
     if (rc) {
         sc_location_free(loc);
         return rc;

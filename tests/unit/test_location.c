@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -212,6 +213,97 @@ static void test_error_hides_password(void **state)
     assert_null(strstr(err.message, "Secret"));
 }
 
+/* No message of a failed parse holds any part of a password, however the URL is spelled. */
+static void test_error_never_shows_password(void **state)
+{
+    (void)state;
+    static const char *const bad[] = {
+        "smb://alice:Pass@/word@host/share",     /* unencoded '@' then '/': the "missing host name" error */
+        "smb://alice:Pa@ss@/word@host/share",
+        "smb://alice:Pass@:12/word@host/share",
+        "smb://alice:Pass\\word@/x@host/share",
+        "//alice:Pass@/word@host/share",          /* the UNC form takes a user too */
+        "//alice:Pass@host",
+        "\\\\alice:Pass@host",
+        "//alice:Pass@/",
+        "smb://dom;alice:Pass@host/s/../x",
+        "smb://alice:Pass%zz@host/s",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        sc_location loc;
+        smb_error err = {0};
+        assert_int_equal(sc_location_parse(bad[i], &loc, &err), SMB_ERR_INVALID_ARG);
+        if (strstr(err.message, "Pass") || strstr(err.message, "/word") || strstr(err.message, "\\word") ||
+            strstr(err.message, "ss@"))
+            fail_msg("'%s': the message shows the password: %s", bad[i], err.message);
+        if (strstr(err.message, "alice") && !strstr(err.message, "alice:***@"))
+            fail_msg("'%s': the password is not shown as ***: %s", bad[i], err.message);
+    }
+}
+
+/* //[DOMAIN;]USER[:PASSWORD]@HOST/SHARE: a user and password, never a host named after them. */
+static void test_unc_user(void **state)
+{
+    (void)state;
+    sc_location loc;
+    parse_ok("//alice:Sec%25ret@fs1/share/dir", &loc);
+    assert_true(loc.is_smb);
+    assert_string_equal(loc.host, "fs1");
+    assert_string_equal(loc.user, "alice");
+    assert_string_equal(loc.password, "Sec%25ret"); /* taken literally, as the rest of a UNC path */
+    assert_string_equal(loc.share, "share");
+    assert_string_equal(loc.path, "dir");
+    char buf[256];
+    assert_string_equal(sc_location_display(&loc, buf, sizeof buf), "smb://alice@fs1/share/dir");
+    sc_location_free(&loc);
+
+    parse_ok("\\\\CORP;bob@fs2\\data", &loc);
+    assert_string_equal(loc.host, "fs2");
+    assert_string_equal(loc.user, "bob");
+    assert_string_equal(loc.domain, "CORP");
+    assert_null(loc.password);
+    sc_location_free(&loc);
+
+    /* a password holding '@': the host follows the last '@' of the host part */
+    parse_ok("//alice:p@ss@fs1/share", &loc);
+    assert_string_equal(loc.host, "fs1");
+    assert_string_equal(loc.password, "p@ss");
+    sc_location_free(&loc);
+
+    parse_bad("//:pw@fs1/share", "missing user name");
+}
+
+/* Paths longer than the protocol or the system can name: refused by their length, before connecting. */
+static void test_too_long(void **state)
+{
+    (void)state;
+    size_t n = 100000;
+    char *s = malloc(n + 64);
+    assert_non_null(s);
+    strcpy(s, "smb://host/share/");
+    size_t at = strlen(s);
+    memset(s + at, 'a', n);
+    s[at + n] = '\0';
+    parse_bad(s, "path too long for SMB: 100000 characters (at most 32767)");
+
+    /* 32767 UTF-16 code units is the most a CREATE can carry (its NameLength is 16 bits) */
+    memset(s + at, 'b', 32767);
+    s[at + 32767] = '\0';
+    sc_location loc;
+    parse_ok(s, &loc);
+    sc_location_free(&loc);
+    s[at + 32767] = 'b';
+    s[at + 32768] = '\0';
+    parse_bad(s, "(at most 32767)");
+
+    /* a local path beyond PATH_MAX */
+    s[0] = '/';
+    memset(s + 1, 'c', n);
+    s[n + 1] = '\0';
+    parse_bad(s, "local path too long: 100001 bytes (at most 4095)");
+    free(s);
+}
+
 static void test_unc_slash(void **state)
 {
     (void)state;
@@ -377,6 +469,8 @@ int main(void)
         cmocka_unit_test(test_url_percent),     cmocka_unit_test(test_url_ipv6),
         cmocka_unit_test(test_url_port),        cmocka_unit_test(test_url_errors),
         cmocka_unit_test(test_error_hides_password), cmocka_unit_test(test_unc_slash),
+        cmocka_unit_test(test_error_never_shows_password), cmocka_unit_test(test_unc_user),
+        cmocka_unit_test(test_too_long),
         cmocka_unit_test(test_unc_backslash),   cmocka_unit_test(test_path_normalisation),
         cmocka_unit_test(test_local),           cmocka_unit_test(test_display),
     };
