@@ -97,6 +97,16 @@ typedef struct sc_credentials {
     const char *principal_host;/**< host of the cifs/ service principal when it differs from the URL's host */
 } sc_credentials;
 
+/** How a copy names what it has not finished yet (--temp-name). */
+typedef enum sc_temp_names {
+    SC_TEMP_AUTO = 0, /**< ".smbcopy-*.tmp"; where the destination refuses those names (veto files),
+                           "smbcopy-*.partial"; where it refuses those too, in place (warned once) */
+    SC_TEMP_DOT,      /**< only ".smbcopy-*.tmp" (a refusal fails the file, naming the cause) */
+    SC_TEMP_PLAIN,    /**< only "smbcopy-*.partial" */
+    SC_TEMP_INPLACE,  /**< none: files are written under their final names (the journal marks one
+                           incomplete until done) and new directories are made there, not staged */
+} sc_temp_names;
+
 /** Job options; initialise with sc_job_opts_init(). */
 typedef struct sc_job_opts {
     const char *const *sources; /**< source location strings */
@@ -144,6 +154,7 @@ typedef struct sc_job_opts {
                                      rewritten after a complete archive); NULL: none */
     uint64_t newer_than;        /**< archive: only files modified after this (FILETIME); 0: all */
     size_t read_ahead;          /**< archive: most bytes read ahead of the writer (0: SC_DEFAULT_READ_AHEAD) */
+    sc_temp_names temp_names;   /**< temporary and staging names (default SC_TEMP_AUTO) */
     sc_event_cb on_event;       /**< may be NULL */
     void *event_arg;
 } sc_job_opts;

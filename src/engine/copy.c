@@ -48,6 +48,7 @@ typedef struct file_copy {
     char *src_rel; /* source path */
     char *tmp;     /* where it is written: a temporary name, or its own name inside a staged directory */
     bool direct;   /* tmp is inside a staged directory: no rename */
+    bool inplace;  /* tmp is the final name (the destination refuses temporary names): no rename */
     ep_stat st;    /* the source as it was when opened */
     bool dst_exists;   /* the task's, for a copy made again */
     ep_stat dst_st;
@@ -581,7 +582,7 @@ static void finalize(sc_job *job, file_copy *fc)
     smb_error cerr = {0};
     if (dst->ops->close(fc->dst, &cerr) != 0 && !fc->failed)
         fc_fail(fc, "close", &cerr);
-    if (!fc->failed && !fc->direct && dst->ops->rename(dst, fc->tmp, fc->rel, &meta, &err) != 0)
+    if (!fc->failed && !fc->direct && !fc->inplace && dst->ops->rename(dst, fc->tmp, fc->rel, &meta, &err) != 0)
         fc_fail(fc, "rename into place", &err);
     if (fc->failed) {
         bool changed = atomic_load(&fc->changed);
@@ -716,6 +717,77 @@ static int write_small(ep *dst, const char *tmp, const char *rel, const uint8_t 
     return rc;
 }
 
+/* The directory part of rel ("" for none): malloc'd. */
+static char *dir_of(const char *rel)
+{
+    const char *slash = strrchr(rel, '/');
+    return slash ? strndup(rel, (size_t)(slash - rel)) : strdup("");
+}
+
+/* True for the errors a server gives when it refuses a name (Samba's veto files: OBJECT_NAME_NOT_FOUND). */
+static bool name_refusal(int code) { return code == SMB_ERR_NOT_FOUND || code == SMB_ERR_BAD_NAME; }
+
+/* Whether dst refuses to create a file of form in dir: create an empty one, and remove it again. */
+static bool form_refused(sc_job *job, ep *dst, const char *dir, int form)
+{
+    char *in = job_join(dir, "x"), *probe = in ? temp_name_form(in, job->tag, (temp_form)form) : NULL;
+    free(in);
+    if (!probe)
+        return false;
+    ep_file *f = NULL;
+    ep_stat meta = {.type = EP_FILE};
+    smb_error err = {0}, e2 = {0};
+    int rc = dst->ops->open_write(dst, probe, &meta, &f, &err);
+    if (rc == 0) {
+        dst->ops->close(f, &e2);
+        dst->ops->unlink(dst, probe, &e2);
+    }
+    free(probe);
+    return rc != 0 && name_refusal(rc);
+}
+
+bool job_temp_refused(sc_job *job, ep *dst, const char *dir, int tried, bool is_dir)
+{
+    (void)is_dir; /* veto patterns match files and directories alike: one probe tells for both */
+    if (atomic_load(&job->temp_form) > tried)
+        return true; /* another file found out already */
+    if (job->opts.temp_names != SC_TEMP_AUTO || tried >= TEMP_INPLACE)
+        return false;
+    ep_stat st;
+    smb_error err = {0};
+    if (dst->ops->stat(dst, dir, &st, &err) != 0 || st.type != EP_DIR || !form_refused(job, dst, dir, tried))
+        return false; /* the directory went, or the name is not what the server refuses */
+    int expect = tried;
+    if (atomic_compare_exchange_strong(&job->temp_form, &expect, tried + 1)) {
+        char msg[400];
+        if (tried + 1 == TEMP_PLAIN)
+            snprintf(msg, sizeof msg, "the destination refuses temporary names like %s (veto files?): using %s from now on",
+                     temp_form_example(TEMP_DOT), temp_form_example(TEMP_PLAIN));
+        else
+            snprintf(msg, sizeof msg,
+                     "the destination refuses temporary names like %s and %s (veto files?): writing files under their "
+                     "final names from now on (one cut short stays incomplete there until a rerun, which the journal "
+                     "tells), new directories unstaged",
+                     temp_form_example(TEMP_DOT), temp_form_example(TEMP_PLAIN));
+        job_event(job, SC_EV_RETRY, dir[0] ? dir : ".", 0, true, msg);
+    }
+    return true;
+}
+
+/* The end of a failure's message when the destination refused the temporary name itself. */
+static const char *refusal_hint(sc_job *job, ep *dst, const char *rel, int code, int form)
+{
+    if (!name_refusal(code) || form == TEMP_INPLACE)
+        return "";
+    char *dir = dir_of(rel);
+    ep_stat st;
+    smb_error err = {0};
+    bool refused = dir && dst->ops->stat(dst, dir, &st, &err) == 0 && st.type == EP_DIR &&
+                   form_refused(job, dst, dir, form);
+    free(dir);
+    return refused ? " (the destination refuses the temporary name: veto files? see --temp-name)" : "";
+}
+
 /*
  * The whole copy of a small file. Returns 0 or an error (already cleaned
  * up); *changed when the source changed while it was read (nothing written).
@@ -726,7 +798,8 @@ static int copy_small(sc_job *job, task *t, const char *rel, smb_error *err, con
     size_t size = (size_t)t->st.size;
     uint8_t *buf = bufpool_get(&job->bufs, size);
     const char *direct = t->stage_rel; /* inside a staged directory: straight to its name */
-    char *tmp = direct ? NULL : temp_name_tagged(rel, job->tag);
+    int form = atomic_load(&job->temp_form);
+    char *tmp = direct ? NULL : temp_name_form(rel, job->tag, (temp_form)form);
     int rc = (!buf || !(direct || tmp)) ? smb_err_set(err, SMB_ERR_NO_MEMORY, 0, "out of memory") : 0;
     *stage = "read";
     ep_stat after;
@@ -744,10 +817,36 @@ static int copy_small(sc_job *job, task *t, const char *rel, smb_error *err, con
     meta.attributes &= SMB_ATTR_READONLY | SMB_ATTR_HIDDEN | SMB_ATTR_SYSTEM | SMB_ATTR_ARCHIVE;
     if (rc == 0 && direct && t->dst_exists)
         discard(t->dir, pair->dst, direct, true); /* what an interrupted run left; whole writes only create */
-    if (rc == 0) {
-        rc = write_small(pair->dst, direct ? direct : tmp, direct ? NULL : rel, buf, size, &meta, &got, stage, err);
-        if (rc != 0)
-            discard(t->dir, pair->dst, direct ? direct : tmp, direct != NULL);
+    while (rc == 0) {
+        bool inplace = !direct && form == TEMP_INPLACE;
+        smb_error e2 = {0};
+        if (inplace && t->dst_exists) /* in place: what it replaces goes first (creates only create) */
+            pair->dst->ops->unlink(pair->dst, rel, &e2);
+        if (inplace && job->cp && checkpoint_started(job->cp, rel, rel, &t->st, err) != 0)
+            rc = err->code; /* incomplete until done */
+        if (rc == 0)
+            rc = write_small(pair->dst, direct ? direct : tmp, direct || inplace ? NULL : rel, buf, size, &meta, &got,
+                             stage, err);
+        if (rc == 0)
+            break;
+        discard(t->dir, pair->dst, direct ? direct : tmp, direct != NULL);
+        char *dir = direct || !name_refusal(rc) ? NULL : dir_of(rel);
+        bool again = dir && job_temp_refused(job, pair->dst, dir, form, false);
+        free(dir);
+        if (!again)
+            break;
+        form = atomic_load(&job->temp_form);
+        free(tmp);
+        memset(err, 0, sizeof *err);
+        if (!(tmp = temp_name_form(rel, job->tag, (temp_form)form)))
+            rc = smb_err_set(err, SMB_ERR_NO_MEMORY, 0, "out of memory");
+    }
+    if (rc != 0 && !direct && tmp) {
+        const char *hint = refusal_hint(job, pair->dst, rel, rc, form);
+        if (hint[0]) {
+            smb_error e = *err;
+            smb_err_set(err, e.code, e.ntstatus, "%s%s", e.message, hint);
+        }
     }
     if (rc == 0 && (got.size != t->st.size || got.mtime != t->st.mtime)) {
         *stage = "check";
@@ -795,6 +894,8 @@ static bool temp_is_ours(const char *temp, const char *rel, const char *direct)
 {
     if (direct)
         return strcmp(temp, direct) == 0;
+    if (strcmp(temp, rel) == 0)
+        return true; /* written in place, incomplete */
     const char *ts = strrchr(temp, '/'), *rs = strrchr(rel, '/');
     size_t tdir = ts ? (size_t)(ts - temp) : 0, rdir = rs ? (size_t)(rs - rel) : 0;
     return tdir == rdir && strncmp(temp, rel, tdir) == 0 && is_temp_name(ts ? ts + 1 : temp);
@@ -946,7 +1047,9 @@ static int start_copy(sc_job *job, task *t, smb_error *err)
     fc->rel = strdup(t->dst_rel ? t->dst_rel : t->rel);
     fc->src_rel = strdup(t->rel);
     fc->direct = t->stage_rel != NULL;
-    fc->tmp = fc->direct ? strdup(t->stage_rel) : fc->rel ? temp_name_tagged(fc->rel, job->tag) : NULL;
+    int form = atomic_load(&job->temp_form);
+    fc->tmp = fc->direct ? strdup(t->stage_rel) : fc->rel ? temp_name_form(fc->rel, job->tag, (temp_form)form) : NULL;
+    fc->inplace = !fc->direct && form == TEMP_INPLACE;
     if (!fc->rel || !fc->src_rel || !fc->tmp) {
         fc_free(fc);
         return smb_err_set(err, SMB_ERR_NO_MEMORY, 0, "out of memory");
@@ -981,15 +1084,44 @@ static int start_copy(sc_job *job, task *t, smb_error *err)
         return rc;
     }
     if (resumed) {
+        fc->inplace = strcmp(fc->tmp, fc->rel) == 0;
         rc = pair->dst->ops->open_resume(pair->dst, fc->tmp, fc->st.size, &fc->dst, err);
     } else {
         if (fc->direct && t->dst_exists)
             discard(fc->dir, pair->dst, fc->tmp, true); /* what an interrupted run left */
-        /* A temporary name must be in the journal before it exists (inside staging, the rerun finds it anyway). */
-        if (job->cp && !fc->direct && checkpoint_started(job->cp, fc->rel, fc->tmp, &fc->st, err) != 0)
-            rc = err->code;
-        if (rc == 0)
-            rc = pair->dst->ops->open_write(pair->dst, fc->tmp, &fc->st, &fc->dst, err);
+        for (;;) {
+            smb_error e2 = {0};
+            if (fc->inplace && t->dst_exists) /* in place: what it replaces goes first */
+                pair->dst->ops->unlink(pair->dst, fc->rel, &e2);
+            /* A temporary name must be in the journal before it exists (inside staging, the rerun finds it anyway). */
+            if (job->cp && !fc->direct && checkpoint_started(job->cp, fc->rel, fc->tmp, &fc->st, err) != 0)
+                rc = err->code;
+            if (rc == 0)
+                rc = pair->dst->ops->open_write(pair->dst, fc->tmp, &fc->st, &fc->dst, err);
+            char *dir = rc == 0 || fc->direct || !name_refusal(rc) ? NULL : dir_of(fc->rel);
+            bool again = dir && job_temp_refused(job, pair->dst, dir, form, false);
+            free(dir);
+            if (!again)
+                break;
+            form = atomic_load(&job->temp_form);
+            char *tmp = temp_name_form(fc->rel, job->tag, (temp_form)form);
+            if (!tmp) {
+                rc = smb_err_set(err, SMB_ERR_NO_MEMORY, 0, "out of memory");
+                break;
+            }
+            free(fc->tmp);
+            fc->tmp = tmp;
+            fc->inplace = form == TEMP_INPLACE;
+            memset(err, 0, sizeof *err);
+            rc = 0;
+        }
+        if (rc != 0 && !fc->direct) {
+            const char *hint = refusal_hint(job, pair->dst, fc->rel, rc, form);
+            if (hint[0]) {
+                smb_error e = *err;
+                smb_err_set(err, e.code, e.ntstatus, "%s%s", e.message, hint);
+            }
+        }
     }
     if (rc != 0) {
         smb_error e2;
@@ -1028,6 +1160,17 @@ static int start_copy(sc_job *job, task *t, smb_error *err)
     task first = {.kind = TASK_RANGE, .fc = fc};
     job_copy_range(job, &first);
     return 0;
+}
+
+/* True when the journal says rel was being written under its own name (in place) and never finished. */
+static bool inplace_incomplete(sc_job *job, const char *rel)
+{
+    cp_partial p = {0};
+    if (!checkpoint_partial(job->cp, rel, &p))
+        return false;
+    bool inplace = strcmp(p.temp, rel) == 0;
+    cp_partial_clear(&p);
+    return inplace;
 }
 
 /* True when src and dst hold the same bytes (checksum mode). */
@@ -1083,6 +1226,8 @@ static bool copy_planned(sc_job *job, task *t, const char *shown)
     smb_error err = {0};
     if (act == PLAN_SKIP && job->cp && checkpoint_done_differs(job->cp, shown, &t->st))
         act = PLAN_UPDATE;
+    if (act == PLAN_SKIP && job->cp && inplace_incomplete(job, shown))
+        act = PLAN_UPDATE; /* written in place and cut short: whatever it looks like, it is not done */
     if (act == PLAN_COMPARE) {
         bool same = false;
         if (same_content(job, t, &same, &err) != 0) {

@@ -127,6 +127,9 @@ sc_job *sc_job_new(const sc_job_opts *opts, smb_error *err)
         return NULL;
     }
     job->tag = job_tag(job);
+    atomic_init(&job->temp_form, opts->temp_names == SC_TEMP_PLAIN     ? TEMP_PLAIN
+                                 : opts->temp_names == SC_TEMP_INPLACE ? TEMP_INPLACE
+                                                                       : TEMP_DOT);
     if (opts->max_dir_entries) /* the same ceiling on SMB listings, where the library enforces it */
         job->opts.conn.max_dir_entries = opts->max_dir_entries;
     return job;

@@ -115,6 +115,7 @@ struct sc_job {
     smb_error fatal_err;
 
     uint32_t tag;         /* names the job in its temporary and staging names (temp_names.h) */
+    atomic_int temp_form; /* the temp_form in use: later forms once the destination refuses a name (copy.c) */
     bool dst_folds_case;  /* the destination holds one entry for names differing only in case */
     root_file *root_files;/* file sources that go into the destination directory (merged with the
                              directory sources' contents in the root's walk) */
@@ -158,6 +159,13 @@ void job_dir_taint(dir_node *node);
 void job_copy_file(sc_job *job, task *t);
 /** Run one range of a split file. */
 void job_copy_range(sc_job *job, task *t);
+/**
+ * The destination refused a name of form `tried` (NOT_FOUND or BAD_NAME
+ * creating it) in directory dir of dst: when a name of that form cannot
+ * be created there (a probe), the job moves on to the next form (automatic
+ * names only; warned once). True when the caller should try again.
+ */
+bool job_temp_refused(sc_job *job, ep *dst, const char *dir, int tried, bool is_dir);
 /** Size of the job's copy buffers: its largest read or small file. */
 size_t job_buffer_size(const sc_job *job);
 /** Copy buffers the job keeps for reuse. */

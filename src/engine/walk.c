@@ -488,8 +488,12 @@ static int entry_cmp(const void *a, const void *b)
 
 /* ------------------------------------------------------------ queueing */
 
-/* Create destination directory rel at path at (or report it in a dry run). */
-static int make_dir(sc_job *job, job_pair *pair, const char *rel, const char *at)
+/*
+ * Create destination directory rel at path at (or report it in a dry run).
+ * refused (may be NULL): set instead of failing when the destination may
+ * refuse the name itself (NOT_FOUND or BAD_NAME: a staging name it vetoes).
+ */
+static int make_dir_or_refused(sc_job *job, job_pair *pair, const char *rel, const char *at, bool *refused)
 {
     if (job->opts.dry_run) {
         job_count(job, &job->sum.dirs_created, 1);
@@ -498,6 +502,10 @@ static int make_dir(sc_job *job, job_pair *pair, const char *rel, const char *at
     }
     smb_error err = {0};
     if (pair->dst->ops->mkdir(pair->dst, at, &err) != 0 && err.code != SMB_ERR_EXISTS) {
+        if (refused && (err.code == SMB_ERR_NOT_FOUND || err.code == SMB_ERR_BAD_NAME)) {
+            *refused = true;
+            return -1;
+        }
         if (job_error_is_fatal(err.code))
             job_set_fatal(job, &err);
         job_fail(job, rel, true, "create directory: %s", err.message);
@@ -506,6 +514,11 @@ static int make_dir(sc_job *job, job_pair *pair, const char *rel, const char *at
     job_count(job, &job->sum.dirs_created, 1);
     job_event(job, SC_EV_DIR_CREATED, rel, 0, true, NULL);
     return 0;
+}
+
+static int make_dir(sc_job *job, job_pair *pair, const char *rel, const char *at)
+{
+    return make_dir_or_refused(job, pair, rel, at, NULL);
 }
 
 /*
@@ -591,24 +604,62 @@ static void new_dir(walk_ctx *w, job_pair *const *srcs, size_t n, const char *re
             free(at);
         return;
     }
-    free(at);
-    char *stage = stage_name_for(job_dir_dst(parent), name, job->tag); /* derived: a rerun finds it */
-    if (!stage) {
-        job_fail(job, rel, true, "out of memory");
-        return;
-    }
-    const char *leaf = strrchr(stage, '/') ? strrchr(stage, '/') + 1 : stage;
-    char *key = name_key(w->dst.fold, leaf);
-    dst_entry *left = key ? map_find(&w->dst, key) : NULL;
-    free(key);
-    if (left && left->st.type == EP_DIR) {
-        left->seen = true; /* an interrupted run's work: carry on with it */
-        job_event(job, SC_EV_DIR_CREATED, rel, 0, true, "continuing an interrupted copy");
-        queue_dir(w, srcs, n, rel, st, stage, true, false);
-    } else if (make_dir(job, srcs[0], rel, stage) == 0) {
-        queue_dir(w, srcs, n, rel, st, stage, true, true);
-    } else {
+    /* An interrupted run's staging directory, of either form (derived names: a rerun finds it). */
+    for (int f = TEMP_DOT; f < TEMP_INPLACE; f++) {
+        char *stage = stage_name_form(job_dir_dst(parent), name, job->tag, (temp_form)f);
+        if (!stage) {
+            free(at);
+            job_fail(job, rel, true, "out of memory");
+            return;
+        }
+        const char *leaf = strrchr(stage, '/') ? strrchr(stage, '/') + 1 : stage;
+        char *key = name_key(w->dst.fold, leaf);
+        dst_entry *left = key ? map_find(&w->dst, key) : NULL;
+        free(key);
+        if (left && left->st.type == EP_DIR) {
+            free(at);
+            left->seen = true; /* carry on with it */
+            job_event(job, SC_EV_DIR_CREATED, rel, 0, true, "continuing an interrupted copy");
+            queue_dir(w, srcs, n, rel, st, stage, true, false);
+            return;
+        }
         free(stage);
+    }
+    for (;;) {
+        int form = atomic_load(&job->temp_form);
+        if (form == TEMP_INPLACE) { /* the destination refuses staging names: made under its own name */
+            if (make_dir(job, srcs[0], rel, at ? at : rel) == 0)
+                queue_dir(w, srcs, n, rel, st, at, false, true);
+            else
+                free(at);
+            return;
+        }
+        char *stage = stage_name_form(job_dir_dst(parent), name, job->tag, (temp_form)form);
+        if (!stage) {
+            free(at);
+            job_fail(job, rel, true, "out of memory");
+            return;
+        }
+        bool refused = false;
+        if (make_dir_or_refused(job, srcs[0], rel, stage, &refused) == 0) {
+            free(at);
+            queue_dir(w, srcs, n, rel, st, stage, true, true);
+            return;
+        }
+        free(stage);
+        if (!refused) {
+            free(at);
+            return;
+        }
+        if (!job_temp_refused(job, srcs[0]->dst, job_dir_dst(parent), form, true)) {
+            if (job->opts.temp_names == SC_TEMP_AUTO) /* not the name: its parent went */
+                job_fail(job, rel, true, "create directory: its parent directory is gone");
+            else
+                job_fail(job, rel, true, "create directory: the destination refuses the staging name %s (veto files? "
+                                         "see --temp-name)", temp_form_example((temp_form)form));
+            free(at);
+            return;
+        }
     }
 }
 

@@ -106,6 +106,46 @@ static void test_tagged_names(void **state)
     free(in);
 }
 
+/*
+ * The second form, for servers that veto the first: it matches neither
+ * veto pattern (no leading dot, no .tmp), is recognised as a temporary with
+ * its tag (never mirrored, removed as an orphan of its job), and a stage
+ * name of it is derived too; in place there is no temporary name.
+ */
+static void test_plain_form(void **state)
+{
+    (void)state;
+    char *t = temp_name_form("d/f.bin", 0xfeedbeef, TEMP_PLAIN);
+    assert_non_null(t);
+    assert_beside(t, "d");
+    const char *leaf = t + 2;
+    assert_true(leaf[0] != '.');
+    assert_non_null(strstr(leaf, ".partial"));
+    assert_null(strstr(leaf, ".tmp"));
+    uint32_t tag = 0;
+    assert_true(is_temp_name(leaf));
+    assert_true(temp_name_tag(leaf, &tag));
+    assert_int_equal(tag, 0xfeedbeef);
+    char *d = temp_name_form("d/f.bin", 0xfeedbeef, TEMP_DOT);
+    assert_int_equal(d[2], '.');
+    assert_true(temp_name_tag(d + 2, &tag));
+    char *in = temp_name_form("d/f.bin", 1, TEMP_INPLACE);
+    assert_string_equal(in, "d/f.bin");
+    char *s1 = stage_name_form("top", "new", 5, TEMP_PLAIN), *s2 = stage_name_form("top", "new", 5, TEMP_PLAIN);
+    assert_string_equal(s1, s2);
+    assert_true(temp_name_tag(strrchr(s1, '/') + 1, &tag));
+    assert_int_equal(tag, 5);
+    assert_null(stage_name_form("top", "new", 5, TEMP_INPLACE));
+    assert_false(is_temp_name("smbcopy-01234567-0123456789abcdef.tmp"));
+    assert_false(is_temp_name("smbcopy-0123456789abcdef.partial"));
+    assert_false(is_temp_name(".smbcopy-01234567-0123456789abcdef.partial"));
+    free(t);
+    free(d);
+    free(in);
+    free(s1);
+    free(s2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -113,6 +153,7 @@ int main(void)
         cmocka_unit_test(test_stage_names),
         cmocka_unit_test(test_is_temp_name),
         cmocka_unit_test(test_tagged_names),
+        cmocka_unit_test(test_plain_form),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
