@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include <smbcopy/smb.h>
@@ -49,6 +50,7 @@ enum {
     OPT_INCREMENTAL,
     OPT_MAX_DIR_ENTRIES,
     OPT_RETRIES,
+    OPT_TEMP_NAME,
 };
 
 static const struct option long_options[] = {
@@ -86,6 +88,7 @@ static const struct option long_options[] = {
     {"incremental", no_argument, NULL, OPT_INCREMENTAL},
     {"max-dir-entries", required_argument, NULL, OPT_MAX_DIR_ENTRIES},
     {"retries", required_argument, NULL, OPT_RETRIES},
+    {"temp-name", required_argument, NULL, OPT_TEMP_NAME},
     {"authentication-file", required_argument, NULL, 'A'},
     {"user", required_argument, NULL, 'U'},
     {"timeout", required_argument, NULL, OPT_TIMEOUT},
@@ -210,6 +213,53 @@ static bool push_rule(cli_options *o, char sign, const char *pattern)
     return true;
 }
 
+/* Overwrite n bytes of an argument in place (what ps and /proc/PID/cmdline show). */
+static void scrub(char *p, size_t n)
+{
+    memset(p, 'X', n);
+}
+
+static void wipe_free(char *s)
+{
+    if (s) {
+        explicit_bzero(s, strlen(s));
+        free(s);
+    }
+}
+
+/*
+ * In an SMB location (smb://, //, \\\\), where a password may lie: from the
+ * first ':' to the last '@', the span location.c hides in its messages
+ * (a password may hold unencoded '@' or '/'). A local path is left alone.
+ */
+static void scrub_location(char *s)
+{
+    size_t skip = 0;
+    if (strncasecmp(s, "smb://", 6) == 0)
+        skip = 6;
+    else if ((s[0] == '/' || s[0] == '\\') && (s[1] == '/' || s[1] == '\\'))
+        skip = 2;
+    char *at = skip ? strrchr(s + skip, '@') : NULL;
+    char *colon = at ? memchr(s + skip, ':', (size_t)(at - (s + skip))) : NULL;
+    if (colon)
+        scrub(colon + 1, (size_t)(at - colon - 1));
+}
+
+/* Keep a copy of a positional argument (the job parses it later), then scrub the original. */
+static const char *take_positional(cli_options *o, char *arg)
+{
+    char **grown = realloc(o->owned_args, (o->nowned + 1) * sizeof *grown);
+    if (!grown)
+        return NULL;
+    o->owned_args = grown;
+    char *copy = strdup(arg);
+    if (!copy)
+        return NULL;
+    o->owned_args[o->nowned++] = copy;
+    scrub_location(arg);
+    return copy;
+}
+
 /* The option as the user wrote it, for messages. */
 static const char *opt_name(char **argv, int idx)
 {
@@ -254,6 +304,19 @@ static int apply_option(int c, const char *arg, const char *as_written, cli_opti
         return 0;
     case OPT_INCREMENTAL:
         o->incremental = true;
+        return 0;
+    case OPT_TEMP_NAME:
+        if (strcmp(arg, "auto") == 0)
+            o->temp_names = SC_TEMP_AUTO;
+        else if (strcmp(arg, "dot") == 0)
+            o->temp_names = SC_TEMP_DOT;
+        else if (strcmp(arg, "plain") == 0)
+            o->temp_names = SC_TEMP_PLAIN;
+        else if (strcmp(arg, "inplace") == 0)
+            o->temp_names = SC_TEMP_INPLACE;
+        else
+            return usage_error(errbuf, errlen, "bad value '%s' for --temp-name (expected auto, dot, plain or inplace)",
+                               arg);
         return 0;
     case OPT_RETRIES:
         if (!parse_uint(arg, 0, CLI_MAX_RETRIES, &o->retries))
@@ -394,11 +457,26 @@ static int apply_option(int c, const char *arg, const char *as_written, cli_opti
             return usage_error(errbuf, errlen, "empty file name for --authentication-file");
         o->auth_file = arg;
         return 0;
-    case 'U':
-        if (!*arg)
+    case 'U': {
+        /* USER%PASSWORD, as smbclient takes it: the password kept apart and wiped from argv. */
+        const char *pct = strchr(arg, '%');
+        size_t n = pct ? (size_t)(pct - arg) : strlen(arg);
+        if (n == 0)
             return usage_error(errbuf, errlen, "empty user name for --user");
-        o->user = arg;
+        if (!pct) {
+            o->user = arg;
+            return 0;
+        }
+        free(o->user_buf);
+        wipe_free(o->user_password);
+        o->user_buf = strndup(arg, n);
+        o->user_password = strdup(pct + 1);
+        scrub((char *)pct + 1, strlen(pct + 1));
+        if (!o->user_buf || !o->user_password)
+            return usage_error(errbuf, errlen, "out of memory");
+        o->user = o->user_buf;
         return 0;
+    }
     case OPT_TIMEOUT:
         if (!parse_uint(arg, 1, CLI_MAX_TIMEOUT_S, &o->timeout_s))
             return usage_error(errbuf, errlen, "bad value '%s' for --timeout (expected 1..%d seconds)", arg,
@@ -430,10 +508,13 @@ static int finish(int argc, char **argv, int first, cli_options *o, char *errbuf
         return usage_error(errbuf, errlen, "missing source and destination");
     if (npos == 1)
         return usage_error(errbuf, errlen, "missing destination (after '%s')", argv[first]);
-    for (int i = first; i < argc - 1; i++)
-        if (!push(&o->sources, &o->nsources, argv[i]))
+    for (int i = first; i < argc - 1; i++) {
+        const char *copy = take_positional(o, argv[i]);
+        if (!copy || !push(&o->sources, &o->nsources, copy))
             return usage_error(errbuf, errlen, "out of memory");
-    o->dest = argv[argc - 1];
+    }
+    if (!(o->dest = take_positional(o, argv[argc - 1])))
+        return usage_error(errbuf, errlen, "out of memory");
     return 0;
 }
 
@@ -487,4 +568,14 @@ void cli_options_free(cli_options *o)
     o->nfilters = 0;
     o->sources = o->excludes = o->includes = NULL;
     o->nsources = o->nexcludes = o->nincludes = 0;
+    for (size_t i = 0; i < o->nowned; i++)
+        wipe_free(o->owned_args[i]);
+    free(o->owned_args);
+    o->owned_args = NULL;
+    o->nowned = 0;
+    o->dest = NULL;
+    free(o->user_buf);
+    wipe_free(o->user_password);
+    o->user_buf = o->user_password = NULL;
+    o->user = NULL;
 }

@@ -22,11 +22,17 @@
 /** --progress / --no-progress / neither. */
 enum cli_progress_mode { CLI_PROGRESS_AUTO = 0, CLI_PROGRESS_ON, CLI_PROGRESS_OFF };
 
-/** Everything the command line says. Strings point into argv. */
+/**
+ * Everything the command line says. Option values point into argv; SRC and
+ * DEST are copies (owned_args), the arguments themselves having had any
+ * password overwritten.
+ */
 typedef struct cli_options {
-    const char **sources;  /**< SRC... (owned array) */
+    const char **sources;  /**< SRC... (owned array of strings in owned_args) */
     size_t nsources;
-    const char *dest;      /**< DEST */
+    const char *dest;      /**< DEST (in owned_args) */
+    char **owned_args;     /**< copies of SRC... DEST, wiped when freed */
+    size_t nowned;
     unsigned threads;      /**< -j (default 8) */
     unsigned connections;  /**< --connections (default SC_DEFAULT_CONNECTIONS) */
     unsigned channels;     /**< --channels (0: the engine's default) */
@@ -44,6 +50,7 @@ typedef struct cli_options {
     uint64_t max_dir_entries; /**< --max-dir-entries (0 when not given) */
     unsigned retries;      /**< --retries: attempts after a transient failure or a source that changed */
     bool retries_given;
+    int temp_names;        /**< --temp-name: an sc_temp_names (SC_TEMP_AUTO when not given) */
     bool sign, encrypt;    /**< --sign, --encrypt: policy REQUIRED */
     uint16_t min_dialect;  /**< --min-protocol, 0 when not given */
     uint16_t max_dialect;  /**< --max-protocol, 0 when not given */
@@ -63,7 +70,9 @@ typedef struct cli_options {
     const char *snapshot;  /**< --snapshot FILE */
     uint64_t newer_than;   /**< --newer-than, as FILETIME (0 when not given) */
     const char *auth_file; /**< -A */
-    const char *user;      /**< -U */
+    const char *user;      /**< -U (USER of -U USER%PASSWORD: then user_buf) */
+    char *user_buf;        /**< owned: the user part of -U USER%PASSWORD */
+    char *user_password;   /**< owned: PASSWORD of -U USER%PASSWORD (wiped when freed), else NULL */
     unsigned timeout_s;    /**< --timeout, 0 when not given */
     int mech;              /**< --kerberos: smb_auth_mech_policy (default SMB_AUTH_AUTO) */
     const char *principal_host; /**< --principal-host: host of the cifs/ service principal */
@@ -73,7 +82,10 @@ typedef struct cli_options {
 /**
  * Parse argv into out. Returns 0, or -1 with a one-line reason in errbuf
  * (a usage error). Never prints or exits. Uses getopt_long, whose state is
- * the C library's globals: not for concurrent use. argv may be permuted.
+ * the C library's globals: not for concurrent use. argv may be permuted,
+ * and passwords in it are overwritten with 'X' (what ps shows), as
+ * smbclient does: in SMB locations (URL or UNC form: from the first ':' to
+ * the last '@') and after -U USER%; out keeps copies.
  */
 int cli_parse_args(int argc, char **argv, cli_options *out, char *errbuf, size_t errlen);
 

@@ -262,6 +262,7 @@ static void fill_job_opts(run_state *r, sc_job_opts *jo)
     jo->max_dir_entries = o->max_dir_entries;
     if (o->retries_given)
         jo->retries = o->retries;
+    jo->temp_names = (sc_temp_names)o->temp_names;
     jo->creds.username = r->defaults.username;
     jo->creds.password = r->defaults.password;
     jo->creds.domain = r->defaults.domain;
