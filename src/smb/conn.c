@@ -16,6 +16,7 @@
 #include "error.h"
 #include "frame.h"
 #include "objects.h"
+#include "sign_rules.h"
 #include "transport.h"
 
 #define STATUS_SUCCESS 0x00000000u
@@ -241,7 +242,7 @@ static bool signs(const smb_req *r)
 
 static bool wants_signing(const smb_req *r)
 {
-    return signs(r) && r->command != SMB2_NEGOTIATE && !wants_encryption(r);
+    return r->sec && smb_sign_request(r->command, r->sec->signing, r->sec->keyed, r->force_sign, wants_encryption(r));
 }
 
 /*

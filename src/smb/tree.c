@@ -8,6 +8,7 @@
 
 #include "error.h"
 #include "objects.h"
+#include "sign_rules.h"
 #include "utf16.h"
 
 #define STATUS_SUCCESS 0x00000000u
@@ -49,7 +50,8 @@ static int validate_negotiate(smb_tree *t, smb_error *err)
         .flags = SMB2_0_IOCTL_IS_FSCTL,
     };
     smb2_ioctl_req_encode(smb_req_body(r), &ir);
-    r->force_sign = true; /* the answer is only worth something signed */
+    /* Signed whatever the session does (MS-SMB2 3.2.5.5); its answer must be too (3.2.5.14.12). */
+    r->force_sign = smb_sign_forced(c->neg.dialect, SMB2_IOCTL, SMB_FSCTL_VALIDATE_NEGOTIATE_INFO);
     int rc = smb_req_send(r, err);
     if (rc == 0)
         rc = smb_req_wait(r, err);
@@ -119,7 +121,8 @@ smb_tree *smb_tree_connect(smb_session *s, const char *share, smb_error *err)
     unc = NULL;
     pthread_mutex_init(&t->lock, NULL);
     smb2_tree_connect_req_encode(smb_req_body(r), wpath, wlen);
-    r->force_sign = true;
+    /* Signed on 3.1.1 whatever the session does (MS-SMB2 3.3.5.7); elsewhere only when the session signs. */
+    r->force_sign = smb_sign_forced(c->neg.dialect, SMB2_TREE_CONNECT, 0);
     char what[300];
     snprintf(what, sizeof what, "connect to share %s", t->share);
     if (smb_req_run(r, what, err) != 0) {

@@ -79,6 +79,7 @@ typedef enum hs_mode {
     HS_ENDLESS_NEW_NAMES,
     HS_DUPLICATE_NAMES,
     HS_REFUSE_COPYCHUNK,
+    HS_BAD_LOGON_SIGNATURE,
     HS_MODE_COUNT
 } hs_mode;
 

@@ -47,6 +47,8 @@ const hs_mode_info hs_modes[HS_MODE_COUNT] = {
     [HS_REFUSE_COPYCHUNK] = {"refuse-copychunk",
                              "FSCTL_SRV_REQUEST_RESUME_KEY answered, FSCTL_SRV_COPYCHUNK_WRITE refused with "
                              "STATUS_INVALID_DEVICE_REQUEST (as impacket does): copies stream through the client"},
+    [HS_BAD_LOGON_SIGNATURE] = {"bad-logon-signature",
+                                "the password is taken, but the final SESSION_SETUP response has a bad signature"},
 };
 
 int hs_mode_find(const char *name)

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "crypto.h"
 #include "hs.h"
 
 static bool simple_reply(hs_conn *c, const hs_req *req, uint32_t status)
@@ -67,6 +68,38 @@ static bool handle(hs_conn *c, const hs_req *req)
     }
 }
 
+/*
+ * The signing rules a server applies to a request (MS-SMB2 3.3.5.2.4,
+ * 3.3.5.7): a signed request that is not encrypted must verify; on 3.1.1
+ * (all this server speaks) a TREE_CONNECT of a session with keys must come
+ * signed or encrypted. false: the connection is dropped.
+ */
+static bool request_signing_ok(const hs_conn *c, const hs_req *req)
+{
+    if (req->encrypted)
+        return true;
+    if ((req->h.flags & SMB2_FLAGS_SIGNED) && c->keyed && req->h.command != SMB2_SESSION_SETUP) {
+        uint8_t *m = malloc(req->len);
+        if (!m)
+            return false;
+        memcpy(m, req->msg, req->len);
+        memset(m + 48, 0, 16);
+        smb_iov iov = {m, req->len};
+        uint8_t sig[16];
+        bool ok = smb_sign(SMB_SIGN_AES_CMAC, c->sign_key, &iov, 1, sig) == 0 && memcmp(sig, req->msg + 48, 16) == 0;
+        free(m);
+        if (!ok) {
+            fprintf(stderr, "hostile_smbd: request %u has a bad signature: connection dropped\n", req->h.command);
+            return false;
+        }
+    }
+    if (req->h.command == SMB2_TREE_CONNECT && c->keyed && !(req->h.flags & SMB2_FLAGS_SIGNED)) {
+        fprintf(stderr, "hostile_smbd: unsigned TREE_CONNECT on 3.1.1: connection dropped (MS-SMB2 3.3.5.7)\n");
+        return false;
+    }
+    return true;
+}
+
 /* The requests of one (plain) frame. */
 static bool handle_frame(hs_conn *c, const uint8_t *frame, size_t len, bool encrypted)
 {
@@ -83,6 +116,8 @@ static bool handle_frame(hs_conn *c, const uint8_t *frame, size_t len, bool encr
             return false;
         req.msg = frame + off;
         req.len = n;
+        if (!request_signing_ok(c, &req))
+            return false;
         bool related = !first && (req.h.flags & SMB2_FLAGS_RELATED_OPERATIONS);
         if (related && c->last_status != HS_STATUS_SUCCESS) {
             /* A related member after a failed one fails the same way (MS-SMB2 3.3.5.2.7.2). */

@@ -208,7 +208,8 @@ bool hs_send(hs_conn *c, const hs_req *req, smb_wr *w, bool sign)
         smb_iov iov = {m, len};
         smb_sign(SMB_SIGN_AES_CMAC, c->sign_key, &iov, 1, m + 48);
         bool bad = (c->mode == HS_BAD_SIGNATURE && cmd == SMB2_TREE_CONNECT) ||
-                   (c->mode == HS_BAD_SIGNATURE_READ && cmd == SMB2_READ);
+                   (c->mode == HS_BAD_SIGNATURE_READ && cmd == SMB2_READ) ||
+                   (c->mode == HS_BAD_LOGON_SIGNATURE && cmd == SMB2_SESSION_SETUP);
         if (bad)
             m[48] ^= 0x5a;
     }

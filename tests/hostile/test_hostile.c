@@ -393,6 +393,31 @@ static void test_setup_secbuf_oob(void **state)
     session_fails("setup-secbuf-oob", SMB_ERR_PROTOCOL, "malformed SESSION_SETUP response");
 }
 
+/*
+ * The server took the password (STATUS_SUCCESS) but its final response
+ * does not verify: an authentication failure (the CLI's exit 3) that does
+ * not blame the password.
+ */
+static void test_bad_logon_signature(void **state)
+{
+    (void)state;
+    static server s;
+    server_start(&s, "bad-logon-signature");
+    smb_conn_opts o;
+    opts_init(&o);
+    smb_error err = {0};
+    smb_conn *c = smb_conn_connect("127.0.0.1", s.port, &o, &err);
+    assert_non_null(c);
+    uint64_t t0 = now_ms();
+    assert_null(smb_session_setup(c, &CREDS, &err));
+    expect_error(err.code, &err, SMB_ERR_AUTH, "accepted the logon but signed its answer with another session key",
+                 t0);
+    if (strstr(err.message, "password"))
+        fail_msg("the message blames the password: %s", err.message);
+    smb_conn_close(c);
+    server_stop(&s);
+}
+
 static void test_unknown_mid(void **state)
 {
     (void)state;
@@ -869,6 +894,7 @@ int main(void)
         cmocka_unit_test_teardown(test_neg_secbuf_oob, teardown),
         cmocka_unit_test_teardown(test_credits_0, teardown),
         cmocka_unit_test_teardown(test_setup_secbuf_oob, teardown),
+        cmocka_unit_test_teardown(test_bad_logon_signature, teardown),
         cmocka_unit_test_teardown(test_unknown_mid, teardown),
         cmocka_unit_test_teardown(test_bad_signature, teardown),
         cmocka_unit_test_teardown(test_plain_on_encrypted, teardown),
