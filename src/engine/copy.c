@@ -838,8 +838,8 @@ static int copy_small(sc_job *job, task *t, const char *rel, smb_error *err, con
         form = atomic_load(&job->temp_form);
         free(tmp);
         memset(err, 0, sizeof *err);
-        if (!(tmp = temp_name_form(rel, job->tag, (temp_form)form)))
-            rc = smb_err_set(err, SMB_ERR_NO_MEMORY, 0, "out of memory");
+        rc = (tmp = temp_name_form(rel, job->tag, (temp_form)form)) ? 0
+                                                                       : smb_err_set(err, SMB_ERR_NO_MEMORY, 0, "out of memory");
     }
     if (rc != 0 && !direct && tmp) {
         const char *hint = refusal_hint(job, pair->dst, rel, rc, form);
