@@ -506,8 +506,10 @@ static int finish(int argc, char **argv, int first, cli_options *o, char *errbuf
     int npos = argc - first;
     if (npos == 0)
         return usage_error(errbuf, errlen, "missing source and destination");
-    if (npos == 1)
-        return usage_error(errbuf, errlen, "missing destination (after '%s')", argv[first]);
+    if (npos == 1) {
+        scrub_location(argv[first]); /* the message shows it */
+        return usage_error(errbuf, errlen, "missing destination (after '%.200s')", argv[first]);
+    }
     for (int i = first; i < argc - 1; i++) {
         const char *copy = take_positional(o, argv[i]);
         if (!copy || !push(&o->sources, &o->nsources, copy))

@@ -180,7 +180,7 @@ int cli_creds_resolve(const cli_cred_sources *src, cli_creds *out)
     memset(out, 0, sizeof *out);
     const cli_creds *f = src->file;
     const char *user = first_of(src->opt_user, f ? f->username : NULL, src->env_user, true);
-    const char *pw = first_of(f ? f->password : NULL, src->env_password, NULL, false);
+    const char *pw = first_of(src->opt_password, f ? f->password : NULL, src->env_password, false);
     const char *dom = first_of(f ? f->domain : NULL, src->env_domain, NULL, true);
     if (dup_opt(&out->username, user) || dup_opt(&out->password, pw) || dup_opt(&out->domain, dom)) {
         cli_creds_free(out);

@@ -3,7 +3,7 @@
  * the user of a URL, combined field by field:
  *
  *   user:     URL > -U > -A file > SMB_USERNAME
- *   password: URL > -A file > SMB_PASSWORD
+ *   password: URL > -U USER%PASSWORD > -A file > SMB_PASSWORD
  *   domain:   URL > -A file > SMB_DOMAIN
  *
  * No function here prints or returns text holding a password.
@@ -44,6 +44,7 @@ int cli_authfile_load(const char *path, cli_creds *out, char *errbuf, size_t err
 /** Where the default credentials come from; any may be NULL. */
 typedef struct cli_cred_sources {
     const char *opt_user;     /**< -U */
+    const char *opt_password; /**< PASSWORD of -U USER%PASSWORD */
     const cli_creds *file;    /**< the -A file */
     const char *env_user;     /**< SMB_USERNAME ("" counts as unset) */
     const char *env_password; /**< SMB_PASSWORD ("" is an empty password) */

@@ -11,12 +11,15 @@
  * engine's threads, and the main thread blocks the signals before freeing.
  * The handler resets itself (SA_RESETHAND): a second signal ends the process.
  */
+#include <errno.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -69,7 +72,11 @@ typedef struct run_state {
     bool progress_ready;
     sc_job *job;
     sc_summary summary;
-    int lock_fd; /* --lock, -1 when none */
+    cli_lock lock_opt;     /* --lock FILE */
+    cli_lock lock_own;     /* the job's own lock in the state directory (removed at the end) */
+    bool user_from_ticket; /* the default user is the Kerberos ticket's principal */
+    char error[600];       /* why the run stopped before or instead of its report ("" when it did not) */
+    bool reported;         /* the report (table or JSON) was printed */
     char job_hex[33];      /* the job's identity ("" when it could not be made) */
     char state_dir[4096];  /* "" when there is no usable one */
     char state_msg[600];   /* why not */
@@ -103,27 +110,34 @@ static void run_free(run_state *r)
     cli_creds_free(&r->defaults);
 }
 
+/* The run stops: one line on stderr, kept for the JSON report; returns code. */
+__attribute__((format(printf, 3, 4))) static int stop_run(run_state *r, int code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(r->error, sizeof r->error, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "smbcopy: %s\n", r->error);
+    return code;
+}
+
 /* Parse every location (to refuse bad ones before connecting). */
 static int parse_locations(run_state *r)
 {
     const cli_options *o = r->opt;
     r->locs = calloc(o->nsources + 1, sizeof *r->locs);
-    if (!r->locs) {
-        fprintf(stderr, "smbcopy: out of memory\n");
-        return CLI_EXIT_FAILED;
-    }
+    if (!r->locs)
+        return stop_run(r, CLI_EXIT_FAILED, "out of memory");
     bool warned = false;
     for (size_t i = 0; i <= o->nsources; i++) {
         smb_error err = {0};
         const char *s = i < o->nsources ? o->sources[i] : o->dest;
-        if (sc_location_parse(s, &r->locs[i], &err) != 0) {
-            fprintf(stderr, "smbcopy: %s\n", err.message);
-            return cli_exit_for_error(err.code);
-        }
+        if (sc_location_parse(s, &r->locs[i], &err) != 0)
+            return stop_run(r, cli_exit_for_error(err.code), "%s", err.message);
         r->nlocs = i + 1;
         if (r->locs[i].password && !warned) {
-            fprintf(stderr, "warning: a password in the URL is visible to other users of this machine; "
-                            "use -A FILE or SMB_PASSWORD\n");
+            fprintf(stderr, "warning: a password on the command line is visible to other users of this machine "
+                            "until smbcopy starts; use -A FILE or SMB_PASSWORD\n");
             warned = true;
         }
     }
@@ -146,40 +160,75 @@ static bool kerberos_can_log_on(const run_state *r, const cli_cred_view *v, cons
     return ok;
 }
 
+/*
+ * No user from any source while an SMB location needs one: with Kerberos
+ * allowed, the principal of the ticket cache (or of the client keytab)
+ * logs on, as smbclient --use-kerberos does; --kerberos required never
+ * falls back to an anonymous session. Returns an exit code.
+ */
+static int user_from_kerberos(run_state *r)
+{
+    if (r->opt->mech == SMB_AUTH_NTLM || (r->defaults.username && *r->defaults.username))
+        return CLI_EXIT_OK;
+    bool wanted = false;
+    for (size_t i = 0; i < r->nlocs; i++)
+        wanted = wanted || (r->locs[i].is_smb && !r->locs[i].user);
+    if (!wanted)
+        return CLI_EXIT_OK;
+    char principal[512];
+    smb_error kerr = {0};
+    if (smb_krb5_default_principal(principal, sizeof principal, &kerr) != 0) {
+        if (r->opt->mech == SMB_AUTH_KERBEROS)
+            return stop_run(r, CLI_EXIT_AUTH, "--kerberos required, and no user was given nor a ticket to take one from: %s",
+                            kerr.message);
+        return CLI_EXIT_OK; /* no ticket: an anonymous (or guest) session, as documented */
+    }
+    char *copy = strdup(principal);
+    if (!copy)
+        return stop_run(r, CLI_EXIT_FAILED, "out of memory");
+    free(r->defaults.username);
+    r->defaults.username = copy;
+    r->user_from_ticket = true;
+    if (r->opt->verbose)
+        fprintf(stderr, "smbcopy: logging on as %s (the Kerberos ticket's principal)\n", principal);
+    return CLI_EXIT_OK;
+}
+
 /* Default credentials from -U, -A and the environment; a prompt when due (never without a terminal). */
 static int gather_credentials(run_state *r)
 {
     char msg[512];
-    if (r->opt->auth_file && cli_authfile_load(r->opt->auth_file, &r->file, msg, sizeof msg) != 0) {
-        fprintf(stderr, "smbcopy: %s\n", msg);
-        return CLI_EXIT_USAGE;
-    }
+    if (r->opt->auth_file && cli_authfile_load(r->opt->auth_file, &r->file, msg, sizeof msg) != 0)
+        return stop_run(r, CLI_EXIT_USAGE, "%s", msg);
     cli_cred_sources src = {
         .opt_user = r->opt->user,
+        .opt_password = r->opt->user_password,
         .file = r->opt->auth_file ? &r->file : NULL,
         .env_user = getenv("SMB_USERNAME"),
         .env_password = getenv("SMB_PASSWORD"),
         .env_domain = getenv("SMB_DOMAIN"),
     };
-    if (cli_creds_resolve(&src, &r->defaults) != 0) {
-        fprintf(stderr, "smbcopy: out of memory\n");
-        return CLI_EXIT_FAILED;
-    }
+    if (cli_creds_resolve(&src, &r->defaults) != 0)
+        return stop_run(r, CLI_EXIT_FAILED, "out of memory");
+    int code = user_from_kerberos(r);
+    if (code != CLI_EXIT_OK)
+        return code;
     for (size_t i = 0; i < r->nlocs; i++) {
         if (!cli_creds_need_password(&r->defaults, &r->locs[i]))
             continue;
         if (r->opt->mech == SMB_AUTH_KERBEROS)
             return CLI_EXIT_OK; /* Kerberos required: the ticket or keytab logs on */
+        if (r->user_from_ticket && !r->locs[i].user)
+            continue; /* the ticket's own principal: its ticket logs on */
         cli_cred_view v = cli_creds_for_location(&r->defaults, &r->locs[i]);
         if (!isatty(STDIN_FILENO)) {
             /* Unattended (cron): never a prompt, and no logon with an empty password. */
             if (kerberos_can_log_on(r, &v, &r->locs[i]))
                 return CLI_EXIT_OK;
-            fprintf(stderr,
-                    "smbcopy: no password for %s on %s and no terminal to ask on: give it with -A FILE or "
-                    "SMB_PASSWORD, or use Kerberos (kinit, or a keytab)\n",
-                    v.username, r->locs[i].host);
-            return CLI_EXIT_AUTH;
+            return stop_run(r, CLI_EXIT_AUTH,
+                            "no password for %s on %s and no terminal to ask on: give it with -A FILE or "
+                            "SMB_PASSWORD, or use Kerberos (kinit, or a keytab)",
+                            v.username, r->locs[i].host);
         }
         char prompt[600];
         snprintf(prompt, sizeof prompt, "Password for %s@%s: ", v.username, r->locs[i].host);
@@ -193,10 +242,8 @@ static int gather_credentials(run_state *r)
         }
         if (rc == CLI_PROMPT_INTERRUPTED || atomic_load(&interrupted))
             return CLI_EXIT_INTERRUPTED;
-        if (set != 0) {
-            fprintf(stderr, "smbcopy: out of memory\n");
-            return CLI_EXIT_FAILED;
-        }
+        if (set != 0)
+            return stop_run(r, CLI_EXIT_FAILED, "out of memory");
         return CLI_EXIT_OK; /* no password read (no terminal, end of input): the server decides */
     }
     return CLI_EXIT_OK;
@@ -207,10 +254,8 @@ static int start_output(run_state *r)
 {
     const cli_options *o = r->opt;
     char msg[512];
-    if (o->log_path && cli_log_open(o->log_path, &r->log, msg, sizeof msg) != 0) {
-        fprintf(stderr, "smbcopy: %s\n", msg);
-        return CLI_EXIT_USAGE;
-    }
+    if (o->log_path && cli_log_open(o->log_path, &r->log, msg, sizeof msg) != 0)
+        return stop_run(r, CLI_EXIT_USAGE, "%s", msg);
     if (r->log) {
         char line[2048], shown[512];
         size_t n = (size_t)snprintf(line, sizeof line, "smbcopy %s%s:", SMBCOPY_VERSION_STRING,
@@ -230,10 +275,8 @@ static int start_output(run_state *r)
         .status_out = stderr,
         .log = r->log,
     };
-    if (cli_progress_init(&r->progress, &po) != 0) {
-        fprintf(stderr, "smbcopy: cannot set up the progress display\n");
-        return CLI_EXIT_FAILED;
-    }
+    if (cli_progress_init(&r->progress, &po) != 0)
+        return stop_run(r, CLI_EXIT_FAILED, "cannot set up the progress display");
     r->progress_ready = true;
     return CLI_EXIT_OK;
 }
@@ -303,8 +346,9 @@ static int report(run_state *r, bool stopped)
                : (s->files_failed || s->nfailures) ? CLI_EXIT_FAILED
                                                     : CLI_EXIT_OK;
     FILE *out = r->out;
+    r->reported = true;
     if (o->json) {
-        cli_report_json(out, s, stopped);
+        cli_report_json(out, s, stopped, code, NULL);
     } else if (!o->quiet) {
         cli_report_table(out, s, o->dry_run, stopped);
         if (s->nfailures)
@@ -350,35 +394,28 @@ static int choose_archive(run_state *r)
     const sc_location *s0 = &r->locs[0];
     if (o->nsources == 1 && !s0->is_smb &&
         (o->extract || strcmp(o->sources[0], "-") == 0 || arc_filter_from_name(s0->path) >= 0)) {
-        if (r->archive) {
-            fprintf(stderr, "smbcopy: from an archive to an archive: extract it somewhere first\n");
-            return CLI_EXIT_USAGE;
-        }
+        if (r->archive)
+            return stop_run(r, CLI_EXIT_USAGE, "from an archive to an archive: extract it somewhere first");
         r->extract = true;
     } else if (o->extract) {
-        fprintf(stderr, "smbcopy: --extract takes one local archive (or '-') as its source\n");
-        return CLI_EXIT_USAGE;
+        return stop_run(r, CLI_EXIT_USAGE, "--extract takes one local archive (or '-') as its source");
     }
     if (r->archive && d->is_smb) {
-        fprintf(stderr, "smbcopy: an archive is written to a local file or to standard output ('-'), not to %s\n",
-                o->dest);
-        return CLI_EXIT_USAGE;
+        char shown[512];
+        return stop_run(r, CLI_EXIT_USAGE, "an archive is written to a local file or to standard output ('-'), not to %s",
+                        sc_location_display(d, shown, sizeof shown));
     }
     if (r->archive && strcmp(o->dest, "-") == 0) {
-        if (isatty(STDOUT_FILENO)) {
-            fprintf(stderr, "smbcopy: standard output is a terminal: not writing an archive there\n");
-            return CLI_EXIT_USAGE;
-        }
         r->out = stderr;
+        if (isatty(STDOUT_FILENO))
+            return stop_run(r, CLI_EXIT_USAGE, "standard output is a terminal: not writing an archive there");
     }
-    if (!r->archive && (o->snapshot || o->newer_than)) {
-        fprintf(stderr, "smbcopy: --snapshot and --newer-than are for archives (a destination such as x.tar.zst)\n");
-        return CLI_EXIT_USAGE;
-    }
-    if (!r->archive && (o->compress_level >= 0 || (o->read_ahead_mib && !r->extract))) {
-        fprintf(stderr, "smbcopy: --compress-level and --read-ahead are for archives (a destination such as x.tar.zst)\n");
-        return CLI_EXIT_USAGE;
-    }
+    if (!r->archive && (o->snapshot || o->newer_than))
+        return stop_run(r, CLI_EXIT_USAGE,
+                        "--snapshot and --newer-than are for archives (a destination such as x.tar.zst)");
+    if (!r->archive && (o->compress_level >= 0 || (o->read_ahead_mib && !r->extract)))
+        return stop_run(r, CLI_EXIT_USAGE,
+                        "--compress-level and --read-ahead are for archives (a destination such as x.tar.zst)");
     return CLI_EXIT_OK;
 }
 
@@ -392,51 +429,62 @@ static void find_job_state(run_state *r)
 }
 
 /*
- * One run of a job at a time: --lock FILE, else the job's own lock in the
- * state directory (not for a dry run, which changes nothing). Without a
- * state directory the run goes on unlocked, with a warning.
+ * One run of a job at a time: --lock FILE when given, and always the job's
+ * own lock in the state directory (not for a dry run, which changes
+ * nothing), so that a run with --lock and one without never share the
+ * job's journal and temporaries. The job's own lock file is removed when
+ * the run ends. Without a usable state directory the run goes on without
+ * it, with a warning.
  */
 static int take_lock(run_state *r)
 {
     char msg[600], path[4200];
-    const char *lock = r->opt->lock_path;
-    if (!lock) {
-        if (r->opt->dry_run)
-            return CLI_EXIT_OK;
-        if (!r->job_hex[0] || !r->state_dir[0]) {
-            bool no_journal = !r->opt->checkpoint_path || !r->job_hex[0];
-            fprintf(stderr, "warning: no run lock for this job: %s%s\n", r->state_msg,
-                    no_journal ? " (nor a checkpoint journal: an interrupted run starts over)" : "");
-            r->warned_state = no_journal;
-            return CLI_EXIT_OK;
-        }
-        snprintf(path, sizeof path, "%s/%s.lock", r->state_dir, r->job_hex);
-        lock = path;
-    }
-    int rc = cli_lock_take(lock, &r->lock_fd, msg, sizeof msg);
-    if (rc == CLI_LOCK_TAKEN)
+    int rc;
+    if (r->opt->lock_path && (rc = cli_lock_take(r->opt->lock_path, false, &r->lock_opt, msg, sizeof msg)) != 0)
+        return stop_run(r, rc == CLI_LOCK_BUSY ? CLI_EXIT_LOCKED : CLI_EXIT_USAGE, "%s", msg);
+    if (r->opt->dry_run)
         return CLI_EXIT_OK;
-    fprintf(stderr, "smbcopy: %s\n", msg);
-    return rc == CLI_LOCK_BUSY ? CLI_EXIT_LOCKED : CLI_EXIT_USAGE;
+    if (r->job_hex[0] && r->state_dir[0]) {
+        snprintf(path, sizeof path, "%s/%s.lock", r->state_dir, r->job_hex);
+        rc = cli_lock_take(path, true, &r->lock_own, msg, sizeof msg);
+        if (rc == CLI_LOCK_BUSY)
+            return stop_run(r, CLI_EXIT_LOCKED, "%s", msg);
+        if (rc == CLI_LOCK_TAKEN)
+            return CLI_EXIT_OK;
+        /* An unusable state directory: no lock of the job's own, nor a journal there. */
+        snprintf(r->state_msg, sizeof r->state_msg, "%s", msg);
+        r->state_dir[0] = '\0';
+    }
+    bool no_journal = !r->opt->checkpoint_path || !r->job_hex[0];
+    fprintf(stderr, "warning: no run lock of this job's own: %s%s\n", r->state_msg,
+            no_journal ? " (nor a checkpoint journal: an interrupted run starts over)" : "");
+    r->warned_state = no_journal;
+    return CLI_EXIT_OK;
 }
 
 /*
- * The checkpoint journal: --checkpoint FILE, else the job's own beside its
+ * The checkpoint journal: --checkpoint FILE (refused when it exists and is
+ * not a journal: nobody's file is truncated), else the job's own beside its
  * lock. None for a dry run; without a state directory the run goes on
- * without one (a rerun then starts over), with a warning.
+ * without one (a rerun then starts over), with a warning. Returns an exit code.
  */
-static void choose_journal(run_state *r)
+static int choose_journal(run_state *r)
 {
+    char msg[600];
     r->journal[0] = '\0';
     if (r->opt->dry_run || r->archive || r->extract) /* an archive is written or read whole each time */
-        return;
-    if (r->job_hex[0] && r->opt->checkpoint_path)
+        return CLI_EXIT_OK;
+    if (r->job_hex[0] && r->opt->checkpoint_path) {
+        if (cli_journal_file_check(r->opt->checkpoint_path, msg, sizeof msg) != 0)
+            return stop_run(r, CLI_EXIT_USAGE, "%s", msg);
         snprintf(r->journal, sizeof r->journal, "%s", r->opt->checkpoint_path);
-    else if (r->job_hex[0] && r->state_dir[0])
+    } else if (r->job_hex[0] && r->state_dir[0]) {
         snprintf(r->journal, sizeof r->journal, "%s/%s.journal", r->state_dir, r->job_hex);
-    else if (!r->warned_state)
+    } else if (!r->warned_state) {
         fprintf(stderr, "warning: no checkpoint journal for this job (an interrupted run starts over): %s\n",
                 r->state_msg);
+    }
+    return CLI_EXIT_OK;
 }
 
 static int run(run_state *r)
@@ -449,7 +497,8 @@ static int run(run_state *r)
     find_job_state(r);
     if ((code = take_lock(r)) != CLI_EXIT_OK)
         return code;
-    choose_journal(r);
+    if ((code = choose_journal(r)) != CLI_EXIT_OK)
+        return code;
     install_signals();
     if ((code = gather_credentials(r)) != CLI_EXIT_OK)
         return code;
@@ -461,8 +510,9 @@ static int run(run_state *r)
     smb_error err = {0};
     r->job = sc_job_new(&jo, &err);
     if (!r->job) {
-        fprintf(stderr, "smbcopy: %s\n", err.message);
-        return cli_exit_for_error(err.code ? err.code : SMB_ERR_INVALID_ARG);
+        if (!err.code)
+            err.code = SMB_ERR_INVALID_ARG;
+        return stop_run(r, cli_exit_for_job_error(&err, r->extract), "%s", err.message);
     }
     atomic_store(&running_job, r->job);
     if (atomic_load(&interrupted)) /* a signal before the job was visible to the handler */
@@ -474,21 +524,47 @@ static int run(run_state *r)
 
     bool stopped = atomic_load(&interrupted) || r->summary.interrupted;
     if (rc < 0 && !(stopped && rc == SMB_ERR_CANCELLED)) {
-        fprintf(stderr, "smbcopy: %s\n", err.message);
         if (!stopped) {
             cli_log_note(r->log, err.message);
-            return cli_exit_for_error(rc);
+            err.code = rc;
+            return stop_run(r, cli_exit_for_job_error(&err, r->extract), "%s", err.message);
         }
+        fprintf(stderr, "smbcopy: %s\n", err.message);
     }
     return report(r, stopped);
 }
 
+/* --json among the arguments (getopt_long takes any unambiguous prefix: --js, --jso). */
+static bool json_asked(int argc, char **argv)
+{
+    for (int i = 1; i < argc && argv[i]; i++) {
+        size_t n = strlen(argv[i]);
+        if (strcmp(argv[i], "--") == 0)
+            break;
+        if (n >= 4 && strncmp(argv[i], "--json", n) == 0)
+            return true;
+    }
+    return false;
+}
+
 int main(int argc, char **argv)
 {
+    /*
+     * Passwords (the command line's, the -A file's, the environment's, the
+     * prompt's) live in this process until it ends: no core dump holds them
+     * and no other process of the user may read its memory (ptrace,
+     * /proc/PID/mem). Command-line passwords are wiped from argv by the
+     * parser, so ps no longer shows them.
+     */
+    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
     cli_options opt;
     char msg[512];
     if (cli_parse_args(argc, argv, &opt, msg, sizeof msg) != 0) {
         fprintf(stderr, "smbcopy: %s\nTry 'smbcopy --help' for more information.\n", msg);
+        if (json_asked(argc, argv)) {
+            sc_summary none = {0};
+            cli_report_json(stdout, &none, false, CLI_EXIT_USAGE, msg);
+        }
         return CLI_EXIT_USAGE;
     }
     if (opt.help || opt.version) {
@@ -502,10 +578,17 @@ int main(int argc, char **argv)
         cli_options_free(&opt);
         return CLI_EXIT_OK;
     }
-    run_state r = {.opt = &opt, .lock_fd = -1, .out = stdout};
+    run_state r = {.opt = &opt, .lock_opt = CLI_LOCK_NONE, .lock_own = CLI_LOCK_NONE, .out = stdout};
     int code = run(&r);
+    if (opt.json && !r.reported) {
+        /* Every exit prints its one JSON object: what the job did, if anything, and why it stopped. */
+        cli_report_json(r.out, &r.summary, code == CLI_EXIT_INTERRUPTED || r.summary.interrupted, code,
+                        r.error[0] ? r.error : NULL);
+        fflush(r.out);
+    }
     run_free(&r);
-    cli_lock_release(r.lock_fd);
+    cli_lock_release(&r.lock_own);
+    cli_lock_release(&r.lock_opt);
     cli_options_free(&opt);
     return code;
 }

@@ -196,7 +196,7 @@ void cli_json_string(FILE *f, const char *s)
     fputc('"', f);
 }
 
-void cli_report_json(FILE *f, const sc_summary *s, bool interrupted)
+void cli_report_json(FILE *f, const sc_summary *s, bool interrupted, int exit_code, const char *error)
 {
     fprintf(f,
             "{\"files_copied\":%" PRIu64 ",\"files_skipped\":%" PRIu64 ",\"files_deleted\":%" PRIu64
@@ -219,5 +219,10 @@ void cli_report_json(FILE *f, const sc_summary *s, bool interrupted)
         cli_json_string(f, s->failures[i].message);
         fputc('}', f);
     }
-    fputs("]}\n", f);
+    fprintf(f, "],\"exit_code\":%d,\"error\":", exit_code);
+    if (error)
+        cli_json_string(f, error);
+    else
+        fputs("null", f);
+    fputs("}\n", f);
 }

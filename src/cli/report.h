@@ -25,9 +25,14 @@ void cli_report_failures(FILE *f, const sc_summary *s);
  * files_failed, dirs_created, dirs_deleted, bytes_transferred (bytes of files
  * copied), bytes_total, bytes_server_copied, bytes_read, bytes_written,
  * files_resumed, bytes_resumed, reconnects, journal_records,
- * journal_cut_bytes, connections, seconds, interrupted, failures.
+ * journal_cut_bytes, connections, channels_lost, channels_rebound, seconds,
+ * interrupted, failures, then exit_code (the process's exit status) and
+ * error: why the job could not run or ended early (one line, never a
+ * password), null when it ran to its end. Every exit of smbcopy --json
+ * prints exactly one such object, a usage error's included (the counters
+ * then 0).
  */
-void cli_report_json(FILE *f, const sc_summary *s, bool interrupted);
+void cli_report_json(FILE *f, const sc_summary *s, bool interrupted, int exit_code, const char *error);
 
 /**
  * s as a JSON string with its quotes: '"', '\\' and control characters

@@ -1,8 +1,8 @@
 /* Job identity and the state directory (see state.h). */
 #include "state.h"
 
-#include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,48 +11,21 @@
 
 #include <openssl/evp.h>
 
+#include "engine/identity.h"
+
 /* Feed s and a separator that no location contains. */
 static int feed(EVP_MD_CTX *md, const char *s)
 {
     return EVP_DigestUpdate(md, s, strlen(s)) == 1 && EVP_DigestUpdate(md, "\0", 1) == 1 ? 0 : -1;
 }
 
-static int feed_lower(EVP_MD_CTX *md, const char *s)
-{
-    char buf[256];
-    size_t n = 0;
-    for (; *s; s++) {
-        buf[n++] = (char)tolower((unsigned char)*s);
-        if (n == sizeof buf) {
-            if (EVP_DigestUpdate(md, buf, n) != 1)
-                return -1;
-            n = 0;
-        }
-    }
-    return EVP_DigestUpdate(md, buf, n) == 1 && EVP_DigestUpdate(md, "\0", 1) == 1 ? 0 : -1;
-}
-
-/* One location, as it identifies a job. */
+/* One location, as it identifies a job: every spelling of the same place alike (identity.h). */
 static int feed_location(EVP_MD_CTX *md, const sc_location *l)
 {
-    if (l->is_smb) {
-        char port[16];
-        snprintf(port, sizeof port, "%u", (unsigned)(l->port ? l->port : 445));
-        return feed(md, "smb") || feed_lower(md, l->host) || feed(md, port) || feed_lower(md, l->share) ||
-               feed(md, l->path ? l->path : "");
-    }
-    if (feed(md, "local"))
-        return -1;
-    if (l->path[0] != '/') {
-        char cwd[4096];
-        if (!getcwd(cwd, sizeof cwd) || EVP_DigestUpdate(md, cwd, strlen(cwd)) != 1 || EVP_DigestUpdate(md, "/", 1) != 1)
-            return -1;
-    }
-    /* Trailing separators do not make another job. */
-    size_t n = strlen(l->path);
-    while (n > 1 && l->path[n - 1] == '/')
-        n--;
-    return EVP_DigestUpdate(md, l->path, n) == 1 && EVP_DigestUpdate(md, "\0", 1) == 1 ? 0 : -1;
+    char *id = loc_identity(l);
+    int rc = id ? feed(md, id) : -1;
+    free(id);
+    return rc;
 }
 
 int cli_job_id(const char *name, const sc_location *locs, size_t nlocs, char hex[33], char *msg, size_t msglen)
@@ -122,4 +95,38 @@ void cli_job_id_bytes(const char hex[33], uint8_t id[16])
         const char byte[3] = {hex[2 * i], hex[2 * i + 1], '\0'};
         id[i] = (uint8_t)strtoul(byte, NULL, 16);
     }
+}
+
+int cli_journal_file_check(const char *path, char *msg, size_t msglen)
+{
+    static const char magic[8] = {'S', 'M', 'B', 'C', 'O', 'P', 'Y', 'J'}; /* journal.h: the header's first bytes */
+    struct stat st;
+    if (stat(path, &st) != 0) {
+        if (errno == ENOENT)
+            return 0;
+        snprintf(msg, msglen, "cannot use the checkpoint journal %s: %s", path, strerror(errno));
+        return -1;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        snprintf(msg, msglen, "the checkpoint journal %s is not a regular file", path);
+        return -1;
+    }
+    if (st.st_size == 0)
+        return 0;
+    char head[sizeof magic];
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+    ssize_t n = fd >= 0 ? pread(fd, head, sizeof head, 0) : -1;
+    int e = errno;
+    if (fd >= 0)
+        close(fd);
+    if (n < 0) {
+        snprintf(msg, msglen, "cannot read the checkpoint journal %s: %s", path, strerror(e));
+        return -1;
+    }
+    if ((size_t)n < sizeof magic || memcmp(head, magic, sizeof magic) != 0) {
+        snprintf(msg, msglen, "%s exists and is not a checkpoint journal of smbcopy: not using it, nor overwriting it",
+                 path);
+        return -1;
+    }
+    return 0;
 }

@@ -182,3 +182,50 @@ int loc_check_overlap(const sc_location *sources, size_t nsources, const sc_loca
     }
     return 0;
 }
+
+/* ------------------------------------------------------------ identity text */
+
+/* The lowest numeric address host resolves to (stable whatever order DNS gives), else NULL. */
+static char *lowest_address(const char *host)
+{
+    struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res = NULL;
+    if (getaddrinfo(host, NULL, &hints, &res) != 0)
+        return NULL;
+    char best[NI_MAXHOST] = "";
+    for (struct addrinfo *x = res; x; x = x->ai_next) {
+        char h[NI_MAXHOST];
+        if (getnameinfo(x->ai_addr, x->ai_addrlen, h, sizeof h, NULL, 0, NI_NUMERICHOST) == 0 &&
+            (!best[0] || strcmp(h, best) < 0))
+            snprintf(best, sizeof best, "%s", h);
+    }
+    freeaddrinfo(res);
+    return best[0] ? strdup(best) : NULL;
+}
+
+char *loc_identity(const sc_location *l)
+{
+    char *out = NULL;
+    if (!l->is_smb) {
+        char *abs = local_abs(l->path);
+        if (!abs)
+            return NULL;
+        size_t n = strlen(abs);
+        while (n > 1 && abs[n - 1] == '/')
+            abs[--n] = '\0';
+        if (asprintf(&out, "local:%s", abs) < 0)
+            out = NULL;
+        free(abs);
+        return out;
+    }
+    char *addr = lowest_address(l->host);
+    char *host = addr ? addr : casefold_name(l->host);
+    char *share = casefold_name(l->share ? l->share : "");
+    char *path = casefold_name(l->path ? l->path : "");
+    if (host && share && path &&
+        asprintf(&out, "smb:%s:%u/%s/%s", host, (unsigned)(l->port ? l->port : 445), share, path) < 0)
+        out = NULL;
+    free(host);
+    free(share);
+    free(path);
+    return out;
+}

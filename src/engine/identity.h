@@ -31,4 +31,16 @@ bool loc_within(const sc_location *inner, const sc_location *outer);
 int loc_check_overlap(const sc_location *sources, size_t nsources, const sc_location *dest, bool mirror,
                       smb_error *err);
 
+/**
+ * The location as one string that every spelling of the same place shares,
+ * for naming a job: an SMB location's host resolved to its lowest numeric
+ * address (the name, case-folded, when it does not resolve), its port, and
+ * its share and path case-folded ("smb:ADDR:PORT/SHARE/PATH"; no user, no
+ * password); a local path absolute and resolved (symbolic links, "." and
+ * "..", trailing '/'), the part that does not exist yet as written
+ * ("local:PATH"). malloc'd (the caller frees); NULL when out of memory.
+ * May resolve a host name (blocking).
+ */
+char *loc_identity(const sc_location *l);
+
 #endif

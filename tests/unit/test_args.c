@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -323,6 +324,86 @@ static void test_exit_codes(void **state)
     assert_int_equal(cli_exit_for_error(SMB_ERR_CANCELLED), 5);
     assert_int_equal(cli_exit_for_error(SMB_ERR_NOT_FOUND), 1);
     assert_int_equal(cli_exit_for_error(SMB_ERR_ACCESS), 1);
+    /* the server broke the protocol at connect: a bad signature, an unknown MessageId, 0 credits */
+    assert_int_equal(cli_exit_for_error(SMB_ERR_PROTOCOL), 4);
+    assert_int_equal(cli_exit_for_error(SMB_ERR_SIGNATURE), 4);
+
+    smb_error e = {.code = SMB_ERR_ACCESS};
+    snprintf(e.message, sizeof e.message, "//h/data: connect to share \\\\h\\data: access denied (STATUS_ACCESS_DENIED)");
+    assert_int_equal(cli_exit_for_job_error(&e, false), 3);
+    snprintf(e.message, sizeof e.message, "cannot create the destination /x: permission denied");
+    assert_int_equal(cli_exit_for_job_error(&e, false), 1);
+    e.code = SMB_ERR_PROTOCOL;
+    snprintf(e.message, sizeof e.message, "archive cut.tar: d/f: Truncated tar archive");
+    assert_int_equal(cli_exit_for_job_error(&e, true), 1); /* a damaged archive */
+    snprintf(e.message, sizeof e.message, "//h/s: server answered message id 9 that was never sent");
+    assert_int_equal(cli_exit_for_job_error(&e, true), 4);
+    assert_int_equal(cli_exit_for_job_error(&e, false), 4);
+}
+
+/* Argument vector of modifiable strings (as the kernel gives main). */
+typedef struct argvec {
+    char *argv[MAX_ARGS];
+    char store[MAX_ARGS][200];
+    int argc;
+} argvec;
+
+static void argvec_set(argvec *a, const char **args)
+{
+    a->argc = 0;
+    for (; *args; args++) {
+        snprintf(a->store[a->argc], sizeof a->store[a->argc], "%s", *args);
+        a->argv[a->argc] = a->store[a->argc];
+        a->argc++;
+    }
+    a->argv[a->argc] = NULL;
+}
+
+/* Nothing left in any argument (what ps shows) holds text. */
+static void assert_not_in_argv(const argvec *a, const char *text)
+{
+    for (int i = 0; i < a->argc; i++)
+        if (strstr(a->store[i], text))
+            fail_msg("argument %d still shows '%s': %s", i, text, a->store[i]);
+}
+
+/*
+ * A password on the command line (in a URL, in the UNC form, after -U
+ * USER%) is overwritten in argv at once, as smbclient does; the options keep
+ * their own copies, so the job still has it.
+ */
+static void test_passwords_scrubbed(void **state)
+{
+    (void)state;
+    argvec a;
+    cli_options o;
+    argvec_set(&a, (const char *[]){"smbcopy", "-U", "CORP\\alice%Secr3t!", "smb://bob:Hunter2@fs/s/d",
+                                    "//carol:Pa@ss/word@fs2/share", "local:dir@x", "/tmp/out", NULL});
+    assert_int_equal(cli_parse_args(a.argc, a.argv, &o, errbuf, sizeof errbuf), 0);
+    assert_not_in_argv(&a, "Secr3t");
+    assert_not_in_argv(&a, "Hunter2");
+    assert_not_in_argv(&a, "Pa@ss/word");
+    assert_string_equal(o.user, "CORP\\alice");
+    assert_string_equal(o.user_password, "Secr3t!");
+    assert_int_equal(o.nsources, 3);
+    assert_string_equal(o.sources[0], "smb://bob:Hunter2@fs/s/d");
+    assert_string_equal(o.sources[1], "//carol:Pa@ss/word@fs2/share");
+    assert_string_equal(o.sources[2], "local:dir@x"); /* a local path: left alone */
+    assert_string_equal(o.dest, "/tmp/out");
+    /* the rest of each argument stays readable */
+    int shown = 0;
+    for (int i = 0; i < a.argc; i++)
+        shown += strstr(a.store[i], "smb://bob:") != NULL || strstr(a.store[i], "@fs/s/d") != NULL ||
+                 strcmp(a.store[i], "local:dir@x") == 0;
+    assert_true(shown >= 2);
+    cli_options_free(&o);
+
+    /* -U without '%' has no password */
+    assert_int_equal(PARSE(&o, "-U", "dave", "a", "b"), 0);
+    assert_string_equal(o.user, "dave");
+    assert_null(o.user_password);
+    cli_options_free(&o);
+    BAD("empty user name for --user", "-U", "%pw", "a", "b");
 }
 
 int main(void)
@@ -333,7 +414,7 @@ int main(void)
         cmocka_unit_test(test_threads_values),   cmocka_unit_test(test_bad_values),
         cmocka_unit_test(test_unknown_and_missing), cmocka_unit_test(test_help_version),
         cmocka_unit_test(test_repeated_parses),  cmocka_unit_test(test_exit_codes),
-        cmocka_unit_test(test_trust_options),
+        cmocka_unit_test(test_trust_options),    cmocka_unit_test(test_passwords_scrubbed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -200,6 +200,14 @@ static void test_precedence_defaults(void **state)
     assert_null(out.domain);
     cli_creds_free(&out);
 
+    /* -U USER%PASSWORD: its password comes before the file's and the environment's */
+    cli_cred_sources with_pw = all;
+    with_pw.opt_password = "optpw";
+    assert_int_equal(cli_creds_resolve(&with_pw, &out), 0);
+    assert_string_equal(out.username, "optuser");
+    assert_string_equal(out.password, "optpw");
+    cli_creds_free(&out);
+
     cli_cred_sources none = {0};
     assert_int_equal(cli_creds_resolve(&none, &out), 0);
     assert_null(out.username);

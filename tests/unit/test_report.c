@@ -119,7 +119,7 @@ static void test_json_summary(void **state)
     s.journal_cut_bytes = 17;
     capture c;
     cap_open(&c);
-    cli_report_json(c.f, &s, false);
+    cli_report_json(c.f, &s, false, 1, NULL);
     char *out = cap_close(&c);
     assert_string_equal(out, "{\"files_copied\":2988,\"files_skipped\":10,\"files_deleted\":4,\"files_failed\":2,"
                              "\"dirs_created\":3,\"dirs_deleted\":1,\"bytes_transferred\":1181116006,"
@@ -128,7 +128,8 @@ static void test_json_summary(void **state)
                              "\"journal_records\":16,\"journal_cut_bytes\":17,\"connections\":3,\"channels_lost\":1,\"channels_rebound\":2,\"seconds\":12.250,"
                              "\"interrupted\":false,\"failures\":["
                              "{\"path\":\"dir/a \\\"quoted\\\".txt\",\"reason\":\"access denied (STATUS_ACCESS_DENIED)\"},"
-                             "{\"path\":\"bad\\uFFFDname\\n\",\"reason\":\"disk full\"}]}\n");
+                             "{\"path\":\"bad\\uFFFDname\\n\",\"reason\":\"disk full\"}],"
+                             "\"exit_code\":1,\"error\":null}\n");
     free(out);
 
     /* interrupted, from the caller or the summary; no failures; a NULL message */
@@ -136,21 +137,30 @@ static void test_json_summary(void **state)
     s = made_up(&nullmsg, 1);
     s.interrupted = true;
     cap_open(&c);
-    cli_report_json(c.f, &s, false);
+    cli_report_json(c.f, &s, false, 5, NULL);
     out = cap_close(&c);
     assert_non_null(strstr(out, "\"interrupted\":true"));
-    assert_non_null(strstr(out, "\"failures\":[{\"path\":\"x\",\"reason\":\"\"}]}"));
+    assert_non_null(strstr(out, "\"failures\":[{\"path\":\"x\",\"reason\":\"\"}],\"exit_code\":5,\"error\":null}"));
     free(out);
 
     sc_summary empty = {0};
     cap_open(&c);
-    cli_report_json(c.f, &empty, true);
+    cli_report_json(c.f, &empty, true, 5, NULL);
     out = cap_close(&c);
     assert_string_equal(out, "{\"files_copied\":0,\"files_skipped\":0,\"files_deleted\":0,\"files_failed\":0,"
                              "\"dirs_created\":0,\"dirs_deleted\":0,\"bytes_transferred\":0,\"bytes_total\":0,"
                              "\"bytes_server_copied\":0,\"bytes_read\":0,\"bytes_written\":0,\"files_resumed\":0,"
                              "\"bytes_resumed\":0,\"reconnects\":0,\"journal_records\":0,\"journal_cut_bytes\":0,"
-                             "\"connections\":0,\"channels_lost\":0,\"channels_rebound\":0,\"seconds\":0.000,\"interrupted\":true,\"failures\":[]}\n");
+                             "\"connections\":0,\"channels_lost\":0,\"channels_rebound\":0,\"seconds\":0.000,\"interrupted\":true,\"failures\":[],"
+                             "\"exit_code\":5,\"error\":null}\n");
+    free(out);
+
+    /* A job that could not run: its exit code and the reason, escaped. */
+    cap_open(&c);
+    cli_report_json(c.f, &empty, false, 4, "//srv/share: connect to share \\\\srv\\share: \"down\"");
+    out = cap_close(&c);
+    assert_non_null(strstr(out, "\"failures\":[],\"exit_code\":4,"
+                                "\"error\":\"//srv/share: connect to share \\\\\\\\srv\\\\share: \\\"down\\\"\"}\n"));
     free(out);
 }
 

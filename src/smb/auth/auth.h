@@ -87,6 +87,12 @@ extern const smb_mech_ops smb_mech_krb5;
 void *smb_krb5_new(const smb_auth_params *p);
 /** True when Kerberos credentials for p can be had now (cache, keytab or password). */
 bool smb_krb5_usable(const smb_auth_params *p);
+/**
+ * The principal ("alice@REALM") whose credentials the ticket cache or the
+ * client keytab holds, as kinit left it, into buf. 0, or SMB_ERR_AUTH with
+ * err saying why (no ticket, expired) when there is none.
+ */
+int smb_krb5_default_principal(char *buf, size_t len, smb_error *err);
 
 /** SPNEGO context wrapping one or more mechanisms. */
 typedef struct smb_spnego smb_spnego;

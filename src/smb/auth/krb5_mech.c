@@ -174,6 +174,34 @@ bool smb_krb5_usable(const smb_auth_params *p)
     return ok;
 }
 
+int smb_krb5_default_principal(char *buf, size_t len, smb_error *err)
+{
+    krb_state k = {.ctx = GSS_C_NO_CONTEXT, .cred = GSS_C_NO_CREDENTIAL, .target = GSS_C_NO_NAME};
+    OM_uint32 major, minor;
+    int rc = default_cred(&k, err); /* the ticket cache, else the client keytab; an expired ticket fails */
+    if (rc == 0) {
+        gss_name_t name = GSS_C_NO_NAME;
+        gss_buffer_desc text = {0, NULL};
+        major = gss_inquire_cred(&minor, k.cred, &name, NULL, NULL, NULL);
+        if (!GSS_ERROR(major))
+            major = gss_display_name(&minor, name, &text, NULL);
+        if (GSS_ERROR(major))
+            rc = gss_fail(err, "credentials", major, minor);
+        else if (text.length == 0 || text.length >= len || memchr(text.value, '\0', text.length))
+            rc = smb_err_set(err, SMB_ERR_AUTH, 0, "Kerberos credentials: the principal's name is empty or too long");
+        else {
+            memcpy(buf, text.value, text.length);
+            buf[text.length] = '\0';
+        }
+        gss_release_buffer(&minor, &text);
+        if (name != GSS_C_NO_NAME)
+            gss_release_name(&minor, &name);
+    }
+    if (k.cred != GSS_C_NO_CREDENTIAL)
+        gss_release_cred(&minor, &k.cred);
+    return rc;
+}
+
 static int krb_step(void *state, const uint8_t *in, size_t in_len, smb_buf *out, smb_error *err)
 {
     krb_state *k = state;
