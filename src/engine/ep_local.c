@@ -231,12 +231,13 @@ static int local_set_meta(ep *base, const char *rel, const ep_stat *meta, smb_er
     meta_times(meta, ts);
     if (utimensat(AT_FDCWD, path, ts, rel[0] ? AT_SYMLINK_NOFOLLOW : 0) < 0)
         rc = local_err(err, errno, "set times of", path);
-    /* A directory takes the permission bits given (a local source's). */
-    else if (meta->has_mode && lstat(path, &s) == 0 && S_ISDIR(s.st_mode) && chmod(path, meta->mode & MODE_KEPT) < 0)
-        rc = local_err(err, errno, "chmod", path);
-    /* READONLY means nothing for directories; files lose their write bits. */
-    else if ((meta->attributes & SMB_ATTR_READONLY) && lstat(path, &s) == 0 && S_ISREG(s.st_mode) &&
-             chmod(path, s.st_mode & 07555) < 0)
+    /*
+     * A directory takes the permission bits given (a local source's);
+     * READONLY means nothing for directories, and files lose their write bits.
+     */
+    else if (lstat(path, &s) == 0 &&
+             ((meta->has_mode && S_ISDIR(s.st_mode) && chmod(path, meta->mode & MODE_KEPT) < 0) ||
+              ((meta->attributes & SMB_ATTR_READONLY) && S_ISREG(s.st_mode) && chmod(path, s.st_mode & 07555) < 0)))
         rc = local_err(err, errno, "chmod", path);
     free(path);
     return rc;
