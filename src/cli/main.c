@@ -136,8 +136,8 @@ static int parse_locations(run_state *r)
             return stop_run(r, cli_exit_for_error(err.code), "%s", err.message);
         r->nlocs = i + 1;
         if (r->locs[i].password && !warned) {
-            fprintf(stderr, "warning: a password on the command line is visible to other users of this machine "
-                            "until smbcopy starts; use -A FILE or SMB_PASSWORD\n");
+            fprintf(stderr, "warning: a password in the URL is visible to other users of this machine until "
+                            "smbcopy has started; use -A FILE or SMB_PASSWORD\n");
             warned = true;
         }
     }
@@ -456,7 +456,7 @@ static int take_lock(run_state *r)
         r->state_dir[0] = '\0';
     }
     bool no_journal = !r->opt->checkpoint_path || !r->job_hex[0];
-    fprintf(stderr, "warning: no run lock of this job's own: %s%s\n", r->state_msg,
+    fprintf(stderr, "warning: no run lock for this job: %s%s\n", r->state_msg,
             no_journal ? " (nor a checkpoint journal: an interrupted run starts over)" : "");
     r->warned_state = no_journal;
     return CLI_EXIT_OK;

@@ -5,8 +5,11 @@
 #   - a holder killed with SIGKILL leaves no lock behind;
 #   - once free, the run takes the lock (its process id in the file) and copies;
 #   - a lock file that cannot be created is a usage error (exit 2);
-#   - without --lock a job takes its own lock in $XDG_STATE_HOME/smbcopy/: the
-#     same job exits 6 while it is held, a dry run and another --job do not;
+#   - every job takes its own lock in $XDG_STATE_HOME/smbcopy/, with --lock too,
+#     and removes it when it ends: the same job (spelled otherwise, or with
+#     --lock) exits 6 while a run of it waits on a server that never answers
+#     (silent_server), a dry run and another --job do not; no lock file stays;
+#   - --lock on a file that is not a lock file: exit 2, the file untouched;
 #   - with no usable state directory the run goes on unlocked, with a warning.
 set -euo pipefail
 # shellcheck source=lib/skip.sh
@@ -76,33 +79,55 @@ run badpath --lock "$work/no/such/dir/x.lock" "$work/src" "$work/dst3"
 [ "$rc" -eq 2 ] || fail "badpath: exit $rc, expected 2: $(cat "$work/badpath.err")"
 [ ! -e "$work/dst3" ] || fail "badpath: the destination was created"
 
-# The job's own lock, in a private state directory.
+# The job's own lock, in a private state directory: removed when the run ends.
 export XDG_STATE_HOME=$work/state
-run own1 "$work/src" "$work/dst-own"
-[ "$rc" -eq 0 ] || fail "own1: exit $rc: $(cat "$work/own1.err")"
+for i in 1 2 3; do
+    run "own$i" "$work/src" "$work/dst-own"
+    [ "$rc" -eq 0 ] || fail "own$i: exit $rc: $(cat "$work/own$i.err")"
+done
+[ "$(stat -c %a "$XDG_STATE_HOME/smbcopy")" = 700 ] || fail "state directory mode $(stat -c %a "$XDG_STATE_HOME/smbcopy")"
 mapfile -t locks < <(find "$XDG_STATE_HOME/smbcopy" -name '*.lock')
-if [ "${#locks[@]}" -ne 1 ]; then
-    fail "own1: expected one lock file in $XDG_STATE_HOME/smbcopy, found ${#locks[@]}"
-else
-    [ "$(stat -c %a "$XDG_STATE_HOME/smbcopy")" = 700 ] || fail "state directory mode $(stat -c %a "$XDG_STATE_HOME/smbcopy")"
-    bash -c 'exec 9>>"$1"; flock 9 || exit 1; exec sleep 30' _ "${locks[0]}" </dev/null >/dev/null 2>&1 &
-    holder=$!
-    for _ in $(seq 100); do
-        flock -n "${locks[0]}" true 2>/dev/null || break
-        sleep 0.05
-    done
-    run own2 "$work/src/" "$work/dst-own"
-    [ "$rc" -eq 6 ] || fail "own2: the same job (written differently) ran while its lock was held: exit $rc"
-    run own-dry --dry-run "$work/src" "$work/dst-own"
-    [ "$rc" -eq 0 ] || fail "own-dry: a dry run waits for no lock, but exit $rc: $(cat "$work/own-dry.err")"
-    run own-named --job other-job "$work/src" "$work/dst-own"
-    [ "$rc" -eq 0 ] || fail "own-named: another --job is another lock, but exit $rc: $(cat "$work/own-named.err")"
-    kill -9 "$holder"
-    wait "$holder" 2>/dev/null || true
-    holder=
-    run own3 "$work/src" "$work/dst-own"
-    [ "$rc" -eq 0 ] || fail "own3: exit $rc after the holder died: $(cat "$work/own3.err")"
-fi
+[ "${#locks[@]}" -eq 0 ] || fail "own: lock files left behind after three runs: ${locks[*]}"
+
+# Held by a run that waits on a server that never answers: the same job
+# spelled otherwise exits 6, with --lock too (the job's own lock is always
+# taken, so the two never share the journal); a dry run and another --job do not wait.
+silent=${SMBCOPY_SILENT_SERVER:?run through ctest}
+"$silent" >"$work/silent.port" 2>/dev/null &
+silent_pid=$!
+for _ in $(seq 100); do [ -s "$work/silent.port" ] && break; sleep 0.05; done
+sport=$(head -n1 "$work/silent.port")
+SMB_USERNAME= SMB_PASSWORD= "$cli" --no-progress --timeout 30 "smb://127.0.0.1:$sport/share/dir" "$work/dst-held" \
+    </dev/null >"$work/held.out" 2>&1 &
+holder=$!
+for _ in $(seq 200); do
+    [ -n "$(find "$XDG_STATE_HOME/smbcopy" -name '*.lock' 2>/dev/null)" ] && break
+    sleep 0.05
+done
+run own-held "smb://localhost:$sport/SHARE/Dir/" "$work/./dst-held/"
+[ "$rc" -eq 6 ] || fail "own-held: the same job (written differently) ran while its lock was held: exit $rc: $(cat "$work/own-held.err")"
+run own-held-lock --lock "$work/other.lock" "smb://127.0.0.1:$sport/share/dir" "$work/dst-held"
+[ "$rc" -eq 6 ] || fail "own-held-lock: with --lock the job's own lock was not taken: exit $rc: $(cat "$work/own-held-lock.err")"
+run own-dry --dry-run --timeout 1 "smb://127.0.0.1:$sport/share/dir" "$work/dst-held"
+[ "$rc" -ne 6 ] || fail "own-dry: a dry run waits for no lock, but exit 6"
+run own-named --job other-job "$work/src" "$work/dst-held"
+[ "$rc" -eq 0 ] || fail "own-named: another --job is another lock, but exit $rc: $(cat "$work/own-named.err")"
+kill -9 "$holder"
+wait "$holder" 2>/dev/null || true
+holder=
+run own-after --timeout 1 "smb://127.0.0.1:$sport/share/dir" "$work/dst-held"
+[ "$rc" -ne 6 ] || fail "own-after: the lock of a killed run still held: $(cat "$work/own-after.err")"
+kill "$silent_pid" 2>/dev/null || true
+wait "$silent_pid" 2>/dev/null || true
+mapfile -t locks < <(find "$XDG_STATE_HOME/smbcopy" -name '*.lock')
+[ "${#locks[@]}" -eq 0 ] || fail "own-after: the run after a killed one left its lock file: ${locks[*]}"
+
+# --lock FILE on a file that is not a lock file: refused (exit 2), the file untouched.
+printf 'not a lock\n' >"$work/precious"
+run notlock --lock "$work/precious" "$work/src" "$work/dst-notlock"
+[ "$rc" -eq 2 ] || fail "notlock: exit $rc, expected 2: $(cat "$work/notlock.err")"
+[ "$(cat "$work/precious")" = "not a lock" ] || fail "notlock: the file was changed"
+[ ! -e "$work/dst-notlock" ] || fail "notlock: the destination was created"
 
 # No usable state directory: a warning, and the copy still runs.
 : >"$work/not-a-dir"
