@@ -2,16 +2,20 @@
 # The whole test suite, as CI runs it:
 #   1. static analysis: cppcheck and clang-tidy (scripts/lint.sh);
 #   2. a plain build and every test: unit tests, the hostile-server tests,
-#      and integration tests against throwaway Samba servers that the suite
-#      starts and stops itself;
-#   3. the same with AddressSanitizer + UndefinedBehaviorSanitizer;
-#   4. the tests that run many threads at once with ThreadSanitizer;
-#   5. the integration tests' client side under valgrind memcheck
+#      integration tests against throwaway Samba and impacket servers that
+#      the suite starts and stops itself, and the check that everything the
+#      suite uses comes from scripts/install-deps.sh (deps.check);
+#   3. everything built with clang, and the unit tests run;
+#   4. the plain build's tests with AddressSanitizer +
+#      UndefinedBehaviorSanitizer;
+#   5. the tests that run many threads at once with ThreadSanitizer;
+#   6. the integration tests' client side under valgrind memcheck
 #      (scripts/memcheck.sh);
-#   6. every fuzz target for a bounded time (scripts/fuzz.sh).
+#   7. every fuzz target for a bounded time (scripts/fuzz.sh).
+# Every build treats warnings as errors (SMBCOPY_WERROR=ON).
 #
-#   scripts/test.sh [STAGE...]   stages: lint plain asan tsan memcheck fuzz
-#                                (default: all, in that order)
+#   scripts/test.sh [STAGE...]   stages: lint plain clang asan tsan memcheck
+#                                fuzz (default: all, in that order)
 # SMBCOPY_FUZZ_SECONDS sets the time per fuzz target (default 30).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,12 +24,12 @@ scripts/install-deps.sh
 
 jobs=$(nproc 2>/dev/null || echo 2)
 stages=("$@")
-[ ${#stages[@]} -gt 0 ] || stages=(lint plain asan tsan memcheck fuzz)
+[ ${#stages[@]} -gt 0 ] || stages=(lint plain clang asan tsan memcheck fuzz)
 
 build_in() {
     local dir=$1
     shift
-    cmake -S . -B "$dir" "$@" >/dev/null
+    cmake -S . -B "$dir" -DSMBCOPY_WERROR=ON "$@" >/dev/null
     cmake --build "$dir" -j"$jobs"
 }
 ctest_in() {
@@ -45,6 +49,12 @@ for stage in "${stages[@]}"; do
     plain)
         build_in build -DCMAKE_BUILD_TYPE=RelWithDebInfo
         ctest_in build
+        ;;
+    clang)
+        # The compiler's own warnings differ from gcc's: build everything
+        # (tests included) with clang; run the unit tests, which are quick.
+        build_in build-clang -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=clang
+        ctest_in build-clang -L unit
         ;;
     asan)
         build_in build-asan -DCMAKE_BUILD_TYPE=Debug -DSMBCOPY_SANITIZE=ON
@@ -68,7 +78,7 @@ for stage in "${stages[@]}"; do
         scripts/fuzz.sh "${SMBCOPY_FUZZ_SECONDS:-30}"
         ;;
     *)
-        echo "test.sh: unknown stage '$stage' (lint plain asan tsan memcheck fuzz)" >&2
+        echo "test.sh: unknown stage '$stage' (lint plain clang asan tsan memcheck fuzz)" >&2
         exit 2
         ;;
     esac
