@@ -12,7 +12,8 @@
 #     names, an empty file, an empty directory, 1 MiB of random data) with
 #       (a) a ticket cache from kinit: SMB_USERNAME only, no password
 #           anywhere; the cache then holds a cifs/ ticket for the server;
-#           also with --kerberos required
+#           also with --kerberos required; and with no user at all (the
+#           ticket's principal logs on), with and without --kerberos required
 #       (b) alice's keytab through KRB5_CLIENT_KTNAME and no ticket cache
 #           (an empty MEMORY cache, a FILE cache that does not exist yet)
 #       (c) SMB_USERNAME and SMB_PASSWORD, an empty ticket cache; also with
@@ -23,7 +24,8 @@
 #   - (d) a wrong password: exit 3, a one-line message, nothing created;
 #   - (e) after kdestroy, no password: exit 3 and a message that says which
 #     credentials are missing (a ticket, a password), not that a password was
-#     wrong; with --kerberos required it names kinit;
+#     wrong; with --kerberos required it names kinit; with no user either,
+#     --kerberos required exits 3 saying so (never an anonymous logon);
 #   - no password ever shows in stdout or stderr.
 #
 # Skips (exit 77) without root, samba-tool, samba, kinit, smbclient or
@@ -265,6 +267,11 @@ else
 fi
 copy_both a-required KRB5CCNAME="$cc_a" SMB_USERNAME="$SMBCOPY_KRB_USER" -- --kerberos required
 
+# (a') no user anywhere: the ticket's principal logs on (as smbclient
+# --use-kerberos=required does), never an anonymous session.
+copy_both a-nouser KRB5CCNAME="$cc_a"
+copy_both a-nouser-required KRB5CCNAME="$cc_a" -- --kerberos required
+
 # What smbcopy uploaded, read back by a Kerberos-only smbclient.
 smbclient_get() {
     local tag=$1 dir=$2 dest=$3
@@ -328,6 +335,20 @@ if expect_rc e-required 3 && expect_one_line e-required; then
         show e-required
     fi
 fi
+
+# No user and no ticket: --kerberos required says so (exit 3) instead of
+# logging on anonymously; without it the session is anonymous, which the
+# share refuses (exit 3: access denied).
+run e-nouser-required KRB5CCNAME="$cc_a" "$cli" --kerberos required "$url/seed" "$work/e-nouser-required"
+if expect_rc e-nouser-required 3 && expect_one_line e-nouser-required; then
+    if grep -q "no user was given" "$work/out/e-nouser-required.err" && grep -q kinit "$work/out/e-nouser-required.err"; then
+        pass "e-nouser-required: exit 3: $(cat "$work/out/e-nouser-required.err")"
+    else
+        fail "e-nouser-required: the message does not say that no user nor ticket was found"
+        show e-nouser-required
+    fi
+fi
+[ ! -e "$work/e-nouser-required" ] || fail "e-nouser-required: the destination was created"
 
 # --- (f) an expired ticket ------------------------------------------------------------
 
