@@ -35,9 +35,16 @@ struct ep_io {
 
 static const ep_ops smb_ops;
 
-/* Refill err with lib's code and status, the message prefixed by what and path. */
+/*
+ * Refill err with lib's code and status, the message prefixed by what and
+ * path, unless the library's message already names the operation and its
+ * path ("write 'x': ..."): then as it is, not "write 'x': write 'x': ...".
+ */
 static int fail_at(smb_error *err, const smb_error *lib, const char *what, const char *path)
 {
+    size_t n = strlen(what);
+    if (strncmp(lib->message, what, n) == 0 && strncmp(lib->message + n, " '", 2) == 0)
+        return smb_err_set(err, lib->code, lib->ntstatus, "%s", lib->message);
     return smb_err_set(err, lib->code, lib->ntstatus, "%s '%s': %s", what, path, lib->message);
 }
 

@@ -23,6 +23,16 @@ const char *plan_unsafe_name(const char *name, size_t len)
     return NULL;
 }
 
+const char *plan_unsafe_source_name(const char *name, size_t len, unsigned src_caps)
+{
+    const char *why = plan_unsafe_name(name, len);
+    /* A POSIX file name may hold ':' ("a:b.txt"): only an SMB name (a stream) may not. */
+    if (why && !(src_caps & EP_CAP_WINDOWS_NAMES) && len >= 2 && name[1] == ':' &&
+        !plan_unsafe_name(name + 1, len - 1))
+        why = NULL;
+    return why;
+}
+
 const char *plan_windows_refuses(const char *name)
 {
     size_t len = strlen(name);

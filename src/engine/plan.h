@@ -19,6 +19,15 @@
 const char *plan_unsafe_name(const char *name, size_t len);
 
 /**
+ * plan_unsafe_name for an entry listed by a source with capabilities
+ * src_caps (EP_CAP_*): a source whose names are POSIX ones (no
+ * EP_CAP_WINDOWS_NAMES: a local directory) may hold "a:b.txt", a legal
+ * name there; an SMB source may not (':' names a stream). Where the name
+ * goes, the destination's own rules apply (plan_windows_refuses).
+ */
+const char *plan_unsafe_source_name(const char *name, size_t len, unsigned src_caps);
+
+/**
  * NULL when a Windows server accepts the name, else why not: a trailing dot
  * or space, a reserved character (< > : " | ? * or a control character), or
  * a reserved device name (CON, PRN, AUX, NUL, COM1-9, LPT1-9, also with an

@@ -39,6 +39,16 @@ void job_fail(sc_job *job, const char *path, bool is_dir, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
+    /*
+     * "STAGE: REASON" where REASON already starts with the stage's words
+     * ("write: write 'x': ..."): the stage once ("write 'x': ...").
+     */
+    const char *colon = strstr(msg, ": ");
+    if (colon) {
+        size_t k = (size_t)(colon - msg);
+        if (strncmp(colon + 2, msg, k) == 0 && colon[2 + k] == ' ')
+            memmove(msg, colon + 2, strlen(colon + 2) + 1);
+    }
     pthread_mutex_lock(&job->lock);
     if (!is_dir)
         job->sum.files_failed++;

@@ -445,7 +445,7 @@ static int list_entry_cb(void *arg, const char *name, const ep_stat *st)
         atomic_store(&w->dir_task->dir->listing_failed, true); /* its name may be one the destination has */
         return 0;
     }
-    const char *why = plan_unsafe_name(name, strlen(name));
+    const char *why = plan_unsafe_source_name(name, strlen(name), w->cur_pair->src->caps);
     if (why) {
         char shown[300];
         snprintf(shown, sizeof shown, "%s%s%.250s", dir_rel, dir_rel[0] ? "/" : "", name);

@@ -118,7 +118,7 @@ static const struct status_entry status_table[] = {
     {0xC000020Cu, SMB_ERR_DISCONNECTED, "STATUS_CONNECTION_DISCONNECTED", "the connection was closed"},
     {0xC000020Du, SMB_ERR_DISCONNECTED, "STATUS_CONNECTION_RESET", "the connection was reset"},
     {0xC0000224u, SMB_ERR_AUTH, "STATUS_PASSWORD_MUST_CHANGE",
-     "the password must be changed before the first logon"},
+     "the password must be changed before this account can log on"},
     {0xC0000225u, SMB_ERR_NOT_FOUND, "STATUS_NOT_FOUND", "not found"},
     {0xC000022Au, SMB_ERR_SERVER, "STATUS_DUPLICATE_OBJECTID", "the object id is already in use"},
     {0xC0000234u, SMB_ERR_AUTH, "STATUS_ACCOUNT_LOCKED_OUT",

@@ -86,6 +86,10 @@ diff -r "$work/src" "$share/ok" >/dev/null || fail "ok: the upload differs"
 jrun ro -A "$auth" "$work/src" "smb://$host/$SMBCOPY_TEST_READONLY_SHARE/"
 expect ro 1
 jq -e '.files_failed >= 1 and (.failures | length) >= 2' <"$work/out/ro.out" >/dev/null || fail "ro: files_failed: $(cat "$work/out/ro.out")"
+# Each reason says once what failed: no "write: write 'a.txt': write '...tmp': ..." stacking.
+reason=$(jq -r '.failures[] | select(.path == "a.txt") | .reason' <"$work/out/ro.out")
+[[ $reason =~ ^write\ \'\.smbcopy-[0-9a-f-]+\.tmp\':\ access\ denied\ \(STATUS_ACCESS_DENIED\)$ ]] ||
+    fail "ro: the reason for a.txt is not one clear line: '$reason'"
 
 # A damaged archive: exit 1, the job failed in another way.
 "$cli" -q "$work/src" "$work/good.tar"

@@ -188,6 +188,7 @@ static void test_hostile_names_stay_inside(void **state)
     fake_ep *src = calloc(1, sizeof *src);
     src->base.ops = &fake_ops;
     src->base.display = "fake";
+    src->base.caps = EP_CAP_WINDOWS_NAMES; /* a hostile SMB server: "C:x" would name a stream */
     smb_error err = {0};
     ep *dst = ep_local_open(dest, NULL, &err);
     assert_non_null(dst);
@@ -253,6 +254,12 @@ static void test_unsafe_names(void **state)
     assert_null(plan_unsafe_name("-rf", 3));
     assert_null(plan_unsafe_name("café ☕", strlen("café ☕")));
     assert_null(plan_unsafe_name("1:2", 3)); /* not a drive letter */
+    /* a local name may hold ':' (POSIX), an SMB one may not */
+    assert_null(plan_unsafe_source_name("a:b.txt", 7, 0));
+    assert_non_null(plan_unsafe_source_name("a:b.txt", 7, EP_CAP_WINDOWS_NAMES));
+    assert_null(plan_unsafe_source_name("a:", 2, 0));
+    assert_non_null(plan_unsafe_source_name("a:/x", 4, 0));
+    assert_non_null(plan_unsafe_source_name("..", 2, 0));
 }
 
 static void test_windows_names(void **state)

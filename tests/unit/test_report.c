@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "cli/report.h"
+#include "error.h"
 
 /* Capture what fn writes. */
 typedef struct capture {
@@ -164,6 +165,16 @@ static void test_json_summary(void **state)
     free(out);
 }
 
+/* Messages users read: STATUS_PASSWORD_MUST_CHANGE is not only about a first logon. */
+static void test_status_messages(void **state)
+{
+    (void)state;
+    const char *t = smb_ntstatus_text(0xC0000224u);
+    assert_non_null(t);
+    assert_null(strstr(t, "first logon"));
+    assert_string_equal(t, "the password must be changed before this account can log on");
+}
+
 static void test_table(void **state)
 {
     (void)state;
@@ -245,7 +256,7 @@ int main(void)
         cmocka_unit_test(test_json_escaping),
         cmocka_unit_test(test_json_invalid_utf8),
         cmocka_unit_test(test_json_summary),
-        cmocka_unit_test(test_table),
+        cmocka_unit_test(test_table), cmocka_unit_test(test_status_messages),
         cmocka_unit_test(test_paragraph),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
