@@ -28,8 +28,6 @@ static inline int cli_exit_for_error(int code)
     case SMB_ERR_AUTH:
         return CLI_EXIT_AUTH;
     case SMB_ERR_CONNECT:
-    case SMB_ERR_PROTOCOL:  /* a job ends on one only at connect or when its connection broke */
-    case SMB_ERR_SIGNATURE: /* per file it fails the file: as the job's error, the session's setup */
     case SMB_ERR_BAD_SHARE:
     case SMB_ERR_SMB1_ONLY:
     case SMB_ERR_NEGOTIATE:
@@ -45,19 +43,22 @@ static inline int cli_exit_for_error(int code)
 }
 
 /**
- * The exit code for a job that could not run (or ended) with err.
- * reads_archive: the job extracts a local archive, whose damage the archive
- * reader reports as SMB_ERR_PROTOCOL without naming an SMB location (the
- * SMB endpoint prefixes every message with "//HOST"): exit 1, the job
- * failed in another way. Access denied when connecting to a share (the
+ * The exit code for a job that could not run (or ended) with err. The SMB
+ * endpoint names the server (or the share) it was connecting to first
+ * ("//HOST:PORT: ..." or "//HOST/SHARE: ..."): a broken protocol or a
+ * signature that does not verify there (an unknown MessageId, 0 credits
+ * granted, a badly signed TREE_CONNECT) is a failure to connect, exit 4;
+ * elsewhere (a damaged archive, a listing that never ends) the job failed
+ * in another way, exit 1. Access denied when connecting to a share (the
  * library's TREE_CONNECT failure, "connect to share ...") is the user's
  * right to the share: exit 3, as an authentication failure.
  */
-static inline int cli_exit_for_job_error(const smb_error *err, bool reads_archive)
+static inline int cli_exit_for_job_error(const smb_error *err)
 {
-    if (reads_archive && err->code == SMB_ERR_PROTOCOL && strncmp(err->message, "//", 2) != 0)
-        return CLI_EXIT_FAILED;
-    if (err->code == SMB_ERR_ACCESS && strstr(err->message, "connect to share "))
+    bool at_connect = strncmp(err->message, "//", 2) == 0;
+    if ((err->code == SMB_ERR_PROTOCOL || err->code == SMB_ERR_SIGNATURE) && at_connect)
+        return CLI_EXIT_CONNECT;
+    if (err->code == SMB_ERR_ACCESS && at_connect && strstr(err->message, ": connect to share "))
         return CLI_EXIT_AUTH;
     return cli_exit_for_error(err->code);
 }

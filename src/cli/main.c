@@ -512,7 +512,7 @@ static int run(run_state *r)
     if (!r->job) {
         if (!err.code)
             err.code = SMB_ERR_INVALID_ARG;
-        return stop_run(r, cli_exit_for_job_error(&err, r->extract), "%s", err.message);
+        return stop_run(r, cli_exit_for_job_error(&err), "%s", err.message);
     }
     atomic_store(&running_job, r->job);
     if (atomic_load(&interrupted)) /* a signal before the job was visible to the handler */
@@ -527,7 +527,7 @@ static int run(run_state *r)
         if (!stopped) {
             cli_log_note(r->log, err.message);
             err.code = rc;
-            return stop_run(r, cli_exit_for_job_error(&err, r->extract), "%s", err.message);
+            return stop_run(r, cli_exit_for_job_error(&err), "%s", err.message);
         }
         fprintf(stderr, "smbcopy: %s\n", err.message);
     }

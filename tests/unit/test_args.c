@@ -324,21 +324,27 @@ static void test_exit_codes(void **state)
     assert_int_equal(cli_exit_for_error(SMB_ERR_CANCELLED), 5);
     assert_int_equal(cli_exit_for_error(SMB_ERR_NOT_FOUND), 1);
     assert_int_equal(cli_exit_for_error(SMB_ERR_ACCESS), 1);
-    /* the server broke the protocol at connect: a bad signature, an unknown MessageId, 0 credits */
-    assert_int_equal(cli_exit_for_error(SMB_ERR_PROTOCOL), 4);
-    assert_int_equal(cli_exit_for_error(SMB_ERR_SIGNATURE), 4);
+    /* the server broke the protocol at connect (the endpoint names it first): a bad signature, an
+     * unknown MessageId, 0 credits; elsewhere the job failed in another way */
+    smb_error p = {.code = SMB_ERR_SIGNATURE};
+    snprintf(p.message, sizeof p.message, "//h/share: response signature does not verify (message id 3)");
+    assert_int_equal(cli_exit_for_job_error(&p), 4);
+    p.code = SMB_ERR_PROTOCOL;
+    snprintf(p.message, sizeof p.message, "//h:445: server granted 0 credits but a request needs 1");
+    assert_int_equal(cli_exit_for_job_error(&p), 4);
+    snprintf(p.message, sizeof p.message, "listing of '//h/share' stopped: the server repeated the same entries");
+    assert_int_equal(cli_exit_for_job_error(&p), 1);
 
     smb_error e = {.code = SMB_ERR_ACCESS};
     snprintf(e.message, sizeof e.message, "//h/data: connect to share \\\\h\\data: access denied (STATUS_ACCESS_DENIED)");
-    assert_int_equal(cli_exit_for_job_error(&e, false), 3);
+    assert_int_equal(cli_exit_for_job_error(&e), 3);
     snprintf(e.message, sizeof e.message, "cannot create the destination /x: permission denied");
-    assert_int_equal(cli_exit_for_job_error(&e, false), 1);
+    assert_int_equal(cli_exit_for_job_error(&e), 1);
     e.code = SMB_ERR_PROTOCOL;
     snprintf(e.message, sizeof e.message, "archive cut.tar: d/f: Truncated tar archive");
-    assert_int_equal(cli_exit_for_job_error(&e, true), 1); /* a damaged archive */
+    assert_int_equal(cli_exit_for_job_error(&e), 1); /* a damaged archive */
     snprintf(e.message, sizeof e.message, "//h/s: server answered message id 9 that was never sent");
-    assert_int_equal(cli_exit_for_job_error(&e, true), 4);
-    assert_int_equal(cli_exit_for_job_error(&e, false), 4);
+    assert_int_equal(cli_exit_for_job_error(&e), 4);
 }
 
 /* Argument vector of modifiable strings (as the kernel gives main). */
