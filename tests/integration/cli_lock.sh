@@ -20,8 +20,10 @@ cli=${SMBCOPY_CLI:?run through ctest}
 command -v flock >/dev/null 2>&1 || skip "flock(1) not found (util-linux)"
 work=$(mktemp -d "${TMPDIR:-/tmp}/smbcopy-cli_lock.XXXXXX")
 holder=
+silent_pid=
 cleanup() {
     [ -z "$holder" ] || kill -9 "$holder" 2>/dev/null || true
+    [ -z "$silent_pid" ] || kill -9 "$silent_pid" 2>/dev/null || true
     rm -rf -- "$work"
 }
 trap cleanup EXIT
@@ -119,6 +121,7 @@ run own-after --timeout 1 "smb://127.0.0.1:$sport/share/dir" "$work/dst-held"
 [ "$rc" -ne 6 ] || fail "own-after: the lock of a killed run still held: $(cat "$work/own-after.err")"
 kill "$silent_pid" 2>/dev/null || true
 wait "$silent_pid" 2>/dev/null || true
+silent_pid=
 mapfile -t locks < <(find "$XDG_STATE_HOME/smbcopy" -name '*.lock')
 [ "${#locks[@]}" -eq 0 ] || fail "own-after: the run after a killed one left its lock file: ${locks[*]}"
 
