@@ -22,6 +22,7 @@
 #include "engine/job_internal.h"
 #include "engine/plan.h"
 #include "engine/temp_names.h"
+#include "engine/time_probe.h"
 
 /*
  * Reads kept in flight per range, and the largest single read or write:
@@ -574,7 +575,7 @@ static void finalize(sc_job *job, file_copy *fc)
             smb_err_set(&err, SMB_ERR_SERVER, 0, "destination holds %llu bytes, expected %llu",
                         (unsigned long long)got.size, (unsigned long long)fc->st.size);
             fc_fail(fc, "check size", &err);
-        } else if (got.mtime != fc->st.mtime) {
+        } else if (!mtime_within(got.mtime, fc->st.mtime, job->mtime_window)) {
             smb_err_set(&err, SMB_ERR_SERVER, 0, "the destination did not keep the modification time");
             fc_fail(fc, "check times", &err);
         }
@@ -848,7 +849,7 @@ static int copy_small(sc_job *job, task *t, const char *rel, smb_error *err, con
             smb_err_set(err, e.code, e.ntstatus, "%s%s", e.message, hint);
         }
     }
-    if (rc == 0 && (got.size != t->st.size || got.mtime != t->st.mtime)) {
+    if (rc == 0 && (got.size != t->st.size || !mtime_within(got.mtime, t->st.mtime, job->mtime_window))) {
         *stage = "check";
         rc = smb_err_set(err, SMB_ERR_SERVER, 0, got.size != t->st.size ? "destination holds %llu bytes, expected %llu"
                                                                          : "the destination did not keep the modification time (%llu, %llu)",
@@ -1222,7 +1223,7 @@ static int same_content(sc_job *job, task *t, bool *same, smb_error *err)
  */
 static bool copy_planned(sc_job *job, task *t, const char *shown)
 {
-    plan_action act = plan_file(&t->st, t->dst_exists, &t->dst_st, job->opts.checksum);
+    plan_action act = plan_file(&t->st, t->dst_exists, &t->dst_st, job->opts.checksum, job->mtime_window);
     smb_error err = {0};
     if (act == PLAN_SKIP && job->cp && checkpoint_done_differs(job->cp, shown, &t->st))
         act = PLAN_UPDATE;

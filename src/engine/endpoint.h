@@ -226,6 +226,11 @@ struct ep {
     unsigned caps;     /**< EP_CAP_* */
     unsigned max_writers; /**< most workers writing one file at once (0: no limit) */
     char *display;     /**< for messages, never holds a password */
+    /**
+     * Destinations: set ChangeTime to the modification time too, for
+     * servers that take the modification time from it (time_probe.h).
+     */
+    bool mtime_via_change_time;
 };
 
 /** Counters kept by every endpoint (atomically updated). */

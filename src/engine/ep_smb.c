@@ -427,11 +427,13 @@ static size_t op_io_size(ep_file *f)
 }
 
 /* FileBasicInformation from meta: 0 fields (and no kept attribute) stay unchanged. */
-static void basic_from_meta(const ep_stat *meta, smb_basic_info *bi)
+static void basic_from_meta(const ep *e, const ep_stat *meta, smb_basic_info *bi)
 {
     memset(bi, 0, sizeof *bi);
     bi->creation_time = meta->ctime;
     bi->last_write_time = meta->mtime;
+    if (e->mtime_via_change_time) /* a server that sets the modification time from ChangeTime (time_probe.h) */
+        bi->change_time = meta->mtime;
     bi->attributes = meta->attributes & KEPT_ATTRS;
 }
 
@@ -439,7 +441,7 @@ static void basic_from_meta(const ep_stat *meta, smb_basic_info *bi)
 static int op_finish(ep_file *f, const ep_stat *meta, ep_stat *got, smb_error *err)
 {
     smb_basic_info bi;
-    basic_from_meta(meta, &bi);
+    basic_from_meta(&f->e->base, meta, &bi);
     smb_error le = {0};
     int rc = smb_set_basic_info(f->op, &bi, &le);
     if (rc != 0)
@@ -470,7 +472,7 @@ static int op_rename(ep *base, const char *from, const char *to, const ep_stat *
     char *pf = join(e, from, err), *pt = pf ? join(e, to, err) : NULL;
     smb_basic_info bi;
     if (meta)
-        basic_from_meta(meta, &bi);
+        basic_from_meta(base, meta, &bi);
     int rc = pt ? smb_rename_set_times(tree_of(e), pf, pt, true, meta ? &bi : NULL, err) : SMB_ERR_NO_MEMORY;
     free(pf);
     free(pt);
@@ -502,7 +504,7 @@ static int op_set_meta(ep *base, const char *rel, const ep_stat *meta, smb_error
     if (!path)
         return SMB_ERR_NO_MEMORY;
     smb_basic_info bi;
-    basic_from_meta(meta, &bi);
+    basic_from_meta(base, meta, &bi);
     int rc = smb_set_times(tree_of(e), path, &bi, err);
     free(path);
     return rc;
@@ -540,7 +542,7 @@ static int op_write_whole(ep *base, const char *tmp, const char *rel, const void
         return SMB_ERR_NO_MEMORY;
     }
     smb_basic_info bi;
-    basic_from_meta(meta, &bi);
+    basic_from_meta(base, meta, &bi);
     smb_file_info info;
     smb_error le = {0};
     int rc = smb_write_file(tree_of(e), tpath, buf, len, &bi, path, &info, &le);

@@ -16,6 +16,7 @@
 #include "engine/identity.h"
 #include "engine/job_internal.h"
 #include "engine/temp_names.h"
+#include "engine/time_probe.h"
 
 void sc_job_opts_init(sc_job_opts *o)
 {
@@ -294,6 +295,42 @@ static void probe_dest_case(sc_job *job, ep *dst, bool exists)
     job->dst_folds_case = fold;
 }
 
+/*
+ * How precisely the destination keeps modification times (time_probe.h),
+ * asked once with an empty file of the job's own at its root; said with -v
+ * when it is not exact. Never in a dry run (nothing is written).
+ */
+static void probe_dest_times(sc_job *job, ep *dst)
+{
+    if (job->opts.dry_run)
+        return;
+    char *tmp = temp_name_beside_in("", job->tag);
+    time_precision p = {0};
+    if (tmp && time_probe(dst, tmp, &p)) {
+        job->mtime_window = p.window;
+        job->mtime_via_change_time = p.via_change_time;
+        dst->mtime_via_change_time = p.via_change_time;
+        if (p.window || p.via_change_time) {
+            char msg[300];
+            snprintf(msg, sizeof msg, "the destination keeps modification times %s%s%s",
+                     p.window ? "only to about 2 s: times are compared within 2 s" : "",
+                     p.window && p.via_change_time ? ", and " : "",
+                     p.via_change_time ? "from ChangeTime: it is set too" : "");
+            job_event(job, SC_EV_RETRY, ".", 0, true, msg);
+        }
+    }
+    free(tmp);
+}
+
+/* A destination endpoint: opened like any, and told what the time probe found. */
+static ep *open_dst_ep(sc_job *job, const sc_location *loc, const char *root_path, smb_error *err)
+{
+    ep *e = open_ep(job, loc, root_path, err);
+    if (e)
+        e->mtime_via_change_time = job->mtime_via_change_time;
+    return e;
+}
+
 /* Split p at its last '/' into a parent ("" or "." for none) and a leaf. */
 static void split_path(const char *p, bool local, char **parent, const char **leaf)
 {
@@ -355,7 +392,7 @@ static int add_root_file(sc_job *job, size_t i, const sc_location *sloc, const s
     job_pair *pair = &job->pairs[i];
     pair->src = sparent ? open_ep_following(job, sloc, sparent, sleaf, err) : NULL;
     free(sparent);
-    if (pair->src && !(pair->dst = open_ep(job, dloc, NULL, err))) {
+    if (pair->src && !(pair->dst = open_dst_ep(job, dloc, NULL, err))) {
         pair->src->ops->free(pair->src);
         pair->src = NULL;
     }
@@ -398,7 +435,7 @@ static int plan_renamed_file(sc_job *job, const sc_location *sloc, const sc_loca
         goto out;
     }
     pair->src = open_ep_following(job, sloc, sparent, sleaf, err);
-    pair->dst = pair->src ? open_ep(job, dloc, dparent, err) : NULL;
+    pair->dst = pair->src ? open_dst_ep(job, dloc, dparent, err) : NULL;
     if (!pair->dst) {
         rc = err->code ? err->code : SMB_ERR_NO_MEMORY;
         goto out;
@@ -409,6 +446,7 @@ static int plan_renamed_file(sc_job *job, const sc_location *sloc, const sc_loca
     if (pair->dst->ops->stat(pair->dst, "", &pst, &e2) != 0 && !job->opts.dry_run &&
         (rc = make_dirs(job, dloc, dparent, err)) != 0)
         goto out;
+    probe_dest_times(job, pair->dst);
     rc = plan_file_source(job, pair, sleaf, dleaf, st, err);
 out:
     free(sparent);
@@ -460,13 +498,14 @@ static int plan_sources(sc_job *job, const sc_location *slocs, const sc_location
     if (!dst_exists && (rc = make_dest(job, dloc, dst, err)) != 0)
         goto out;
     probe_dest_case(job, dst, dst_exists);
+    probe_dest_times(job, dst);
     for (size_t i = 0; rc == 0 && i < n; i++) {
         if (!os[i].found)
             continue;
         if (os[i].st.type == EP_DIR) {
             job->pairs[i].src = os[i].src;
             os[i].src = NULL;
-            if (!(job->pairs[i].dst = open_ep(job, dloc, NULL, err))) {
+            if (!(job->pairs[i].dst = open_dst_ep(job, dloc, NULL, err))) {
                 rc = err->code ? err->code : SMB_ERR_NO_MEMORY;
                 break;
             }
@@ -604,6 +643,7 @@ int job_run_endpoints(sc_job *job, ep *src, ep *dst, sc_summary *sum, smb_error 
         if (!exists)
             job_count(job, &job->sum.dirs_created, 1);
         probe_dest_case(job, dst, exists);
+        probe_dest_times(job, dst);
         job_pair *p = &job->pairs[0];
         rc = queue_root(job, &p, 1, &sst, !exists, err);
     }
@@ -821,6 +861,7 @@ static int run_restore(sc_job *job, smb_error *err)
                            dst->display);
     }
     probe_dest_case(job, dst, exists);
+    probe_dest_times(job, dst);
     return job_restore_run(job, src, dst, job->opts.read_ahead, err);
 }
 

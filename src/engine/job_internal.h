@@ -117,6 +117,8 @@ struct sc_job {
     uint32_t tag;         /* names the job in its temporary and staging names (temp_names.h) */
     atomic_int temp_form; /* the temp_form in use: later forms once the destination refuses a name (copy.c) */
     bool dst_folds_case;  /* the destination holds one entry for names differing only in case */
+    uint64_t mtime_window;/* the destination keeps modification times within this (0: exactly; time_probe.h) */
+    bool mtime_via_change_time; /* and takes them from ChangeTime: set on every destination endpoint */
     root_file *root_files;/* file sources that go into the destination directory (merged with the
                              directory sources' contents in the root's walk) */
     size_t nroot_files;

@@ -7,6 +7,7 @@
 #include <strings.h>
 
 #include "engine/job_internal.h"
+#include "engine/time_probe.h"
 
 const char *plan_unsafe_name(const char *name, size_t len)
 {
@@ -53,7 +54,7 @@ const char *plan_windows_refuses(const char *name)
     return NULL;
 }
 
-plan_action plan_file(const ep_stat *src, bool dst_exists, const ep_stat *dst, bool checksum)
+plan_action plan_file(const ep_stat *src, bool dst_exists, const ep_stat *dst, bool checksum, uint64_t window)
 {
     if (!dst_exists)
         return PLAN_COPY;
@@ -61,7 +62,7 @@ plan_action plan_file(const ep_stat *src, bool dst_exists, const ep_stat *dst, b
         return PLAN_UPDATE;
     if (checksum)
         return PLAN_COMPARE;
-    return src->mtime == dst->mtime ? PLAN_SKIP : PLAN_UPDATE;
+    return mtime_within(src->mtime, dst->mtime, window) ? PLAN_SKIP : PLAN_UPDATE;
 }
 
 char *job_join(const char *rel, const char *name)

@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "engine/endpoint.h"
 
@@ -45,9 +46,10 @@ typedef enum plan_action {
 
 /**
  * Decide for a source file src against dst (dst_exists false: nothing
- * there). Times are compared at FILETIME precision (100 ns), which both
- * ends keep.
+ * there). Times are compared at FILETIME precision (100 ns), or within
+ * window (FILETIME units) on a destination that keeps them more coarsely
+ * (time_probe.h).
  */
-plan_action plan_file(const ep_stat *src, bool dst_exists, const ep_stat *dst, bool checksum);
+plan_action plan_file(const ep_stat *src, bool dst_exists, const ep_stat *dst, bool checksum, uint64_t window);
 
 #endif

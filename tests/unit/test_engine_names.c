@@ -20,6 +20,7 @@
 #include "engine/endpoint.h"
 #include "engine/job_internal.h"
 #include "engine/plan.h"
+#include "engine/time_probe.h"
 
 /* ---------------------------------------------------------------- the fake source */
 
@@ -285,15 +286,25 @@ static void test_plan_file(void **state)
     (void)state;
     ep_stat a = {.type = EP_FILE, .size = 10, .mtime = 1000};
     ep_stat b = a;
-    assert_int_equal(plan_file(&a, false, NULL, false), PLAN_COPY);
-    assert_int_equal(plan_file(&a, true, &b, false), PLAN_SKIP);
-    assert_int_equal(plan_file(&a, true, &b, true), PLAN_COMPARE);
+    assert_int_equal(plan_file(&a, false, NULL, false, 0), PLAN_COPY);
+    assert_int_equal(plan_file(&a, true, &b, false, 0), PLAN_SKIP);
+    assert_int_equal(plan_file(&a, true, &b, true, 0), PLAN_COMPARE);
     b.mtime = 1001;
-    assert_int_equal(plan_file(&a, true, &b, false), PLAN_UPDATE);
+    assert_int_equal(plan_file(&a, true, &b, false, 0), PLAN_UPDATE);
     b.mtime = 1000;
     b.size = 11;
-    assert_int_equal(plan_file(&a, true, &b, false), PLAN_UPDATE);
-    assert_int_equal(plan_file(&a, true, &b, true), PLAN_UPDATE);
+    assert_int_equal(plan_file(&a, true, &b, false, 0), PLAN_UPDATE);
+    assert_int_equal(plan_file(&a, true, &b, true, 0), PLAN_UPDATE);
+    /* A destination that keeps times to 2 s (time_probe.h): within the window is up to date, at it is not. */
+    b.size = 10;
+    a.mtime = 132223104001234567ull;
+    b.mtime = 132223104000000000ull;
+    assert_int_equal(plan_file(&a, true, &b, false, 0), PLAN_UPDATE);
+    assert_int_equal(plan_file(&a, true, &b, false, TIME_WINDOW_MAX), PLAN_SKIP);
+    b.mtime = a.mtime + TIME_WINDOW_MAX;
+    assert_int_equal(plan_file(&a, true, &b, false, TIME_WINDOW_MAX), PLAN_UPDATE);
+    b.mtime = a.mtime - TIME_WINDOW_MAX + 1;
+    assert_int_equal(plan_file(&a, true, &b, false, TIME_WINDOW_MAX), PLAN_SKIP);
 }
 
 int main(void)
