@@ -15,6 +15,7 @@
 #include "engine/casefold.h"
 #include "engine/identity.h"
 #include "engine/job_internal.h"
+#include "engine/retry_budget.h"
 #include "engine/temp_names.h"
 #include "engine/time_probe.h"
 
@@ -892,25 +893,24 @@ int sc_job_run(sc_job *job, sc_summary *sum, smb_error *err)
      * range (the journal). Time spent disconnected counts against
      * retry_for_s; a job that never connected fails at once.
      */
-    double retry_for = job->opts.retry_for_s, spent = 0, lost_at = -1;
+    double retry_for = job->opts.retry_for_s;
+    retry_budget budget;
+    retry_budget_init(&budget, retry_for);
     unsigned attempt = 0;
     for (unsigned pass = 0;; pass++) {
         bool connected = false;
         double connected_at = 0;
         rc = run_pass(job, &connected, &connected_at, err);
-        if (connected && lost_at >= 0) {
-            spent += connected_at - lost_at; /* disconnected until then; the copying after does not count */
-            lost_at = -1;
+        /* Disconnected until connected_at; the copying after does not count. */
+        if (connected && retry_budget_connected(&budget, connected_at)) {
             attempt = 0;
             job->sum.reconnects++;
         }
         if (!job_error_restartable(rc) || atomic_load(&job->cancel) || retry_for <= 0 || (pass == 0 && !connected))
             break;
-        if (lost_at < 0)
-            lost_at = now_s();
-        double used = spent + (now_s() - lost_at);
+        double left = retry_budget_left(&budget, now_s());
         char a[32], b[32];
-        if (used >= retry_for) {
+        if (left <= 0) {
             smb_error lost = *err;
             rc = smb_err_set(err, lost.code, lost.ntstatus, "%s; gave up after trying to reconnect for %s",
                              lost.message, duration(retry_for, a, sizeof a));
@@ -919,12 +919,12 @@ int sc_job_run(sc_job *job, sc_summary *sum, smb_error *err)
         double delay = (double)(1u << (attempt < 5 ? attempt : 5));
         if (delay > 30)
             delay = 30;
-        if (delay > retry_for - used)
-            delay = retry_for - used;
+        if (delay > left)
+            delay = left;
         attempt++;
         char msg[600];
         snprintf(msg, sizeof msg, "%s; reconnecting in %s (giving up after %s more)", err->message,
-                 duration(delay, a, sizeof a), duration(retry_for - used, b, sizeof b));
+                 duration(delay, a, sizeof a), duration(left, b, sizeof b));
         job_event(job, SC_EV_RETRY, ".", 0, true, msg);
         nap(job, delay);
         if (atomic_load(&job->cancel)) {
