@@ -113,6 +113,8 @@ static smb_io *submit(smb_open *op, bool is_read, void *buf, int fd, uint64_t fd
     }
     *io = (smb_io){.is_read = is_read, .op = op, .buf = !is_read && fd < 0 ? buf : NULL, .len = len, .offset = offset};
     size_t chunk = is_read ? smb_open_max_read(op) : smb_open_max_write(op);
+    if (chunk == 0)
+        chunk = SMB_CREDIT_UNIT; /* never 0 (a negotiated size is at least one unit); keeps the loop finite */
     size_t at = 0;
     do {
         size_t n = len - at < chunk ? len - at : chunk;
@@ -295,6 +297,8 @@ static int pipeline(smb_open *op, bool is_read, uint8_t *buf, size_t len, uint64
     if (window > MAX_WINDOW)
         window = MAX_WINDOW;
     size_t chunk = is_read ? smb_open_max_read(op) : smb_open_max_write(op);
+    if (chunk == 0)
+        chunk = SMB_CREDIT_UNIT;
     smb_io *ring[MAX_WINDOW];
     size_t ring_len[MAX_WINDOW];
     unsigned head = 0, count = 0;
