@@ -31,9 +31,18 @@ struct smb_io {
     const uint8_t *buf;
     size_t len;
     uint64_t offset;
-    io_part *parts;
+    io_part *parts;  /* &one_part, or allocated when the io needs more than one request */
     size_t nparts, cap;
+    io_part one_part; /* the common case: no allocation beyond the io itself per transfer chunk */
 };
+
+/* Free io and its parts array. */
+static void io_free(smb_io *io)
+{
+    if (io->parts != &io->one_part)
+        free(io->parts);
+    free(io);
+}
 
 /*
  * Build and send one READ into buf, or WRITE of buf (or, with fd >= 0, of
@@ -85,8 +94,7 @@ static void drop_parts(smb_io *io)
         smb_error e2;
         finish(io->parts[i].req, io->is_read, &n, &e2);
     }
-    free(io->parts);
-    free(io);
+    io_free(io);
 }
 
 /*
@@ -111,7 +119,9 @@ static smb_io *submit(smb_open *op, bool is_read, void *buf, int fd, uint64_t fd
         smb_err_set(err, SMB_ERR_NO_MEMORY, 0, "out of memory");
         return NULL;
     }
-    *io = (smb_io){.is_read = is_read, .op = op, .buf = !is_read && fd < 0 ? buf : NULL, .len = len, .offset = offset};
+    *io = (smb_io){.is_read = is_read, .op = op, .buf = !is_read && fd < 0 ? buf : NULL, .len = len, .offset = offset,
+                   .cap = 1};
+    io->parts = &io->one_part;
     size_t chunk = is_read ? smb_open_max_read(op) : smb_open_max_write(op);
     if (chunk == 0)
         chunk = SMB_CREDIT_UNIT; /* never 0 (a negotiated size is at least one unit); keeps the loop finite */
@@ -119,13 +129,16 @@ static smb_io *submit(smb_open *op, bool is_read, void *buf, int fd, uint64_t fd
     do {
         size_t n = len - at < chunk ? len - at : chunk;
         if (io->nparts == io->cap) {
-            size_t cap = io->cap ? io->cap * 2 : (len / chunk + 1 < 64 ? len / chunk + 1 : 64);
-            io_part *p = realloc(io->parts, cap * sizeof *p);
+            size_t want = len / chunk + 1, cap = io->cap * 2 > want ? io->cap * 2 : want;
+            io_part *p = malloc(cap * sizeof *p);
             if (!p) {
                 smb_err_set(err, SMB_ERR_NO_MEMORY, 0, "out of memory");
                 drop_parts(io);
                 return NULL;
             }
+            memcpy(p, io->parts, io->nparts * sizeof *p);
+            if (io->parts != &io->one_part)
+                free(io->parts);
             io->parts = p;
             io->cap = cap;
         }
@@ -272,8 +285,7 @@ int smb_io_wait(smb_io *io, size_t *bytes, smb_error *err)
     }
     if (bytes)
         *bytes = rc == 0 ? total : 0;
-    free(io->parts);
-    free(io);
+    io_free(io);
     return rc;
 }
 
