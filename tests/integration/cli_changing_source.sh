@@ -162,22 +162,8 @@ during serveralways "$share/src" "$url/src" "$share/serveralways" "$url/serveral
 # a few committed ranges (records of about 100 bytes, each a window of 4 to
 # 16 MiB),
 # whatever the direction (an SMB temporary may be allocated whole at once).
-kill_committed() {
-    local j
-    while kill -0 "$bg_pid" 2>/dev/null; do
-        j=$(find "$XDG_STATE_HOME" -name '*.journal' -size +600c 2>/dev/null | head -n 1)
-        if [ -n "$j" ]; then
-            kill -KILL "$bg_pid" 2>/dev/null || true
-            wait "$bg_pid" 2>/dev/null || true
-            bg_pid=
-            return 0
-        fi
-        sleep 0.005
-    done
-    wait "$bg_pid" 2>/dev/null || true
-    bg_pid=
-    return 1
-}
+kill_committed() { kill_bg_once journal_holds_ranges; }
+journal_holds_ranges() { [ -n "$(find "$XDG_STATE_HOME" -name '*.journal' -size +600c 2>/dev/null | head -n 1)" ]; }
 
 # ---- b. changed in place between a kill and the rerun, its time restored
 # killed TAG SRCDIR SRCURL DESTDIR DESTURL [ARGS...]

@@ -92,15 +92,12 @@ allocated_bytes() {
     { find "$dir" -type f "$@" -printf '%b\n' 2>/dev/null || true; } | awk '{s += $1 * 512} END {printf "%.0f\n", s}'
 }
 
-# kill_when DEST PERMILLE: SIGKILL the background run ($bg_pid) once DEST
-# holds PERMILLE thousandths of $total bytes (allocated: temporary files
-# are made sparse at their final size), or at once for 0. Returns 1 when
-# the run ended before.
-kill_when() {
-    local dest=$1 permille=$2 want
-    want=$((total / 1000 * permille))
+# kill_bg_once TEST...: SIGKILL the background run ($bg_pid) as soon as the
+# command TEST succeeds (polled every 5 ms). Returns 1 when the run ended
+# before.
+kill_bg_once() {
     while kill -0 "$bg_pid" 2>/dev/null; do
-        if [ "$permille" -eq 0 ] || [ "$(allocated_bytes "$dest")" -ge "$want" ]; then
+        if "$@"; then
             kill -KILL "$bg_pid" 2>/dev/null || true
             wait "$bg_pid" 2>/dev/null || true
             bg_pid=
@@ -112,3 +109,13 @@ kill_when() {
     bg_pid=
     return 1
 }
+
+# kill_when DEST PERMILLE: SIGKILL the background run ($bg_pid) once DEST
+# holds PERMILLE thousandths of $total bytes (allocated: temporary files
+# are made sparse at their final size), or at once for 0. Returns 1 when
+# the run ended before.
+kill_when() {
+    kill_bg_once holds_bytes "$1" $((total / 1000 * $2)) "$2"
+}
+# holds_bytes DEST BYTES PERMILLE: PERMILLE is 0, or DEST has BYTES allocated.
+holds_bytes() { [ "$3" -eq 0 ] || [ "$(allocated_bytes "$1")" -ge "$2" ]; }
