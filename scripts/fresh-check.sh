@@ -102,7 +102,8 @@ say "purge (${#purge[@]}): ${purge[*]}"
 
 # Other tests' servers would lose their programs under them.
 busy=$(
-    pgrep -a -x 'smbd|samba|samba-dcerpcd|winbindd' || true
+    # One name a call: pgrep refuses a process-name pattern longer than 15 characters.
+    for prog in smbd samba samba-dcerpcd winbindd; do pgrep -a -x "$prog" || true; done
     pgrep -a -f 'impacket_server\.py' || true
 )
 if [[ -n $busy ]]; then
