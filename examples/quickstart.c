@@ -3,6 +3,7 @@
  * list a directory, clean up. The C counterpart of smbprotocol's example.
  *
  *   quickstart HOST[:PORT] SHARE [DIR]
+ *   quickstart --version     the library's version and the headers'
  *
  * The user comes from SMB_USERNAME (and SMB_DOMAIN), the password from
  * SMB_PASSWORD; without a user the session is anonymous.
@@ -17,8 +18,12 @@
 
 int main(int argc, char **argv)
 {
+    if (argc == 2 && strcmp(argv[1], "--version") == 0) {
+        printf("smbcopy library %s (headers %s)\n", smb_library_version(), SMBCOPY_VERSION_STRING);
+        return 0;
+    }
     if (argc < 3) {
-        fprintf(stderr, "usage: %s HOST[:PORT] SHARE [DIR]\n", argv[0]);
+        fprintf(stderr, "usage: %s HOST[:PORT] SHARE [DIR] | --version\n", argv[0]);
         return 2;
     }
     char host[256];
@@ -27,7 +32,13 @@ int main(int argc, char **argv)
     char *colon = strrchr(host, ':');
     if (colon) {
         *colon = '\0';
-        port = (uint16_t)atoi(colon + 1);
+        char *end = NULL;
+        long v = strtol(colon + 1, &end, 10);
+        if (!*(colon + 1) || *end || v < 1 || v > 65535) {
+            fprintf(stderr, "quickstart: bad port '%s'\n", colon + 1);
+            return 2;
+        }
+        port = (uint16_t)v;
     }
     const char *dir = argc > 3 ? argv[3] : "";
     smb_error err = {0};

@@ -55,7 +55,7 @@ fi
 db=$BUILD/compile_commands.json
 [[ -s $db ]] || die "no $db after configuring"
 
-# Every source file once (the library is compiled twice: static and shared).
+# Every source file once.
 sed -n 's/^ *"file": "\(.*\)",\{0,1\}$/\1/p' "$db" | sort -u >"$tmp/all"
 status=0
 

@@ -26,8 +26,9 @@ vg=(valgrind --tool=memcheck --error-exitcode=99 --leak-check=full
     --show-leak-kinds=definite,indirect --errors-for-leak-kinds=definite,indirect
     --num-callers=30 --suppressions="$source_dir/tests/valgrind.supp")
 
-# The fixture on its own ports, so that it never meets a ctest run's.
-SMBCOPY_FIXTURE_PORT_BASE=47500 bash tests/fixtures/samba-fixture.sh start "$fixture" >"$out/fixture.log"
+# The fixture on its own ports (SMBCOPY_FIXTURE_PORT_BASE, default 47500),
+# so that it never meets a ctest run's.
+SMBCOPY_FIXTURE_PORT_BASE=${SMBCOPY_FIXTURE_PORT_BASE:-47500} bash tests/fixtures/samba-fixture.sh start "$fixture" >"$out/fixture.log"
 trap 'bash tests/fixtures/samba-fixture.sh stop "$fixture" --clean >/dev/null 2>&1 || true' EXIT
 
 export SMBCOPY_TEST_ENV=$fixture/env SMBCOPY_BUILD_DIR=$build SMBCOPY_SOURCE_DIR=$source_dir

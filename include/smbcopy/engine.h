@@ -51,11 +51,38 @@ typedef struct sc_location {
  * Parse a location string. Returns 0, or SMB_ERR_INVALID_ARG with err
  * saying what is wrong (e.g. "missing share name in //host").
  */
-int sc_location_parse(const char *s, sc_location *loc, smb_error *err);
+SMBCOPY_API int sc_location_parse(const char *s, sc_location *loc, smb_error *err);
 /** Free the strings of a location (wiping a password). */
-void sc_location_free(sc_location *loc);
+SMBCOPY_API void sc_location_free(sc_location *loc);
 /** Write a displayable form (never with the password) into buf. */
-const char *sc_location_display(const sc_location *loc, char *buf, size_t len);
+SMBCOPY_API const char *sc_location_display(const sc_location *loc, char *buf, size_t len);
+
+/**
+ * The location as one string that every spelling of the same place shares,
+ * for naming a job (a rerun spelled otherwise is the same job): an SMB
+ * location's host resolved to its lowest numeric address (the name,
+ * case-folded, when it does not resolve), its port, and its share and path
+ * case-folded ("smb:ADDR:PORT/SHARE/PATH"; no user, no password); a local
+ * path absolute and resolved (symbolic links, "." and "..", trailing '/'),
+ * the part that does not exist yet as written ("local:PATH"). malloc'd (the
+ * caller frees); NULL when out of memory. May resolve a host name (blocking).
+ */
+SMBCOPY_API char *sc_location_identity(const sc_location *loc);
+
+/**
+ * True when name ends like a tar archive the engine writes and reads
+ * (case-insensitive): .tar, .tar.gz, .tgz, .tar.xz, .txz, .tar.bz2, .tbz2,
+ * .tbz, .tar.zst, .tzst. A destination so named is written as an archive
+ * (sc_job_opts.archive "auto").
+ */
+SMBCOPY_API bool sc_archive_name(const char *name);
+
+/**
+ * True when format is a value sc_job_opts.archive accepts besides "auto":
+ * "tar", "tar.gz"/"tgz"/"gzip"/"gz", "tar.xz"/"txz"/"xz",
+ * "tar.bz2"/"bzip2"/"bz2", "tar.zst"/"tzst"/"zstd"/"zst" (case-insensitive).
+ */
+SMBCOPY_API bool sc_archive_format_known(const char *format);
 
 /* ---------------------------------------------------------------- events */
 
@@ -72,6 +99,10 @@ typedef enum sc_event_type {
     SC_EV_ENTRY_IGNORED, /**< an entry was not copied: symlink, reparse point, refused name (message says why) */
     SC_EV_DRY_RUN,       /**< an action that a dry run would take (message: "copy", "mkdir", "delete", ...) */
     SC_EV_RETRY,         /**< a transient failure is being retried */
+    SC_EV_META_NOT_KEPT, /**< a file was copied without some of its named streams or its security descriptor
+                              (message says which and why: the destination cannot hold them, too large, ...) */
+    SC_EV_META_UPDATED,  /**< a file whose data was up to date got its security descriptor set again (--acls) */
+    SC_EV_LINK_COPIED,   /**< a symbolic link was made at the destination (--links copy; message: its target) */
 } sc_event_type;
 
 /** One event; pointers are valid only during the callback. */
@@ -107,11 +138,43 @@ typedef enum sc_temp_names {
                            incomplete until done) and new directories are made there, not staged */
 } sc_temp_names;
 
-/** Job options; initialise with sc_job_opts_init(). */
+/** Which parts of each file's and directory's security descriptor a job copies (sc_job_opts.acls). */
+typedef enum sc_acls {
+    SC_ACLS_NONE = 0, /**< none: the destination's inheritance applies */
+    SC_ACLS_DACL = 1, /**< owner, group and DACL (with their protection and inheritance flags) */
+    SC_ACLS_ALL = 2,  /**< also the SACL (SMB needs SeSecurityPrivilege for it) */
+} sc_acls;
+
+/** What a job does with symbolic links and other reparse points of the sources (sc_job_opts.links). */
+typedef enum sc_links {
+    SC_LINKS_SKIP = 0, /**< none is copied; each is reported (SC_EV_ENTRY_IGNORED) and counted in ignored */
+    SC_LINKS_COPY,     /**< a link whose target stays inside the copied tree is made again at the destination
+                            with the same target; one pointing outside or to an absolute path, or that
+                            either end cannot read or hold, is reported and counted in links_not_kept */
+    SC_LINKS_FOLLOW,   /**< what a link points to is copied as if it were there; a dangling link fails,
+                            and so does a directory met again below itself (a loop) */
+} sc_links;
+
+/**
+ * Most bytes of named streams one file's streams may hold together (they
+ * are copied through memory). A stream past it fails, reported for that
+ * file, never truncated; the file's main data is still copied.
+ */
+#define SC_STREAMS_MAX_BYTES ((size_t)64 << 20)
+
+/**
+ * Job options; initialise with sc_job_opts_init().
+ *
+ * Ownership: sc_job_new() copies the struct and, of what it points to,
+ * copies sources, dest, excludes and includes, and compiles filters (the
+ * caller may free them once it returns). It borrows the rest: the strings
+ * of creds, checkpoint, archive, snapshot and event_arg must stay valid
+ * and unchanged until sc_job_free() (they are read while the job runs).
+ */
 typedef struct sc_job_opts {
-    const char *const *sources; /**< source location strings */
+    const char *const *sources; /**< source location strings (copied) */
     size_t nsources;
-    const char *dest;           /**< destination location string */
+    const char *dest;           /**< destination location string (copied) */
     unsigned threads;           /**< worker threads (default 8) */
     unsigned connections;       /**< independent connections (sessions) per server, 1..16 (default SC_DEFAULT_CONNECTIONS); each thread keeps to one */
     unsigned channels;          /**< channels per session (multichannel) when the server offers it, 1..8
@@ -119,14 +182,15 @@ typedef struct sc_job_opts {
     bool mirror;                /**< delete destination entries absent from the source */
     bool dry_run;               /**< report every action, change nothing */
     bool checksum;              /**< compare content instead of size and time */
-    const char *const *excludes;/**< glob patterns (fnmatch on the name and on the relative path) */
+    const char *const *excludes;/**< glob patterns (fnmatch on the name and on the relative path; copied) */
     size_t nexcludes;
-    const char *const *includes;/**< when given, only files matching one are copied (directories are walked) */
+    const char *const *includes;/**< when given, only files matching one are copied (directories are walked;
+                                     copied) */
     size_t nincludes;
     const char *const *filters; /**< filter rules in command-line order, each "+ PATTERN" (include) or
                                      "- PATTERN" (exclude), rsync's pattern rules (docs/smbcopy.1, FILTERS);
                                      when given, excludes and includes are not used. NULL: excludes, then
-                                     includes, as rules */
+                                     includes, as rules. Compiled by sc_job_new, not kept */
     size_t nfilters;
     bool delete_excluded;       /**< --mirror also deletes destination entries that the filters exclude
                                      (excluded entries are left alone otherwise) */
@@ -134,11 +198,12 @@ typedef struct sc_job_opts {
                                      the destination only, reached without following links) */
     uint64_t max_dir_entries;   /**< most entries one source directory listing may hold before the
                                      directory fails (0: SC_DEFAULT_MAX_DIR_ENTRIES) */
-    sc_credentials creds;       /**< default credentials for SMB locations */
-    smb_conn_opts conn;         /**< dialects, signing, encryption, timeouts */
+    sc_credentials creds;       /**< default credentials for SMB locations (its strings borrowed until
+                                     sc_job_free) */
+    smb_conn_opts conn;         /**< dialects, signing, encryption, timeouts (copied) */
     unsigned retries;           /**< attempts after a transient failure (default 3) */
     const char *checkpoint;     /**< checkpoint journal file: resume from it, record progress in it, removed
-                                     after a fully successful run; NULL: none */
+                                     after a fully successful run; NULL: none (borrowed until sc_job_free) */
     uint8_t job_id[16];         /**< the job's identity, kept in its journal (another job's journal is refused) */
     bool no_resume;             /**< start over: replace the journal instead of resuming from it */
     unsigned retry_for_s;       /**< after a lost connection, reconnect and carry on for up to this many
@@ -146,17 +211,25 @@ typedef struct sc_job_opts {
     const char *archive;        /**< write the source tree into a tar archive at dest (a local path, "-" for
                                      standard output) instead of copying: "tar", "tar.gz", "tar.xz",
                                      "tar.bz2", "tar.zst" (also "gzip", "xz", "bzip2", "zstd"), or "auto"
-                                     for the one dest's name ends with; NULL: a copy */
+                                     for the one dest's name ends with; NULL: a copy (borrowed until
+                                     sc_job_free) */
     int compress_level;         /**< archive compression level, -1 (the default): the format's own */
     bool extract;               /**< the (one) source is an archive ("-": standard input): extract it into
                                      dest instead of copying it */
     const char *snapshot;       /**< archive: the snapshot file of incremental archives (read, then
-                                     rewritten after a complete archive); NULL: none */
+                                     rewritten after a complete archive); NULL: none (borrowed until
+                                     sc_job_free) */
     uint64_t newer_than;        /**< archive: only files modified after this (FILETIME); 0: all */
     size_t read_ahead;          /**< archive: most bytes read ahead of the writer (0: SC_DEFAULT_READ_AHEAD) */
     sc_temp_names temp_names;   /**< temporary and staging names (default SC_TEMP_AUTO) */
-    sc_event_cb on_event;       /**< may be NULL */
-    void *event_arg;
+    sc_event_cb on_event;       /**< may be NULL; called from the job's threads */
+    void *event_arg;            /**< passed to on_event (borrowed until sc_job_free) */
+    sc_acls acls;               /**< security descriptors to copy (default SC_ACLS_NONE: none) */
+    bool no_streams;            /**< do not copy named streams; by default they are copied between ends
+                                     that can hold them (SMB shares, local file systems with user xattrs,
+                                     archives), at most SC_STREAMS_MAX_BYTES per file */
+    sc_links links;             /**< symbolic links (default SC_LINKS_SKIP); archives and extraction take
+                                     only the default */
 } sc_job_opts;
 
 /** Default connections per server (see bench/README.md for the measurement behind it). */
@@ -175,7 +248,7 @@ typedef struct sc_job_opts {
 #define SC_DEFAULT_READ_AHEAD ((size_t)256 << 20)
 
 /** Fill opts with the defaults. */
-void sc_job_opts_init(sc_job_opts *opts);
+SMBCOPY_API void sc_job_opts_init(sc_job_opts *opts);
 
 /** One failed entry. */
 typedef struct sc_failure {
@@ -203,6 +276,15 @@ typedef struct sc_summary {
     uint64_t bytes_resumed;    /**< bytes of those not copied again (committed before) */
     uint64_t journal_records;  /**< records replayed from the journal at the start */
     uint64_t journal_cut_bytes;/**< damaged or torn bytes dropped from the journal's end */
+    uint64_t streams_copied;   /**< named streams written (each stream of each file) */
+    uint64_t stream_bytes;     /**< their bytes */
+    uint64_t sds_copied;       /**< security descriptors written (sc_job_opts.acls) */
+    uint64_t streams_not_kept; /**< files copied without (some of) their named streams (SC_EV_META_NOT_KEPT) */
+    uint64_t sds_not_kept;     /**< files copied without (a part of) their security descriptor */
+    uint64_t files_meta_updated; /**< files up to date whose security descriptor was set again (SC_EV_META_UPDATED) */
+    uint64_t links_copied;     /**< symbolic links made at the destination (SC_LINKS_COPY) */
+    uint64_t links_not_kept;   /**< symbolic links not made (SC_LINKS_COPY): outside the tree, absolute, or an
+                                  end that cannot read or hold them; each reported (SC_EV_ENTRY_IGNORED) */
     double seconds;
     bool interrupted;          /**< sc_job_cancel() was called */
     sc_failure *failures;      /**< files_failed + other failures, in no particular order */
@@ -212,20 +294,23 @@ typedef struct sc_summary {
 /** A running job. */
 typedef struct sc_job sc_job;
 
-/** Create a job (nothing starts yet). NULL with err on bad options. */
-sc_job *sc_job_new(const sc_job_opts *opts, smb_error *err);
+/**
+ * Create a job (nothing starts yet). NULL with err on bad options. What it
+ * copies of opts and what it borrows until sc_job_free(): see sc_job_opts.
+ */
+SMBCOPY_API sc_job *sc_job_new(const sc_job_opts *opts, smb_error *err);
 /**
  * Run the job to the end. Returns 0 when it ran (see the summary for
  * per-file failures), or a negative SMB_ERR_* when it could not run at all
  * (a bad location, cannot connect, authentication failed, share not found).
  */
-int sc_job_run(sc_job *job, sc_summary *summary, smb_error *err);
+SMBCOPY_API int sc_job_run(sc_job *job, sc_summary *summary, smb_error *err);
 /** Ask a running job to stop soon (safe from a signal handler's thread or any thread). */
-void sc_job_cancel(sc_job *job);
+SMBCOPY_API void sc_job_cancel(sc_job *job);
 /** Free a job. */
-void sc_job_free(sc_job *job);
+SMBCOPY_API void sc_job_free(sc_job *job);
 /** Free the failures of a summary. */
-void sc_summary_free(sc_summary *summary);
+SMBCOPY_API void sc_summary_free(sc_summary *summary);
 
 #ifdef __cplusplus
 }

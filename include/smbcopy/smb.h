@@ -14,6 +14,15 @@
  * session, tree or open may be used from many threads at once (but an object
  * must not be closed while another thread still uses it).
  *
+ * Ownership: an object a function returns is the caller's until the call
+ * that ends it (smb_conn_close, smb_session_logoff, smb_tree_disconnect,
+ * smb_close, smb_io_wait, smb_dir_finish), which frees it whatever it
+ * returns, or until its parent is closed. Strings and structures passed in
+ * are borrowed for the call and copied when kept, unless a function says
+ * otherwise (the buffers of smb_read_submit and smb_write_submit). A
+ * const char * returned is static, or lives as long as the object it
+ * describes, or is the caller's buffer, as each function says.
+ *
  * Errors: functions that can fail return 0 (or a pointer) on success and a
  * negative SMB_ERR_* code (or NULL) on failure, and fill the caller's
  * smb_error when one is passed: a category code, the server's NTSTATUS when
@@ -30,9 +39,19 @@
 #include <stdint.h>
 #include <time.h>
 
+#include <smbcopy/api.h>
+#include <smbcopy/version.h>
+
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+/**
+ * The version of the library that is running, "MAJOR.MINOR.PATCH"; compare
+ * with SMBCOPY_VERSION_STRING (smbcopy/version.h), the headers' version.
+ * A static string.
+ */
+SMBCOPY_API const char *smb_library_version(void);
 
 /* ---------------------------------------------------------------- errors */
 
@@ -65,6 +84,7 @@ enum smb_err_code {
     SMB_ERR_CANCELLED = -24,    /**< the request was cancelled */
     SMB_ERR_UNSUPPORTED = -25,  /**< the server does not support the operation */
     SMB_ERR_CRYPTO = -26,       /**< a local cryptographic failure */
+    SMB_ERR_INTERNAL = -27,     /**< a failure inside the library (a broken invariant, a local call failing) */
 };
 
 /** Details of a failure. */
@@ -75,11 +95,11 @@ typedef struct smb_error {
 } smb_error;
 
 /** A short, static description of an error category. */
-const char *smb_strerror(int code);
-/** The symbolic name of an NTSTATUS ("STATUS_ACCESS_DENIED"), or "0x%08x" form in buf. */
-const char *smb_ntstatus_name(uint32_t status, char buf[16]);
+SMBCOPY_API const char *smb_strerror(int code);
+/** The symbolic name of an NTSTATUS ("STATUS_ACCESS_DENIED", static), or its "0x%08X" form written to buf (and buf returned). */
+SMBCOPY_API const char *smb_ntstatus_name(uint32_t status, char buf[16]);
 /** Map an NTSTATUS to an error category (SMB_OK for success and informational codes). */
-int smb_ntstatus_to_code(uint32_t status);
+SMBCOPY_API int smb_ntstatus_to_code(uint32_t status);
 
 /* ---------------------------------------------------------------- dialects */
 
@@ -90,9 +110,9 @@ int smb_ntstatus_to_code(uint32_t status);
 #define SMB_DIALECT_3_1_1 0x0311
 
 /** Parse "2.0.2", "2.1", "3.0", "3.0.2", "3.1.1" (also SMB2_02 .. SMB3_11); 0 if unknown. */
-uint16_t smb_dialect_parse(const char *s);
-/** "3.1.1" for SMB_DIALECT_3_1_1 and so on; "?" if unknown. */
-const char *smb_dialect_name(uint16_t dialect);
+SMBCOPY_API uint16_t smb_dialect_parse(const char *s);
+/** "3.1.1" for SMB_DIALECT_3_1_1 and so on; "?" if unknown (static strings). */
+SMBCOPY_API const char *smb_dialect_name(uint16_t dialect);
 
 /** Signing algorithms (MS-SMB2 2.2.3.1.7 ids). */
 enum smb_signing_alg { SMB_SIGN_HMAC_SHA256 = 0, SMB_SIGN_AES_CMAC = 1, SMB_SIGN_AES_GMAC = 2 };
@@ -115,9 +135,10 @@ enum smb_policy {
 /**
  * Which AES code path encryption and signing use on this CPU, e.g.
  * "AES-NI + PCLMULQDQ (+VAES +VPCLMULQDQ +AVX512) via OpenSSL 3.0.19"
- * (OPENSSL_ia32cap in the environment masks features as OpenSSL does).
+ * (OPENSSL_ia32cap in the environment masks features as OpenSSL does),
+ * written to buf (len bytes, cut short to fit); returns buf.
  */
-const char *smb_crypto_description(char *buf, size_t len);
+SMBCOPY_API const char *smb_crypto_description(char *buf, size_t len);
 
 /* ---------------------------------------------------------------- connection */
 
@@ -150,14 +171,17 @@ typedef struct smb_conn_opts {
 } smb_conn_opts;
 
 /** Fill opts with the defaults. */
-void smb_conn_opts_init(smb_conn_opts *opts);
+SMBCOPY_API void smb_conn_opts_init(smb_conn_opts *opts);
 
 /**
  * Connect to host:port (port 0 means 445) and negotiate a dialect
- * (MS-SMB2 3.2.4.2.2). Returns NULL on failure with err filled; a server
- * that speaks only SMB1 gives SMB_ERR_SMB1_ONLY.
+ * (MS-SMB2 3.2.4.2.2). opts may be NULL: the defaults of
+ * smb_conn_opts_init(); a zero timeout, max_io_size or credits_target in
+ * opts takes its default too. host and opts are copied. Returns the
+ * connection, the caller's until smb_conn_close(), or NULL on failure with
+ * err filled; a server that speaks only SMB1 gives SMB_ERR_SMB1_ONLY.
  */
-smb_conn *smb_conn_connect(const char *host, uint16_t port, const smb_conn_opts *opts, smb_error *err);
+SMBCOPY_API smb_conn *smb_conn_connect(const char *host, uint16_t port, const smb_conn_opts *opts, smb_error *err);
 
 /** What a connection negotiated. */
 typedef struct smb_conn_info {
@@ -173,10 +197,10 @@ typedef struct smb_conn_info {
 } smb_conn_info;
 
 /** Fill info with what the connection negotiated. */
-void smb_conn_get_info(const smb_conn *conn, smb_conn_info *info);
+SMBCOPY_API void smb_conn_get_info(const smb_conn *conn, smb_conn_info *info);
 
 /** Send an ECHO and wait for its answer (MS-SMB2 2.2.28). */
-int smb_conn_echo(smb_conn *conn, smb_error *err);
+SMBCOPY_API int smb_conn_echo(smb_conn *conn, smb_error *err);
 
 /** Counters of one connection (all monotonic). */
 typedef struct smb_conn_stats {
@@ -188,10 +212,10 @@ typedef struct smb_conn_stats {
 } smb_conn_stats;
 
 /** Read the connection's counters. */
-void smb_conn_get_stats(smb_conn *conn, smb_conn_stats *stats);
+SMBCOPY_API void smb_conn_get_stats(smb_conn *conn, smb_conn_stats *stats);
 
-/** Log off every session (closing their trees and opens), close the socket, free. NULL is a no-op. */
-void smb_conn_close(smb_conn *conn);
+/** Log off every session (closing their trees and opens), close the socket, free conn. NULL is a no-op. */
+SMBCOPY_API void smb_conn_close(smb_conn *conn);
 
 /* ---------------------------------------------------------------- session */
 
@@ -216,8 +240,28 @@ typedef struct smb_creds {
 /**
  * Authenticate a new session on conn (MS-SMB2 3.2.4.2.3) through SPNEGO.
  * A wrong password gives SMB_ERR_AUTH with a hint about the user name's form.
+ * creds is read during the call only. The session is the caller's until
+ * smb_session_logoff() or smb_conn_close(conn); NULL on failure, err filled.
  */
-smb_session *smb_session_setup(smb_conn *conn, const smb_creds *creds, smb_error *err);
+SMBCOPY_API smb_session *smb_session_setup(smb_conn *conn, const smb_creds *creds, smb_error *err);
+
+/**
+ * Whether Kerberos can log creds on now, without sending anything: credentials
+ * for creds->username (user, "DOMAIN\\user" or "user@domain"; creds->domain
+ * when it names none) from the ticket cache, the client keytab
+ * (KRB5_CLIENT_KTNAME) or creds->password, for the service
+ * cifs/<creds->target_host>. False when creds->mech is SMB_AUTH_NTLM or
+ * target_host is NULL. Reads only those fields; keeps no pointer.
+ */
+SMBCOPY_API bool smb_kerberos_usable(const smb_creds *creds);
+
+/**
+ * The principal ("alice@REALM") whose credentials the ticket cache or, when
+ * there is no cache, the client keytab holds, as kinit left it, written into
+ * buf (len bytes, NUL included). Returns 0, or SMB_ERR_AUTH with err saying
+ * why (no ticket, expired, a name longer than len) when there is none.
+ */
+SMBCOPY_API int smb_kerberos_principal(char *buf, size_t len, smb_error *err);
 
 /** What a session is. */
 typedef struct smb_session_info {
@@ -226,14 +270,14 @@ typedef struct smb_session_info {
     bool anonymous;      /**< null session */
     bool signing;        /**< requests and responses are signed */
     bool encryption;     /**< messages are encrypted */
-    const char *mech;    /**< "NTLM" or "Kerberos" */
+    const char *mech;    /**< "NTLM" or "Kerberos" (valid while the session lives) */
 } smb_session_info;
 
 /** Fill info for the session. */
-void smb_session_get_info(const smb_session *sess, smb_session_info *info);
+SMBCOPY_API void smb_session_get_info(const smb_session *sess, smb_session_info *info);
 
-/** Disconnect every tree, send LOGOFF and free the session. NULL is a no-op. */
-int smb_session_logoff(smb_session *sess, smb_error *err);
+/** Disconnect every tree, send LOGOFF and free the session (also when an error is returned). NULL is a no-op. */
+SMBCOPY_API int smb_session_logoff(smb_session *sess, smb_error *err);
 
 /* ---------------------------------------------------------------- channels */
 
@@ -242,7 +286,7 @@ int smb_session_logoff(smb_session *sess, smb_error *err);
  * connection options with its client GUID, its dialect only and its cipher,
  * as binding requires (MS-SMB2 3.2.4.2.3).
  */
-void smb_session_channel_opts(const smb_session *sess, smb_conn_opts *opts);
+SMBCOPY_API void smb_session_channel_opts(const smb_session *sess, smb_conn_opts *opts);
 
 /**
  * Bind conn, a new connection to the same server made with
@@ -259,7 +303,7 @@ void smb_session_channel_opts(const smb_session *sess, smb_conn_opts *opts);
  * the binding), SMB_ERR_AUTH, SMB_ERR_SIGNATURE, SMB_ERR_INVALID_ARG (not the
  * same server, dialect or client GUID; too many channels).
  */
-int smb_session_bind(smb_session *sess, smb_conn *conn, const smb_creds *cr, smb_error *err);
+SMBCOPY_API int smb_session_bind(smb_session *sess, smb_conn *conn, const smb_creds *cr, smb_error *err);
 
 /** One channel of a session. */
 typedef struct smb_channel_info {
@@ -272,12 +316,16 @@ typedef struct smb_channel_info {
 } smb_channel_info;
 
 /** The session's channels (the first one included) into out[0..max); returns how many there are. */
-int smb_session_channels(smb_session *sess, smb_channel_info *out, int max);
+SMBCOPY_API int smb_session_channels(smb_session *sess, smb_channel_info *out, int max);
 
 /* ---------------------------------------------------------------- tree */
 
-/** Connect a share: "share", or a full "\\\\host\\share" UNC path (MS-SMB2 3.2.4.2.4). */
-smb_tree *smb_tree_connect(smb_session *sess, const char *share, smb_error *err);
+/**
+ * Connect a share: "share", or a full "\\\\host\\share" UNC path (MS-SMB2
+ * 3.2.4.2.4); share is copied. The tree is the caller's until
+ * smb_tree_disconnect() or its session's end; NULL on failure, err filled.
+ */
+SMBCOPY_API smb_tree *smb_tree_connect(smb_session *sess, const char *share, smb_error *err);
 
 /** Share type (MS-SMB2 2.2.10). */
 enum smb_share_type { SMB_SHARE_DISK = 1, SMB_SHARE_PIPE = 2, SMB_SHARE_PRINT = 3 };
@@ -292,10 +340,10 @@ typedef struct smb_tree_info {
 } smb_tree_info;
 
 /** Fill info for the tree. */
-void smb_tree_get_info(const smb_tree *tree, smb_tree_info *info);
+SMBCOPY_API void smb_tree_get_info(const smb_tree *tree, smb_tree_info *info);
 
-/** Close every open on the tree, send TREE_DISCONNECT and free it. NULL is a no-op. */
-int smb_tree_disconnect(smb_tree *tree, smb_error *err);
+/** Close every open on the tree, send TREE_DISCONNECT and free it (also when an error is returned). NULL is a no-op. */
+SMBCOPY_API int smb_tree_disconnect(smb_tree *tree, smb_error *err);
 
 /* ---------------------------------------------------------------- create */
 
@@ -318,6 +366,7 @@ int smb_tree_disconnect(smb_tree *tree, smb_error *err);
 #define SMB_WRITE_DAC 0x00040000u
 #define SMB_WRITE_OWNER 0x00080000u
 #define SMB_SYNCHRONIZE 0x00100000u
+#define SMB_ACCESS_SYSTEM_SECURITY 0x01000000u /**< the SACL (MS-DTYP 2.4.3); needs SeSecurityPrivilege */
 #define SMB_MAXIMUM_ALLOWED 0x02000000u
 #define SMB_GENERIC_ALL 0x10000000u
 #define SMB_GENERIC_EXECUTE 0x20000000u
@@ -391,7 +440,7 @@ typedef struct smb_create_params {
 } smb_create_params;
 
 /** Defaults: read access, share read/write/delete, FILE_OPEN, no options. */
-void smb_create_params_init(smb_create_params *p);
+SMBCOPY_API void smb_create_params_init(smb_create_params *p);
 
 /** Metadata of a file (from CREATE, CLOSE, QUERY_INFO or QUERY_DIRECTORY). */
 typedef struct smb_file_info {
@@ -411,16 +460,27 @@ static inline bool smb_file_info_is_dir(const smb_file_info *i) { return (i->att
 /**
  * Open or create path on tree (MS-SMB2 3.2.4.3). On success info (optional)
  * receives the file's metadata from the response and *create_action
- * (optional) what the server did.
+ * (optional) what the server did. path and params (its contexts included)
+ * are read during the call only. The open is the caller's until smb_close()
+ * or its tree's end; NULL on failure, err filled.
+ *
+ * A named stream (MS-FSCC 2.1.5) is opened like a file by a path whose last
+ * component is FILE:NAME or FILE:NAME:$DATA ("dir/file.txt:Zone.Identifier";
+ * a directory's stream likewise, without SMB_FILE_DIRECTORY_FILE); FILE::$DATA
+ * is the main stream. The library sends ':' as it is; the server decides:
+ * creating a stream of a file that does not exist creates the file too,
+ * and a share without stream support refuses the name
+ * (STATUS_OBJECT_NAME_INVALID, SMB_ERR_BAD_NAME).
  */
-smb_open *smb_create(smb_tree *tree, const char *path, const smb_create_params *params,
+SMBCOPY_API smb_open *smb_create(smb_tree *tree, const char *path, const smb_create_params *params,
                      smb_file_info *info, uint32_t *create_action, smb_error *err);
 
 /**
- * Close an open (MS-SMB2 3.2.4.5) and free it. With info non-NULL the server
- * is asked for the final attributes (SMB2_CLOSE_FLAG_POSTQUERY_ATTRIB).
+ * Close an open (MS-SMB2 3.2.4.5) and free it, also when an error is
+ * returned. With info non-NULL the server is asked for the final attributes
+ * (SMB2_CLOSE_FLAG_POSTQUERY_ATTRIB). NULL is a no-op.
  */
-int smb_close(smb_open *op, smb_file_info *info, smb_error *err);
+SMBCOPY_API int smb_close(smb_open *op, smb_file_info *info, smb_error *err);
 
 /**
  * Largest READ one request carries on this open's connection now: the
@@ -429,12 +489,12 @@ int smb_close(smb_open *op, smb_file_info *info, smb_error *err);
  * credits the connection holds, MS-SMB2 3.2.4.1.5). A good size for the
  * caller's reads; longer ones are split by the library.
  */
-uint32_t smb_open_max_read(const smb_open *op);
+SMBCOPY_API uint32_t smb_open_max_read(const smb_open *op);
 /** Largest WRITE one request carries on this open's connection now (as smb_open_max_read). */
-uint32_t smb_open_max_write(const smb_open *op);
+SMBCOPY_API uint32_t smb_open_max_write(const smb_open *op);
 
 /** Flush the file's data to stable storage on the server (MS-SMB2 2.2.17). */
-int smb_flush(smb_open *op, smb_error *err);
+SMBCOPY_API int smb_flush(smb_open *op, smb_error *err);
 
 /* ---------------------------------------------------------------- read, write */
 
@@ -444,21 +504,23 @@ typedef struct smb_io smb_io;
 /**
  * Submit a READ of up to len bytes at offset into buf, any length: above
  * smb_open_max_read it goes as several READs, all in flight at once. The
- * payload is received straight into buf. buf must stay valid until
- * smb_io_wait() returns. Waits only for credits.
+ * payload is received straight into buf. buf is borrowed: it must stay
+ * valid until smb_io_wait() returns. Waits only for credits. The io is the
+ * caller's until smb_io_wait(); NULL on failure, err filled.
  */
-smb_io *smb_read_submit(smb_open *op, void *buf, size_t len, uint64_t offset, smb_error *err);
+SMBCOPY_API smb_io *smb_read_submit(smb_open *op, void *buf, size_t len, uint64_t offset, smb_error *err);
 /**
  * Submit a WRITE of len bytes at offset from buf, any length (split like
- * smb_read_submit). buf must stay valid until smb_io_wait() returns.
+ * smb_read_submit). buf is borrowed: it must stay valid until smb_io_wait()
+ * returns. The io is the caller's until smb_io_wait().
  */
-smb_io *smb_write_submit(smb_open *op, const void *buf, size_t len, uint64_t offset, smb_error *err);
+SMBCOPY_API smb_io *smb_write_submit(smb_open *op, const void *buf, size_t len, uint64_t offset, smb_error *err);
 
 /**
  * True when requests on op go neither signed nor encrypted, so that
  * smb_write_submit_fd() can send file data without reading it.
  */
-bool smb_open_sends_plain(const smb_open *op);
+SMBCOPY_API bool smb_open_sends_plain(const smb_open *op);
 
 /**
  * Like smb_write_submit(), the payload being len bytes of the file open as
@@ -468,7 +530,7 @@ bool smb_open_sends_plain(const smb_open *op);
  * that has become shorter is made up with zeros on the wire (the frame must
  * stay whole) and the write fails with SMB_ERR_SERVER.
  */
-smb_io *smb_write_submit_fd(smb_open *op, int fd, uint64_t fd_offset, size_t len, uint64_t offset, smb_error *err);
+SMBCOPY_API smb_io *smb_write_submit_fd(smb_open *op, int fd, uint64_t fd_offset, size_t len, uint64_t offset, smb_error *err);
 /**
  * Wait for an io to finish and free it. *bytes (optional) receives the bytes
  * read (0 at end of file) or written. Returns 0 or an SMB_ERR_* code. An io
@@ -483,27 +545,27 @@ smb_io *smb_write_submit_fd(smb_open *op, int fd, uint64_t fd_offset, size_t len
  * (smb_write_submit_fd) is not continued, the file being the caller's:
  * *bytes may then be less than asked, and the caller writes the rest.
  */
-int smb_io_wait(smb_io *io, size_t *bytes, smb_error *err);
+SMBCOPY_API int smb_io_wait(smb_io *io, size_t *bytes, smb_error *err);
 
 /**
  * Ask the server to cancel an io still in flight (SMB2 CANCEL). The io must
  * still be waited for; it then usually fails with SMB_ERR_CANCELLED.
  */
-int smb_io_cancel(smb_io *io, smb_error *err);
+SMBCOPY_API int smb_io_cancel(smb_io *io, smb_error *err);
 
 /**
  * Read len bytes at offset, keeping up to `window` requests of
  * smb_open_max_read in flight (0 = a default). Stops early at end of file;
  * *nread receives what was read.
  */
-int smb_pread(smb_open *op, void *buf, size_t len, uint64_t offset, unsigned window, size_t *nread, smb_error *err);
+SMBCOPY_API int smb_pread(smb_open *op, void *buf, size_t len, uint64_t offset, unsigned window, size_t *nread, smb_error *err);
 /** Write len bytes at offset, pipelined like smb_pread: every byte (short WRITEs continued), or an error. */
-int smb_pwrite(smb_open *op, const void *buf, size_t len, uint64_t offset, unsigned window, smb_error *err);
+SMBCOPY_API int smb_pwrite(smb_open *op, const void *buf, size_t len, uint64_t offset, unsigned window, smb_error *err);
 
 /* ---------------------------------------------------------------- info */
 
 /** Query the file's metadata (FileNetworkOpenInformation and FileInternalInformation). */
-int smb_query_file_info(smb_open *op, smb_file_info *info, smb_error *err);
+SMBCOPY_API int smb_query_file_info(smb_open *op, smb_file_info *info, smb_error *err);
 
 /* Info types and classes for the raw calls (MS-SMB2 2.2.37, MS-FSCC 2.4). */
 #define SMB_INFO_FILE 1
@@ -517,17 +579,83 @@ int smb_query_file_info(smb_open *op, smb_file_info *info, smb_error *err);
 #define SMB_FILE_DISPOSITION_INFORMATION 13
 #define SMB_FILE_ALL_INFORMATION 18
 #define SMB_FILE_END_OF_FILE_INFORMATION 20
+#define SMB_FILE_STREAM_INFORMATION 22
 #define SMB_FILE_NETWORK_OPEN_INFORMATION 34
 
 /**
  * QUERY_INFO with any type and class (MS-SMB2 2.2.37); the raw answer is
- * copied to out (at most cap bytes), its length to *out_len.
+ * copied to out (at most cap bytes), its length to *out_len. The server is
+ * asked for at most cap bytes, its MaxTransactSize and what the credits the
+ * connection holds pay for (an answer above 64 KiB costs more than one).
  */
-int smb_query_info(smb_open *op, uint8_t info_type, uint8_t info_class, uint32_t additional,
+SMBCOPY_API int smb_query_info(smb_open *op, uint8_t info_type, uint8_t info_class, uint32_t additional,
                    void *out, size_t cap, size_t *out_len, smb_error *err);
 /** SET_INFO with any type and class (MS-SMB2 2.2.39). */
-int smb_set_info(smb_open *op, uint8_t info_type, uint8_t info_class, uint32_t additional,
+SMBCOPY_API int smb_set_info(smb_open *op, uint8_t info_type, uint8_t info_class, uint32_t additional,
                  const void *data, size_t len, smb_error *err);
+
+/* AdditionalInformation of a security query or set (MS-SMB2 2.2.37). */
+#define SMB_SECINFO_OWNER 0x1u
+#define SMB_SECINFO_GROUP 0x2u
+#define SMB_SECINFO_DACL 0x4u
+#define SMB_SECINFO_SACL 0x8u
+
+/**
+ * The security descriptor of an open (MS-SMB2 2.2.37, SMB2_0_INFO_SECURITY),
+ * the parts secinfo names (SMB_SECINFO_*), as self-relative bytes
+ * (MS-DTYP 2.4.6). *sd is malloc'd, the caller frees it. The open needs
+ * READ_CONTROL (ACCESS_SYSTEM_SECURITY too for the SACL); a server that
+ * refuses answers STATUS_ACCESS_DENIED or STATUS_PRIVILEGE_NOT_HELD, both
+ * SMB_ERR_ACCESS. A descriptor too large for the first buffer is asked for
+ * once more with room for the largest valid one (about 128 KiB).
+ */
+SMBCOPY_API int smb_get_security(smb_open *op, uint32_t secinfo, uint8_t **sd, size_t *sd_len, smb_error *err);
+/**
+ * Sets the parts secinfo names of an open's security descriptor from
+ * self-relative bytes (MS-SMB2 2.2.39). The open needs WRITE_DAC for the
+ * DACL, WRITE_OWNER for owner and group, ACCESS_SYSTEM_SECURITY for the
+ * SACL; refusals map as for smb_get_security.
+ */
+SMBCOPY_API int smb_set_security(smb_open *op, uint32_t secinfo, const uint8_t *sd, size_t sd_len, smb_error *err);
+
+/** One named data stream of a file or directory (FileStreamInformation, MS-FSCC 2.4.44). */
+typedef struct smb_stream_info {
+    char *name;               /**< UTF-8, the NAME of ":NAME:$DATA" (never empty); malloc'd */
+    uint64_t size;            /**< StreamSize: bytes of the stream */
+    uint64_t allocation_size; /**< StreamAllocationSize */
+} smb_stream_info;
+
+/**
+ * The named data streams of an open (QUERY_INFO, FileStreamInformation,
+ * MS-FSCC 2.4.44), in the server's order: the main stream ("::$DATA"),
+ * streams of other types than $DATA (compared without case) and entries
+ * without any name (impacket's answer) are left out. *streams is malloc'd
+ * (NULL when *n is 0); free it with smb_streams_free. On failure *streams
+ * is NULL and *n 0.
+ *
+ * An entry whose name is not ":NAME:TYPE", has an empty NAME (but the main
+ * stream's) or a NAME holding ':', '/', '\\' or a NUL fails the call with
+ * SMB_ERR_PROTOCOL (a name from the server becomes part of local names), as
+ * do a negative size, entries that do not chain forward inside the buffer
+ * and more than 65536 streams. Names are UTF-8 (a lone surrogate in its
+ * WTF-8 form, as smb_dir_next gives names).
+ *
+ * The open needs FILE_READ_ATTRIBUTES. The first request takes up to
+ * 64 KiB; a server answering STATUS_BUFFER_OVERFLOW or
+ * STATUS_BUFFER_TOO_SMALL is asked once more for its MaxTransactSize (as
+ * far as the credits held pay for), and a list larger still fails with
+ * SMB_ERR_SERVER. A file system without streams answers an empty list
+ * (Samba without a streams module lists "::$DATA" only) or fails with
+ * SMB_ERR_UNSUPPORTED (STATUS_INVALID_PARAMETER, STATUS_NOT_SUPPORTED,
+ * STATUS_NOT_IMPLEMENTED, STATUS_INVALID_INFO_CLASS or
+ * STATUS_INVALID_DEVICE_REQUEST, kept in err->ntstatus). Other failures
+ * are those of any request (SMB_ERR_ACCESS, SMB_ERR_CLOSED, ...). A
+ * stream's bytes are read and written by opening "FILE:NAME" with
+ * smb_create, like any file.
+ */
+SMBCOPY_API int smb_get_streams(smb_open *op, smb_stream_info **streams, size_t *n, smb_error *err);
+/** Frees what smb_get_streams returned (NULL is fine). */
+SMBCOPY_API void smb_streams_free(smb_stream_info *streams, size_t n);
 
 /** Basic information to set: a time of 0 leaves it unchanged; attributes 0 leaves them. */
 typedef struct smb_basic_info {
@@ -539,13 +667,13 @@ typedef struct smb_basic_info {
 } smb_basic_info;
 
 /** Set times and attributes (FileBasicInformation). */
-int smb_set_basic_info(smb_open *op, const smb_basic_info *bi, smb_error *err);
+SMBCOPY_API int smb_set_basic_info(smb_open *op, const smb_basic_info *bi, smb_error *err);
 /** Set the file's size (FileEndOfFileInformation). */
-int smb_set_end_of_file(smb_open *op, uint64_t size, smb_error *err);
+SMBCOPY_API int smb_set_end_of_file(smb_open *op, uint64_t size, smb_error *err);
 /** Rename the open file to new_path in the same share (FileRenameInformation). */
-int smb_set_rename(smb_open *op, const char *new_path, bool replace, smb_error *err);
+SMBCOPY_API int smb_set_rename(smb_open *op, const char *new_path, bool replace, smb_error *err);
 /** Mark or unmark the file for deletion when the last handle closes (FileDispositionInformation). */
-int smb_set_delete_on_close(smb_open *op, bool del, smb_error *err);
+SMBCOPY_API int smb_set_delete_on_close(smb_open *op, bool del, smb_error *err);
 
 /* ---------------------------------------------------------------- ioctl, misc */
 
@@ -561,7 +689,7 @@ int smb_set_delete_on_close(smb_open *op, bool del, smb_error *err);
  * An FSCTL on an open (or, with op NULL, on the tree's connection, using
  * tree): input in[0..in_len), output copied to out (at most cap bytes).
  */
-int smb_fsctl(smb_tree *tree, smb_open *op, uint32_t ctl_code, const void *in, size_t in_len,
+SMBCOPY_API int smb_fsctl(smb_tree *tree, smb_open *op, uint32_t ctl_code, const void *in, size_t in_len,
               void *out, size_t cap, size_t *out_len, smb_error *err);
 
 /** A network interface of the server (MS-SMB2 2.2.32.5). */
@@ -580,7 +708,7 @@ typedef struct smb_iface {
  * and IPv6 only, in the server's order. Errors: the server's refusal
  * (SMB_ERR_UNSUPPORTED and friends), SMB_ERR_PROTOCOL for a malformed list.
  */
-int smb_query_interfaces(smb_tree *tree, smb_iface **out, size_t *n, smb_error *err);
+SMBCOPY_API int smb_query_interfaces(smb_tree *tree, smb_iface **out, size_t *n, smb_error *err);
 
 /** A byte range of a file. */
 typedef struct smb_range {
@@ -597,11 +725,43 @@ typedef struct smb_range {
  * to size (the rest counts as data). *out is malloc'd (the caller frees
  * it; NULL when *n is 0). A file without holes gives one range [0, size).
  */
-int smb_query_allocated_ranges(smb_open *op, uint64_t size, size_t max, smb_range **out, size_t *n, smb_error *err);
+SMBCOPY_API int smb_query_allocated_ranges(smb_open *op, uint64_t size, size_t max, smb_range **out, size_t *n, smb_error *err);
+
+#define SMB_FSCTL_GET_REPARSE_POINT 0x000900A8u
+#define SMB_FSCTL_SET_REPARSE_POINT 0x000900A4u
+
+/**
+ * The target of the symbolic link at path (FSCTL_GET_REPARSE_POINT,
+ * MS-FSCC 2.3.33, on the link itself opened with FILE_OPEN_REPARSE_POINT):
+ * its SubstituteName (MS-FSCC 2.1.2.4) in UTF-8 with '\\' separators, as
+ * the server keeps it, into *target (malloc'd, the caller frees it);
+ * *relative: SYMLINK_FLAG_RELATIVE (relative to the link's directory;
+ * otherwise an NT path such as "\\??\\C:\\dir"). SMB_ERR_UNSUPPORTED when
+ * path is not a symbolic link the server gives as such: not a reparse
+ * point (STATUS_NOT_A_REPARSE_POINT: Samba 4.17 answers so for every file,
+ * its links included), a reparse point of another tag, or a server without
+ * reparse points; SMB_ERR_PROTOCOL for reparse data that does not decode.
+ */
+SMBCOPY_API int smb_readlink(smb_tree *tree, const char *path, char **target, bool *relative, smb_error *err);
+
+/**
+ * Make path (it must not exist) a symbolic link to target (UTF-8, '\\'
+ * separators; relative to the link's directory when relative): a file, or
+ * a directory when is_dir, created with FILE_OPEN_REPARSE_POINT and given
+ * the link's reparse data (FSCTL_SET_REPARSE_POINT, MS-FSCC 2.3.65, 2.1.2.4;
+ * the PrintName is the target too). When the server refuses the reparse
+ * data the file is deleted again and the call fails: SMB_ERR_UNSUPPORTED
+ * when the server cannot hold links (STATUS_NOT_A_REPARSE_POINT, as Samba
+ * 4.17 answers, NOT_SUPPORTED, INVALID_DEVICE_REQUEST), SMB_ERR_ACCESS when
+ * the user may not make them (ACCESS_DENIED, PRIVILEGE_NOT_HELD: Windows
+ * wants SeCreateSymbolicLinkPrivilege).
+ */
+SMBCOPY_API int smb_symlink(smb_tree *tree, const char *path, const char *target, bool relative, bool is_dir,
+                            smb_error *err);
 
 /* ---------------------------------------------------------------- directories */
 
-/** One directory entry. name is valid until the next smb_dir_next() or smb_dir_close(). */
+/** One directory entry. name belongs to the listing: valid until the next smb_dir_next() or smb_dir_finish(). */
 typedef struct smb_dirent {
     const char *name;   /**< UTF-8 name (a lone UTF-16 surrogate is kept reversibly as WTF-8) */
     smb_file_info info; /**< the entry's metadata */
@@ -615,8 +775,11 @@ typedef struct smb_dir smb_dir;
  * matching pattern (NULL = "*"). The listing is fetched in batches as
  * smb_dir_next() asks (QUERY_DIRECTORY continuation, MS-SMB2 3.2.4.17), so
  * directories of any size work in flat memory. "." and ".." are skipped.
+ * pattern is copied; dir is borrowed and must stay open until
+ * smb_dir_finish(). The listing is the caller's until smb_dir_finish();
+ * NULL on failure, err filled.
  */
-smb_dir *smb_dir_start(smb_open *dir, const char *pattern, smb_error *err);
+SMBCOPY_API smb_dir *smb_dir_start(smb_open *dir, const char *pattern, smb_error *err);
 /**
  * The next entry: 1 and *ent set, 0 at the end, or a negative error code.
  * Entries are passed on as the server sends them (a name sent twice comes
@@ -626,32 +789,32 @@ smb_dir *smb_dir_start(smb_open *dir, const char *pattern, smb_error *err);
  * again, "the server sent more than N entries" past
  * smb_conn_opts.max_dir_entries (every entry up to N is returned first).
  */
-int smb_dir_next(smb_dir *d, smb_dirent *ent, smb_error *err);
+SMBCOPY_API int smb_dir_next(smb_dir *d, smb_dirent *ent, smb_error *err);
 /** Free the listing (the directory open stays open). NULL is a no-op. */
-void smb_dir_finish(smb_dir *d);
+SMBCOPY_API void smb_dir_finish(smb_dir *d);
 
 /* ---------------------------------------------------------------- path helpers */
 
 /** Metadata of path (one compounded CREATE+CLOSE round trip). */
-int smb_stat(smb_tree *tree, const char *path, smb_file_info *info, smb_error *err);
+SMBCOPY_API int smb_stat(smb_tree *tree, const char *path, smb_file_info *info, smb_error *err);
 /** Create a directory. */
-int smb_mkdir(smb_tree *tree, const char *path, smb_error *err);
+SMBCOPY_API int smb_mkdir(smb_tree *tree, const char *path, smb_error *err);
 /** Remove an empty directory. */
-int smb_rmdir(smb_tree *tree, const char *path, smb_error *err);
+SMBCOPY_API int smb_rmdir(smb_tree *tree, const char *path, smb_error *err);
 /** Delete a file. */
-int smb_unlink(smb_tree *tree, const char *path, smb_error *err);
+SMBCOPY_API int smb_unlink(smb_tree *tree, const char *path, smb_error *err);
 /** Rename from to to within the share; replace an existing file when replace is set. */
-int smb_rename(smb_tree *tree, const char *from, const char *to, bool replace, smb_error *err);
+SMBCOPY_API int smb_rename(smb_tree *tree, const char *from, const char *to, bool replace, smb_error *err);
 /**
  * Rename, then set times and attributes from bi, in one round trip (CREATE +
  * SET_INFO + SET_INFO + CLOSE). Setting them after the rename keeps a
  * server from storing attributes it derived from the old name (Samba's
  * "hide dot files" hides a temporary ".name").
  */
-int smb_rename_set_times(smb_tree *tree, const char *from, const char *to, bool replace, const smb_basic_info *bi,
+SMBCOPY_API int smb_rename_set_times(smb_tree *tree, const char *from, const char *to, bool replace, const smb_basic_info *bi,
                          smb_error *err);
 /** Set times and attributes of path (see smb_basic_info). */
-int smb_set_times(smb_tree *tree, const char *path, const smb_basic_info *bi, smb_error *err);
+SMBCOPY_API int smb_set_times(smb_tree *tree, const char *path, const smb_basic_info *bi, smb_error *err);
 
 /**
  * Read a small file whole in one round trip (CREATE + READ + CLOSE,
@@ -661,8 +824,70 @@ int smb_set_times(smb_tree *tree, const char *path, const smb_basic_info *bi, sm
  * CLOSE into info (optional). A file larger than cap is read in part: check
  * info->end_of_file.
  */
-int smb_read_file(smb_tree *tree, const char *path, void *buf, size_t cap, size_t *n, smb_file_info *info,
+SMBCOPY_API int smb_read_file(smb_tree *tree, const char *path, void *buf, size_t cap, size_t *n, smb_file_info *info,
                   smb_error *err);
+
+/**
+ * What smb_read_file_ex reads besides the data, in the same round trip:
+ * zero it, set the inputs, read the outputs after the call.
+ */
+typedef struct smb_read_extras {
+    /* In. */
+    bool want_streams; /**< count the named streams (a QUERY_INFO of FileStreamInformation) */
+    uint32_t secinfo;  /**< the security descriptor parts to read (SMB_SECINFO_*), 0: none */
+    /* Out: set by every call, success or not. */
+    /**
+     * With want_streams: the number of named $DATA streams, those
+     * smb_get_streams lists; 0 also when the server says its file system
+     * keeps none (a status of SMB_ERR_UNSUPPORTED); -1 when not known (any
+     * other refusal of the query, a list longer than 64 KiB or malformed:
+     * smb_get_streams on an open then says why). -1 without want_streams
+     * and when the call fails.
+     */
+    int streams;
+    /**
+     * With secinfo: the self-relative descriptor (MS-DTYP 2.4.6) as the
+     * server sent it, the parts secinfo names; malloc'd, the caller frees
+     * it. NULL (sd_len 0) when not asked, when its query failed and when
+     * the call fails.
+     */
+    uint8_t *sd;
+    size_t sd_len;
+    /**
+     * The descriptor query's own outcome when the call succeeds: code 0,
+     * or its failure, which fails nothing else: SMB_ERR_ACCESS (the
+     * server refuses the read: STATUS_ACCESS_DENIED, or
+     * STATUS_PRIVILEGE_NOT_HELD for a SACL), SMB_ERR_SERVER with ntstatus
+     * STATUS_BUFFER_TOO_SMALL (a descriptor past 64 KiB:
+     * smb_get_security on an open reads it), SMB_ERR_PROTOCOL for a
+     * malformed answer. A server that fails what follows a failed related
+     * request alike (MS-SMB2 3.3.5.2.7.2) fails this query too when the
+     * stream query was refused. Empty when not asked or the call fails.
+     */
+    smb_error sd_err;
+} smb_read_extras;
+
+/**
+ * smb_read_file that also reads what x asks for (x NULL: exactly
+ * smb_read_file), each as one more member of the same compound before the
+ * CLOSE (CREATE + READ + QUERY_INFO of the streams + QUERY_INFO of
+ * SMB2_0_INFO_SECURITY + CLOSE), answered in at most 64 KiB each (one
+ * credit, MS-SMB2 3.1.5.2). The read succeeds or fails as smb_read_file's
+ * would: a refused or malformed query fails nothing and says so in x.
+ *
+ * With secinfo the CREATE asks for READ_CONTROL, and for
+ * ACCESS_SYSTEM_SECURITY when the SACL is among the parts: a server
+ * refuses that open to a user without SeSecurityPrivilege
+ * (STATUS_PRIVILEGE_NOT_HELD), which fails the whole call with
+ * SMB_ERR_ACCESS; ask again without SMB_SECINFO_SACL.
+ *
+ * When cap exceeds the READ limit, or the answers together would pass the
+ * largest frame the connection takes, the same is done in more round
+ * trips on one open (pipelined READs, then the queries, smb_get_security's
+ * for the descriptor). Errors as smb_read_file's.
+ */
+SMBCOPY_API int smb_read_file_ex(smb_tree *tree, const char *path, void *buf, size_t cap, size_t *n,
+                                 smb_file_info *info, smb_read_extras *x, smb_error *err);
 
 /**
  * Create path (it must not exist) holding buf[0..len), rename it to
@@ -672,7 +897,10 @@ int smb_read_file(smb_tree *tree, const char *path, void *buf, size_t cap, size_
  * (CREATE + WRITE + SET_INFO + SET_INFO + CLOSE, compounded). info
  * (optional) receives the final metadata. On a failure before the rename
  * the file this call created is deleted; after it, the file is in place
- * and the error says what failed. A WRITE the server takes in part
+ * and the error says what failed. (A server that carries on after a failed
+ * member of a compound, as Samba does after any but a CREATE, renames the
+ * incomplete file all the same, replacing what was at rename_to: it is
+ * deleted there, so that no incomplete file stays under the final name.) A WRITE the server takes in part
  * (MS-SMB2 3.3.5.13) is completed under the final name in more round
  * trips; when that fails, the incomplete file is deleted and the call
  * fails. Any length: above smb_open_max_write (a server with a small
@@ -680,8 +908,46 @@ int smb_read_file(smb_tree *tree, const char *path, void *buf, size_t cap, size_
  * pipelined WRITEs, rename, times and CLOSE on one handle, with the same
  * outcome.
  */
-int smb_write_file(smb_tree *tree, const char *path, const void *buf, size_t len, const smb_basic_info *bi,
+SMBCOPY_API int smb_write_file(smb_tree *tree, const char *path, const void *buf, size_t len, const smb_basic_info *bi,
                    const char *rename_to, smb_file_info *info, smb_error *err);
+
+/** What smb_write_file_ex sets besides data, times and the name, in the same round trip. */
+typedef struct smb_write_extras {
+    /* In. */
+    /**
+     * A self-relative security descriptor (MS-DTYP 2.4.6) to set on the
+     * new file, its parts secinfo names (SMB_SECINFO_*); NULL or sd_len 0
+     * (or secinfo 0): none. Read during the call only.
+     */
+    const uint8_t *sd;
+    size_t sd_len;
+    uint32_t secinfo;
+    /* Out: set by every call. */
+    bool sd_refused; /**< the call failed because the server refused to set the descriptor (its SET_INFO) */
+} smb_write_extras;
+
+/**
+ * smb_write_file that also sets what x holds (x NULL: exactly
+ * smb_write_file): the descriptor by a SET_INFO of SMB2_0_INFO_SECURITY
+ * (MS-SMB2 2.2.39) after the WRITE and before the rename (CREATE + WRITE +
+ * SET_INFO security + SET_INFO rename + SET_INFO times + CLOSE), so the
+ * final name appears with it. The CREATE asks for WRITE_DAC (the DACL),
+ * WRITE_OWNER (owner or group) and ACCESS_SYSTEM_SECURITY (the SACL) as
+ * secinfo needs. A refusal of the open or of the descriptor fails the
+ * call as any failure before the rename does: nothing is left under path,
+ * nor the file without its descriptor under rename_to (see smb_write_file);
+ * the error says "set the security descriptor of 'PATH'" and x->sd_refused
+ * is set when the SET_INFO was refused (SMB_ERR_ACCESS for an owner the
+ * user may not give, SMB_ERR_UNSUPPORTED where the share keeps none). The
+ * SACL's ACCESS_SYSTEM_SECURITY is refused at the CREATE to a user without
+ * SeSecurityPrivilege (SMB_ERR_ACCESS): nothing is created. Above the
+ * WRITE limit the descriptor is set on the open before the rename, with
+ * the same outcome. A descriptor shorter than its 20-byte header:
+ * SMB_ERR_INVALID_ARG, nothing sent.
+ */
+SMBCOPY_API int smb_write_file_ex(smb_tree *tree, const char *path, const void *buf, size_t len,
+                                  const smb_basic_info *bi, const char *rename_to, smb_file_info *info,
+                                  smb_write_extras *x, smb_error *err);
 
 /* Flags for smb_open_file. */
 #define SMB_O_RDONLY 0x0
@@ -694,17 +960,18 @@ int smb_write_file(smb_tree *tree, const char *path, const void *buf, size_t len
 /**
  * Open a file for reading and/or writing with open(2)-like flags. A writable
  * open also gets DELETE access, so the handle can rename or delete the file.
+ * The open is the caller's until smb_close(), as smb_create's.
  */
-smb_open *smb_open_file(smb_tree *tree, const char *path, int flags, smb_file_info *info, smb_error *err);
-/** Open a directory for listing. */
-smb_open *smb_open_dir(smb_tree *tree, const char *path, smb_error *err);
+SMBCOPY_API smb_open *smb_open_file(smb_tree *tree, const char *path, int flags, smb_file_info *info, smb_error *err);
+/** Open a directory for listing. The open is the caller's until smb_close(), as smb_create's. */
+SMBCOPY_API smb_open *smb_open_dir(smb_tree *tree, const char *path, smb_error *err);
 
 /* ---------------------------------------------------------------- time */
 
 /** FILETIME from Unix seconds and nanoseconds. */
-uint64_t smb_filetime_from_unix(int64_t sec, long nsec);
+SMBCOPY_API uint64_t smb_filetime_from_unix(int64_t sec, long nsec);
 /** Unix time from a FILETIME. */
-struct timespec smb_filetime_to_timespec(uint64_t ft);
+SMBCOPY_API struct timespec smb_filetime_to_timespec(uint64_t ft);
 
 #ifdef __cplusplus
 }

@@ -1,10 +1,9 @@
 /* Option parsing for smbcopy: getopt_long into a cli_options, errors as text. */
 #include "args.h"
-#include "engine/archive_out.h"
+#include "errbuf.h"
 
 #include <errno.h>
 #include <getopt.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,6 +50,9 @@ enum {
     OPT_MAX_DIR_ENTRIES,
     OPT_RETRIES,
     OPT_TEMP_NAME,
+    OPT_ACLS,
+    OPT_NO_STREAMS,
+    OPT_LINKS,
 };
 
 static const struct option long_options[] = {
@@ -89,6 +91,9 @@ static const struct option long_options[] = {
     {"max-dir-entries", required_argument, NULL, OPT_MAX_DIR_ENTRIES},
     {"retries", required_argument, NULL, OPT_RETRIES},
     {"temp-name", required_argument, NULL, OPT_TEMP_NAME},
+    {"acls", optional_argument, NULL, OPT_ACLS},
+    {"no-streams", no_argument, NULL, OPT_NO_STREAMS},
+    {"links", required_argument, NULL, OPT_LINKS},
     {"authentication-file", required_argument, NULL, 'A'},
     {"user", required_argument, NULL, 'U'},
     {"timeout", required_argument, NULL, OPT_TIMEOUT},
@@ -101,17 +106,6 @@ static const struct option long_options[] = {
 
 /* Leading ':' : a missing argument is reported as ':' rather than printed. */
 static const char short_options[] = ":j:qvA:U:h";
-
-__attribute__((format(printf, 3, 4))) static int usage_error(char *errbuf, size_t errlen, const char *fmt, ...)
-{
-    if (errbuf && errlen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(errbuf, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return -1;
-}
 
 /* A whole decimal number in [min, max]. */
 static bool parse_uint(const char *s, unsigned long min, unsigned long max, unsigned *out)
@@ -273,12 +267,12 @@ static int apply_option(int c, const char *arg, const char *as_written, cli_opti
     switch (c) {
     case 'j':
         if (!parse_uint(arg, 1, CLI_MAX_THREADS, &o->threads))
-            return usage_error(errbuf, errlen, "bad value '%s' for --threads (expected 1..%d)", arg,
+            return errbuf_fail(errbuf, errlen, "bad value '%s' for --threads (expected 1..%d)", arg,
                                CLI_MAX_THREADS);
         return 0;
     case OPT_CONNECTIONS:
         if (!parse_uint(arg, 1, CLI_MAX_CONNECTIONS, &o->connections))
-            return usage_error(errbuf, errlen, "bad value '%s' for --connections (expected 1..%d)", arg,
+            return errbuf_fail(errbuf, errlen, "bad value '%s' for --connections (expected 1..%d)", arg,
                                CLI_MAX_CONNECTIONS);
         return 0;
     case OPT_MIRROR:
@@ -293,11 +287,11 @@ static int apply_option(int c, const char *arg, const char *as_written, cli_opti
     case OPT_EXCLUDE:
     case OPT_INCLUDE:
         if (!*arg)
-            return usage_error(errbuf, errlen, "empty pattern for %s",
+            return errbuf_fail(errbuf, errlen, "empty pattern for %s",
                                c == OPT_EXCLUDE ? "--exclude" : "--include");
         if (!(c == OPT_EXCLUDE ? push(&o->excludes, &o->nexcludes, arg) : push(&o->includes, &o->nincludes, arg)) ||
             !push_rule(o, c == OPT_EXCLUDE ? '-' : '+', arg))
-            return usage_error(errbuf, errlen, "out of memory");
+            return errbuf_fail(errbuf, errlen, "out of memory");
         return 0;
     case OPT_DELETE_EXCLUDED:
         o->delete_excluded = true;
@@ -315,12 +309,35 @@ static int apply_option(int c, const char *arg, const char *as_written, cli_opti
         else if (strcmp(arg, "inplace") == 0)
             o->temp_names = SC_TEMP_INPLACE;
         else
-            return usage_error(errbuf, errlen, "bad value '%s' for --temp-name (expected auto, dot, plain or inplace)",
+            return errbuf_fail(errbuf, errlen, "bad value '%s' for --temp-name (expected auto, dot, plain or inplace)",
                                arg);
+        return 0;
+    case OPT_ACLS:
+        if (!arg || strcmp(arg, "dacl") == 0)
+            o->acls = SC_ACLS_DACL;
+        else if (strcmp(arg, "all") == 0)
+            o->acls = SC_ACLS_ALL;
+        else if (strcmp(arg, "none") == 0)
+            o->acls = SC_ACLS_NONE;
+        else
+            return errbuf_fail(errbuf, errlen, "bad value '%s' for --acls (expected dacl, all or none)", arg);
+        return 0;
+    case OPT_NO_STREAMS:
+        o->no_streams = true;
+        return 0;
+    case OPT_LINKS:
+        if (strcmp(arg, "skip") == 0)
+            o->links = SC_LINKS_SKIP;
+        else if (strcmp(arg, "copy") == 0)
+            o->links = SC_LINKS_COPY;
+        else if (strcmp(arg, "follow") == 0)
+            o->links = SC_LINKS_FOLLOW;
+        else
+            return errbuf_fail(errbuf, errlen, "bad value '%s' for --links (expected skip, copy or follow)", arg);
         return 0;
     case OPT_RETRIES:
         if (!parse_uint(arg, 0, CLI_MAX_RETRIES, &o->retries))
-            return usage_error(errbuf, errlen, "bad value '%s' for --retries (expected 0..%d)", arg, CLI_MAX_RETRIES);
+            return errbuf_fail(errbuf, errlen, "bad value '%s' for --retries (expected 0..%d)", arg, CLI_MAX_RETRIES);
         o->retries_given = true;
         return 0;
     case OPT_MAX_DIR_ENTRIES: {
@@ -329,7 +346,7 @@ static int apply_option(int c, const char *arg, const char *as_written, cli_opti
         errno = 0;
         v = strtoull(arg, &end, 10);
         if (errno || end == arg || *end || *arg == '-' || v < 1000 || v > 4000000000ull)
-            return usage_error(errbuf, errlen, "bad value '%s' for --max-dir-entries (expected 1000..4000000000)",
+            return errbuf_fail(errbuf, errlen, "bad value '%s' for --max-dir-entries (expected 1000..4000000000)",
                                arg);
         o->max_dir_entries = v;
         return 0;
@@ -348,11 +365,11 @@ static int apply_option(int c, const char *arg, const char *as_written, cli_opti
         else if (!strcmp(arg, "off"))
             o->mech = SMB_AUTH_NTLM;
         else
-            return usage_error(errbuf, errlen, "--kerberos takes required, preferred or off (not '%s')", arg);
+            return errbuf_fail(errbuf, errlen, "--kerberos takes required, preferred or off (not '%s')", arg);
         return 0;
     case OPT_PRINCIPAL_HOST:
         if (!*arg)
-            return usage_error(errbuf, errlen, "--principal-host needs a host name");
+            return errbuf_fail(errbuf, errlen, "--principal-host needs a host name");
         o->principal_host = arg;
         return 0;
     case OPT_MIN_PROTOCOL:
@@ -360,7 +377,7 @@ static int apply_option(int c, const char *arg, const char *as_written, cli_opti
         uint16_t d = smb_dialect_parse(arg);
         const char *name = c == OPT_MIN_PROTOCOL ? "--min-protocol" : "--max-protocol";
         if (!d)
-            return usage_error(errbuf, errlen, "unknown protocol version '%s' for %s (use 2.0.2, 2.1, 3.0, 3.0.2 or 3.1.1)",
+            return errbuf_fail(errbuf, errlen, "unknown protocol version '%s' for %s (use 2.0.2, 2.1, 3.0, 3.0.2 or 3.1.1)",
                                arg, name);
         *(c == OPT_MIN_PROTOCOL ? &o->min_dialect : &o->max_dialect) = d;
         return 0;
@@ -382,22 +399,22 @@ static int apply_option(int c, const char *arg, const char *as_written, cli_opti
         return 0;
     case OPT_LOG:
         if (!*arg)
-            return usage_error(errbuf, errlen, "empty file name for --log");
+            return errbuf_fail(errbuf, errlen, "empty file name for --log");
         o->log_path = arg;
         return 0;
     case OPT_LOCK:
         if (!*arg)
-            return usage_error(errbuf, errlen, "empty file name for --lock");
+            return errbuf_fail(errbuf, errlen, "empty file name for --lock");
         o->lock_path = arg;
         return 0;
     case OPT_JOB:
         if (!*arg)
-            return usage_error(errbuf, errlen, "empty name for --job");
+            return errbuf_fail(errbuf, errlen, "empty name for --job");
         o->job_name = arg;
         return 0;
     case OPT_CHECKPOINT:
         if (!*arg)
-            return usage_error(errbuf, errlen, "empty file name for --checkpoint");
+            return errbuf_fail(errbuf, errlen, "empty file name for --checkpoint");
         o->checkpoint_path = arg;
         return 0;
     case OPT_NO_RESUME:
@@ -405,32 +422,32 @@ static int apply_option(int c, const char *arg, const char *as_written, cli_opti
         return 0;
     case OPT_RETRY_FOR:
         if (!parse_duration(arg, CLI_MAX_RETRY_FOR_S, &o->retry_for_s))
-            return usage_error(errbuf, errlen,
+            return errbuf_fail(errbuf, errlen,
                                "bad value '%s' for --retry-for (expected a duration such as 0, 90s, 10m or 2h, at most 7d)",
                                arg);
         o->retry_for_given = true;
         return 0;
     case OPT_ARCHIVE:
-        if (arc_filter_from_format(arg) < 0)
-            return usage_error(errbuf, errlen,
+        if (!sc_archive_format_known(arg))
+            return errbuf_fail(errbuf, errlen,
                                "unknown archive format '%s' (expected tar, tar.gz, tar.xz, tar.bz2 or tar.zst)", arg);
         o->archive = arg;
         return 0;
     case OPT_COMPRESS_LEVEL: {
         unsigned v;
         if (!parse_uint(arg, 0, 22, &v))
-            return usage_error(errbuf, errlen, "bad value '%s' for --compress-level (expected 0..22)", arg);
+            return errbuf_fail(errbuf, errlen, "bad value '%s' for --compress-level (expected 0..22)", arg);
         o->compress_level = (int)v;
         return 0;
     }
     case OPT_SNAPSHOT:
         if (!*arg)
-            return usage_error(errbuf, errlen, "empty file name for --snapshot");
+            return errbuf_fail(errbuf, errlen, "empty file name for --snapshot");
         o->snapshot = arg;
         return 0;
     case OPT_NEWER_THAN:
         if (!parse_time(arg, &o->newer_than))
-            return usage_error(errbuf, errlen,
+            return errbuf_fail(errbuf, errlen,
                                "bad time '%s' for --newer-than (expected YYYY-MM-DD[THH:MM[:SS]][Z] or @SECONDS)", arg);
         return 0;
     case OPT_EXTRACT:
@@ -438,7 +455,7 @@ static int apply_option(int c, const char *arg, const char *as_written, cli_opti
         return 0;
     case OPT_CHANNELS:
         if (!parse_uint(arg, 1, 8, &o->channels))
-            return usage_error(errbuf, errlen, "bad value '%s' for --channels (expected 1..8)", arg);
+            return errbuf_fail(errbuf, errlen, "bad value '%s' for --channels (expected 1..8)", arg);
         return 0;
     case OPT_MULTICHANNEL:
         if (strcmp(arg, "off") == 0)
@@ -446,15 +463,15 @@ static int apply_option(int c, const char *arg, const char *as_written, cli_opti
         else if (strcmp(arg, "auto") == 0)
             o->multichannel_off = false;
         else
-            return usage_error(errbuf, errlen, "bad value '%s' for --multichannel (expected auto or off)", arg);
+            return errbuf_fail(errbuf, errlen, "bad value '%s' for --multichannel (expected auto or off)", arg);
         return 0;
     case OPT_READ_AHEAD:
         if (!parse_uint(arg, 1, 65536, &o->read_ahead_mib))
-            return usage_error(errbuf, errlen, "bad value '%s' for --read-ahead (expected 1..65536 MiB)", arg);
+            return errbuf_fail(errbuf, errlen, "bad value '%s' for --read-ahead (expected 1..65536 MiB)", arg);
         return 0;
     case 'A':
         if (!*arg)
-            return usage_error(errbuf, errlen, "empty file name for --authentication-file");
+            return errbuf_fail(errbuf, errlen, "empty file name for --authentication-file");
         o->auth_file = arg;
         return 0;
     case 'U': {
@@ -462,7 +479,7 @@ static int apply_option(int c, const char *arg, const char *as_written, cli_opti
         const char *pct = strchr(arg, '%');
         size_t n = pct ? (size_t)(pct - arg) : strlen(arg);
         if (n == 0)
-            return usage_error(errbuf, errlen, "empty user name for --user");
+            return errbuf_fail(errbuf, errlen, "empty user name for --user");
         if (!pct) {
             o->user = arg;
             return 0;
@@ -473,13 +490,13 @@ static int apply_option(int c, const char *arg, const char *as_written, cli_opti
         o->user_password = strdup(pct + 1);
         scrub((char *)pct + 1, strlen(pct + 1));
         if (!o->user_buf || !o->user_password)
-            return usage_error(errbuf, errlen, "out of memory");
+            return errbuf_fail(errbuf, errlen, "out of memory");
         o->user = o->user_buf;
         return 0;
     }
     case OPT_TIMEOUT:
         if (!parse_uint(arg, 1, CLI_MAX_TIMEOUT_S, &o->timeout_s))
-            return usage_error(errbuf, errlen, "bad value '%s' for --timeout (expected 1..%d seconds)", arg,
+            return errbuf_fail(errbuf, errlen, "bad value '%s' for --timeout (expected 1..%d seconds)", arg,
                                CLI_MAX_TIMEOUT_S);
         return 0;
     case 'h':
@@ -489,7 +506,7 @@ static int apply_option(int c, const char *arg, const char *as_written, cli_opti
         o->version = true;
         return 0;
     default:
-        return usage_error(errbuf, errlen, "unknown option '%s'", as_written);
+        return errbuf_fail(errbuf, errlen, "unknown option '%s'", as_written);
     }
 }
 
@@ -499,24 +516,27 @@ static int finish(int argc, char **argv, int first, cli_options *o, char *errbuf
     if (o->help || o->version)
         return 0;
     if (o->quiet && o->verbose)
-        return usage_error(errbuf, errlen, "--quiet and --verbose cannot be used together");
+        return errbuf_fail(errbuf, errlen, "--quiet and --verbose cannot be used together");
+    if (o->links != SC_LINKS_SKIP && (o->archive || o->extract))
+        return errbuf_fail(errbuf, errlen, "--links %s cannot be used with archives (their links are skipped)",
+                           o->links == SC_LINKS_COPY ? "copy" : "follow");
     if (o->min_dialect && o->max_dialect && o->min_dialect > o->max_dialect)
-        return usage_error(errbuf, errlen, "--min-protocol %s is above --max-protocol %s",
+        return errbuf_fail(errbuf, errlen, "--min-protocol %s is above --max-protocol %s",
                            smb_dialect_name(o->min_dialect), smb_dialect_name(o->max_dialect));
     int npos = argc - first;
     if (npos == 0)
-        return usage_error(errbuf, errlen, "missing source and destination");
+        return errbuf_fail(errbuf, errlen, "missing source and destination");
     if (npos == 1) {
         scrub_location(argv[first]); /* the message shows it */
-        return usage_error(errbuf, errlen, "missing destination (after '%.200s')", argv[first]);
+        return errbuf_fail(errbuf, errlen, "missing destination (after '%.200s')", argv[first]);
     }
     for (int i = first; i < argc - 1; i++) {
         const char *copy = take_positional(o, argv[i]);
         if (!copy || !push(&o->sources, &o->nsources, copy))
-            return usage_error(errbuf, errlen, "out of memory");
+            return errbuf_fail(errbuf, errlen, "out of memory");
     }
     if (!(o->dest = take_positional(o, argv[argc - 1])))
-        return usage_error(errbuf, errlen, "out of memory");
+        return errbuf_fail(errbuf, errlen, "out of memory");
     return 0;
 }
 
@@ -531,7 +551,7 @@ int cli_parse_args(int argc, char **argv, cli_options *out, char *errbuf, size_t
     if (errbuf && errlen)
         errbuf[0] = '\0';
     if (argc < 1 || !argv)
-        return usage_error(errbuf, errlen, "no arguments");
+        return errbuf_fail(errbuf, errlen, "no arguments");
 
     optind = 0; /* GNU: reinitialise fully, so the parser can run again */
     opterr = 0; /* report through errbuf, never on stderr */
@@ -539,10 +559,10 @@ int cli_parse_args(int argc, char **argv, cli_options *out, char *errbuf, size_t
     while ((c = getopt_long(argc, argv, short_options, long_options, NULL)) != -1) {
         int rc;
         if (c == ':')
-            rc = usage_error(errbuf, errlen, "option '%s' needs a value", opt_name(argv, optind));
+            rc = errbuf_fail(errbuf, errlen, "option '%s' needs a value", opt_name(argv, optind));
         else if (c == '?')
-            rc = optopt && optopt < 256 ? usage_error(errbuf, errlen, "unknown option '-%c'", optopt)
-                                        : usage_error(errbuf, errlen, "unknown option '%s'", opt_name(argv, optind));
+            rc = optopt && optopt < 256 ? errbuf_fail(errbuf, errlen, "unknown option '-%c'", optopt)
+                                        : errbuf_fail(errbuf, errlen, "unknown option '%s'", opt_name(argv, optind));
         else
             rc = apply_option(c, optarg, opt_name(argv, optind), out, errbuf, errlen);
         if (rc) {

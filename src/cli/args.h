@@ -51,6 +51,9 @@ typedef struct cli_options {
     unsigned retries;      /**< --retries: attempts after a transient failure or a source that changed */
     bool retries_given;
     int temp_names;        /**< --temp-name: an sc_temp_names (SC_TEMP_AUTO when not given) */
+    int acls;              /**< --acls[=all]: an sc_acls (SC_ACLS_NONE when not given) */
+    bool no_streams;       /**< --no-streams */
+    int links;             /**< --links: an sc_links (SC_LINKS_SKIP when not given) */
     bool sign, encrypt;    /**< --sign, --encrypt: policy REQUIRED */
     uint16_t min_dialect;  /**< --min-protocol, 0 when not given */
     uint16_t max_dialect;  /**< --max-protocol, 0 when not given */

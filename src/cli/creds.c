@@ -1,26 +1,15 @@
 /* Credentials: the -A file (checked and parsed) and the precedence of sources. */
 #include "creds.h"
+#include "errbuf.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-__attribute__((format(printf, 3, 4))) static int cred_error(char *errbuf, size_t errlen, const char *fmt, ...)
-{
-    if (errbuf && errlen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(errbuf, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return -1;
-}
 
 static void wipe_free(char *s)
 {
@@ -52,7 +41,7 @@ static int parse_line(const char *p, size_t n, unsigned lineno, const char *name
 {
     const char *eq = memchr(p, '=', n);
     if (!eq)
-        return cred_error(errbuf, errlen, "%s line %u: expected 'key = value'", name, lineno);
+        return errbuf_fail(errbuf, errlen, "%s line %u: expected 'key = value'", name, lineno);
     size_t klen = (size_t)(eq - p);
     while (klen && is_blank(p[klen - 1]))
         klen--;
@@ -69,10 +58,10 @@ static int parse_line(const char *p, size_t n, unsigned lineno, const char *name
     else if (klen == 6 && strncasecmp(p, "domain", 6) == 0)
         slot = &out->domain;
     else
-        return cred_error(errbuf, errlen, "%s line %u: unknown key '%.*s' (use username, password, domain)", name,
+        return errbuf_fail(errbuf, errlen, "%s line %u: unknown key '%.*s' (use username, password, domain)", name,
                           lineno, (int)(klen > 40 ? 40 : klen), p);
     if (store(slot, v, (size_t)(end - v)))
-        return cred_error(errbuf, errlen, "out of memory");
+        return errbuf_fail(errbuf, errlen, "out of memory");
     return 0;
 }
 
@@ -81,7 +70,7 @@ int cli_authfile_parse(const char *text, size_t len, const char *name, cli_creds
 {
     memset(out, 0, sizeof *out);
     if (memchr(text, '\0', len)) {
-        cred_error(errbuf, errlen, "%s: not a text file (it holds a NUL byte)", name);
+        errbuf_fail(errbuf, errlen, "%s: not a text file (it holds a NUL byte)", name);
         return -1;
     }
     unsigned lineno = 0;
@@ -109,32 +98,32 @@ int cli_authfile_load(const char *path, cli_creds *out, char *errbuf, size_t err
     /* O_NONBLOCK: a FIFO must not block the open; it is refused below. */
     int fd = open(path, O_RDONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0)
-        return cred_error(errbuf, errlen, "cannot open authentication file '%s': %s", path, strerror(errno));
+        return errbuf_fail(errbuf, errlen, "cannot open authentication file '%s': %s", path, strerror(errno));
     struct stat st;
     if (fstat(fd, &st) != 0) {
         int e = errno;
         close(fd);
-        return cred_error(errbuf, errlen, "cannot read authentication file '%s': %s", path, strerror(e));
+        return errbuf_fail(errbuf, errlen, "cannot read authentication file '%s': %s", path, strerror(e));
     }
     if (!S_ISREG(st.st_mode)) {
         close(fd);
-        return cred_error(errbuf, errlen, "authentication file '%s' is not a regular file", path);
+        return errbuf_fail(errbuf, errlen, "authentication file '%s' is not a regular file", path);
     }
     if (st.st_mode & 077) {
         close(fd);
-        return cred_error(errbuf, errlen,
+        return errbuf_fail(errbuf, errlen,
                           "authentication file '%s' is accessible by group or others (mode %04o); "
                           "run: chmod 600 '%s'",
                           path, (unsigned)(st.st_mode & 07777), path);
     }
     if (st.st_size > CLI_AUTHFILE_MAX) {
         close(fd);
-        return cred_error(errbuf, errlen, "authentication file '%s' is too large", path);
+        return errbuf_fail(errbuf, errlen, "authentication file '%s' is too large", path);
     }
     char *buf = malloc(CLI_AUTHFILE_MAX + 1);
     if (!buf) {
         close(fd);
-        return cred_error(errbuf, errlen, "out of memory");
+        return errbuf_fail(errbuf, errlen, "out of memory");
     }
     size_t len = 0;
     for (;;) {
@@ -146,13 +135,13 @@ int cli_authfile_load(const char *path, cli_creds *out, char *errbuf, size_t err
             explicit_bzero(buf, len);
             free(buf);
             close(fd);
-            return cred_error(errbuf, errlen, "cannot read authentication file '%s': %s", path, strerror(e));
+            return errbuf_fail(errbuf, errlen, "cannot read authentication file '%s': %s", path, strerror(e));
         }
         if (n == 0 || (len += (size_t)n) > CLI_AUTHFILE_MAX)
             break;
     }
     close(fd);
-    int rc = len > CLI_AUTHFILE_MAX ? cred_error(errbuf, errlen, "authentication file '%s' is too large", path)
+    int rc = len > CLI_AUTHFILE_MAX ? errbuf_fail(errbuf, errlen, "authentication file '%s' is too large", path)
                                     : cli_authfile_parse(buf, len, path, out, errbuf, errlen);
     explicit_bzero(buf, len > CLI_AUTHFILE_MAX ? CLI_AUTHFILE_MAX + 1 : len);
     free(buf);

@@ -31,6 +31,9 @@ const char *cli_event_action(const sc_event *ev)
     case SC_EV_ENTRY_IGNORED: return "ignored";
     case SC_EV_DRY_RUN: return "would";
     case SC_EV_RETRY: return "retry";
+    case SC_EV_META_NOT_KEPT: return "not kept";
+    case SC_EV_META_UPDATED: return "updated acl";
+    case SC_EV_LINK_COPIED: return "link";
     default: return NULL;
     }
 }

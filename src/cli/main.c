@@ -27,8 +27,6 @@
 
 #include "args.h"
 #include "creds.h"
-#include "engine/archive_out.h"
-#include "smb/auth/auth.h"
 #include "exitcodes.h"
 #include "lock.h"
 #include "state.h"
@@ -147,17 +145,9 @@ static int parse_locations(run_state *r)
 /* True when Kerberos is allowed and has credentials for v (a ticket cache or a keytab). */
 static bool kerberos_can_log_on(const run_state *r, const cli_cred_view *v, const sc_location *loc)
 {
-    if (r->opt->mech == SMB_AUTH_NTLM)
-        return false;
-    char *user = NULL, *domain = NULL;
-    if (smb_auth_split_user(v->username, v->domain, &user, &domain) != 0)
-        return false;
-    smb_auth_params p = {.user = user, .domain = domain, .password = NULL, .mech_policy = r->opt->mech,
-                         .target_host = r->opt->principal_host ? r->opt->principal_host : loc->host};
-    bool ok = smb_krb5_usable(&p);
-    free(user);
-    free(domain);
-    return ok;
+    smb_creds c = {.username = v->username, .domain = v->domain, .mech = r->opt->mech,
+                   .target_host = r->opt->principal_host ? r->opt->principal_host : loc->host};
+    return smb_kerberos_usable(&c);
 }
 
 /*
@@ -177,7 +167,7 @@ static int user_from_kerberos(run_state *r)
         return CLI_EXIT_OK;
     char principal[512];
     smb_error kerr = {0};
-    if (smb_krb5_default_principal(principal, sizeof principal, &kerr) != 0) {
+    if (smb_kerberos_principal(principal, sizeof principal, &kerr) != 0) {
         if (r->opt->mech == SMB_AUTH_KERBEROS)
             return stop_run(r, CLI_EXIT_AUTH, "--kerberos required, and no user was given nor a ticket to take one from: %s",
                             kerr.message);
@@ -306,6 +296,9 @@ static void fill_job_opts(run_state *r, sc_job_opts *jo)
     if (o->retries_given)
         jo->retries = o->retries;
     jo->temp_names = (sc_temp_names)o->temp_names;
+    jo->acls = (sc_acls)o->acls;
+    jo->no_streams = o->no_streams;
+    jo->links = (sc_links)o->links;
     jo->creds.username = r->defaults.username;
     jo->creds.password = r->defaults.password;
     jo->creds.domain = r->defaults.domain;
@@ -389,11 +382,11 @@ static int choose_archive(run_state *r)
         r->archive = o->archive;
     else if (!d->is_smb && strcmp(o->dest, "-") == 0)
         r->archive = "tar";
-    else if (!d->is_smb && arc_filter_from_name(d->path) >= 0 && !(stat(d->path, &st) == 0 && S_ISDIR(st.st_mode)))
+    else if (!d->is_smb && sc_archive_name(d->path) && !(stat(d->path, &st) == 0 && S_ISDIR(st.st_mode)))
         r->archive = "auto";
     const sc_location *s0 = &r->locs[0];
     if (o->nsources == 1 && !s0->is_smb &&
-        (o->extract || strcmp(o->sources[0], "-") == 0 || arc_filter_from_name(s0->path) >= 0)) {
+        (o->extract || strcmp(o->sources[0], "-") == 0 || sc_archive_name(s0->path))) {
         if (r->archive)
             return stop_run(r, CLI_EXIT_USAGE, "from an archive to an archive: extract it somewhere first");
         r->extract = true;

@@ -177,8 +177,16 @@ static void print_action(cli_progress *p, const sc_event *ev, const char *action
     case SC_EV_FILE_FAILED:
     case SC_EV_ENTRY_IGNORED:
     case SC_EV_RETRY:
+    case SC_EV_META_NOT_KEPT:
+    case SC_EV_META_UPDATED:
         if (ev->message) {
             fputs(": ", f);
+            cli_fput_safe(f, ev->message);
+        }
+        break;
+    case SC_EV_LINK_COPIED:
+        if (ev->message) {
+            fputs(" -> ", f);
             cli_fput_safe(f, ev->message);
         }
         break;

@@ -82,6 +82,29 @@ void cli_report_table(FILE *f, const sc_summary *s, bool dry_run, bool interrupt
     if (s->ignored)
         fprintf(f, "%s%" PRIu64 " entr%s not copied (symbolic links, special files or refused names)\n",
                 s->bytes_server_copied ? "" : "\n", s->ignored, s->ignored == 1 ? "y" : "ies");
+    if (s->streams_copied || s->sds_copied) {
+        char b[24];
+        fprintf(f, "Copied %" PRIu64 " named stream%s (%s) and %" PRIu64 " security descriptor%s\n", s->streams_copied,
+                s->streams_copied == 1 ? "" : "s", cli_format_bytes(s->stream_bytes, b, sizeof b), s->sds_copied,
+                s->sds_copied == 1 ? "" : "s");
+    }
+    if (s->streams_not_kept)
+        fprintf(f, "%" PRIu64 " file%s copied without (some of) their named streams: the destination cannot hold "
+                   "them (see -v or --log)\n",
+                s->streams_not_kept, s->streams_not_kept == 1 ? "" : "s");
+    if (s->files_meta_updated)
+        fprintf(f, "%" PRIu64 " file%s up to date got their security descriptor set again\n", s->files_meta_updated,
+                s->files_meta_updated == 1 ? "" : "s");
+    if (s->sds_not_kept)
+        fprintf(f, "%" PRIu64 " file%s copied without (a part of) their security descriptor (see -v or --log)\n",
+                s->sds_not_kept, s->sds_not_kept == 1 ? "" : "s");
+    if (s->links_copied)
+        fprintf(f, "Made %" PRIu64 " symbolic link%s at the destination\n", s->links_copied,
+                s->links_copied == 1 ? "" : "s");
+    if (s->links_not_kept)
+        fprintf(f, "%" PRIu64 " symbolic link%s not kept: outside the copied tree, absolute, or an end that cannot "
+                   "hold them (see -v or --log)\n",
+                s->links_not_kept, s->links_not_kept == 1 ? "" : "s");
     if (s->files_resumed) {
         char b[24];
         fprintf(f, "\nResumed %" PRIu64 " partly copied file%s from the checkpoint journal (%s not copied again)\n",
@@ -204,13 +227,16 @@ void cli_report_json(FILE *f, const sc_summary *s, bool interrupted, int exit_co
             ",\"bytes_transferred\":%" PRIu64 ",\"bytes_total\":%" PRIu64 ",\"bytes_server_copied\":%" PRIu64
             ",\"bytes_read\":%" PRIu64 ",\"bytes_written\":%" PRIu64 ",\"files_resumed\":%" PRIu64
             ",\"bytes_resumed\":%" PRIu64 ",\"reconnects\":%u,\"journal_records\":%" PRIu64
-            ",\"journal_cut_bytes\":%" PRIu64
-            ",\"connections\":%u,\"channels_lost\":%u,\"channels_rebound\":%u"
+            ",\"journal_cut_bytes\":%" PRIu64 ",\"streams_copied\":%" PRIu64 ",\"stream_bytes\":%" PRIu64
+            ",\"sds_copied\":%" PRIu64 ",\"streams_not_kept\":%" PRIu64 ",\"sds_not_kept\":%" PRIu64
+            ",\"links_copied\":%" PRIu64 ",\"links_not_kept\":%" PRIu64
+            ",\"files_meta_updated\":%" PRIu64 ",\"connections\":%u,\"channels_lost\":%u,\"channels_rebound\":%u"
             ",\"seconds\":%.3f,\"interrupted\":%s,\"failures\":[",
             s->files_copied, s->files_skipped, s->files_deleted, s->files_failed, s->dirs_created,
             s->dirs_deleted, s->bytes_copied, s->bytes_total, s->bytes_server_copied, s->bytes_read,
             s->bytes_written, s->files_resumed, s->bytes_resumed, s->reconnects, s->journal_records,
-            s->journal_cut_bytes, s->connections, s->channels_lost, s->channels_rebound,
+            s->journal_cut_bytes, s->streams_copied, s->stream_bytes, s->sds_copied, s->streams_not_kept,
+            s->sds_not_kept, s->links_copied, s->links_not_kept, s->files_meta_updated, s->connections, s->channels_lost, s->channels_rebound,
             s->seconds > 0 && isfinite(s->seconds) ? s->seconds : 0.0, interrupted || s->interrupted ? "true" : "false");
     for (size_t i = 0; i < s->nfailures; i++) {
         fputs(i ? ",{\"path\":" : "{\"path\":", f);

@@ -11,7 +11,6 @@
 
 #include <openssl/evp.h>
 
-#include "engine/identity.h"
 
 /* Feed s and a separator that no location contains. */
 static int feed(EVP_MD_CTX *md, const char *s)
@@ -22,7 +21,7 @@ static int feed(EVP_MD_CTX *md, const char *s)
 /* One location, as it identifies a job: every spelling of the same place alike (identity.h). */
 static int feed_location(EVP_MD_CTX *md, const sc_location *l)
 {
-    char *id = loc_identity(l);
+    char *id = sc_location_identity(l);
     int rc = id ? feed(md, id) : -1;
     free(id);
     return rc;

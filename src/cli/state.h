@@ -14,7 +14,7 @@
 /**
  * The job's identity as 32 hex digits (+ NUL) in hex: a hash of name when
  * given (--job NAME), else of the sources and the destination in order,
- * each as loc_identity gives it (so a rerun spelled otherwise is the same
+ * each as sc_location_identity gives it (so a rerun spelled otherwise is the same
  * job: an SMB host by name or address, share and path in any case, without
  * user or password; a local path relative, through symbolic links or with
  * ".."). Returns 0, or -1 (msg says why).

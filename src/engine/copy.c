@@ -16,12 +16,16 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "crypto.h"
-#include "engine/crc32c.h"
-#include "error.h"
+#include <smbcopy/ntstatus.h>
+
+#include "common/array.h"
+#include "common/random.h"
+#include "engine/resume/crc32c.h"
+#include "common/error.h"
+#include "engine/file_meta.h"
 #include "engine/job_internal.h"
 #include "engine/plan.h"
-#include "engine/temp_names.h"
+#include "engine/names/temp_names.h"
 #include "engine/time_probe.h"
 
 /*
@@ -387,11 +391,6 @@ static bool use_server_copy(const file_copy *fc)
     return __atomic_load_n(&fc->pair->server_copy, __ATOMIC_ACQUIRE) && fc->st.allocated >= fc->st.size;
 }
 
-/* NTSTATUS of a server that does not offer server-side copy (impacket; appliances). */
-#define STATUS_INVALID_DEVICE_REQUEST 0xC0000010u
-#define STATUS_NOT_SUPPORTED 0xC00000BBu
-#define STATUS_NOT_IMPLEMENTED 0xC0000002u
-
 /*
  * The server refused server-side copy itself (not this file): the pair
  * streams through the client from now on, for the rest of the job (its
@@ -399,8 +398,9 @@ static bool use_server_copy(const file_copy *fc)
  */
 static bool server_copy_refused(sc_job *job, file_copy *fc, const smb_error *err)
 {
-    if (err->ntstatus != STATUS_INVALID_DEVICE_REQUEST && err->ntstatus != STATUS_NOT_SUPPORTED &&
-        err->ntstatus != STATUS_NOT_IMPLEMENTED)
+    /* What a server without server-side copy answers (impacket; appliances). */
+    if (err->ntstatus != SMB_STATUS_INVALID_DEVICE_REQUEST && err->ntstatus != SMB_STATUS_NOT_SUPPORTED &&
+        err->ntstatus != SMB_STATUS_NOT_IMPLEMENTED)
         return false;
     job_pair *p = fc->pair;
     __atomic_store_n(&p->server_copy, false, __ATOMIC_RELEASE);
@@ -468,6 +468,61 @@ static int run_ranges(sc_job *job, file_copy *fc, bool first, smb_error *err)
     if (src && src != fc->src)
         se->ops->close(src, &e2);
     return rc;
+}
+
+/* How a file task ended. */
+typedef enum file_result {
+    FILE_DROPPED,  /* nothing to report here: stopped, skipped, compared equal, listed in a dry run */
+    FILE_COPIED,   /* under its final name */
+    FILE_FAILED,   /* err says why (SMB_ERR_CANCELLED: stopped, not reported) */
+    FILE_REQUEUED, /* to be copied again by a new task, which owns the directory from now on */
+} file_result;
+
+/* The outcome of one file task: what file_task_finish() reports. */
+typedef struct file_outcome {
+    file_result result;
+    const char *rel;     /* the destination path */
+    const ep_stat *st;   /* the source copied (FILE_COPIED) */
+    const smb_error *err;/* FILE_FAILED */
+    const char *stage;   /* FILE_FAILED: the step that failed */
+    bool changed;        /* FILE_FAILED: the source kept changing while read */
+    unsigned attempts;   /* FILE_FAILED with changed: copies tried */
+} file_outcome;
+
+/*
+ * The one place a file task ends, whichever path the copy took (small file,
+ * ranges, copied again): count and report its outcome, record it in the
+ * journal, and release its directory (which may complete it: times,
+ * --mirror deletions, a staged tree moved into place).
+ */
+static void file_task_finish(sc_job *job, dir_node *dir, const file_outcome *o)
+{
+    switch (o->result) {
+    case FILE_REQUEUED:
+        return; /* the new task finishes it */
+    case FILE_COPIED: {
+        pthread_mutex_lock(&job->lock);
+        job->sum.files_copied++;
+        job->sum.bytes_copied += o->st->size;
+        pthread_mutex_unlock(&job->lock);
+        smb_error err = {0};
+        if (job->cp)
+            checkpoint_file_done(job->cp, o->rel, o->st, &err);
+        job_event(job, SC_EV_FILE_DONE, o->rel, o->st->size, false, NULL);
+        break;
+    }
+    case FILE_FAILED:
+        if (job_error_is_fatal(o->err->code))
+            job_set_fatal(job, o->err);
+        if (o->changed)
+            job_fail(job, o->rel, false, "source %s (%u attempts)", CHANGED_MSG, o->attempts);
+        else if (o->err->code != SMB_ERR_CANCELLED)
+            job_fail(job, o->rel, false, "%s: %s", o->stage, o->err->message);
+        break;
+    case FILE_DROPPED:
+        break;
+    }
+    job_dir_release(job, dir);
 }
 
 static void fc_free(file_copy *fc)
@@ -561,6 +616,9 @@ static void finalize(sc_job *job, file_copy *fc)
     if (!(dst->caps & EP_CAP_CREATION_TIME) || !(src->caps & EP_CAP_CREATION_TIME))
         meta.ctime = 0;
     meta.attributes &= SMB_ATTR_READONLY | SMB_ATTR_HIDDEN | SMB_ATTR_SYSTEM | SMB_ATTR_ARCHIVE;
+    /* Streams and descriptor go onto the temporary before finish sets the times and the rename shows it. */
+    if (!fc->failed && file_meta_copy(job, fc->pair, fc->rel, fc->src, fc->dst, &err) != 0)
+        fc_fail(fc, "streams and security", &err);
     if (!fc->failed) {
         check_source(fc);
     } else {
@@ -585,6 +643,7 @@ static void finalize(sc_job *job, file_copy *fc)
         fc_fail(fc, "close", &cerr);
     if (!fc->failed && !fc->direct && !fc->inplace && dst->ops->rename(dst, fc->tmp, fc->rel, &meta, &err) != 0)
         fc_fail(fc, "rename into place", &err);
+    file_outcome out = {.result = FILE_COPIED, .rel = fc->rel, .st = &fc->st};
     if (fc->failed) {
         bool changed = atomic_load(&fc->changed);
         /*
@@ -598,29 +657,15 @@ static void finalize(sc_job *job, file_copy *fc)
         bool gone = !keep && discard(fc->dir, dst, fc->tmp, fc->direct);
         if (gone && job->cp)
             checkpoint_forget(job->cp, fc->rel);
+        out = (file_outcome){.result = FILE_FAILED, .rel = fc->rel, .err = &fc->err, .stage = fc->stage,
+                             .changed = changed, .attempts = fc->attempt + 1};
         if (changed && gone && fc->attempt < job->opts.retries && !job_stopping(job)) {
             job_event(job, SC_EV_RETRY, fc->rel, 0, false, "the source " CHANGED_MSG ": copying it again");
-            if (copy_again(job, fc)) {
-                fc_free(fc); /* the new task releases fc->dir */
-                return;
-            }
+            if (copy_again(job, fc))
+                out.result = FILE_REQUEUED;
         }
-        if (job_error_is_fatal(fc->err.code))
-            job_set_fatal(job, &fc->err);
-        if (changed)
-            job_fail(job, fc->rel, false, "source %s (%u attempts)", CHANGED_MSG, fc->attempt + 1);
-        else if (fc->err.code != SMB_ERR_CANCELLED)
-            job_fail(job, fc->rel, false, "%s: %s", fc->stage, fc->err.message);
-    } else {
-        pthread_mutex_lock(&job->lock);
-        job->sum.files_copied++;
-        job->sum.bytes_copied += fc->st.size;
-        pthread_mutex_unlock(&job->lock);
-        if (job->cp)
-            checkpoint_file_done(job->cp, fc->rel, &fc->st, &err);
-        job_event(job, SC_EV_FILE_DONE, fc->rel, fc->st.size, false, NULL);
     }
-    job_dir_release(job, fc->dir);
+    file_task_finish(job, fc->dir, &out);
     fc_free(fc);
 }
 
@@ -654,14 +699,23 @@ unsigned job_buffers_kept(const sc_job *job) { return job->opts.threads * WINDOW
 /*
  * Read a small file whole (through read_whole when offered, else
  * open/read/close), then take its metadata again into *after: the bytes are
- * of one version only when it is still the one the copy started from.
+ * of one version only when it is still the one the copy started from. With
+ * sd, its descriptor too (the parts `parts` the pair copies, which the
+ * source endpoint's sd_parts hold), and in *why what the source refused of
+ * it (file_meta_report_sd reports it once the file is copied this way).
  */
-static int read_small(ep *src, const char *rel, uint8_t *buf, size_t size, ep_stat *after, smb_error *err)
+static int read_small(job_pair *pair, const char *rel, uint8_t *buf, size_t size, ep_stat *after, uint32_t parts,
+                      ep_sd *sd, smb_error *why, smb_error *err)
 {
+    ep *src = pair->src;
     size_t n = 0;
     int rc;
     if (src->ops->read_whole) {
-        rc = src->ops->read_whole(src, rel, buf, size, &n, after, err);
+        rc = src->ops->read_whole(src, rel, buf, size, &n, after, sd, err);
+        if (rc == 0 && sd) { /* err says what of the descriptor was refused */
+            *why = *err;
+            memset(err, 0, sizeof *err);
+        }
     } else {
         ep_file *f = NULL;
         rc = src->ops->open_read(src, rel, &f, err);
@@ -669,6 +723,8 @@ static int read_small(ep *src, const char *rel, uint8_t *buf, size_t size, ep_st
             ep_io *io = src->ops->read_submit(f, buf, size, 0, err);
             rc = io ? src->ops->io_wait(io, &n, err) : (err->code ? err->code : SMB_ERR_NO_MEMORY);
         }
+        if (rc == 0 && sd)
+            rc = file_meta_get_sd(pair->src, parts, f, sd, why, err);
         if (rc == 0 && src->ops->fstat)
             rc = src->ops->fstat(f, after, err);
         smb_error e2;
@@ -682,13 +738,24 @@ static int read_small(ep *src, const char *rel, uint8_t *buf, size_t size, ep_st
     return rc;
 }
 
-/* Write a small file under tmp, finish it, rename it to rel (none when rel is NULL). */
-static int write_small(ep *dst, const char *tmp, const char *rel, const uint8_t *buf, size_t size,
-                       const ep_stat *meta, ep_stat *got, const char **stage, smb_error *err)
+/*
+ * Write a small file under tmp, finish it, rename it to rel (none when rel
+ * is NULL), with its descriptor sd (NULL: none) set before the rename:
+ * counted and what the destination did not keep reported for shown.
+ */
+static int write_small(sc_job *job, job_pair *pair, const char *shown, const char *tmp, const char *rel,
+                       const uint8_t *buf, size_t size, const ep_stat *meta, ep_sd *sd, ep_stat *got,
+                       const char **stage, smb_error *err)
 {
+    ep *dst = pair->dst;
     if (dst->ops->write_whole) {
         *stage = "write";
-        return dst->ops->write_whole(dst, tmp, rel, buf, size, meta, got, err);
+        int rc = dst->ops->write_whole(dst, tmp, rel, buf, size, meta, sd, got, err);
+        if (rc == 0 && sd) { /* err says what of the descriptor was not kept */
+            file_meta_report_sd(job, shown, true, err);
+            memset(err, 0, sizeof *err);
+        }
+        return rc;
     }
     ep_file *f = NULL;
     *stage = "create";
@@ -702,6 +769,10 @@ static int write_small(ep *dst, const char *tmp, const char *rel, const uint8_t 
         ep_io *io = dst->ops->write_submit(f, buf, size, 0, err);
         size_t n;
         rc = io ? dst->ops->io_wait(io, &n, err) : (err->code ? err->code : SMB_ERR_NO_MEMORY);
+    }
+    if (rc == 0 && sd) { /* before finish sets the times and the rename shows it */
+        *stage = "security";
+        rc = file_meta_put_sd(job, pair->dst, shown, f, sd, err);
     }
     if (rc == 0) {
         *stage = "set times";
@@ -789,9 +860,13 @@ static const char *refusal_hint(sc_job *job, ep *dst, const char *rel, int code,
     return refused ? " (the destination refuses the temporary name: veto files? see --temp-name)" : "";
 }
 
+/* copy_small's answer for a file whose streams need open files (start_copy's path). */
+#define COPY_NEEDS_OPEN 1
+
 /*
- * The whole copy of a small file. Returns 0 or an error (already cleaned
- * up); *changed when the source changed while it was read (nothing written).
+ * The whole copy of a small file. Returns 0, COPY_NEEDS_OPEN (nothing
+ * written), or an error (already cleaned up); *changed when the source
+ * changed while it was read (nothing written).
  */
 static int copy_small(sc_job *job, task *t, const char *rel, smb_error *err, const char **stage, bool *changed)
 {
@@ -804,13 +879,25 @@ static int copy_small(sc_job *job, task *t, const char *rel, smb_error *err, con
     int rc = (!buf || !(direct || tmp)) ? smb_err_set(err, SMB_ERR_NO_MEMORY, 0, "out of memory") : 0;
     *stage = "read";
     ep_stat after;
+    /* The descriptor comes with the data (SMB: in the same round trip), and goes with it. */
+    ep_sd sd = {0};
+    smb_error sd_why = {0};
+    uint32_t sd_parts = file_meta_sd_parts(job, pair);
     if (rc == 0)
-        rc = read_small(pair->src, t->rel, buf, size, &after, err);
+        rc = read_small(pair, t->rel, buf, size, &after, sd_parts, sd_parts ? &sd : NULL, &sd_why, err);
     if (rc == 0 && !same_version(&t->st, &after)) {
         *stage = "source";
         *changed = true;
         rc = smb_err_set(err, SMB_ERR_SERVER, 0, CHANGED_MSG);
     }
+    if (rc == 0 && file_meta_needs_open(job, pair, &after)) {
+        ep_sd_clear(&sd); /* read again with the streams */
+        bufpool_put(&job->bufs, buf, size);
+        free(tmp);
+        return COPY_NEEDS_OPEN;
+    }
+    if (rc == 0 && sd_parts)
+        file_meta_report_sd(job, rel, false, &sd_why); /* a SACL the source refused */
     ep_stat meta = t->st, got = {0};
     keep_dest_mode(&meta, t->dst_exists, &t->dst_st);
     if (!(pair->dst->caps & EP_CAP_CREATION_TIME) || !(pair->src->caps & EP_CAP_CREATION_TIME))
@@ -826,8 +913,8 @@ static int copy_small(sc_job *job, task *t, const char *rel, smb_error *err, con
         if (inplace && job->cp && checkpoint_started(job->cp, rel, rel, &t->st, err) != 0)
             rc = err->code; /* incomplete until done */
         if (rc == 0)
-            rc = write_small(pair->dst, direct ? direct : tmp, direct || inplace ? NULL : rel, buf, size, &meta, &got,
-                             stage, err);
+            rc = write_small(job, pair, rel, direct ? direct : tmp, direct || inplace ? NULL : rel, buf, size, &meta,
+                             sd.len ? &sd : NULL, &got, stage, err);
         if (rc == 0)
             break;
         discard(t->dir, pair->dst, direct ? direct : tmp, direct != NULL);
@@ -857,6 +944,7 @@ static int copy_small(sc_job *job, task *t, const char *rel, smb_error *err, con
     }
     if (rc == 0)
         job_event(job, SC_EV_FILE_PROGRESS, rel, size, false, NULL);
+    ep_sd_clear(&sd);
     bufpool_put(&job->bufs, buf, size);
     free(tmp);
     return rc;
@@ -943,14 +1031,8 @@ static int extent_cmp(const void *a, const void *b)
 static bool add_pieces(file_copy *fc, size_t *cap, uint64_t off, uint64_t len)
 {
     while (len) {
-        if (fc->npieces == *cap) {
-            size_t ncap = *cap ? *cap * 2 : 8;
-            struct piece *n = realloc(fc->pieces, ncap * sizeof *n);
-            if (!n)
-                return false;
-            fc->pieces = n;
-            *cap = ncap;
-        }
+        if (!ARRAY_RESERVE(fc->pieces, *cap, fc->npieces + 1, 8))
+            return false;
         uint64_t l = len < RANGE_SIZE ? len : RANGE_SIZE;
         fc->pieces[fc->npieces++] = (struct piece){off, l};
         off += l;
@@ -959,8 +1041,8 @@ static bool add_pieces(file_copy *fc, size_t *cap, uint64_t off, uint64_t len)
     return true;
 }
 
-/* What is left to copy: the whole file, or what the committed extents of p do not cover. Returns the bytes left. */
-static int plan_pieces(file_copy *fc, cp_partial *p, uint64_t *left)
+/* What is left to copy: the whole file, or what the committed extents of p do not cover, in *left bytes. False when out of memory. */
+static bool plan_pieces(file_copy *fc, cp_partial *p, uint64_t *left)
 {
     size_t cap = 0;
     uint64_t size = fc->st.size, at = 0;
@@ -971,7 +1053,7 @@ static int plan_pieces(file_copy *fc, cp_partial *p, uint64_t *left)
         uint64_t a = p->ext[i].off, b = a + p->ext[i].len;
         if (a > at) {
             if (!add_pieces(fc, &cap, at, a - at))
-                return -1;
+                return false;
             *left += a - at;
         }
         if (b > at)
@@ -979,10 +1061,10 @@ static int plan_pieces(file_copy *fc, cp_partial *p, uint64_t *left)
     }
     if (at < size) {
         if (!add_pieces(fc, &cap, at, size - at))
-            return -1;
+            return false;
         *left += size - at;
     }
-    return 0;
+    return true;
 }
 
 /*
@@ -1051,15 +1133,14 @@ static int start_copy(sc_job *job, task *t, smb_error *err)
     int form = atomic_load(&job->temp_form);
     fc->tmp = fc->direct ? strdup(t->stage_rel) : fc->rel ? temp_name_form(fc->rel, job->tag, (temp_form)form) : NULL;
     fc->inplace = !fc->direct && form == TEMP_INPLACE;
+    int rc = 0;
     if (!fc->rel || !fc->src_rel || !fc->tmp) {
-        fc_free(fc);
-        return smb_err_set(err, SMB_ERR_NO_MEMORY, 0, "out of memory");
+        rc = smb_err_set(err, SMB_ERR_NO_MEMORY, 0, "out of memory");
+        goto free_fc;
     }
-    int rc = pair->src->ops->open_read(pair->src, fc->src_rel, &fc->src, err);
-    if (rc != 0) {
-        fc_free(fc);
-        return rc;
-    }
+    rc = pair->src->ops->open_read(pair->src, fc->src_rel, &fc->src, err);
+    if (rc != 0)
+        goto free_fc;
     /*
      * The version copied is the one open now (a listing may be older, or
      * stale on some servers): the check before the rename compares with it.
@@ -1074,16 +1155,12 @@ static int start_copy(sc_job *job, task *t, smb_error *err)
     if (rc == 0) {
         fc->st = now;
         resumed = find_resumable(job, t, fc, &part);
-        if (plan_pieces(fc, resumed ? &part : NULL, &left) != 0)
+        if (!plan_pieces(fc, resumed ? &part : NULL, &left))
             rc = smb_err_set(err, SMB_ERR_NO_MEMORY, 0, "out of memory");
         cp_partial_clear(&part);
     }
-    if (rc != 0) {
-        smb_error e2;
-        pair->src->ops->close(fc->src, &e2);
-        fc_free(fc);
-        return rc;
-    }
+    if (rc != 0)
+        goto close_src;
     if (resumed) {
         fc->inplace = strcmp(fc->tmp, fc->rel) == 0;
         rc = pair->dst->ops->open_resume(pair->dst, fc->tmp, fc->st.size, &fc->dst, err);
@@ -1124,12 +1201,8 @@ static int start_copy(sc_job *job, task *t, smb_error *err)
             }
         }
     }
-    if (rc != 0) {
-        smb_error e2;
-        pair->src->ops->close(fc->src, &e2);
-        fc_free(fc);
-        return rc;
-    }
+    if (rc != 0)
+        goto close_src;
     if (resumed) {
         atomic_store(&fc->committed, true);
         pthread_mutex_lock(&job->lock);
@@ -1161,6 +1234,13 @@ static int start_copy(sc_job *job, task *t, smb_error *err)
     task first = {.kind = TASK_RANGE, .fc = fc};
     job_copy_range(job, &first);
     return 0;
+
+close_src:;
+    smb_error e2;
+    pair->src->ops->close(fc->src, &e2);
+free_fc:
+    fc_free(fc);
+    return rc;
 }
 
 /* True when the journal says rel was being written under its own name (in place) and never finished. */
@@ -1237,6 +1317,13 @@ static bool copy_planned(sc_job *job, task *t, const char *shown)
         }
         act = same ? PLAN_SKIP : PLAN_UPDATE;
     }
+    if (act == PLAN_SKIP && !job->opts.dry_run && file_meta_sd_parts(job, t->pair)) {
+        bool updated;
+        if (file_meta_refresh(job, t->pair, t->rel, shown, false, &updated, &err) != 0) {
+            job_fail(job, shown, false, "security descriptor: %s", err.message);
+            return false;
+        }
+    }
     if (act == PLAN_SKIP) {
         drop_partial(job, t, shown);
         pthread_mutex_lock(&job->lock);
@@ -1263,15 +1350,11 @@ static bool transient(int code) { return code == SMB_ERR_SHARING; }
 void job_copy_file(sc_job *job, task *t)
 {
     const char *shown = t->dst_rel ? t->dst_rel : t->rel;
-    if (job_stopping(job)) {
-        job_dir_release(job, t->dir);
+    if (job_stopping(job) || (t->attempt == 0 && !copy_planned(job, t, shown))) {
+        file_task_finish(job, t->dir, &(file_outcome){.result = FILE_DROPPED});
         return;
     }
     smb_error err = {0};
-    if (t->attempt == 0 && !copy_planned(job, t, shown)) {
-        job_dir_release(job, t->dir);
-        return;
-    }
     unsigned attempts = job->opts.retries + 1;
     bool small = t->st.size <= SMALL_MAX && !__atomic_load_n(&t->pair->server_copy, __ATOMIC_ACQUIRE);
     const char *stage = "copy";
@@ -1289,19 +1372,19 @@ void job_copy_file(sc_job *job, task *t)
         changed = false;
         if (small) {
             drop_partial(job, t, shown);
-            if (copy_small(job, t, shown, &err, &stage, &changed) == 0) {
-                pthread_mutex_lock(&job->lock);
-                job->sum.files_copied++;
-                job->sum.bytes_copied += t->st.size;
-                pthread_mutex_unlock(&job->lock);
-                if (job->cp)
-                    checkpoint_file_done(job->cp, shown, &t->st, &err);
-                job_event(job, SC_EV_FILE_DONE, shown, t->st.size, false, NULL);
-                job_dir_release(job, t->dir);
+            int rc = copy_small(job, t, shown, &err, &stage, &changed);
+            if (rc == 0) {
+                file_task_finish(job, t->dir, &(file_outcome){.result = FILE_COPIED, .rel = shown, .st = &t->st});
                 return;
             }
+            if (rc == COPY_NEEDS_OPEN) { /* it has streams: this file and its retries go through open files */
+                small = false;
+                stage = "copy";
+                if (start_copy(job, t, &err) == 0)
+                    return;
+            }
         } else if (start_copy(job, t, &err) == 0) {
-            return; /* finalize() reports, copies again or releases */
+            return; /* its last range finishes it (finalize) */
         }
         if ((!changed && !transient(err.code)) || i + 1 == attempts || job_stopping(job))
             break;
@@ -1313,11 +1396,7 @@ void job_copy_file(sc_job *job, task *t)
         }
         nanosleep(&ts, NULL);
     }
-    if (job_error_is_fatal(err.code))
-        job_set_fatal(job, &err);
-    if (changed)
-        job_fail(job, shown, false, "source %s (%u attempts)", CHANGED_MSG, t->attempt + 1);
-    else if (err.code != SMB_ERR_CANCELLED)
-        job_fail(job, shown, false, "%s: %s", stage, err.message);
-    job_dir_release(job, t->dir);
+    file_task_finish(job, t->dir,
+                     &(file_outcome){.result = FILE_FAILED, .rel = shown, .err = &err, .stage = stage,
+                                     .changed = changed, .attempts = t->attempt + 1});
 }

@@ -9,14 +9,15 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "error.h"
-#include "engine/archive_job.h"
-#include "engine/ep_archive.h"
-#include "engine/casefold.h"
-#include "engine/identity.h"
+#include "common/error.h"
+#include "engine/archive/archive_job.h"
+#include "engine/endpoints/ep_archive.h"
+#include "engine/names/casefold.h"
+#include "engine/endpoints/identity.h"
+#include "engine/file_meta.h"
 #include "engine/job_internal.h"
 #include "engine/retry_budget.h"
-#include "engine/temp_names.h"
+#include "engine/names/temp_names.h"
 #include "engine/time_probe.h"
 
 void sc_job_opts_init(sc_job_opts *o)
@@ -96,6 +97,11 @@ sc_job *sc_job_new(const sc_job_opts *opts, smb_error *err)
 {
     if (!opts || !opts->dest || !opts->nsources) {
         smb_err_set(err, SMB_ERR_INVALID_ARG, 0, "a job needs at least one source and a destination");
+        return NULL;
+    }
+    if (opts->links > SC_LINKS_FOLLOW || (opts->links != SC_LINKS_SKIP && (opts->archive || opts->extract))) {
+        smb_err_set(err, SMB_ERR_INVALID_ARG, 0, "%s", opts->links > SC_LINKS_FOLLOW ? "unknown symbolic link mode"
+                                                      : "archives take symbolic links only as the default does (skip)");
         return NULL;
     }
     sc_job *job = calloc(1, sizeof *job);
@@ -226,10 +232,15 @@ static int plan_file_source(sc_job *job, job_pair *pair, const char *src_rel, co
     return 0;
 }
 
-static void set_pair_caps(job_pair *p)
+static void set_pair_caps(const sc_job *job, job_pair *p)
 {
     p->server_copy = !p->server_copy_refused && p->src->ops == p->dst->ops && p->src->ops->server_copy && p->src->ops->same_server &&
                      p->src->ops->same_server(p->src, p->dst);
+    /* Before any file is opened: opens ask for the access the descriptor parts need. */
+    uint32_t parts = file_meta_sd_parts(job, p);
+    p->src->sd_parts |= parts;
+    p->dst->sd_parts |= parts;
+    p->src->follow_links = job->opts.links == SC_LINKS_FOLLOW; /* before the first listing */
 }
 
 /*
@@ -399,7 +410,7 @@ static int add_root_file(sc_job *job, size_t i, const sc_location *sloc, const s
     }
     if (!pair->src)
         return err->code ? err->code : SMB_ERR_NO_MEMORY;
-    set_pair_caps(pair);
+    set_pair_caps(job, pair);
     if (filter_excluded(job->filter, sleaf, false)) {
         job_event(job, SC_EV_ENTRY_IGNORED, sleaf, 0, false, "excluded by a filter");
         return 0;
@@ -441,7 +452,7 @@ static int plan_renamed_file(sc_job *job, const sc_location *sloc, const sc_loca
         rc = err->code ? err->code : SMB_ERR_NO_MEMORY;
         goto out;
     }
-    set_pair_caps(pair);
+    set_pair_caps(job, pair);
     ep_stat pst;
     smb_error e2 = {0};
     if (pair->dst->ops->stat(pair->dst, "", &pst, &e2) != 0 && !job->opts.dry_run &&
@@ -510,7 +521,7 @@ static int plan_sources(sc_job *job, const sc_location *slocs, const sc_location
                 rc = err->code ? err->code : SMB_ERR_NO_MEMORY;
                 break;
             }
-            set_pair_caps(&job->pairs[i]);
+            set_pair_caps(job, &job->pairs[i]);
             dirs[ndirs++] = &job->pairs[i];
         } else {
             os[i].src->ops->free(os[i].src);
@@ -629,7 +640,7 @@ int job_run_endpoints(sc_job *job, ep *src, ep *dst, sc_summary *sum, smb_error 
     job->pairs[0].src = src;
     job->pairs[0].dst = dst;
     job->npairs = 1;
-    set_pair_caps(&job->pairs[0]);
+    set_pair_caps(job, &job->pairs[0]);
     ep_stat sst, dst_st;
     smb_error e2 = {0};
     int rc = open_checkpoint(job, err);

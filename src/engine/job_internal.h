@@ -12,9 +12,9 @@
 #include <smbcopy/engine.h>
 
 #include "engine/bufpool.h"
-#include "engine/checkpoint.h"
-#include "engine/endpoint.h"
-#include "engine/filter.h"
+#include "engine/resume/checkpoint.h"
+#include "engine/endpoints/endpoint.h"
+#include "engine/names/filter.h"
 
 /** One source tree and where it goes. */
 typedef struct job_pair {
@@ -58,7 +58,7 @@ typedef struct dir_node {
     bool set_meta;   /* set times on the destination when done */
     atomic_bool listing_failed; /* a listing of the directory failed: nothing is deleted in it */
     dir_deletion *deletions;    /* --mirror: extraneous entries, deleted when the directory is complete */
-    size_t ndeletions;
+    size_t ndeletions, deletions_cap;
 } dir_node;
 
 /* A file named on the command line that goes into the destination directory. */

@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "engine/endpoint.h"
+#include "engine/endpoints/endpoint.h"
 
 /**
  * Check a name that came from a listing (untrusted): NULL when it is safe to

@@ -90,15 +90,6 @@ static void run_task(sc_job *job, task *t)
     }
 }
 
-/* After a stop, queued tasks are dropped; their directory nodes released. */
-static void drop_task(sc_job *job, task *t)
-{
-    if (t->kind == TASK_DIR || t->kind == TASK_FILE)
-        job_dir_release(job, t->dir); /* the node itself, or a file's parent directory */
-    else
-        job_copy_range(job, t); /* a range still has to release its file */
-}
-
 static void *worker_main(void *arg)
 {
     sc_job *job = arg;
@@ -118,8 +109,13 @@ static void *worker_main(void *arg)
         job->active++;
         bool is_dir = t->kind == TASK_DIR;
         pthread_mutex_unlock(&job->lock);
-        if (job_stopping(job) && t->kind != TASK_RANGE)
-            drop_task(job, t);
+        /*
+         * After a stop, queued directories are dropped (their nodes
+         * released); a file task or a range still runs, to finish as
+         * stopped through the one place a file ends (copy.c).
+         */
+        if (job_stopping(job) && is_dir)
+            job_dir_release(job, t->dir);
         else
             run_task(job, t);
         task_free(t);

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/array.h"
 #include "engine/job_internal.h"
 
 void job_event(sc_job *job, sc_event_type type, const char *path, uint64_t bytes, bool is_dir, const char *msg)
@@ -52,15 +53,7 @@ void job_fail(sc_job *job, const char *path, bool is_dir, const char *fmt, ...)
     pthread_mutex_lock(&job->lock);
     if (!is_dir)
         job->sum.files_failed++;
-    if (job->sum.nfailures == job->failures_cap) {
-        size_t cap = job->failures_cap ? job->failures_cap * 2 : 16;
-        sc_failure *nf = realloc(job->sum.failures, cap * sizeof *nf);
-        if (nf) {
-            job->sum.failures = nf;
-            job->failures_cap = cap;
-        }
-    }
-    if (job->sum.nfailures < job->failures_cap) {
+    if (ARRAY_RESERVE(job->sum.failures, job->failures_cap, job->sum.nfailures + 1, 16)) {
         sc_failure *f = &job->sum.failures[job->sum.nfailures];
         f->path = strdup(path);
         f->message = strdup(msg);

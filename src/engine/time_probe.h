@@ -13,7 +13,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "engine/endpoint.h"
+#include "engine/endpoints/endpoint.h"
 
 /** The widest window the engine accepts (FAT's 2 s), in FILETIME units. */
 #define TIME_WINDOW_MAX (2ull * 10000000ull)

@@ -14,111 +14,102 @@
  *     deleted, but only once everything below the directory is done
  *     without a failure and every listing of it succeeded.
  */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#include "engine/casefold.h"
+#include "common/array.h"
+#include "common/error.h"
+#include "common/name_table.h"
+#include "engine/names/casefold.h"
+#include "engine/file_meta.h"
 #include "engine/job_internal.h"
-#include "error.h"
 #include "engine/plan.h"
-#include "engine/temp_names.h"
+#include "engine/names/link_target.h"
+#include "engine/names/temp_names.h"
 
 /* ------------------------------------------------------------ destination listing */
 
-/* Names of one destination directory, in an open-addressing hash table keyed as the destination compares names. */
+/* A name of one destination directory. */
 typedef struct dst_entry {
     char *name;
-    char *key;  /* the folded name when the destination folds case, else name */
     ep_stat st;
-    bool seen; /* a source has it too (or it is protected) */
+    bool seen;               /* a source has it too (or it is protected) */
+    struct dst_entry *more;  /* another name of the same key (a folding destination listing two: only by mistake) */
 } dst_entry;
 
+/* Names of one destination directory by key: as the destination compares names. */
 typedef struct dst_map {
-    dst_entry *slots;
-    size_t cap, n;
+    name_table keys; /* key -> dst_entry, its first name */
     bool oom;
     bool fold;
 } dst_map;
 
-static dst_entry *map_find(dst_map *m, const char *key)
-{
-    if (!m->cap)
-        return NULL;
-    for (size_t i = name_hash(key) & (m->cap - 1);; i = (i + 1) & (m->cap - 1)) {
-        if (!m->slots[i].name)
-            return NULL;
-        if (strcmp(m->slots[i].key, key) == 0)
-            return &m->slots[i];
-    }
-}
-
-/* Mark every destination entry of key seen (a folding destination listing two is possible only by mistake). */
-static void map_mark_seen(dst_map *m, const char *key)
-{
-    if (!m->cap)
-        return;
-    for (size_t i = name_hash(key) & (m->cap - 1); m->slots[i].name; i = (i + 1) & (m->cap - 1))
-        if (strcmp(m->slots[i].key, key) == 0)
-            m->slots[i].seen = true;
-}
-
-static bool map_grow(dst_map *m)
-{
-    size_t cap = m->cap ? m->cap * 2 : 64;
-    dst_entry *ns = calloc(cap, sizeof *ns);
-    if (!ns)
-        return false;
-    for (size_t i = 0; i < m->cap; i++) {
-        if (!m->slots[i].name)
-            continue;
-        size_t j = name_hash(m->slots[i].key) & (cap - 1);
-        while (ns[j].name)
-            j = (j + 1) & (cap - 1);
-        ns[j] = m->slots[i];
-    }
-    free(m->slots);
-    m->slots = ns;
-    m->cap = cap;
-    return true;
-}
-
 /* The key of a name: folded on a destination that folds case. malloc'd. */
 static char *name_key(bool fold, const char *name) { return fold ? casefold_name(name) : strdup(name); }
+
+static dst_entry *map_find(dst_map *m, const char *key) { return name_table_find(&m->keys, key, strlen(key)); }
+
+/* Mark every destination entry of key seen. */
+static void map_mark_seen(dst_map *m, const char *key)
+{
+    for (dst_entry *e = map_find(m, key); e; e = e->more)
+        e->seen = true;
+}
 
 static int map_add_cb(void *arg, const char *name, const ep_stat *st)
 {
     dst_map *m = arg;
     if (!name)
         return 0;
-    if ((m->n + 1) * 2 > m->cap && !map_grow(m)) {
-        m->oom = true;
-        return 1;
-    }
     char *copy = strdup(name), *key = copy ? name_key(m->fold, name) : NULL;
-    if (!key) {
+    bool added = false;
+    dst_entry *e = key ? name_table_get(&m->keys, key, strlen(key), &added) : NULL;
+    free(key);
+    if (e && !added) { /* a second name of this key: behind the first, which lookups find */
+        dst_entry *more = calloc(1, sizeof *more);
+        if (more) {
+            more->more = e->more;
+            e->more = more;
+        }
+        e = more;
+    }
+    if (!e) {
         free(copy);
         m->oom = true;
         return 1;
     }
-    size_t i = name_hash(key) & (m->cap - 1);
-    while (m->slots[i].name)
-        i = (i + 1) & (m->cap - 1);
-    m->slots[i].name = copy;
-    m->slots[i].key = key;
-    m->slots[i].st = *st;
-    m->n++;
+    e->name = copy;
+    e->st = *st;
     return 0;
+}
+
+/*
+ * Every entry in turn, in no particular order: the one after e (NULL: the
+ * first), or NULL after the last; *first is the iteration's place among the
+ * keys (NULL to start).
+ */
+static dst_entry *map_next(dst_map *m, dst_entry **first, dst_entry *e)
+{
+    if (e && e->more)
+        return e->more;
+    *first = name_table_next(&m->keys, *first);
+    return *first;
 }
 
 static void map_free(dst_map *m)
 {
-    for (size_t i = 0; i < m->cap; i++) {
-        free(m->slots[i].name);
-        free(m->slots[i].key);
+    for (dst_entry *e = name_table_next(&m->keys, NULL); e; e = name_table_next(&m->keys, e)) {
+        free(e->name);
+        for (dst_entry *x = e->more, *next; x; x = next) {
+            next = x->more;
+            free(x->name);
+            free(x);
+        }
     }
-    free(m->slots);
+    name_table_free(&m->keys);
 }
 
 /* ------------------------------------------------------------ directory nodes */
@@ -201,6 +192,19 @@ void job_dir_release(sc_job *job, dir_node *node)
         if (node->set_meta && !job->opts.dry_run && !job_stopping(job)) {
             smb_error err = {0};
             ep *dst = node->pair->dst;
+            const char *shown = node->rel[0] ? node->rel : ".";
+            /*
+             * Its streams and descriptor before its times (writing a stream
+             * changes them): all of them onto a directory this job made, the
+             * descriptor again onto one that was there when it differs.
+             */
+            bool updated;
+            int rc = node->fresh || node->stage_root
+                         ? file_meta_copy_dir(job, node->pair, node->rel, job_dir_dst(node), shown, &err)
+                         : file_meta_refresh(job, node->pair, node->rel, job_dir_dst(node), true, &updated, &err);
+            if (rc != 0)
+                job_fail(job, shown, true, "directory streams and security: %s", err.message);
+            memset(&err, 0, sizeof err);
             if (dst->ops->set_meta(dst, job_dir_dst(node), &node->st, &err) != 0)
                 job_fail(job, node->rel[0] ? node->rel : ".", true, "set directory times: %s", err.message);
         }
@@ -259,7 +263,7 @@ static int unlink_file(ep *e, const char *rel, const ep_stat *st, bool *cleared,
     smb_error e2 = {0};
     if (e->ops->set_meta(e, rel, &writable, &e2) != 0 || e->ops->unlink(e, rel, &e2) != 0) {
         *err = e2;
-        return e2.code ? e2.code : -1;
+        return e2.code ? e2.code : SMB_ERR_INTERNAL;
     }
     *cleared = true;
     return 0;
@@ -399,14 +403,8 @@ static const char *dir_shown(const task *t) { return t->rel[0] ? t->rel : "."; }
 
 static bool add_entry(walk_ctx *w, const char *name, const ep_stat *st, size_t src, job_pair *pair)
 {
-    if (w->n == w->cap) {
-        size_t cap = w->cap ? w->cap * 2 : 64;
-        src_entry *grown = realloc(w->ents, cap * sizeof *grown);
-        if (!grown)
-            return false;
-        w->ents = grown;
-        w->cap = cap;
-    }
+    if (!ARRAY_RESERVE(w->ents, w->cap, w->n + 1, 64))
+        return false;
     src_entry *e = &w->ents[w->n];
     e->name = strdup(name);
     e->key = e->name ? name_key(w->dst.fold, name) : NULL;
@@ -430,6 +428,23 @@ static void protect(walk_ctx *w, const char *name)
     else
         w->oom = true;
     free(key);
+}
+
+/* --links follow: a link whose target cannot be reached fails, naming the target when the source tells it. */
+static void link_dangling(walk_ctx *w, const char *rel)
+{
+    ep *src = w->cur_pair->src;
+    char *target = NULL;
+    bool absolute = false;
+    smb_error err = {0};
+    job_count(w->job, &w->job->sum.files_total, 1);
+    if (src->ops->readlink && src->ops->readlink(src, rel, &target, &absolute, &err) == 0)
+        job_fail(w->job, rel, false, "symbolic link to '%.300s' not followed: its target does not exist or "
+                                     "cannot be reached (a dangling link, or a loop of links)", target);
+    else
+        job_fail(w->job, rel, false, "symbolic link or reparse point not followed: its target does not exist or "
+                                     "cannot be reached (a dangling link, or one the server does not follow)");
+    free(target);
 }
 
 static int list_entry_cb(void *arg, const char *name, const ep_stat *st)
@@ -465,6 +480,13 @@ static int list_entry_cb(void *arg, const char *name, const ep_stat *st)
     if (filter_excluded(job->filter, rel, st->type == EP_DIR)) {
         if (!job->opts.delete_excluded) /* --delete-excluded: the source's excluded entry does not count */
             protect(w, name);
+    } else if (st->type == EP_SYMLINK && job->opts.links == SC_LINKS_FOLLOW) {
+        /* The endpoint follows links: one still here leads nowhere it can reach. */
+        protect(w, name);
+        link_dangling(w, rel);
+    } else if (st->type == EP_SYMLINK && job->opts.links == SC_LINKS_COPY) {
+        if (!add_entry(w, name, st, w->cur_src, w->cur_pair)) /* decided with the rest: made in decide */
+            w->oom = true;
     } else if (st->type == EP_SYMLINK || st->type == EP_OTHER) {
         protect(w, name);
         job_count(job, &job->sum.ignored, 1);
@@ -713,6 +735,116 @@ static bool mergeable(const src_entry *g, size_t n)
     return true;
 }
 
+/*
+ * The directory above node (node included) that st is, by device and file
+ * id, or NULL: a directory met again below itself, reached through a link
+ * (followed here or by the server), would be copied without end.
+ */
+static const dir_node *loop_above(const dir_node *node, const ep_stat *st)
+{
+    if (!st->file_id)
+        return NULL;
+    for (; node; node = node->parent)
+        if (node->set_meta && node->st.file_id == st->file_id && node->st.device == st->device)
+            return node;
+    return NULL;
+}
+
+/* --links copy: a link the destination does not get, reported and counted. */
+static void link_not_kept(sc_job *job, const char *rel, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void link_not_kept(sc_job *job, const char *rel, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    job_count(job, &job->sum.links_not_kept, 1);
+    job_event(job, SC_EV_ENTRY_IGNORED, rel, 0, false, msg);
+}
+
+/* What a destination's refusal to make a link says: it cannot hold links, or the making failed. */
+static bool cannot_hold_links(int code) { return code == SMB_ERR_UNSUPPORTED || code == SMB_ERR_ACCESS; }
+
+/*
+ * --links copy: make the link e (at rel; at dst_at at the destination; de:
+ * what the destination has there) again with the same target, when that
+ * stays inside the copied tree; otherwise report it, not kept.
+ */
+static void copy_link(walk_ctx *w, const src_entry *e, const char *rel, const char *dst_at, const dst_entry *de)
+{
+    sc_job *job = w->job;
+    ep *src = e->pair->src, *dst = w->dir_task->dir->pair->dst;
+    char *target = NULL, *resolved = NULL;
+    bool absolute = false;
+    smb_error err = {0};
+    if (!src->ops->readlink) {
+        link_not_kept(job, rel, "symbolic link not kept: the source cannot read links");
+        return;
+    }
+    if (src->ops->readlink(src, rel, &target, &absolute, &err) != 0) {
+        if (job_error_is_fatal(err.code)) {
+            job_set_fatal(job, &err);
+            job_fail(job, rel, false, "read symbolic link: %s", err.message);
+        } else {
+            link_not_kept(job, rel, "symbolic link or reparse point not kept: %s", err.message);
+        }
+        return;
+    }
+    if (absolute || !(resolved = link_target_resolve(rel, target))) {
+        link_not_kept(job, rel, "symbolic link to '%.300s' not kept: %s", target,
+                      absolute ? "an absolute target (only links inside the copied tree are made again)"
+                               : "its target is outside the copied tree");
+        goto out;
+    }
+    if (!dst->ops->symlink) {
+        link_not_kept(job, rel, "symbolic link to '%.300s' not kept: the destination cannot hold links", target);
+        goto out;
+    }
+    if (de) {
+        char *had = NULL;
+        bool had_abs = false;
+        smb_error e2 = {0};
+        bool same = de->st.type == EP_SYMLINK && dst->ops->readlink &&
+                    dst->ops->readlink(dst, dst_at, &had, &had_abs, &e2) == 0 && !had_abs && strcmp(had, target) == 0;
+        free(had);
+        if (same) /* up to date */
+            goto out;
+        if (de->st.type != EP_SYMLINK) {
+            job_fail(job, rel, false, "the destination holds a %s where the source has a symbolic link; not replaced",
+                     de->st.type == EP_DIR ? "directory" : "file");
+            goto out;
+        }
+    }
+    if (job->opts.dry_run) {
+        job_count(job, &job->sum.links_copied, 1);
+        job_event(job, SC_EV_DRY_RUN, rel, 0, false, de ? "replace link" : "make link");
+        goto out;
+    }
+    /* A link to a directory says so on SMB: what it points to, seen through the source. */
+    ep_stat tst;
+    smb_error e3 = {0};
+    bool is_dir = src->ops->stat(src, resolved, &tst, &e3) == 0 && tst.type == EP_DIR;
+    if (de && dst->ops->unlink(dst, dst_at, &err) != 0) {
+        job_fail(job, rel, false, "replace symbolic link: %s", err.message);
+        goto out;
+    }
+    if (dst->ops->symlink(dst, dst_at, target, is_dir, &err) != 0) {
+        if (job_error_is_fatal(err.code))
+            job_set_fatal(job, &err);
+        if (cannot_hold_links(err.code))
+            link_not_kept(job, rel, "symbolic link to '%.300s' not kept: %s", target, err.message);
+        else
+            job_fail(job, rel, false, "make symbolic link: %s", err.message);
+        goto out;
+    }
+    job_count(job, &job->sum.links_copied, 1);
+    job_event(job, SC_EV_LINK_COPIED, rel, 0, false, target);
+out:
+    free(target);
+    free(resolved);
+}
+
 /* Decide for the destination name of group g[0..n) (one key). */
 static void decide(walk_ctx *w, src_entry *g, size_t n)
 {
@@ -748,7 +880,13 @@ static void decide(walk_ctx *w, src_entry *g, size_t n)
         return;
     }
     const char *dst_at = at ? at : rel;
-    if (is_dir) {
+    const dir_node *again = is_dir ? loop_above(node, &e->st) : NULL;
+    if (e->st.type == EP_SYMLINK) {
+        copy_link(w, e, rel, dst_at, de);
+    } else if (again) {
+        job_fail(job, rel, true, "not copied: it is '%s' again, a directory above it (a loop of symbolic links)",
+                 again->rel[0] ? again->rel : ".");
+    } else if (is_dir) {
         job_count(job, &job->sum.dirs_total, 1);
         job_pair **srcs = malloc(n * sizeof(job_pair *));
         if (!srcs) {
@@ -821,10 +959,9 @@ static void remove_orphans(sc_job *job, task *t, dst_map *m)
     if (job->opts.dry_run || job_stopping(job))
         return;
     uint64_t now = (uint64_t)time(NULL) * 10000000ull + 116444736000000000ull; /* FILETIME */
-    for (size_t i = 0; i < m->cap; i++) {
-        dst_entry *de = &m->slots[i];
+    for (dst_entry *first = NULL, *de = map_next(m, &first, NULL); de; de = map_next(m, &first, de)) {
         uint32_t tag;
-        if (!de->name || de->seen || de->st.type != EP_FILE || !temp_name_tag(de->name, &tag) || tag != job->tag ||
+        if (de->seen || de->st.type != EP_FILE || !temp_name_tag(de->name, &tag) || tag != job->tag ||
             de->st.mtime + (uint64_t)ORPHAN_AGE_S * 10000000ull > now)
             continue;
         char *at = job_join(job_dir_dst(t->dir), de->name);
@@ -843,10 +980,9 @@ static void note_deletions(walk_ctx *w)
 {
     sc_job *job = w->job;
     dir_node *node = w->dir_task->dir;
-    for (size_t i = 0; i < w->dst.cap; i++) {
-        dst_entry *de = &w->dst.slots[i];
+    for (dst_entry *first = NULL, *de = map_next(&w->dst, &first, NULL); de; de = map_next(&w->dst, &first, de)) {
         /* Temporary files and staging directories are never mirrored: one may be another job's work. */
-        if (!de->name || de->seen || plan_unsafe_name(de->name, strlen(de->name)) || is_temp_name(de->name))
+        if (de->seen || plan_unsafe_name(de->name, strlen(de->name)) || is_temp_name(de->name))
             continue;
         char *rel = job_join(w->dir_task->rel, de->name);
         if (!rel) {
@@ -857,10 +993,8 @@ static void note_deletions(walk_ctx *w)
         free(rel);
         if (keep)
             continue;
-        dir_deletion *grown = realloc(node->deletions, (node->ndeletions + 1) * sizeof *grown);
-        char *name = grown ? strdup(de->name) : NULL;
-        if (grown)
-            node->deletions = grown;
+        char *name = ARRAY_RESERVE(node->deletions, node->deletions_cap, node->ndeletions + 1, 16) ? strdup(de->name)
+                                                                                                     : NULL;
         if (!name) {
             w->oom = true;
             return;
@@ -910,6 +1044,7 @@ void job_walk_dir(sc_job *job, task *t)
 {
     walk_ctx w = {.job = job, .dir_task = t};
     w.dst.fold = job->dst_folds_case;
+    name_table_init(&w.dst.keys, sizeof(dst_entry));
     w.max_entries = job->opts.max_dir_entries ? job->opts.max_dir_entries : SC_DEFAULT_MAX_DIR_ENTRIES;
     dir_node *node = t->dir;
     ep *dst = node->pair->dst;

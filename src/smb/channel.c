@@ -17,6 +17,7 @@
 
 #include "auth/auth.h"
 #include "error.h"
+#include <smbcopy/ntstatus.h>
 #include "objects.h"
 
 
@@ -160,8 +161,6 @@ bool smb_req_resend(smb_req **rs, int n, int rc)
     return true;
 }
 
-#define STATUS_FILE_NOT_AVAILABLE 0xC0000467u
-
 bool smb_req_replay(smb_req *r, int attempt)
 {
     smb_tree *t = r->route;
@@ -169,7 +168,7 @@ bool smb_req_replay(smb_req *r, int attempt)
     if (!t || r->cb || r->in_compound || !replayable(r))
         return false;
     smb_session *s = t->sess;
-    if (!r->err && r->status == STATUS_FILE_NOT_AVAILABLE && s->nchan > 1) {
+    if (!r->err && r->status == SMB_STATUS_FILE_NOT_AVAILABLE && s->nchan > 1) {
         /*
          * The server still holds requests of the lost channel's sequence
          * for this open: replay once they have drained (MS-SMB2 3.2.5.1.x,

@@ -19,7 +19,7 @@
 
 #include "crypto.h"
 #include "pdu.h"
-#include "wire.h"
+#include "common/wire.h"
 
 typedef struct smb_req smb_req;
 
@@ -186,6 +186,9 @@ int smb_req_status_error(const smb_req *r, const char *what, smb_error *err);
  * (smb_credit_io_cap), so that its charge can always be paid.
  */
 uint32_t smb_conn_request_cap(smb_conn *c, uint32_t limit);
+
+/** The largest frame c takes from the server now (a READ or WRITE of the negotiated maximum and headers). */
+size_t smb_conn_max_frame(smb_conn *c);
 
 /** Mark the connection dead (first cause wins), failing every request. */
 void smb_conn_fail(smb_conn *c, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));

@@ -28,8 +28,8 @@ uint16_t smb_credit_request(uint32_t available, uint32_t outstanding, uint32_t t
 
 bool smb_credit_sized_command(uint16_t command)
 {
-    /* READ, WRITE, IOCTL, QUERY_DIRECTORY (MS-SMB2 2.2.1.2). */
-    return command == 0x0008 || command == 0x0009 || command == 0x000B || command == 0x000E;
+    /* READ, WRITE, IOCTL, QUERY_DIRECTORY, QUERY_INFO (MS-SMB2 2.2.1.2). */
+    return command == 0x0008 || command == 0x0009 || command == 0x000B || command == 0x000E || command == 0x0010;
 }
 
 uint32_t smb_credit_io_cap(bool multi_credit, uint32_t held, uint32_t limit)

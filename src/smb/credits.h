@@ -23,8 +23,12 @@ uint16_t smb_credit_charge(bool multi_credit, size_t send_bytes, size_t expect_b
 
 /**
  * True for the commands whose CreditCharge follows their payload size
- * (READ, WRITE, IOCTL, QUERY_DIRECTORY); every other request is charged
- * exactly 1 credit, however large its payload or answer (MS-SMB2 3.2.4.1.5).
+ * (READ, WRITE, IOCTL, QUERY_DIRECTORY, QUERY_INFO); every other request is
+ * charged exactly 1 credit, however large its payload or answer (MS-SMB2
+ * 3.2.4.1.5). QUERY_INFO is sized although 3.2.4.1.5 has it charged 1: the
+ * server checks its charge against the OutputBufferLength (3.3.5.20), and
+ * Samba refuses an answer above 64 KiB charged 1 (STATUS_INVALID_PARAMETER);
+ * up to 64 KiB the charge is 1 either way.
  */
 bool smb_credit_sized_command(uint16_t command);
 

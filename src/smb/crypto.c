@@ -1,16 +1,14 @@
 /*
- * Random bytes and a description of the AES code path OpenSSL takes on this
+ * A description of the AES code path OpenSSL takes on this
  * CPU. Signing, key derivation and encryption live in crypto_sign.c,
  * crypto_kdf.c and crypto_cipher.c.
  */
 #include "crypto.h"
 
-#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <openssl/crypto.h>
-#include <openssl/rand.h>
 #include <stdio.h>
 
 #include <smbcopy/smb.h>
@@ -22,21 +20,6 @@
 #include <sys/auxv.h>
 #define SMB_CRYPTO_ARM64 1
 #endif
-
-int smb_random(void *buf, size_t n)
-{
-    if (!buf && n)
-        return -1;
-    unsigned char *p = buf;
-    while (n > 0) {
-        int chunk = n > INT_MAX ? INT_MAX : (int)n;
-        if (RAND_bytes(p, chunk) != 1)
-            return -1;
-        p += chunk;
-        n -= (size_t)chunk;
-    }
-    return 0;
-}
 
 #ifdef SMB_CRYPTO_X86
 

@@ -31,7 +31,17 @@ typedef struct smb_iov_mut {
 int smb_kdf(const uint8_t *ki, size_t ki_len, const void *label, size_t label_len,
             const void *context, size_t context_len, uint8_t *out, size_t out_len);
 
-/** HMAC-SHA256 over the concatenation of iov[0..n); out is 32 bytes. */
+/**
+ * The MAC named alg by OpenSSL ("HMAC", "CMAC") over the concatenation of
+ * iov[0..n), with its one parameter param (OSSL_MAC_PARAM_DIGEST for an
+ * HMAC, OSSL_MAC_PARAM_CIPHER for a CMAC) set to value ("SHA256",
+ * "AES-128-CBC"). Writes exactly out_len bytes to out. Returns 0, or -1 when
+ * an argument is missing, OpenSSL fails or the MAC is not out_len bytes long.
+ */
+int smb_mac(const char *alg, const char *param, const char *value, const uint8_t *key, size_t key_len,
+            const smb_iov *iov, int n, uint8_t *out, size_t out_len);
+
+/** HMAC-SHA256 over the concatenation of iov[0..n); out is 32 bytes. Returns 0 or -1. */
 int smb_hmac_sha256(const uint8_t *key, size_t key_len, const smb_iov *iov, int n, uint8_t out[32]);
 
 /**
@@ -80,9 +90,6 @@ int smb_decrypt(int cipher, const uint8_t *key, const uint8_t *nonce, const uint
  * alone is trusted. -1 for a cipher that is not GCM.
  */
 int smb_gcm_peek(int cipher, const uint8_t *key, const uint8_t *nonce, const uint8_t *in, size_t len, uint8_t *out);
-
-/** Fill buf with n cryptographically random bytes. Returns 0 or -1. */
-int smb_random(void *buf, size_t n);
 
 /** A one-line description of the AES code path OpenSSL uses on this CPU (e.g. "AES-NI + PCLMULQDQ"). */
 const char *smb_crypto_aes_impl(void);

@@ -1,49 +1,19 @@
 /*
- * HMAC-SHA256, the SMB 3.x key derivation function and the 3.1.1 preauth
- * integrity hash.
+ * The SMB 3.x key derivation function and the 3.1.1 preauth integrity hash.
  */
 #include "crypto.h"
 
 #include <string.h>
 
-#include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/params.h>
+
+#include "common/wire.h"
 
 #define SHA256_LEN 32
 #define SHA512_LEN 64
 /* Longest KDF output accepted: two PRF blocks cover AES-256 keys. */
 #define KDF_MAX_OUT 64
-
-int smb_hmac_sha256(const uint8_t *key, size_t key_len, const smb_iov *iov, int n, uint8_t out[32])
-{
-    if (!key || !out || n < 0 || (n > 0 && !iov))
-        return -1;
-    EVP_MAC *mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
-    EVP_MAC_CTX *ctx = mac ? EVP_MAC_CTX_new(mac) : NULL;
-    OSSL_PARAM params[] = {
-        OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)"SHA256", 0),
-        OSSL_PARAM_construct_end(),
-    };
-    size_t outl = 0;
-    int ok = ctx && EVP_MAC_init(ctx, key, key_len, params);
-    for (int i = 0; ok && i < n; i++)
-        if (iov[i].len)
-            ok = EVP_MAC_update(ctx, iov[i].base, iov[i].len);
-    ok = ok && EVP_MAC_final(ctx, out, &outl, SHA256_LEN) && outl == SHA256_LEN;
-    EVP_MAC_CTX_free(ctx);
-    EVP_MAC_free(mac);
-    return ok ? 0 : -1;
-}
-
-static void put_be32(uint8_t b[4], uint32_t v)
-{
-    b[0] = (uint8_t)(v >> 24);
-    b[1] = (uint8_t)(v >> 16);
-    b[2] = (uint8_t)(v >> 8);
-    b[3] = (uint8_t)v;
-}
 
 /*
  * SP800-108 5.1 counter mode with r = 32 and PRF = HMAC-SHA256, as MS-SMB2
@@ -59,7 +29,7 @@ int smb_kdf(const uint8_t *ki, size_t ki_len, const void *label, size_t label_le
         return -1;
     static const uint8_t separator = 0x00;
     uint8_t counter[4], bits[4], block[SHA256_LEN];
-    put_be32(bits, (uint32_t)(out_len * 8));
+    smb_put_be32(bits, (uint32_t)(out_len * 8));
     smb_iov in[5] = {
         {counter, sizeof counter}, {label, label_len},   {&separator, 1},
         {context, context_len},    {bits, sizeof bits},
@@ -67,7 +37,7 @@ int smb_kdf(const uint8_t *ki, size_t ki_len, const void *label, size_t label_le
     int rc = 0;
     size_t done = 0;
     for (uint32_t i = 1; rc == 0 && done < out_len; i++) {
-        put_be32(counter, i);
+        smb_put_be32(counter, i);
         rc = smb_hmac_sha256(ki, ki_len, in, 5, block);
         size_t take = out_len - done < SHA256_LEN ? out_len - done : SHA256_LEN;
         if (rc == 0)

@@ -9,8 +9,8 @@
 
 #include <openssl/core_names.h>
 #include <openssl/evp.h>
-#include <openssl/params.h>
 
+#include "common/wire.h"
 #include "pdu.h"
 #include <smbcopy/smb.h>
 
@@ -36,26 +36,7 @@ static int sign_hmac(const uint8_t key[KEY_LEN], const smb_iov *iov, int n, uint
 /* Dialects 3.0 and later without GMAC: AES-128-CMAC (RFC 4493). */
 static int sign_cmac(const uint8_t key[KEY_LEN], const smb_iov *iov, int n, uint8_t sig[SIG_LEN])
 {
-    EVP_MAC *mac = EVP_MAC_fetch(NULL, "CMAC", NULL);
-    EVP_MAC_CTX *ctx = mac ? EVP_MAC_CTX_new(mac) : NULL;
-    OSSL_PARAM params[] = {
-        OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_CIPHER, (char *)"AES-128-CBC", 0),
-        OSSL_PARAM_construct_end(),
-    };
-    size_t outl = 0;
-    int ok = ctx && EVP_MAC_init(ctx, key, KEY_LEN, params);
-    for (int i = 0; ok && i < n; i++)
-        if (iov[i].len)
-            ok = EVP_MAC_update(ctx, iov[i].base, iov[i].len);
-    ok = ok && EVP_MAC_final(ctx, sig, &outl, SIG_LEN) && outl == SIG_LEN;
-    EVP_MAC_CTX_free(ctx);
-    EVP_MAC_free(mac);
-    return ok ? 0 : -1;
-}
-
-static uint32_t get_le32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+    return smb_mac("CMAC", OSSL_MAC_PARAM_CIPHER, "AES-128-CBC", key, KEY_LEN, iov, n, sig, SIG_LEN);
 }
 
 /*
@@ -65,8 +46,8 @@ static uint32_t get_le32(const uint8_t *p)
  */
 static void gmac_nonce(const uint8_t *hdr, uint8_t nonce[GMAC_NONCE_LEN])
 {
-    uint32_t flags = get_le32(hdr + HDR_FLAGS);
-    uint16_t command = (uint16_t)(hdr[HDR_COMMAND] | hdr[HDR_COMMAND + 1] << 8);
+    uint32_t flags = smb_le32(hdr + HDR_FLAGS);
+    uint16_t command = smb_le16(hdr + HDR_COMMAND);
     memcpy(nonce, hdr + HDR_MESSAGE_ID, 8);
     nonce[8] = (uint8_t)(((flags & SMB2_FLAGS_SERVER_TO_REDIR) ? 0x1 : 0) | (command == SMB2_CANCEL ? 0x2 : 0));
     nonce[9] = nonce[10] = nonce[11] = 0;

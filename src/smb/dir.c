@@ -11,12 +11,10 @@
 #include <string.h>
 
 #include "error.h"
+#include <smbcopy/ntstatus.h>
 #include "objects.h"
 #include "open.h"
 #include "utf16.h"
-
-#define STATUS_SUCCESS 0x00000000u
-#define STATUS_NO_MORE_FILES 0x80000006u
 
 /* Ask for up to this much per round trip (bounded by MaxTransactSize). */
 #define DIR_BATCH (1u << 20)
@@ -146,12 +144,12 @@ static int fetch(smb_dir *d, smb_error *err)
         smb_req_free(r);
         return rc;
     }
-    if (r->status == STATUS_NO_MORE_FILES) {
+    if (r->status == SMB_STATUS_NO_MORE_FILES) {
         smb_req_free(r);
         d->end = true;
         return 0;
     }
-    if (r->status != STATUS_SUCCESS) {
+    if (r->status != SMB_STATUS_SUCCESS) {
         rc = smb_req_status_error(r, "list directory", err);
         smb_req_free(r);
         return rc;

@@ -5,12 +5,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/array.h"
 #include "credits.h"
 #include "error.h"
+#include <smbcopy/ntstatus.h>
 #include "objects.h"
-
-#define STATUS_SUCCESS 0x00000000u
-#define STATUS_END_OF_FILE 0xC0000011u
 
 /* One request of an io: length bytes at offset (relative to the io's start). */
 typedef struct io_part {
@@ -97,6 +96,22 @@ static void drop_parts(smb_io *io)
     io_free(io);
 }
 
+/* Room for one more part. The first growth leaves the inline part for an
+ * array sized for the whole io (whole_io parts); later ones double. */
+static bool grow_parts(smb_io *io, size_t whole_io)
+{
+    if (io->parts != &io->one_part)
+        return ARRAY_RESERVE(io->parts, io->cap, io->nparts + 1, whole_io);
+    size_t cap = whole_io > io->nparts + 1 ? whole_io : io->nparts + 1;
+    io_part *heap = calloc(cap, sizeof *heap);
+    if (!heap)
+        return false;
+    heap[0] = io->one_part; /* cap was 1: the one part so far */
+    io->parts = heap;
+    io->cap = cap;
+    return true;
+}
+
 /*
  * Start a READ into buf or a WRITE of buf (or of fd from fd_offset) of len
  * bytes at offset: split into requests of at most the open's limit, which
@@ -128,19 +143,10 @@ static smb_io *submit(smb_open *op, bool is_read, void *buf, int fd, uint64_t fd
     size_t at = 0;
     do {
         size_t n = len - at < chunk ? len - at : chunk;
-        if (io->nparts == io->cap) {
-            size_t want = len / chunk + 1, cap = io->cap * 2 > want ? io->cap * 2 : want;
-            io_part *p = malloc(cap * sizeof *p);
-            if (!p) {
-                smb_err_set(err, SMB_ERR_NO_MEMORY, 0, "out of memory");
-                drop_parts(io);
-                return NULL;
-            }
-            memcpy(p, io->parts, io->nparts * sizeof *p);
-            if (io->parts != &io->one_part)
-                free(io->parts);
-            io->parts = p;
-            io->cap = cap;
+        if (io->nparts == io->cap && !grow_parts(io, len / chunk + 1)) {
+            smb_err_set(err, SMB_ERR_NO_MEMORY, 0, "out of memory");
+            drop_parts(io);
+            return NULL;
         }
         bool short_of_credits;
         smb_req *r = send_one(op, is_read, buf ? (uint8_t *)buf + at : NULL, fd, fd_offset + at, n, offset + at,
@@ -205,9 +211,9 @@ static int finish(smb_req *r, bool is_read, size_t *n, smb_error *err)
     if (rc == 0 && r->payload_short)
         rc = smb_err_set(err, SMB_ERR_SERVER, 0, "the source file became shorter during the copy, or could not be read");
     if (rc == 0) {
-        if (is_read && r->status == STATUS_END_OF_FILE) {
+        if (is_read && r->status == SMB_STATUS_END_OF_FILE) {
             *n = 0;
-        } else if (r->status != STATUS_SUCCESS) {
+        } else if (r->status != SMB_STATUS_SUCCESS) {
             rc = smb_req_status_error(r, is_read ? "read" : "write", err);
         } else if (is_read) {
             *n = r->read_len;

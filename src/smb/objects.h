@@ -122,6 +122,13 @@ uint16_t smb_session_channel_sequence(const smb_session *s);
 /** Close the session's channels other than the first (channel.c). */
 void smb_session_close_channels(smb_session *s);
 
+/**
+ * The NEGOTIATE exchange on a new connection whose threads run: offer the
+ * dialects, ciphers and signing algorithms c->opts allow, and keep what the
+ * server chose in c->neg. Returns 0 or an error (negotiate.c).
+ */
+int smb_conn_negotiate(smb_conn *c, smb_error *err);
+
 /** Start the receiver and watchdog threads of a connection (conn.c). */
 int smb_conn_start_threads(smb_conn *c, smb_error *err);
 /** Stop and join them, failing whatever is still in flight (conn.c). */

@@ -7,12 +7,10 @@
 #include <string.h>
 
 #include "error.h"
+#include <smbcopy/ntstatus.h>
 #include "objects.h"
 #include "open.h"
 #include "utf16.h"
-
-#define STATUS_SUCCESS 0x00000000u
-#define STATUS_BUFFER_OVERFLOW 0x80000005u
 
 void smb_file_info_from_times(smb_file_info *info, const smb2_file_times *t)
 {
@@ -234,7 +232,9 @@ int smb_query_info(smb_open *op, uint8_t info_type, uint8_t info_class, uint32_t
     smb_req *r = smb_tree_req(op->tree, SMB2_QUERY_INFO);
     if (!r)
         return smb_err_set(err, SMB_ERR_NO_MEMORY, 0, "out of memory");
-    uint32_t maxout = op->tree->sess->conn->neg.max_transact;
+    /* Charged by the output's size: no more than the credits held pay for. */
+    smb_conn *c = op->tree->sess->conn;
+    uint32_t maxout = smb_conn_request_cap(c, c->neg.max_transact);
     smb2_query_info_req q = {
         .info_type = info_type,
         .info_class = info_class,
@@ -367,7 +367,7 @@ int smb_fsctl(smb_tree *t, smb_open *op, uint32_t ctl_code, const void *in, size
     int rc = smb_req_send(r, err);
     if (rc == 0)
         rc = smb_req_wait(r, err);
-    if (rc == 0 && r->status != STATUS_SUCCESS && r->status != STATUS_BUFFER_OVERFLOW)
+    if (rc == 0 && r->status != SMB_STATUS_SUCCESS && r->status != SMB_STATUS_BUFFER_OVERFLOW)
         rc = smb_req_status_error(r, "fsctl", err);
     if (rc == 0) {
         smb2_ioctl_rsp ior;
@@ -416,7 +416,7 @@ int smb_query_allocated_ranges(smb_open *op, uint64_t size, size_t max, smb_rang
         if (rc != 0)
             break;
         have += added;
-        /* A full buffer may mean more (STATUS_BUFFER_OVERFLOW): ask again after the last range. */
+        /* A full buffer may mean more (SMB_STATUS_BUFFER_OVERFLOW): ask again after the last range. */
         if (got < ALLOC_RANGES_OUT || total == 0)
             break;
         uint64_t next = have ? ranges[have - 1].off + ranges[have - 1].len : size;

@@ -18,7 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "wire.h"
+#include "common/wire.h"
 #include <smbcopy/smb.h>
 
 #define SMB2_HDR_LEN 64
@@ -445,7 +445,62 @@ void smb2_disposition_info_encode(smb_wr *w, bool delete_pending);
 /** Append FileEndOfFileInformation (8 bytes). */
 void smb2_eof_info_encode(smb_wr *w, uint64_t eof);
 
+/** The most named streams smb2_streams_decode keeps (bounds its memory). */
+#define SMB2_STREAMS_MAX 65536u
+
+/**
+ * Decode a FileStreamInformation buffer (MS-FSCC 2.4.44) into its named
+ * $DATA streams, in the server's order, with the rules of smb_get_streams
+ * (smb.h): "::$DATA", named streams of other types and entries without a
+ * name (StreamNameLength 0) are left out. SMB_ERR_PROTOCOL for a name that
+ * is not ":NAME:TYPE" (TYPE not empty), an empty NAME of a type other than
+ * $DATA, a NAME holding ':', '/', '\\' or NUL, an odd StreamNameLength, a
+ * negative StreamSize or StreamAllocationSize, an entry or NextEntryOffset
+ * outside the buffer or not moving forward, or more than SMB2_STREAMS_MAX
+ * named streams; SMB_ERR_NO_MEMORY when memory runs out. An empty buffer
+ * is an empty list. On success *streams is malloc'd (NULL when *n is 0),
+ * freed with smb_streams_free; on failure both are cleared.
+ */
+int smb2_streams_decode(const uint8_t *buf, size_t len, smb_stream_info **streams, size_t *n);
+
 /* ---------------------------------------------------------------- ioctl */
+
+/* Symbolic links as reparse points (MS-FSCC 2.1.2.1, 2.1.2.4). */
+#define SMB2_IO_REPARSE_TAG_SYMLINK 0xA000000Cu
+#define SMB2_SYMLINK_FLAG_RELATIVE 0x00000001u
+/** MAXIMUM_REPARSE_DATA_BUFFER_SIZE: the most a reparse point holds. */
+#define SMB2_REPARSE_MAX 16384u
+
+/** A symbolic link's reparse data, decoded. */
+typedef struct smb2_symlink {
+    char *substitute; /**< SubstituteName, UTF-8 (WTF-8), as the server wrote it ('\\' separators); malloc'd */
+    char *print;      /**< PrintName, UTF-8; "" when empty; malloc'd */
+    bool relative;    /**< SYMLINK_FLAG_RELATIVE: substitute is relative to the link's directory */
+} smb2_symlink;
+
+/**
+ * Decode a REPARSE_DATA_BUFFER (MS-FSCC 2.1.2.1: ReparseTag,
+ * ReparseDataLength, Reserved, then the data), the output of
+ * FSCTL_GET_REPARSE_POINT (2.3.33), as a symbolic link (2.1.2.4:
+ * SubstituteNameOffset and Length, PrintNameOffset and Length, Flags,
+ * PathBuffer; offsets relative to PathBuffer). *tag gets the ReparseTag
+ * when the buffer holds one. SMB_ERR_UNSUPPORTED for another tag;
+ * SMB_ERR_PROTOCOL for a buffer shorter than its header, a
+ * ReparseDataLength past the buffer, a name outside PathBuffer, an odd
+ * name length, an empty SubstituteName, or a name holding NUL;
+ * SMB_ERR_NO_MEMORY. On success *out holds malloc'd names (free with
+ * smb2_symlink_free); on failure it is cleared.
+ */
+int smb2_symlink_decode(const uint8_t *buf, size_t len, uint32_t *tag, smb2_symlink *out);
+/** Free the names of a decoded link (and clear it). */
+void smb2_symlink_free(smb2_symlink *s);
+/**
+ * Append a symbolic link's REPARSE_DATA_BUFFER (MS-FSCC 2.1.2.4), the
+ * input of FSCTL_SET_REPARSE_POINT: substitute and print (UTF-8, '\\'
+ * separators) as UTF-16LE, SubstituteName first. false when a name is not
+ * valid UTF-8 or holds NUL, or the buffer would pass SMB2_REPARSE_MAX.
+ */
+bool smb2_symlink_encode(smb_wr *w, const char *substitute, const char *print, bool relative);
 
 typedef struct smb2_ioctl_req {
     uint32_t ctl_code;

@@ -2,66 +2,12 @@
 #include <string.h>
 
 #include "pdu_internal.h"
+#include "utf16.h"
 
 #define SMB2_DIALECT_311 0x0311
 #define SMB2_PREAUTH_SALT_LEN 32
 
 /* ---------------------------------------------------------------- request */
-
-/* One code point of the UTF-8 string s[*i..n), advancing *i; -1 when the
- * sequence is malformed, overlong, a surrogate or beyond U+10FFFF. */
-static int32_t utf8_next(const unsigned char *s, size_t n, size_t *i)
-{
-    unsigned char c = s[*i];
-    size_t extra;
-    int32_t cp, min;
-    if (c < 0x80) {
-        (*i)++;
-        return c;
-    } else if ((c & 0xE0) == 0xC0) {
-        extra = 1, cp = c & 0x1F, min = 0x80;
-    } else if ((c & 0xF0) == 0xE0) {
-        extra = 2, cp = c & 0x0F, min = 0x800;
-    } else if ((c & 0xF8) == 0xF0) {
-        extra = 3, cp = c & 0x07, min = 0x10000;
-    } else {
-        return -1;
-    }
-    if (n - *i <= extra)
-        return -1;
-    for (size_t k = 1; k <= extra; k++) {
-        unsigned char b = s[*i + k];
-        if ((b & 0xC0) != 0x80)
-            return -1;
-        cp = (cp << 6) | (b & 0x3F);
-    }
-    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-        return -1;
-    *i += extra + 1;
-    return cp;
-}
-
-/* Append s as UTF-16LE when it is valid UTF-8 (returns false, writing
- * nothing, otherwise). */
-static bool wr_utf16(smb_wr *w, const char *s)
-{
-    const unsigned char *u = (const unsigned char *)s;
-    size_t n = strlen(s), i = 0;
-    while (i < n)
-        if (utf8_next(u, n, &i) < 0)
-            return false;
-    for (i = 0; i < n;) {
-        int32_t cp = utf8_next(u, n, &i);
-        if (cp >= 0x10000) {
-            cp -= 0x10000;
-            smb_wr_u16(w, (uint16_t)(0xD800 | (cp >> 10)));
-            smb_wr_u16(w, (uint16_t)(0xDC00 | (cp & 0x3FF)));
-        } else {
-            smb_wr_u16(w, (uint16_t)cp);
-        }
-    }
-    return true;
-}
 
 /* Start a negotiate context (2.2.3.1) at the next 8-byte boundary; returns
  * the position of its DataLength field, for ctx_end. */
@@ -114,7 +60,7 @@ static uint16_t wr_contexts(smb_wr *w, const smb2_negotiate_req *req)
     if (req->netname && req->netname[0]) { /* 2.2.3.1.4: no terminator */
         size_t start = w->len;
         pos = ctx_begin(w, SMB2_NETNAME_NEGOTIATE_CONTEXT_ID);
-        if (wr_utf16(w, req->netname)) {
+        if (smb_wr_utf8_as_utf16le(w, req->netname, strlen(req->netname), SMB_UTF8_STRICT)) {
             ctx_end(w, pos);
             count++;
         } else {

@@ -8,10 +8,8 @@
 
 #include "auth/auth.h"
 #include "error.h"
+#include <smbcopy/ntstatus.h>
 #include "objects.h"
-
-#define STATUS_SUCCESS 0x00000000u
-#define STATUS_MORE_PROCESSING_REQUIRED 0xC0000016u
 
 int smb_preauth_add(uint8_t hash[64], const uint8_t *msg, size_t len)
 {
@@ -78,7 +76,7 @@ static int verify_final(smb_session *s, const smb_req *r, smb_error *err)
         return 0;
     }
     /*
-     * The server said STATUS_SUCCESS: it took the password. A signature
+     * The server said SMB_STATUS_SUCCESS: it took the password. A signature
      * that does not verify means its session key is not ours (a key
      * exchange done differently, or a tampered connection), not a wrong
      * password: an authentication failure all the same, as the session
@@ -89,12 +87,6 @@ static int verify_final(smb_session *s, const smb_req *r, smb_error *err)
                            "the server accepted the logon but signed its answer with another session key than "
                            "ours (an NTLM key exchange it does differently, or a tampered connection)");
     return 0;
-}
-
-static int default_random(void *buf, size_t n, void *arg)
-{
-    (void)arg;
-    return smb_random(buf, n);
 }
 
 int smb_session_setup_exchange(smb_setup_exchange *x, smb_spnego *sp, smb_error *err)
@@ -115,7 +107,7 @@ int smb_session_setup_exchange(smb_setup_exchange *x, smb_spnego *sp, smb_error 
             rc = step;
             break;
         }
-        if (x->last && x->last->status == STATUS_SUCCESS) {
+        if (x->last && x->last->status == SMB_STATUS_SUCCESS) {
             free(out.data);
             if (step != SMB_AUTH_DONE)
                 rc = smb_err_set(err, SMB_ERR_AUTH, 0, "the server accepted (%s) before authentication finished",
@@ -145,7 +137,7 @@ int smb_session_setup_exchange(smb_setup_exchange *x, smb_spnego *sp, smb_error 
         x->last = r;
         if (rc != 0)
             break;
-        if (r->status != STATUS_SUCCESS && r->status != STATUS_MORE_PROCESSING_REQUIRED) {
+        if (r->status != SMB_STATUS_SUCCESS && r->status != SMB_STATUS_MORE_PROCESSING_REQUIRED) {
             x->refused = true;
             rc = smb_err_status(err, r->status, x->what);
             break;
@@ -156,7 +148,7 @@ int smb_session_setup_exchange(smb_setup_exchange *x, smb_spnego *sp, smb_error 
         }
         x->session_id = r->rsp_hdr.session_id;
         /* A binding's interim responses are signed with the session's key (MS-SMB2 3.3.4.1.1). */
-        if (x->sign && r->status == STATUS_MORE_PROCESSING_REQUIRED && (r->rsp_hdr.flags & SMB2_FLAGS_SIGNED) &&
+        if (x->sign && r->status == SMB_STATUS_MORE_PROCESSING_REQUIRED && (r->rsp_hdr.flags & SMB2_FLAGS_SIGNED) &&
             !smb_rsp_signature_ok(x->sign->signing_alg, x->sign->signing_key, r->rsp, r->rsp_len)) {
             rc = smb_err_set(err, SMB_ERR_SIGNATURE, 0, "the server's response to %s has a bad signature", x->what);
             break;
@@ -164,7 +156,7 @@ int smb_session_setup_exchange(smb_setup_exchange *x, smb_spnego *sp, smb_error 
         if (c->neg.dialect == SMB_DIALECT_3_1_1) {
             /* The final response stays out of the hash (MS-SMB2 3.2.5.3.1, 3.2.5.3.3). */
             if (smb_preauth_add(x->preauth, r->msg.buf, r->msg.len) != 0 ||
-                (r->status == STATUS_MORE_PROCESSING_REQUIRED && smb_preauth_add(x->preauth, r->rsp, r->rsp_len) != 0)) {
+                (r->status == SMB_STATUS_MORE_PROCESSING_REQUIRED && smb_preauth_add(x->preauth, r->rsp, r->rsp_len) != 0)) {
                 rc = smb_err_set(err, SMB_ERR_CRYPTO, 0, "preauth integrity hash failed");
                 break;
             }
@@ -177,10 +169,10 @@ int smb_session_setup_exchange(smb_setup_exchange *x, smb_spnego *sp, smb_error 
         }
         in = ssr.token.data;
         in_len = ssr.token.len;
-        if (r->status == STATUS_SUCCESS)
+        if (r->status == SMB_STATUS_SUCCESS)
             x->session_flags = ssr.session_flags;
     }
-    if (rc == 0 && (!x->last || x->last->status != STATUS_SUCCESS))
+    if (rc == 0 && (!x->last || x->last->status != SMB_STATUS_SUCCESS))
         rc = smb_err_set(err, SMB_ERR_AUTH, 0, "authentication did not finish");
     return rc;
 }
@@ -265,7 +257,6 @@ smb_spnego *smb_session_spnego_new(smb_conn *c, const smb_creds *cr, char **user
         .anonymous = !*name,
         .target_host = cr->target_host ? cr->target_host : c->host,
         .mech_policy = cr->mech,
-        .random = default_random,
     };
     return smb_spnego_new(&p, c->neg.spnego_hint, c->neg.spnego_hint_len, err);
 }

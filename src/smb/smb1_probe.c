@@ -7,7 +7,7 @@
 #include <unistd.h>
 
 #include "transport.h"
-#include "wire.h"
+#include "common/wire.h"
 
 #define SMB1_COM_NEGOTIATE 0x72
 #define SMB1_HDR_LEN 32

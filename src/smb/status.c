@@ -196,6 +196,7 @@ const char *smb_strerror(int code)
     case SMB_ERR_CANCELLED: return "the request was cancelled";
     case SMB_ERR_UNSUPPORTED: return "the server does not support the operation";
     case SMB_ERR_CRYPTO: return "a cryptographic operation failed";
+    case SMB_ERR_INTERNAL: return "internal error";
     default: return "unknown error";
     }
 }

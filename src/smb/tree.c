@@ -7,12 +7,10 @@
 #include <string.h>
 
 #include "error.h"
+#include <smbcopy/ntstatus.h>
 #include "objects.h"
 #include "sign_rules.h"
 #include "utf16.h"
-
-#define STATUS_SUCCESS 0x00000000u
-#define STATUS_ACCESS_DENIED 0xC0000022u
 
 smb_req *smb_tree_req(smb_tree *t, uint16_t command)
 {
@@ -55,7 +53,7 @@ static int validate_negotiate(smb_tree *t, smb_error *err)
     int rc = smb_req_send(r, err);
     if (rc == 0)
         rc = smb_req_wait(r, err);
-    if (rc == 0 && r->status != STATUS_SUCCESS) {
+    if (rc == 0 && r->status != SMB_STATUS_SUCCESS) {
         rc = smb_err_set(err, SMB_ERR_NEGOTIATE, r->status,
                          "server %s failed secure dialect validation (status 0x%08x): connection closed", c->host,
                          r->status);
@@ -107,6 +105,8 @@ smb_tree *smb_tree_connect(smb_session *s, const char *share, smb_error *err)
     }
     smb_conn *c = s->conn;
     smb_tree *t = calloc(1, sizeof *t);
+    if (t)
+        pthread_mutex_init(&t->lock, NULL);
     char *unc = unc_path(c, share);
     size_t wlen = 0;
     uint8_t *wpath = unc ? smb_utf8_to_utf16le(unc, strlen(unc), &wlen) : NULL;
@@ -119,7 +119,6 @@ smb_tree *smb_tree_connect(smb_session *s, const char *share, smb_error *err)
     t->sess = s;
     t->share = unc;
     unc = NULL;
-    pthread_mutex_init(&t->lock, NULL);
     smb2_tree_connect_req_encode(smb_req_body(r), wpath, wlen);
     /* Signed on 3.1.1 whatever the session does (MS-SMB2 3.3.5.7); elsewhere only when the session signs. */
     r->force_sign = smb_sign_forced(c->neg.dialect, SMB2_TREE_CONNECT, 0);
@@ -128,13 +127,13 @@ smb_tree *smb_tree_connect(smb_session *s, const char *share, smb_error *err)
     if (smb_req_run(r, what, err) != 0) {
         if (err && err->code == SMB_ERR_NOT_FOUND)
             err->code = SMB_ERR_BAD_SHARE;
-        goto fail_locked;
+        goto fail;
     }
     smb2_tree_connect_rsp tr;
     smb_rd rd = smb_req_rsp_body(r);
     if (smb2_tree_connect_rsp_decode(&rd, &tr) != 0) {
         smb_err_set(err, SMB_ERR_PROTOCOL, 0, "malformed TREE_CONNECT response");
-        goto fail_locked;
+        goto fail;
     }
     t->id = r->rsp_hdr.tree_id;
     t->info.tree_id = t->id;
@@ -176,14 +175,14 @@ smb_tree *smb_tree_connect(smb_session *s, const char *share, smb_error *err)
     }
     return t;
 
-fail_locked:
-    pthread_mutex_destroy(&t->lock);
 fail:
     smb_req_free(r);
     free(wpath);
     free(unc);
-    if (t)
+    if (t) {
+        pthread_mutex_destroy(&t->lock);
         free(t->share);
+    }
     free(t);
     return NULL;
 }

@@ -9,16 +9,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/wire.h"
+
 static bool is_cont(uint8_t b) { return (b & 0xC0) == 0x80; }
 static bool is_high(uint32_t c) { return c >= 0xD800 && c <= 0xDBFF; }
 static bool is_low(uint32_t c) { return c >= 0xDC00 && c <= 0xDFFF; }
 
-/*
- * Decode one code point (surrogates allowed, as WTF-8) from s[0..left).
- * Returns the bytes used, or 0 when the sequence is invalid: a bad lead
- * byte, a missing or bad continuation byte, overlong, or above U+10FFFF.
- */
-static size_t utf8_decode(const uint8_t *s, size_t left, uint32_t *cp)
+/* The ranges of RFC 3629 section 4 decide each lead byte's second byte. */
+size_t smb_utf8_decode(const uint8_t *s, size_t left, smb_utf8_mode mode, uint32_t *cp)
 {
     uint8_t b = s[0];
     size_t n;
@@ -36,6 +34,8 @@ static size_t utf8_decode(const uint8_t *s, size_t left, uint32_t *cp)
         c = b & 0x0F;
         if (b == 0xE0)
             lo = 0xA0; /* below: overlong */
+        else if (b == 0xED && mode == SMB_UTF8_STRICT)
+            hi = 0x9F; /* above: a surrogate */
     } else if (b >= 0xF0 && b <= 0xF4) {
         n = 4;
         c = b & 0x07;
@@ -57,10 +57,39 @@ static size_t utf8_decode(const uint8_t *s, size_t left, uint32_t *cp)
     return n;
 }
 
-static void put16(uint8_t *p, uint32_t u)
+/* Whether smb_wr_utf8_as_utf16le accepts s[0..len) (see utf16.h). */
+static bool utf8_acceptable(const uint8_t *s, size_t len, smb_utf8_mode mode)
 {
-    p[0] = (uint8_t)(u & 0xFF);
-    p[1] = (uint8_t)(u >> 8);
+    bool after_high = false; /* the previous code point was a lone high surrogate */
+    for (size_t i = 0; i < len;) {
+        uint32_t cp;
+        size_t n = smb_utf8_decode(s + i, len - i, mode, &cp);
+        /* NUL, invalid, or a pair that should have been one 4-byte sequence. */
+        if (n == 0 || cp == 0 || (after_high && is_low(cp)))
+            return false;
+        after_high = is_high(cp);
+        i += n;
+    }
+    return true;
+}
+
+bool smb_wr_utf8_as_utf16le(smb_wr *w, const char *s, size_t len, smb_utf8_mode mode)
+{
+    const uint8_t *in = (const uint8_t *)s;
+    if ((!s && len) || !utf8_acceptable(in, len, mode))
+        return false;
+    for (size_t i = 0; i < len;) {
+        uint32_t cp;
+        i += smb_utf8_decode(in + i, len - i, mode, &cp);
+        if (cp >= 0x10000) {
+            cp -= 0x10000;
+            smb_wr_u16(w, (uint16_t)(0xD800 | (cp >> 10)));
+            smb_wr_u16(w, (uint16_t)(0xDC00 | (cp & 0x3FF)));
+        } else {
+            smb_wr_u16(w, (uint16_t)cp);
+        }
+    }
+    return true;
 }
 
 uint8_t *smb_utf8_to_utf16le(const char *s, size_t len, size_t *out_len)
@@ -71,32 +100,14 @@ uint8_t *smb_utf8_to_utf16le(const char *s, size_t len, size_t *out_len)
     uint8_t *out = malloc(len * 2 + 1);
     if (!out)
         return NULL;
-    const uint8_t *in = (const uint8_t *)s;
-    size_t i = 0, o = 0;
-    bool after_high = false; /* the previous code point was a lone high surrogate */
-
-    while (i < len) {
-        uint32_t cp;
-        size_t n = utf8_decode(in + i, len - i, &cp);
-        /* NUL, invalid, or a pair that should have been one 4-byte sequence. */
-        if (n == 0 || cp == 0 || (after_high && is_low(cp))) {
-            free(out);
-            return NULL;
-        }
-        i += n;
-        after_high = is_high(cp);
-        if (cp >= 0x10000) {
-            cp -= 0x10000;
-            put16(out + o, 0xD800 | (cp >> 10));
-            put16(out + o + 2, 0xDC00 | (cp & 0x3FF));
-            o += 4;
-        } else {
-            put16(out + o, cp);
-            o += 2;
-        }
+    smb_wr w;
+    smb_wr_init(&w, out, len * 2 + 1);
+    if (!smb_wr_utf8_as_utf16le(&w, s, len, SMB_UTF8_WTF8) || !smb_wr_ok(&w)) {
+        free(out);
+        return NULL;
     }
     if (out_len)
-        *out_len = o;
+        *out_len = w.len;
     return out;
 }
 
@@ -112,13 +123,13 @@ char *smb_utf16le_to_utf8(const uint8_t *p, size_t len)
     size_t o = 0;
 
     for (size_t i = 0; i < units; i++) {
-        uint32_t c = (uint32_t)p[2 * i] | ((uint32_t)p[2 * i + 1] << 8);
+        uint32_t c = smb_le16(p + 2 * i);
         if (c == 0) {
             free(out);
             return NULL;
         }
         if (is_high(c) && i + 1 < units) {
-            uint32_t d = (uint32_t)p[2 * i + 2] | ((uint32_t)p[2 * i + 3] << 8);
+            uint32_t d = smb_le16(p + 2 * i + 2);
             if (is_low(d)) {
                 c = 0x10000 + ((c - 0xD800) << 10) + (d - 0xDC00);
                 i++;

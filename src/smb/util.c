@@ -30,6 +30,11 @@ static const struct dialect_alias dialect_aliases[] = {
 
 #define N_ALIASES (sizeof dialect_aliases / sizeof dialect_aliases[0])
 
+const char *smb_library_version(void)
+{
+    return SMBCOPY_VERSION_STRING;
+}
+
 uint16_t smb_dialect_parse(const char *s)
 {
     if (!s)

@@ -7,9 +7,9 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "engine/archive_in.h"
+#include "engine/archive/archive_in.h"
 #include "engine/plan.h"
-#include "engine/snapshot.h"
+#include "engine/archive/snapshot.h"
 
 /* A name accepted for restoring stays under the destination: relative, every
  * component one that plan_unsafe_name() accepts (no "", ".", "..", separator

@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <smbcopy/ntstatus.h>
+
 #include "auth/asn1.h"
 #include "auth/auth.h"
 #include "auth/ntlm_msg.h"
@@ -12,10 +14,6 @@
 #include "pdu.h"
 #include "utf16.h"
 
-#define STATUS_SUCCESS 0x00000000u
-#define STATUS_MORE_PROCESSING_REQUIRED 0xC0000016u
-#define STATUS_BUFFER_OVERFLOW 0x80000005u
-#define STATUS_PENDING 0x00000103u
 
 /* A reader over the message positioned at the body, as smb_req_rsp_body(). */
 static smb_rd body(const uint8_t *msg, size_t len)
@@ -151,8 +149,8 @@ void fuzz_rsp_any(const uint8_t *msg, size_t len)
     smb2_hdr h;
     if (smb2_hdr_decode(&rd, &h) != 0)
         return;
-    if (h.status != STATUS_SUCCESS && h.status != STATUS_MORE_PROCESSING_REQUIRED &&
-        h.status != STATUS_BUFFER_OVERFLOW && h.status != STATUS_PENDING) {
+    if (h.status != SMB_STATUS_SUCCESS && h.status != SMB_STATUS_MORE_PROCESSING_REQUIRED &&
+        h.status != SMB_STATUS_BUFFER_OVERFLOW && h.status != SMB_STATUS_PENDING) {
         fuzz_rsp_error(msg, len);
         return;
     }

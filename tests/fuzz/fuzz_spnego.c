@@ -12,7 +12,7 @@
 
 #include "auth/asn1.h"
 #include "auth/auth.h"
-#include "wire.h"
+#include "common/wire.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -19,14 +19,14 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include <smbcopy/ntstatus.h>
+
 #include "auth/spnego_token.h"
 #include "frame.h"
 #include "pdu.h"
 
 #define MAX_SEED (20u * 1024)
 #define MAX_SHAPES 8192
-#define STATUS_SUCCESS 0x00000000u
-#define STATUS_MORE_PROCESSING_REQUIRED 0xC0000016u
 
 typedef struct splitter {
     const char *out;
@@ -119,7 +119,7 @@ static const char *target_of(uint16_t command)
 static void split_message(splitter *s, const uint8_t *msg, size_t len, const smb2_hdr *h)
 {
     uint64_t shape = ((uint64_t)h->command << 48) ^ ((uint64_t)h->status << 16) ^ len;
-    bool ok = h->status == STATUS_SUCCESS || h->status == STATUS_MORE_PROCESSING_REQUIRED;
+    bool ok = h->status == SMB_STATUS_SUCCESS || h->status == SMB_STATUS_MORE_PROCESSING_REQUIRED;
     save_shaped(s, ok ? target_of(h->command) : "simple_rsp", shape, msg, len);
     if (!ok)
         return;

@@ -16,6 +16,14 @@
 #   endless-new-names   stopped at --max-dir-entries, the option named, exit 1
 #   duplicate-names     dup.txt listed twice: reported FAILED with "twice",
 #                       exit 1 (the engine's check)
+#   bad-sd              with --acls, a malformed descriptor answer stops the
+#                       copy (a protocol error) saying so, exit 1, no file
+#                       under its final name; without --acls every file
+#                       arrives
+#   good, --store       an upload with --acls to a share keeping no
+#                       descriptors: every file arrives (a small one written
+#                       whole, a large one through an open file), each
+#                       descriptor reported not kept, exit 0
 # Environment: SMBCOPY_CLI and HOSTILE_SMBD (set by CTest).
 set -u
 CLI=${SMBCOPY_CLI:?}
@@ -23,6 +31,7 @@ SRV=${HOSTILE_SMBD:?}
 # shellcheck source=../integration/lib/skip.sh
 . "$(dirname "$0")/../integration/lib/skip.sh"
 command -v perl >/dev/null || skip "perl is needed"
+command -v python3 >/dev/null || skip "python3 is needed (to give local files a security descriptor)"
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/cli_hostile.XXXXXX")
 SRV_PID=
@@ -190,6 +199,57 @@ stop_server
 grep -q "dup.txt.*twice" "$WORK/err" "$WORK/out" || fail "dup.txt not reported as listed twice: $(cat "$WORK/err" "$WORK/out")"
 rm -f "$SANDBOX/dest/dup.txt" # whatever the engine did with it, the rest must be right
 check_final_names
+
+# ---- malformed security descriptor answers: the file fails, never a file without its descriptor
+MODE=bad-sd
+start_server "$MODE"
+run_cli -q --acls
+# A malformed answer is a protocol error: the job stops, saying which.
+[ "$RC" -eq 1 ] || fail "exit $RC, expected 1: $(cat "$WORK/err")"
+grep -q "read the security descriptor of '.*': malformed QUERY_INFO response" "$WORK/err" ||
+    fail "the malformed descriptor answer is not what stopped the copy: $(cat "$WORK/err" "$WORK/out")"
+for f in good1.txt good2.bin sub/good3.txt; do
+    [ -e "$SANDBOX/dest/$f" ] && fail "$f exists under its final name"
+done
+check_final_names
+rm -rf "$SANDBOX/dest"
+run_cli -q
+[ "$RC" -eq 0 ] || fail "without --acls: exit $RC: $(cat "$WORK/err")"
+for f in good1.txt good2.bin sub/good3.txt; do
+    cmp -s "$SANDBOX/dest/$f" "$WORK/expect/$f" || fail "without --acls: $f missing or wrong"
+done
+stop_server
+
+# ---- an upload with --acls to a share that keeps no descriptors: copied, each descriptor reported not kept
+MODE=good
+mkdir -p "$WORK/acl"
+printf 'small, written whole\n' >"$WORK/acl/small.txt"
+head -c 1500000 /dev/urandom >"$WORK/acl/large.bin" # past the whole-file size: through an open file
+# A self-relative descriptor (MS-DTYP 2.4.6) with an empty DACL, where a local file keeps one.
+python3 -c '
+import os, sys
+sd = bytes([1, 0, 0x04, 0x80] + [0] * 12 + [20, 0, 0, 0] + [2, 0, 8, 0, 0, 0, 0, 0])
+for f in sys.argv[1:]:
+    os.setxattr(f, "user.smbcopy.ntsd", sd)
+' "$WORK/acl/small.txt" "$WORK/acl/large.bin" || fail "cannot set user.smbcopy.ntsd"
+rm -rf "$WORK/store"
+mkdir -p "$WORK/store"
+start_server "$MODE" --store "$WORK/store"
+SMB_PASSWORD=hostile-pass XDG_STATE_HOME="$WORK/state" timeout 120 \
+    "$CLI" -v --json --no-progress --acls --retry-for 0 --timeout 3 "$WORK/acl" \
+    "smb://tester@127.0.0.1:$PORT/share/acl" >"$WORK/out" 2>"$WORK/err"
+RC=$?
+stop_server
+[ "$RC" -eq 0 ] || fail "upload with --acls: exit $RC: $(cat "$WORK/err")"
+for f in small.txt large.bin; do
+    cmp -s "$WORK/acl/$f" "$WORK/store/acl/$f" || fail "$f did not arrive with its bytes"
+    grep -q "^not kept  *$f: security descriptor not kept: .*STATUS_NOT_SUPPORTED" "$WORK/err" ||
+        fail "no \"not kept\" line for $f: $(cat "$WORK/err")"
+done
+grep -q '"sds_copied":0,' "$WORK/out" || fail "sds_copied is not 0: $(cat "$WORK/out")"
+grep -q '"sds_not_kept":2,' "$WORK/out" || fail "sds_not_kept is not 2: $(cat "$WORK/out")"
+left=$(cd "$WORK/store" && find . -mindepth 1 | sort | tr '\n' ' ')
+[ "$left" = "./acl ./acl/large.bin ./acl/small.txt " ] || fail "the store holds more than the two files: $left"
 
 if [ "$failures" -ne 0 ]; then
     echo "cli_hostile: $failures failure(s)"

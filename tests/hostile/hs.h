@@ -17,7 +17,7 @@
 #include <stdint.h>
 
 #include "pdu.h"
-#include "wire.h"
+#include "common/wire.h"
 
 /* NTSTATUS values the server answers with (MS-ERREF 2.3). */
 #define HS_STATUS_SUCCESS 0x00000000u
@@ -80,6 +80,7 @@ typedef enum hs_mode {
     HS_DUPLICATE_NAMES,
     HS_REFUSE_COPYCHUNK,
     HS_BAD_LOGON_SIGNATURE,
+    HS_BAD_SD,
     HS_MODE_COUNT
 } hs_mode;
 

@@ -11,6 +11,7 @@
 
 #include "auth/asn1.h"
 #include "auth/ntlm_crypto.h"
+#include "common/random.h"
 #include "crypto.h"
 #include "hs.h"
 

@@ -273,6 +273,31 @@ static bool put_file_info(smb_wr *w, int n, uint8_t cls)
     }
 }
 
+/*
+ * bad-sd: a security descriptor query (SMB2_0_INFO_SECURITY) on a file of
+ * the tree answered with a buffer that breaks MS-SMB2 2.2.38: for
+ * good1.txt an OutputBufferLength 4096 bytes past the frame, for the
+ * others 8 bytes more than the request's OutputBufferLength allows
+ * (3.3.5.20.3).
+ */
+static bool bad_sd(hs_conn *c, const hs_req *req, const hs_open *o)
+{
+    smb_rd r = hs_req_at(req, 4);
+    uint32_t asked = smb_rd_u32(&r);
+    if (asked > HS_MAX_IO)
+        asked = HS_MAX_IO;
+    bool past = o->node == 1;
+    uint32_t len = past ? 64 : asked + 8;
+    smb_wr w;
+    hs_rsp_begin(&w, c, req, HS_STATUS_SUCCESS);
+    smb_wr_u16(&w, 9); /* StructureSize (MS-SMB2 2.2.38) */
+    smb_wr_u16(&w, 72);
+    smb_wr_u32(&w, past ? len + 4096 : len);
+    for (uint32_t i = 0; i < len; i++)
+        smb_wr_u8(&w, (uint8_t)(i * 13 + 1));
+    return hs_send(c, req, &w, false);
+}
+
 bool hs_query_info(hs_conn *c, const hs_req *req)
 {
     smb_rd r = hs_req_at(req, 2);
@@ -283,6 +308,8 @@ bool hs_query_info(hs_conn *c, const hs_req *req)
         return hs_reply_status(c, req, HS_STATUS_INVALID_HANDLE);
     if (o->node < 0 && type == SMB_INFO_FILE)
         return hs_store_query_info(c, req, o, cls);
+    if (c->mode == HS_BAD_SD && type == SMB_INFO_SECURITY && o->node >= 0 && !hs_nodes[o->node].dir)
+        return bad_sd(c, req, o);
     smb_wr w;
     hs_rsp_begin(&w, c, req, HS_STATUS_SUCCESS);
     smb_wr_u16(&w, 9); /* StructureSize (MS-SMB2 2.2.38) */

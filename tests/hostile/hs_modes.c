@@ -49,6 +49,9 @@ const hs_mode_info hs_modes[HS_MODE_COUNT] = {
                              "STATUS_INVALID_DEVICE_REQUEST (as impacket does): copies stream through the client"},
     [HS_BAD_LOGON_SIGNATURE] = {"bad-logon-signature",
                                 "the password is taken, but the final SESSION_SETUP response has a bad signature"},
+    [HS_BAD_SD] = {"bad-sd",
+                   "security descriptor queries answered with a malformed buffer: good1.txt's OutputBufferLength "
+                   "runs 4096 bytes past the frame, every other file's buffer is 8 bytes longer than asked"},
 };
 
 int hs_mode_find(const char *name)

@@ -160,6 +160,20 @@ static void client_up(client *cl, const server *s)
 
 static void client_down(client *cl) { smb_conn_close(cl->conn); }
 
+/* The server in mode, and a client logged on to its share. */
+static void client_start(client *cl, server *s, const char *mode)
+{
+    server_start(s, mode);
+    client_up(cl, s);
+}
+
+/* The client closed, then its server stopped. */
+static void client_stop(client *cl, server *s)
+{
+    client_down(cl);
+    server_stop(s);
+}
+
 /* The error must be code, with text in its message, and have come within the bound. */
 static void expect_error(int rc, const smb_error *err, int code, const char *text, uint64_t t0)
 {
@@ -230,167 +244,162 @@ static void check_tree(client *cl)
     assert_int_equal(smb_close(f, NULL, &err), 0);
 }
 
+/* A working mode: the tree reads right, on a session signed or encrypted when the mode says so. */
+static void working_mode(const char *mode, bool signing, bool encryption)
+{
+    static server s;
+    client cl;
+    client_start(&cl, &s, mode);
+    smb_session_info si;
+    smb_session_get_info(cl.sess, &si);
+    if (signing)
+        assert_true(si.signing);
+    if (encryption)
+        assert_true(si.encryption);
+    check_tree(&cl);
+    client_stop(&cl, &s);
+}
+
 static void test_good(void **state)
 {
     (void)state;
-    static server s;
-    server_start(&s, "good");
-    client cl;
-    client_up(&cl, &s);
-    check_tree(&cl);
-    client_down(&cl);
-    server_stop(&s);
+    working_mode("good", false, false);
 }
 
 static void test_signed(void **state)
 {
     (void)state;
-    static server s;
-    server_start(&s, "signed");
-    client cl;
-    client_up(&cl, &s);
-    smb_session_info si;
-    smb_session_get_info(cl.sess, &si);
-    assert_true(si.signing);
-    check_tree(&cl);
-    client_down(&cl);
-    server_stop(&s);
+    working_mode("signed", true, false);
 }
 
 static void test_encrypted(void **state)
 {
     (void)state;
-    static server s;
-    server_start(&s, "encrypted");
-    client cl;
-    client_up(&cl, &s);
-    smb_session_info si;
-    smb_session_get_info(cl.sess, &si);
-    assert_true(si.encryption);
-    check_tree(&cl);
-    client_down(&cl);
-    server_stop(&s);
+    working_mode("encrypted", false, true);
 }
 
 static void test_credits_65535(void **state)
 {
     (void)state;
     static server s;
-    server_start(&s, "credits-65535");
     client cl;
-    client_up(&cl, &s);
+    client_start(&cl, &s, "credits-65535");
     check_tree(&cl);
     check_tree(&cl);
     /* Dozens of responses each granted 65535: the client holds no more than that. */
     smb_conn_stats st;
     smb_conn_get_stats(cl.conn, &st);
     assert_int_equal(st.credits, 65535);
-    client_down(&cl);
-    server_stop(&s);
+    client_stop(&cl, &s);
 }
 
 /* ------------------------------------------------------------ failing modes */
 
-static void connect_fails(const char *mode, int code, const char *text)
-{
-    static server s;
-    server_start(&s, mode);
-    smb_conn_opts o;
-    opts_init(&o);
-    smb_error err = {0};
-    uint64_t t0 = now_ms();
-    smb_conn *c = smb_conn_connect("127.0.0.1", s.port, &o, &err);
-    assert_null(c);
-    expect_error(err.code, &err, code, text, t0);
-    server_stop(&s);
-}
+/* The call of a failing mode that must return its error; every call before it must work. */
+typedef enum {
+    AT_CONNECT,
+    AT_SESSION,
+    AT_TREE,
+    AT_READ,  /* good2.bin: two READs of 64 KiB in flight at once */
+    AT_READ1, /* good1.txt: one READ alone in flight */
+} fail_step;
 
-static void session_fails(const char *mode, int code, const char *text)
+/* A mode that fails one call with the error code, its message holding text. */
+typedef struct failing_mode {
+    const char *test; /* the test's name (HOSTILE_FILTER) */
+    const char *mode;
+    fail_step at;
+    int code;
+    const char *text;
+} failing_mode;
+
+static const failing_mode FAILING_MODES[] = {
+    {"test_neg_secbuf_oob", "neg-secbuf-oob", AT_CONNECT, SMB_ERR_PROTOCOL, "malformed NEGOTIATE response"},
+    {"test_credits_0", "credits-0", AT_SESSION, SMB_ERR_PROTOCOL, "granted 0 credits"},
+    {"test_setup_secbuf_oob", "setup-secbuf-oob", AT_SESSION, SMB_ERR_PROTOCOL, "malformed SESSION_SETUP response"},
+    {"test_unknown_mid", "unknown-mid", AT_TREE, SMB_ERR_PROTOCOL, "never sent"},
+    {"test_bad_signature", "bad-signature", AT_TREE, SMB_ERR_SIGNATURE, "signature does not verify"},
+    {"test_plain_on_encrypted", "plain-on-encrypted", AT_TREE, SMB_ERR_SIGNATURE,
+     "unencrypted response on an encrypted session"},
+    {"test_read_oob", "read-oob", AT_READ, SMB_ERR_PROTOCOL, "outside the frame"},
+    {"test_huge_frame", "huge-frame", AT_READ, SMB_ERR_PROTOCOL, "frame of 2097152 bytes"},
+    {"test_pending_forever", "pending-forever", AT_READ, SMB_ERR_TIMEOUT, "did not answer (READ request)"},
+    {"test_pending_forever_one_read", "pending-forever", AT_READ1, SMB_ERR_TIMEOUT, "did not answer (READ request)"},
+    {"test_bad_signature_read", "bad-signature-read", AT_READ, SMB_ERR_SIGNATURE, "signature does not verify"},
+    {"test_close_mid_nbss", "close-mid-nbss", AT_READ, SMB_ERR_DISCONNECTED, "connection to 127.0.0.1 lost"},
+    {"test_close_mid_nbss_one_read", "close-mid-nbss", AT_READ1, SMB_ERR_DISCONNECTED,
+     "connection to 127.0.0.1 lost"},
+    {"test_close_mid_header", "close-mid-header", AT_READ, SMB_ERR_DISCONNECTED, "connection to 127.0.0.1 lost"},
+    {"test_close_mid_header_one_read", "close-mid-header", AT_READ1, SMB_ERR_DISCONNECTED,
+     "connection to 127.0.0.1 lost"},
+    {"test_close_mid_read", "close-mid-read", AT_READ, SMB_ERR_DISCONNECTED, "connection to 127.0.0.1 lost"},
+    {"test_close_mid_read_one_read", "close-mid-read", AT_READ1, SMB_ERR_DISCONNECTED,
+     "connection to 127.0.0.1 lost"},
+    {"test_stall_mid_read", "stall-mid-read", AT_READ, SMB_ERR_TIMEOUT, "did not answer (READ request)"},
+    {"test_stall_mid_read_one_read", "stall-mid-read", AT_READ1, SMB_ERR_TIMEOUT, "did not answer (READ request)"},
+};
+#define N_FAILING_MODES (sizeof FAILING_MODES / sizeof FAILING_MODES[0])
+
+/*
+ * The modes that never answer wait out the request timeout: a short one,
+ * so that they stay quick. The watchdog looks once a second, so a request
+ * sent just after connecting fails at its first look either way, and the
+ * calls before it (done in milliseconds) are as safe as with the longer one.
+ */
+#define TIMEOUT_CASE_MS 500u
+
+/* The failing mode of *state: each call up to f->at works, that one fails as f says, within the bound. */
+static void test_failing_mode(void **state)
 {
+    const failing_mode *f = *state;
     static server s;
-    server_start(&s, mode);
+    server_start(&s, f->mode);
     smb_conn_opts o;
     opts_init(&o);
+    if (f->code == SMB_ERR_TIMEOUT)
+        o.request_timeout_ms = o.pending_timeout_ms = TIMEOUT_CASE_MS;
     smb_error err = {0};
-    smb_conn *c = smb_conn_connect("127.0.0.1", s.port, &o, &err);
-    assert_non_null(c);
     uint64_t t0 = now_ms();
+    smb_conn *c = smb_conn_connect("127.0.0.1", s.port, &o, &err);
+    if (f->at == AT_CONNECT) {
+        assert_null(c);
+        expect_error(err.code, &err, f->code, f->text, t0);
+        server_stop(&s);
+        return;
+    }
+    if (!c)
+        fail_msg("[%s] connect: %s", f->mode, err.message);
+    t0 = now_ms();
     smb_session *ss = smb_session_setup(c, &CREDS, &err);
-    assert_null(ss);
-    expect_error(err.code, &err, code, text, t0);
+    if (f->at == AT_SESSION) {
+        assert_null(ss);
+        expect_error(err.code, &err, f->code, f->text, t0);
+    } else if (!ss) {
+        fail_msg("[%s] session setup: %s", f->mode, err.message);
+    } else {
+        t0 = now_ms();
+        smb_tree *t = smb_tree_connect(ss, "share", &err);
+        if (f->at == AT_TREE) {
+            assert_null(t);
+            expect_error(err.code, &err, f->code, f->text, t0);
+        } else {
+            if (!t)
+                fail_msg("[%s] tree connect: %s", f->mode, err.message);
+            const char *path = f->at == AT_READ ? "good2.bin" : "good1.txt";
+            size_t size = f->at == AT_READ ? 100000 : 20;
+            smb_open *fh = smb_open_file(t, path, SMB_O_RDONLY, NULL, &err);
+            if (!fh)
+                fail_msg("[%s] open: %s", f->mode, err.message);
+            static uint8_t buf[100000];
+            size_t n = 0;
+            t0 = now_ms();
+            int rc = smb_pread(fh, buf, size, 0, 0, &n, &err);
+            expect_error(rc, &err, f->code, f->text, t0);
+            smb_close(fh, NULL, NULL);
+        }
+    }
     smb_conn_close(c);
     server_stop(&s);
-}
-
-static void tree_fails(const char *mode, int code, const char *text)
-{
-    static server s;
-    server_start(&s, mode);
-    smb_conn_opts o;
-    opts_init(&o);
-    smb_error err = {0};
-    smb_conn *c = smb_conn_connect("127.0.0.1", s.port, &o, &err);
-    assert_non_null(c);
-    smb_session *ss = smb_session_setup(c, &CREDS, &err);
-    if (!ss)
-        fail_msg("[%s] session setup: %s", mode, err.message);
-    uint64_t t0 = now_ms();
-    smb_tree *t = smb_tree_connect(ss, "share", &err);
-    assert_null(t);
-    expect_error(err.code, &err, code, text, t0);
-    smb_conn_close(c);
-    server_stop(&s);
-}
-
-/* Reading path (size bytes) fails as expected; the connection then closes cleanly. */
-static void read_path_fails(const char *mode, const char *path, size_t size, int code, const char *text)
-{
-    static server s;
-    server_start(&s, mode);
-    client cl;
-    client_up(&cl, &s);
-    smb_error err = {0};
-    smb_open *f = smb_open_file(cl.tree, path, SMB_O_RDONLY, NULL, &err);
-    if (!f)
-        fail_msg("[%s] open: %s", mode, err.message);
-    static uint8_t buf[100000];
-    size_t n = 0;
-    uint64_t t0 = now_ms();
-    int rc = smb_pread(f, buf, size, 0, 0, &n, &err);
-    expect_error(rc, &err, code, text, t0);
-    smb_close(f, NULL, NULL);
-    client_down(&cl);
-    server_stop(&s);
-}
-
-/* good2.bin: two READs of 64 KiB in flight at once. */
-static void read_fails(const char *mode, int code, const char *text)
-{
-    read_path_fails(mode, "good2.bin", 100000, code, text);
-}
-
-/* good1.txt: one READ alone in flight. */
-static void read1_fails(const char *mode, int code, const char *text)
-{
-    read_path_fails(mode, "good1.txt", 20, code, text);
-}
-
-static void test_neg_secbuf_oob(void **state)
-{
-    (void)state;
-    connect_fails("neg-secbuf-oob", SMB_ERR_PROTOCOL, "malformed NEGOTIATE response");
-}
-
-static void test_credits_0(void **state)
-{
-    (void)state;
-    session_fails("credits-0", SMB_ERR_PROTOCOL, "granted 0 credits");
-}
-
-static void test_setup_secbuf_oob(void **state)
-{
-    (void)state;
-    session_fails("setup-secbuf-oob", SMB_ERR_PROTOCOL, "malformed SESSION_SETUP response");
 }
 
 /*
@@ -418,31 +427,12 @@ static void test_bad_logon_signature(void **state)
     server_stop(&s);
 }
 
-static void test_unknown_mid(void **state)
-{
-    (void)state;
-    tree_fails("unknown-mid", SMB_ERR_PROTOCOL, "never sent");
-}
-
-static void test_bad_signature(void **state)
-{
-    (void)state;
-    tree_fails("bad-signature", SMB_ERR_SIGNATURE, "signature does not verify");
-}
-
-static void test_plain_on_encrypted(void **state)
-{
-    (void)state;
-    tree_fails("plain-on-encrypted", SMB_ERR_SIGNATURE, "unencrypted response on an encrypted session");
-}
-
 static void test_create_ctx_oob(void **state)
 {
     (void)state;
     static server s;
-    server_start(&s, "create-ctx-oob");
     client cl;
-    client_up(&cl, &s);
+    client_start(&cl, &s, "create-ctx-oob");
     smb_error err = {0};
     uint64_t t0 = now_ms();
     smb_open *f = smb_open_file(cl.tree, "good1.txt", SMB_O_RDONLY, NULL, &err);
@@ -451,8 +441,7 @@ static void test_create_ctx_oob(void **state)
     smb_file_info info;
     t0 = now_ms();
     expect_error(smb_stat(cl.tree, "good1.txt", &info, &err), &err, SMB_ERR_PROTOCOL, "malformed CREATE", t0);
-    client_down(&cl);
-    server_stop(&s);
+    client_stop(&cl, &s);
 }
 
 /* List the root; returns the smb_dir_next result that ended it, *names the good names seen. */
@@ -485,34 +474,30 @@ static void test_dir_oob(void **state)
 {
     (void)state;
     static server s;
-    server_start(&s, "dir-oob");
     client cl;
-    client_up(&cl, &s);
+    client_start(&cl, &s, "dir-oob");
     smb_error err = {0};
     int good, bad;
     uint64_t t0 = now_ms();
     int rc = list_root(&cl, &good, &bad, &err);
     expect_error(rc, &err, SMB_ERR_PROTOCOL, "malformed QUERY_DIRECTORY response", t0);
     assert_int_equal(good, 0);
-    client_down(&cl);
-    server_stop(&s);
+    client_stop(&cl, &s);
 }
 
 static void test_dirent_oob(void **state)
 {
     (void)state;
     static server s;
-    server_start(&s, "dirent-oob");
     client cl;
-    client_up(&cl, &s);
+    client_start(&cl, &s, "dirent-oob");
     smb_error err = {0};
     int good, bad;
     uint64_t t0 = now_ms();
     int rc = list_root(&cl, &good, &bad, &err);
     expect_error(rc, &err, SMB_ERR_PROTOCOL, "malformed directory listing", t0);
     assert_int_equal(good, 2); /* the entries before the bad one: good1.txt, good2.bin ("sub" is the last) */
-    client_down(&cl);
-    server_stop(&s);
+    client_stop(&cl, &s);
 }
 
 /* The library hands out names it can decode and refuses the one with a NUL;
@@ -521,9 +506,8 @@ static void test_evil_listing(void **state)
 {
     (void)state;
     static server s;
-    server_start(&s, "evil-listing");
     client cl;
-    client_up(&cl, &s);
+    client_start(&cl, &s, "evil-listing");
     smb_error err = {0};
     smb_open *d = smb_open_dir(cl.tree, "", &err);
     assert_non_null(d);
@@ -553,17 +537,15 @@ static void test_evil_listing(void **state)
     assert_int_equal(names, 3 + 5); /* ../x, a/b, a\b, C:x, s<U+D800>x */
     smb_dir_finish(it);
     smb_close(d, NULL, NULL);
-    client_down(&cl);
-    server_stop(&s);
+    client_stop(&cl, &s);
 }
 
 static void test_ioctl_oob(void **state)
 {
     (void)state;
     static server s;
-    server_start(&s, "ioctl-oob");
     client cl;
-    client_up(&cl, &s);
+    client_start(&cl, &s, "ioctl-oob");
     smb_error err = {0};
     smb_iface *ifs = NULL;
     size_t n = 0;
@@ -577,61 +559,7 @@ static void test_ioctl_oob(void **state)
     expect_error(smb_query_allocated_ranges(f, 100000, 16, &r, &n, &err), &err, SMB_ERR_PROTOCOL,
                  "malformed IOCTL response", t0);
     smb_close(f, NULL, NULL);
-    client_down(&cl);
-    server_stop(&s);
-}
-
-static void test_read_oob(void **state)
-{
-    (void)state;
-    read_fails("read-oob", SMB_ERR_PROTOCOL, "outside the frame");
-}
-
-static void test_huge_frame(void **state)
-{
-    (void)state;
-    read_fails("huge-frame", SMB_ERR_PROTOCOL, "frame of 2097152 bytes");
-}
-
-static void test_pending_forever(void **state)
-{
-    (void)state;
-    read_fails("pending-forever", SMB_ERR_TIMEOUT, "did not answer (READ request)");
-    read1_fails("pending-forever", SMB_ERR_TIMEOUT, "did not answer (READ request)");
-}
-
-static void test_bad_signature_read(void **state)
-{
-    (void)state;
-    read_fails("bad-signature-read", SMB_ERR_SIGNATURE, "signature does not verify");
-}
-
-static void test_close_mid_nbss(void **state)
-{
-    (void)state;
-    read_fails("close-mid-nbss", SMB_ERR_DISCONNECTED, "connection to 127.0.0.1 lost");
-    read1_fails("close-mid-nbss", SMB_ERR_DISCONNECTED, "connection to 127.0.0.1 lost");
-}
-
-static void test_close_mid_header(void **state)
-{
-    (void)state;
-    read_fails("close-mid-header", SMB_ERR_DISCONNECTED, "connection to 127.0.0.1 lost");
-    read1_fails("close-mid-header", SMB_ERR_DISCONNECTED, "connection to 127.0.0.1 lost");
-}
-
-static void test_close_mid_read(void **state)
-{
-    (void)state;
-    read_fails("close-mid-read", SMB_ERR_DISCONNECTED, "connection to 127.0.0.1 lost");
-    read1_fails("close-mid-read", SMB_ERR_DISCONNECTED, "connection to 127.0.0.1 lost");
-}
-
-static void test_stall_mid_read(void **state)
-{
-    (void)state;
-    read_fails("stall-mid-read", SMB_ERR_TIMEOUT, "did not answer (READ request)");
-    read1_fails("stall-mid-read", SMB_ERR_TIMEOUT, "did not answer (READ request)");
+    client_stop(&cl, &s);
 }
 
 /* ------------------------------------------------------------ short WRITEs */
@@ -749,8 +677,7 @@ static void short_writes(int signing)
     assert_int_equal(st.last_write_time, bi.last_write_time);
 
     free(data);
-    client_down(&cl);
-    server_stop(&s);
+    client_stop(&cl, &s);
     store_remove(store);
 }
 
@@ -857,9 +784,8 @@ static void test_duplicate_names(void **state)
 {
     (void)state;
     static server s;
-    server_start(&s, "duplicate-names");
     client cl;
-    client_up(&cl, &s);
+    client_start(&cl, &s, "duplicate-names");
     smb_error err = {0};
     smb_open *d = smb_open_dir(cl.tree, "", &err);
     assert_non_null(d);
@@ -878,45 +804,230 @@ static void test_duplicate_names(void **state)
     assert_int_equal(sizes, 5 + 7);
     smb_dir_finish(it);
     smb_close(d, NULL, NULL);
-    client_down(&cl);
-    server_stop(&s);
+    client_stop(&cl, &s);
 }
+
+/*
+ * smb_read_file_ex counting streams on a server without
+ * FileStreamInformation, which fails what follows a failed related request
+ * alike (MS-SMB2 3.3.5.2.7.2): the refused query fails nothing, the CLOSE
+ * failed with it is made by the file id (else the read would fail with
+ * STATUS_NOT_SUPPORTED), and the count says the file system keeps no
+ * streams.
+ */
+static void test_streams_query_refused(void **state)
+{
+    (void)state;
+    static server s;
+    client cl;
+    client_start(&cl, &s, "good");
+    smb_error err = {0};
+    char small[64];
+    size_t n = 0;
+    smb_file_info info;
+    memset(&info, 0, sizeof info);
+    smb_read_extras x = {.want_streams = true};
+    for (int i = 0; i < 3; i++) { /* each time the handle is closed by its id */
+        x.streams = -7;
+        assert_int_equal(smb_read_file_ex(cl.tree, "good1.txt", small, sizeof small, &n, &info, &x, &err), 0);
+        assert_int_equal(n, 20);
+        assert_memory_equal(small, "hello hostile world\n", 20);
+        assert_int_equal(info.end_of_file, 20); /* from the CLOSE by id */
+        assert_int_equal(x.streams, 0);
+    }
+    /* Past one READ (MaxReadSize 64 KiB): open, READs, the query on the open, close. */
+    uint8_t *buf = malloc(100000);
+    assert_non_null(buf);
+    x.streams = -7;
+    assert_int_equal(smb_read_file_ex(cl.tree, "good2.bin", buf, 100000, &n, &info, &x, &err), 0);
+    assert_int_equal(n, 100000);
+    assert_int_equal(buf[99999], pattern_byte(99999));
+    assert_int_equal(x.streams, 0);
+    free(buf);
+    client_stop(&cl, &s);
+}
+
+/*
+ * smb_read_file_ex with streams and a descriptor on a server that keeps
+ * neither: the stream query is refused, the descriptor query fails alike
+ * (its own error, STATUS_NOT_SUPPORTED), the CLOSE too and is made by the
+ * file id; the data comes all the same, on the one-compound path and on
+ * the open past one READ.
+ */
+static void test_sd_query_refused(void **state)
+{
+    (void)state;
+    static server s;
+    client cl;
+    client_start(&cl, &s, "good");
+    smb_error err = {0};
+    char small[64];
+    size_t n = 0;
+    smb_file_info info;
+    smb_read_extras x = {.want_streams = true, .secinfo = SMB_SECINFO_OWNER | SMB_SECINFO_DACL};
+    for (int i = 0; i < 3; i++) {
+        memset(&info, 0, sizeof info);
+        assert_int_equal(smb_read_file_ex(cl.tree, "good1.txt", small, sizeof small, &n, &info, &x, &err), 0);
+        assert_int_equal(n, 20);
+        assert_memory_equal(small, "hello hostile world\n", 20);
+        assert_int_equal(info.end_of_file, 20); /* from the CLOSE by id */
+        assert_int_equal(x.streams, 0);
+        assert_null(x.sd);
+        assert_int_equal(x.sd_len, 0);
+        assert_int_equal(x.sd_err.code, SMB_ERR_UNSUPPORTED);
+        assert_non_null(strstr(x.sd_err.message, "STATUS_NOT_SUPPORTED"));
+    }
+    uint8_t *buf = malloc(100000);
+    assert_non_null(buf);
+    assert_int_equal(smb_read_file_ex(cl.tree, "good2.bin", buf, 100000, &n, &info, &x, &err), 0);
+    assert_int_equal(n, 100000);
+    assert_int_equal(buf[99999], pattern_byte(99999));
+    assert_int_equal(x.sd_err.code, SMB_ERR_UNSUPPORTED);
+    assert_null(x.sd);
+    free(buf);
+    client_stop(&cl, &s);
+}
+
+/*
+ * bad-sd: a descriptor answer whose buffer runs past its frame, or is
+ * longer than asked, is the query's own SMB_ERR_PROTOCOL; the data read in
+ * the same compound (or on the open) is kept, and the connection goes on.
+ */
+static void test_bad_sd(void **state)
+{
+    (void)state;
+    static server s;
+    client cl;
+    client_start(&cl, &s, "bad-sd");
+    smb_error err = {0};
+    char small[64];
+    size_t n = 0;
+    smb_file_info info;
+    smb_read_extras x = {.secinfo = SMB_SECINFO_DACL};
+    static const struct {
+        const char *path, *text;
+        size_t len;
+    } cases[] = {{"good1.txt", "hello hostile world\n", 20}, {"sub/good3.txt", "third file\n", 11}};
+    for (size_t i = 0; i < 2; i++) {
+        memset(small, 0, sizeof small);
+        assert_int_equal(smb_read_file_ex(cl.tree, cases[i].path, small, sizeof small, &n, &info, &x, &err), 0);
+        assert_int_equal(n, cases[i].len);
+        assert_memory_equal(small, cases[i].text, cases[i].len);
+        assert_int_equal(info.end_of_file, cases[i].len);
+        if (x.sd_err.code != SMB_ERR_PROTOCOL || !strstr(x.sd_err.message, "malformed"))
+            fail_msg("[%s] %s: expected a malformed descriptor answer, got %d: %s", current_mode, cases[i].path,
+                     x.sd_err.code, x.sd_err.message);
+        assert_null(x.sd);
+        assert_int_equal(x.sd_len, 0);
+    }
+    /* On the open (past one READ): the query asks 4 KiB and gets 8 bytes more. */
+    uint8_t *buf = malloc(100000);
+    assert_non_null(buf);
+    assert_int_equal(smb_read_file_ex(cl.tree, "good2.bin", buf, 100000, &n, &info, &x, &err), 0);
+    assert_int_equal(n, 100000);
+    assert_int_equal(buf[99999], pattern_byte(99999));
+    assert_int_equal(x.sd_err.code, SMB_ERR_PROTOCOL);
+    assert_null(x.sd);
+    free(buf);
+    /* The connection is fine: a plain read works. */
+    assert_int_equal(smb_read_file(cl.tree, "good1.txt", small, sizeof small, &n, &info, &err), 0);
+    assert_int_equal(n, 20);
+    client_stop(&cl, &s);
+}
+
+/*
+ * smb_write_file_ex with a descriptor the store refuses (it keeps none:
+ * STATUS_NOT_SUPPORTED; what follows in the compound fails alike):
+ * the call fails saying so, nothing is left under either name, and the
+ * handle the CREATE opened is closed by its id each time (the server holds
+ * 64 opens: 70 such writes would run out).
+ */
+static void test_sd_set_refused(void **state)
+{
+    (void)state;
+    static server s;
+    char store[256];
+    store_make(store, sizeof store);
+    server_start_store(&s, "good", store);
+    client cl;
+    client_up(&cl, &s);
+    smb_error err = {0};
+    assert_int_equal(smb_mkdir(cl.tree, "up", &err), 0);
+    /* Self-relative (MS-DTYP 2.4.6): a header whose DACL (empty, 8 bytes) follows at 20. */
+    static const uint8_t sd[28] = {1, 0, 0x04, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 20, 0, 0, 0,
+                                   2, 0, 8, 0,    0, 0, 0, 0};
+    smb_write_extras x = {.sd = sd, .sd_len = sizeof sd, .secinfo = SMB_SECINFO_DACL};
+    uint8_t data[100];
+    for (size_t i = 0; i < sizeof data; i++)
+        data[i] = up_byte(i);
+    smb_basic_info bi = {.last_write_time = 133000000000000000ull};
+    smb_file_info info, st;
+    for (int i = 0; i < 70; i++) {
+        uint64_t t0 = now_ms();
+        int rc = smb_write_file_ex(cl.tree, "up/.tmp-sd", data, sizeof data, &bi, "up/sd.bin", &info, &x, &err);
+        expect_error(rc, &err, SMB_ERR_UNSUPPORTED, "set the security descriptor of 'up/.tmp-sd'", t0);
+        assert_non_null(strstr(err.message, "STATUS_NOT_SUPPORTED"));
+        assert_true(x.sd_refused);
+        assert_int_equal(smb_stat(cl.tree, "up/.tmp-sd", &st, &err), SMB_ERR_NOT_FOUND);
+        assert_int_equal(smb_stat(cl.tree, "up/sd.bin", &st, &err), SMB_ERR_NOT_FOUND);
+    }
+    /* A descriptor shorter than its header is refused before anything is sent. */
+    x.sd_len = 12;
+    assert_int_equal(smb_write_file_ex(cl.tree, "up/.tmp-sd", data, sizeof data, &bi, "up/sd.bin", &info, &x, &err),
+                     SMB_ERR_INVALID_ARG);
+    assert_false(x.sd_refused);
+    /* Without one the same call works, and so it does with x NULL. */
+    x.sd = NULL;
+    x.sd_refused = true;
+    assert_int_equal(smb_write_file_ex(cl.tree, "up/.tmp-sd", data, sizeof data, &bi, "up/sd.bin", &info, &x, &err),
+                     0);
+    assert_false(x.sd_refused);
+    check_uploaded(&cl, "up/sd.bin", store, sizeof data);
+    assert_int_equal(smb_write_file_ex(cl.tree, "up/.tmp-2", data, sizeof data, &bi, "up/two.bin", &info, NULL, &err),
+                     0);
+    check_uploaded(&cl, "up/two.bin", store, sizeof data);
+    char left[512];
+    snprintf(left, sizeof left, "%s/up/.tmp-sd", store);
+    assert_int_equal(access(left, F_OK), -1);
+    client_stop(&cl, &s);
+    store_remove(store);
+}
+
+/* The tests of one mode each, beside the table of FAILING_MODES. */
+static const struct CMUnitTest FIXED_TESTS[] = {
+    cmocka_unit_test_teardown(test_good, teardown),
+    cmocka_unit_test_teardown(test_signed, teardown),
+    cmocka_unit_test_teardown(test_encrypted, teardown),
+    cmocka_unit_test_teardown(test_credits_65535, teardown),
+    cmocka_unit_test_teardown(test_bad_logon_signature, teardown),
+    cmocka_unit_test_teardown(test_create_ctx_oob, teardown),
+    cmocka_unit_test_teardown(test_dir_oob, teardown),
+    cmocka_unit_test_teardown(test_dirent_oob, teardown),
+    cmocka_unit_test_teardown(test_evil_listing, teardown),
+    cmocka_unit_test_teardown(test_ioctl_oob, teardown),
+    cmocka_unit_test_teardown(test_short_write, teardown),
+    cmocka_unit_test_teardown(test_short_write_signed, teardown),
+    cmocka_unit_test_teardown(test_endless_same_page, teardown),
+    cmocka_unit_test_teardown(test_endless_new_names, teardown),
+    cmocka_unit_test_teardown(test_duplicate_names, teardown),
+    cmocka_unit_test_teardown(test_streams_query_refused, teardown),
+    cmocka_unit_test_teardown(test_sd_query_refused, teardown),
+    cmocka_unit_test_teardown(test_bad_sd, teardown),
+    cmocka_unit_test_teardown(test_sd_set_refused, teardown),
+};
+#define N_FIXED_TESTS (sizeof FIXED_TESTS / sizeof FIXED_TESTS[0])
 
 int main(void)
 {
     signal(SIGALRM, on_alarm);
     signal(SIGPIPE, SIG_IGN);
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test_teardown(test_good, teardown),
-        cmocka_unit_test_teardown(test_signed, teardown),
-        cmocka_unit_test_teardown(test_encrypted, teardown),
-        cmocka_unit_test_teardown(test_credits_65535, teardown),
-        cmocka_unit_test_teardown(test_neg_secbuf_oob, teardown),
-        cmocka_unit_test_teardown(test_credits_0, teardown),
-        cmocka_unit_test_teardown(test_setup_secbuf_oob, teardown),
-        cmocka_unit_test_teardown(test_bad_logon_signature, teardown),
-        cmocka_unit_test_teardown(test_unknown_mid, teardown),
-        cmocka_unit_test_teardown(test_bad_signature, teardown),
-        cmocka_unit_test_teardown(test_plain_on_encrypted, teardown),
-        cmocka_unit_test_teardown(test_create_ctx_oob, teardown),
-        cmocka_unit_test_teardown(test_dir_oob, teardown),
-        cmocka_unit_test_teardown(test_dirent_oob, teardown),
-        cmocka_unit_test_teardown(test_evil_listing, teardown),
-        cmocka_unit_test_teardown(test_ioctl_oob, teardown),
-        cmocka_unit_test_teardown(test_read_oob, teardown),
-        cmocka_unit_test_teardown(test_huge_frame, teardown),
-        cmocka_unit_test_teardown(test_pending_forever, teardown),
-        cmocka_unit_test_teardown(test_bad_signature_read, teardown),
-        cmocka_unit_test_teardown(test_close_mid_nbss, teardown),
-        cmocka_unit_test_teardown(test_close_mid_header, teardown),
-        cmocka_unit_test_teardown(test_close_mid_read, teardown),
-        cmocka_unit_test_teardown(test_stall_mid_read, teardown),
-        cmocka_unit_test_teardown(test_short_write, teardown),
-        cmocka_unit_test_teardown(test_short_write_signed, teardown),
-        cmocka_unit_test_teardown(test_endless_same_page, teardown),
-        cmocka_unit_test_teardown(test_endless_new_names, teardown),
-        cmocka_unit_test_teardown(test_duplicate_names, teardown),
-    };
+    struct CMUnitTest tests[N_FIXED_TESTS + N_FAILING_MODES];
+    memcpy(tests, FIXED_TESTS, sizeof FIXED_TESTS);
+    for (size_t i = 0; i < N_FAILING_MODES; i++)
+        tests[N_FIXED_TESTS + i] = (struct CMUnitTest){.name = FAILING_MODES[i].test,
+                                                       .test_func = test_failing_mode,
+                                                       .teardown_func = teardown,
+                                                       .initial_state = (void *)&FAILING_MODES[i]};
     if (getenv("HOSTILE_FILTER"))
         cmocka_set_test_filter(getenv("HOSTILE_FILTER"));
     return cmocka_run_group_tests(tests, NULL, NULL);

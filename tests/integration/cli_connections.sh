@@ -25,7 +25,6 @@ run() {
 expect_ok() {
     [ "$rc" -eq 0 ] || fail "$1: exit $rc: $(tail -n 3 "$work/out/$1.err")"
 }
-field() { jq -r ".$2" "$work/out/$1.out"; }
 
 src=$work/src
 for d in 1 2 3 4; do

@@ -31,29 +31,17 @@ cleanup_dirs=("$share_other")
 mkdir -p -- "$share_other"
 
 # smbcopy_run TAG ARGS...: run smbcopy --json with the fixture's credentials;
-# stdout goes to $work/TAG.json, stderr to $work/TAG.err; sets rc.
+# stdout goes to $work/out/TAG.out (field reads it), stderr to
+# $work/out/TAG.err; sets rc.
 smbcopy_run() {
     local tag=$1
     shift
-    printf '%q ' "$cli" -A "$auth" --json "$@" >"$work/$tag.cmd"
-    echo "+ $(cat "$work/$tag.cmd")"
+    printf '%q ' "$cli" -A "$auth" --json "$@" >"$work/out/$tag.cmd"
+    echo "+ $(cat "$work/out/$tag.cmd")"
     set +e
-    timeout 240 "$cli" -A "$auth" --json "$@" >"$work/$tag.json" 2>"$work/$tag.err"
+    timeout 240 "$cli" -A "$auth" --json "$@" >"$work/out/$tag.out" 2>"$work/out/$tag.err"
     rc=$?
     set -e
-}
-
-# show TAG: the command, its stderr and stdout (for failure messages).
-show() {
-    {
-        echo "---- command: $(cat "$work/$1.cmd")"
-        echo "---- stderr:"
-        tail -n 30 "$work/$1.err"
-        echo "---- stdout:"
-        head -c 4000 "$work/$1.json"
-        echo
-        echo "----"
-    } >&2
 }
 
 # expect_ok TAG: exit 0, one JSON object on stdout, no failed file.
@@ -64,29 +52,19 @@ expect_ok() {
         show "$tag"
         return 1
     fi
-    if [ "$(jq -s 'length' "$work/$tag.json" 2>/dev/null)" != 1 ] ||
-        [ "$(jq -r 'type' "$work/$tag.json")" != object ]; then
+    if [ "$(jq -s 'length' "$work/out/$tag.out" 2>/dev/null)" != 1 ] ||
+        [ "$(jq -r 'type' "$work/out/$tag.out")" != object ]; then
         fail "$tag: stdout is not one JSON object"
         show "$tag"
         return 1
     fi
     local failed
-    failed=$(jq -r '.files_failed' "$work/$tag.json")
-    if [ "$failed" != 0 ] || [ "$(jq -r '.failures | length' "$work/$tag.json")" != 0 ]; then
-        fail "$tag: files_failed=$failed, failures: $(jq -c '.failures' "$work/$tag.json")"
+    failed=$(jq -r '.files_failed' "$work/out/$tag.out")
+    if [ "$failed" != 0 ] || [ "$(jq -r '.failures | length' "$work/out/$tag.out")" != 0 ]; then
+        fail "$tag: files_failed=$failed, failures: $(jq -c '.failures' "$work/out/$tag.out")"
         return 1
     fi
     return 0
-}
-
-# field TAG KEY: a field of the JSON summary.
-field() { jq -r ".$2" "$work/$1.json"; }
-
-# expect_field TAG KEY VALUE
-expect_field() {
-    local got
-    got=$(field "$1" "$2")
-    [ "$got" = "$3" ] || fail "$1: $2 is $got, expected $3"
 }
 
 # expect_same TAG A B [compare-trees options]: the trees are identical.

@@ -45,17 +45,7 @@ smbcopy_run() {
 mask() {
     sed -e "s/$SMBCOPY_TEST_PASSWORD/***/g" -e "s/${wrong_pw:-Wr0ng}/***/g"
 }
-show() {
-    {
-        echo "---- command: $(mask <"$work/out/$1.cmd")"
-        echo "---- stderr:"
-        tail -n 30 "$work/out/$1.err"
-        echo "---- stdout:"
-        head -c 4000 "$work/out/$1.out"
-        echo
-        echo "----"
-    } | mask >&2
-}
+show_filter=mask
 # expect_rc TAG WANT...: the exit status is one of WANT.
 expect_rc() {
     local tag=$1 w
@@ -90,12 +80,6 @@ json_ok() {
         show "$1"
         return 1
     fi
-}
-field() { jq -r ".$2" "$work/out/$1.out"; }
-expect_field() {
-    local got
-    got=$(field "$1" "$2")
-    [ "$got" = "$3" ] || fail "$1: $2 is $got, expected $3"
 }
 # no_leftovers TAG DIR [ALLOWED_LIST_FILE]: no temporary file under DIR, and
 # when a list of allowed relative paths is given, nothing else either.

@@ -23,17 +23,6 @@ set -euo pipefail
 
 cli_test_dirs cli_filters
 
-show() {
-    {
-        echo "---- stderr of $1:"
-        tail -n 30 "$work/out/$1.err"
-        echo "---- stdout:"
-        head -c 4000 "$work/out/$1.out"
-        echo
-        echo "----"
-    } >&2
-}
-
 # The source: .txt and .log files at several depths, a directory named
 # cache below a/, an empty directory.
 make_src() {

@@ -47,7 +47,6 @@ expect_ok() {
         show "$1"
     fi
 }
-field() { jq -r ".$2" "$work/out/$1.out"; }
 same_tree() { # A B TAG
     if ! diff -r -- "$1" "$2" >"$work/out/$3.diff" 2>&1; then
         fail "$3: trees differ: $(head -n 5 "$work/out/$3.diff" | tr '\n' ' ')"

@@ -44,21 +44,6 @@ export XDG_STATE_HOME=$work/state
 
 EDGE_NO_SPARSE=1 EDGE_MANY=400 bash "$fixtures/make-edge-tree.sh" "$share/orig" >/dev/null
 
-expect() {
-    local tag=$1 want=$2
-    [ "$rc" -eq "$want" ] || fail "$tag: exit $rc, expected $want: $(head -c 400 "$work/out/$tag.err")"
-}
-same() {
-    local tag=$1 a=$2 b=$3
-    shift 3
-    bash "$fixtures/compare-trees.sh" "$@" "$a" "$b" >"$work/out/$tag.cmp" 2>&1 ||
-        fail "$tag: the trees differ: $(head -n 6 "$work/out/$tag.cmp" | tr '\n' ' ')"
-}
-no_temps() {
-    local tag=$1 dir=$2 left
-    left=$(find "$dir" -name '.smbcopy-*' | head -n 3)
-    [ -z "$left" ] || fail "$tag: temporary entries left: $left"
-}
 
 # --- round trip ------------------------------------------------------------------
 
@@ -87,17 +72,17 @@ grep -q '^hidden.txt H' "$work/out/attrs-orig" && grep -q '^ro-system.txt RS' "$
     fail "setmode did not take: $(tr '\n' ' ' <"$work/out/attrs-orig")"
 
 cli_run archive "$url/orig" "$work/orig.tar.zst"
-expect archive 0
+expect_exit archive 0
 cli_run to-share "$work/orig.tar.zst" "$url/restored"
-expect to-share 0
-same to-share "$share/orig" "$share/restored"
+expect_exit to-share 0
+same_trees to-share "$share/orig" "$share/restored"
 no_temps to-share "$share/restored"
 attrs_of "$name/restored" >"$work/out/attrs-restored"
 diff "$work/out/attrs-orig" "$work/out/attrs-restored" >/dev/null ||
     fail "DOS attributes or creation times not restored: $(tr '\n' ' ' <"$work/out/attrs-restored"), expected $(tr '\n' ' ' <"$work/out/attrs-orig")"
 cli_run to-local "$work/orig.tar.zst" "$work/local"
-expect to-local 0
-same to-local "$share/orig" "$work/local"
+expect_exit to-local 0
+same_trees to-local "$share/orig" "$work/local"
 no_temps to-local "$work/local"
 # smbclient reads back what the restore wrote.
 big=$(cd "$share/orig" && find . -type f -size +1M -printf '%P\n' | head -n 1)
@@ -109,8 +94,8 @@ else
 fi
 # Again over the result: still identical, nothing left over.
 cli_run again "$work/orig.tar.zst" "$url/restored"
-expect again 0
-same again "$share/orig" "$share/restored"
+expect_exit again 0
+same_trees again "$share/orig" "$share/restored"
 no_temps again "$share/restored"
 attrs_of "$name/restored" >"$work/out/attrs-again"
 diff "$work/out/attrs-orig" "$work/out/attrs-again" >/dev/null ||
@@ -128,8 +113,8 @@ timeout 300 "$cli" -A "$auth" --no-progress - "$url/fromstdin" <"$work/plain.tar
     2>"$work/out/stdin.err"
 rc=$?
 set -e
-expect stdin 0
-same stdin "$work/plain" "$share/fromstdin"
+expect_exit stdin 0
+same_trees stdin "$work/plain" "$share/fromstdin"
 
 # --- malicious entries ---------------------------------------------------------------
 
@@ -149,7 +134,7 @@ printf 'bs\n' >"$mal/in/back\\slash.txt"
 rm -f "$outside/abs.txt"
 before=$(cd "$work" && find . \( -path ./evil-dst -o -path ./state \) -prune -o -print | LC_ALL=C sort)
 cli_run evil "$work/evil.tar" "$work/evil-dst"
-expect evil 1
+expect_exit evil 1
 after=$(cd "$work" && find . \( -path ./evil-dst -o -path ./state \) -prune -o -print | LC_ALL=C sort)
 # Nothing appeared outside the destination (out/ holds this test's own output files).
 extra=$(comm -13 <(echo "$before") <(echo "$after") | grep -v '^\./out/' || true)
@@ -166,7 +151,7 @@ done
 no_temps evil "$work/evil-dst"
 # The same into a share.
 cli_run evil-share "$work/evil.tar" "$url/evil"
-expect evil-share 1
+expect_exit evil-share 1
 [ ! -e "$share/x" ] || fail "evil-share: ../x was written next to the destination"
 [ "$(cat "$share/evil/good/ok.txt" 2>/dev/null)" = fine ] || fail "evil-share: good/ok.txt was not restored"
 
@@ -180,7 +165,7 @@ printf 'g\n' >"$inc/gone/deeper/g.txt"
 printf 'keep\n' >"$inc/keep.txt"
 head -c 2000000 /dev/urandom >"$inc/same/unchanged.bin"
 cli_run inc-base --snapshot "$work/inc.snap" "$url/inc" "$work/inc-base.tar.zst"
-expect inc-base 0
+expect_exit inc-base 0
 [ -s "$work/inc.snap" ] || fail "inc-base: no snapshot file written"
 printf 'changed\n' >"$inc/a/one.txt"
 touch -d '2030-01-01 00:00:00' "$inc/a/one.txt"
@@ -189,17 +174,17 @@ mkdir "$inc/newdir"
 printf 'nd\n' >"$inc/newdir/nd.txt"
 rm -rf -- "$inc/gone" "$inc/keep.txt"
 cli_run inc-1 --snapshot "$work/inc.snap" "$url/inc" "$work/inc-1.tar.zst"
-expect inc-1 0
+expect_exit inc-1 0
 tar -I zstd -tf "$work/inc-1.tar.zst" >"$work/out/inc-1.list"
 grep -q 'unchanged.bin' "$work/out/inc-1.list" && fail "inc-1: the increment holds an unchanged file"
 for f in a/one.txt a/b/new.txt newdir/nd.txt; do
     grep -qx "$f" "$work/out/inc-1.list" || fail "inc-1: the increment lacks $f"
 done
 cli_run inc-r0 "$work/inc-base.tar.zst" "$url/inc-restored"
-expect inc-r0 0
+expect_exit inc-r0 0
 cli_run inc-r1 -v --incremental "$work/inc-1.tar.zst" "$url/inc-restored"
-expect inc-r1 0
-same incremental "$inc" "$share/inc-restored"
+expect_exit inc-r1 0
+same_trees incremental "$inc" "$share/inc-restored"
 no_temps incremental "$share/inc-restored"
 [ ! -e "$share/inc-restored/.smbcopy-deleted" ] || fail "incremental: the list of deleted entries was restored as a file"
 for gone in keep.txt gone/deeper/g.txt gone/deeper/ gone/; do
@@ -207,9 +192,9 @@ for gone in keep.txt gone/deeper/g.txt gone/deeper/ gone/; do
 done
 # Without --incremental the same increment deletes nothing, and says so once.
 cli_run inc-p0 "$work/inc-base.tar.zst" "$work/inc-plain"
-expect inc-p0 0
+expect_exit inc-p0 0
 cli_run inc-p1 -v "$work/inc-1.tar.zst" "$work/inc-plain"
-expect inc-p1 0
+expect_exit inc-p1 0
 for kept in keep.txt gone/deeper/g.txt; do
     [ -f "$work/inc-plain/$kept" ] || fail "inc-plain: $kept was deleted without --incremental"
 done
@@ -232,7 +217,7 @@ printf 'F\tlink/victim\nF\treal/victim2\nF\tlfile\nF\t../outside-file\nF\t%s\nD\
 printf 'new\n' >"$work/links-src/new.txt"
 tar -C "$work/links-src" -cf "$work/links.tar" .smbcopy-deleted new.txt
 cli_run links -v --incremental "$work/links.tar" "$links"
-expect links 1
+expect_exit links 1
 [ "$(cat "$work/outside-dir/victim" 2>/dev/null)" = victim ] || fail "links: the file outside the destination was deleted"
 [ "$(cat "$work/outside-file" 2>/dev/null)" = outside ] || fail "links: the file a link points to was deleted"
 [ -L "$links/link" ] && [ -L "$links/lfile" ] || fail "links: a symbolic link in the destination was deleted"
@@ -249,12 +234,12 @@ done
 
 # --newer-than: only files modified after the time (directories kept for the structure).
 cli_run newer --newer-than 2029-12-31T00:00:00Z "$url/inc" "$work/newer.tar"
-expect newer 0
+expect_exit newer 0
 tar -tf "$work/newer.tar" | grep -v '/$' >"$work/out/newer.list" || true
 [ "$(cat "$work/out/newer.list")" = "a/one.txt" ] ||
     fail "newer-than: expected only a/one.txt (modified in 2030), got: $(tr '\n' ' ' <"$work/out/newer.list")"
 cli_run newer-bad --newer-than yesterday "$url/inc" "$work/newer-bad.tar"
-expect newer-bad 2
+expect_exit newer-bad 2
 
 # --- a destination that refuses writes ---------------------------------------------------
 
@@ -264,12 +249,12 @@ ro=smb://$SMBCOPY_TEST_HOST:$SMBCOPY_TEST_PORT/$SMBCOPY_TEST_READONLY_SHARE
 ro_dir=$SMBCOPY_TEST_READONLY_SHARE_DIR
 before=$(ls -A "$ro_dir" | sort | tr '\n' ' ')
 cli_run ro-dir "$work/orig.tar.zst" "$ro/restored"
-expect ro-dir 1
+expect_exit ro-dir 1
 grep -q 'cannot create the destination.*access denied' "$work/out/ro-dir.err" ||
     fail "read-only: no clear message: $(cat "$work/out/ro-dir.err")"
 [ "$(grep -c . "$work/out/ro-dir.err")" -eq 1 ] || fail "read-only: expected one line on stderr"
 cli_run ro-root --json "$work/orig.tar.zst" "$ro"
-expect ro-root 1
+expect_exit ro-root 1
 grep -q '"files_failed":[1-9]' "$work/out/ro-root.out" || fail "read-only: no failed files counted"
 grep -q 'access denied' "$work/out/ro-root.out" "$work/out/ro-root.err" || fail "read-only: failures do not say why"
 [ "$(ls -A "$ro_dir" | sort | tr '\n' ' ')" = "$before" ] || fail "read-only: the share changed: $(ls -A "$ro_dir")"
@@ -290,7 +275,7 @@ tar -C "$work/sparse" --sparse --format=posix -cf "$work/sparse.tar" .
 for dst in "$url/sparse-back" "$work/sparse-back"; do
     case $dst in smb:*) there=$share/sparse-back ;; *) there=$dst ;; esac
     cli_run sparse "$work/sparse.tar" "$dst"
-    expect sparse 0
+    expect_exit sparse 0
     for f in vm.img tail.bin; do
         cmp "$there/$f" "$work/sparse/$f" || fail "sparse: $f restored to $dst differs"
     done

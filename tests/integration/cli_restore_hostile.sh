@@ -24,22 +24,6 @@ cli_test_dirs cli_restore_hostile
 export XDG_STATE_HOME=$work/state
 gen=$fixtures/make-hostile-tar.sh
 
-expect() {
-    local tag=$1 want=$2
-    [ "$rc" -eq "$want" ] || fail "$tag: exit $rc, expected $want: $(head -c 400 "$work/out/$tag.err")"
-}
-same() {
-    local tag=$1 a=$2 b=$3
-    shift 3
-    bash "$fixtures/compare-trees.sh" "$@" "$a" "$b" >"$work/out/$tag.cmp" 2>&1 ||
-        fail "$tag: the trees differ: $(head -n 6 "$work/out/$tag.cmp" | tr '\n' ' ')"
-}
-no_temps() {
-    local tag=$1 dir=$2 left
-    left=$(find "$dir" -name '.smbcopy-*' | head -n 3)
-    [ -z "$left" ] || fail "$tag: temporary entries left: $left"
-}
-field() { jq -r ".$2" "$work/out/$1.out"; }
 # every_entry_counted TAG TOTAL: of TOTAL file entries none failed, copied + skipped = TOTAL.
 every_entry_counted() {
     local tag=$1 total=$2 copied skipped
@@ -69,8 +53,8 @@ for round in 1 2 3; do
     for where in "$work/dst-new$round" "$work/dst-exist$round"; do
         tag=dups-${where##*/}
         cli_run "$tag" --json --threads 8 "$work/dups.tar" "$where"
-        expect "$tag" 0
-        same "$tag" "$work/dups-want" "$where"
+        expect_exit "$tag" 0
+        same_trees "$tag" "$work/dups-want" "$where"
         no_temps "$tag" "$where"
         every_entry_counted "$tag" "$entries"
     done
@@ -81,8 +65,8 @@ printf 'old\n' >"$share/exist/one.txt"
 for where in new exist; do
     tag=dups-share-$where
     cli_run "$tag" --json --threads 8 "$work/dups.tar" "$url/$where"
-    expect "$tag" 0
-    same "$tag" "$work/dups-want" "$share/$where"
+    expect_exit "$tag" 0
+    same_trees "$tag" "$work/dups-want" "$share/$where"
     no_temps "$tag" "$share/$where"
     every_entry_counted "$tag" "$entries"
 done
@@ -95,7 +79,7 @@ size=$(stat -c %s "$work/deep.tar")
 before=$(snapshot_work)
 cli_run deep "$work/deep.tar" "$work/dst-deep"
 [ "$rc" -lt 128 ] || fail "deep: killed by signal $((rc - 128))"
-expect deep 1
+expect_exit deep 1
 grep -q 'FAILED *d/d/d/.*(a name of 200006 bytes): refused entry from the archive: .*1024' "$work/out/deep.out" ||
     fail "deep: no refusal naming the depth limit: $(grep -a FAILED "$work/out/deep.out" | cut -c1-400)"
 long=$(awk 'length > 1000' "$work/out/deep.out" | wc -l)
@@ -106,16 +90,16 @@ nothing_outside deep "$before"
 no_temps deep "$work/dst-deep"
 cli_run deep-share "$work/deep.tar" "$url/deep"
 [ "$rc" -lt 128 ] || fail "deep-share: killed by signal $((rc - 128))"
-expect deep-share 1
+expect_exit deep-share 1
 [ "$(cat "$share/deep/ok.txt" 2>/dev/null)" = ok ] || fail "deep-share: ok.txt was not restored"
 [ ! -e "$share/deep/d" ] || fail "deep-share: directories of the refused entry were made"
 # Inside the limit: restored whole.
 bash "$gen" deep "$work/deep1000.tar" 1000
 cli_run deep1000 "$work/deep1000.tar" "$work/dst-deep1000"
-expect deep1000 0
+expect_exit deep1000 0
 mkdir "$work/deep1000-want"
 tar -C "$work/deep1000-want" -xf "$work/deep1000.tar"
-same deep1000 "$work/deep1000-want" "$work/dst-deep1000"
+same_trees deep1000 "$work/deep1000-want" "$work/dst-deep1000"
 
 # --- many directories -----------------------------------------------------------------------
 
@@ -123,15 +107,15 @@ bash "$gen" dirs "$work/dirs.tar" 3000
 mkdir "$work/dirs-want"
 tar -C "$work/dirs-want" -xf "$work/dirs.tar"
 cli_run dirs "$work/dirs.tar" "$work/dst-dirs"
-expect dirs 0
-same dirs "$work/dirs-want" "$work/dst-dirs" --dir-mtime
+expect_exit dirs 0
+same_trees dirs "$work/dirs-want" "$work/dst-dirs" --dir-mtime
 no_temps dirs "$work/dst-dirs"
 cli_run dirs-share "$work/dirs.tar" "$url/dirs"
-expect dirs-share 0
-same dirs-share "$work/dirs-want" "$share/dirs"
+expect_exit dirs-share 0
+same_trees dirs-share "$work/dirs-want" "$share/dirs"
 # Again over what is there: nothing changes.
 cli_run dirs-again "$work/dirs.tar" "$work/dst-dirs"
-expect dirs-again 0
-same dirs-again "$work/dirs-want" "$work/dst-dirs" --dir-mtime
+expect_exit dirs-again 0
+same_trees dirs-again "$work/dirs-want" "$work/dst-dirs" --dir-mtime
 
 cli_test_end "cli_restore_hostile: duplicate entries (last wins), a 100,000-component path refused, many directories"

@@ -33,74 +33,88 @@ mkdir -p "$share/seed/sub"
 echo hello >"$share/seed/a.txt"
 head -c 200000 /dev/urandom >"$share/seed/sub/b.bin"
 
-# cmdline_while_running TAG ARGS...: start smbcopy ARGS in the background,
-# wait until it runs, keep its command line in $work/out/TAG.cmdline, let it finish; rc.
-cmdline_while_running() {
+# connected_to PORT PID: PID has a TCP connection to 127.0.0.1:PORT (it is
+# past parsing its arguments, which scrubs them, and waits on the server).
+connected_to() {
+    ss -Htnp state established dst "127.0.0.1:$1" 2>/dev/null | grep -q "pid=$2,"
+}
+
+# cmdline_while_connected TAG PORT ARGS...: start smbcopy ARGS in the
+# background against the silent server on PORT, wait (at most 60 s, however
+# loaded the machine) until it has connected, keep its command line in
+# $work/out/TAG.cmdline, then stop it.
+cmdline_while_connected() {
+    local tag=$1 port=$2
+    shift 2
+    "$cli" --no-progress --timeout 120 "$@" </dev/null >"$work/out/$tag.out" 2>"$work/out/$tag.err" &
+    run_pid=$!
+    : >"$work/out/$tag.cmdline"
+    for _ in $(seq 6000); do
+        if connected_to "$port" "$run_pid"; then
+            tr '\0' ' ' <"/proc/$run_pid/cmdline" >"$work/out/$tag.cmdline" 2>/dev/null || true
+            break
+        fi
+        kill -0 "$run_pid" 2>/dev/null || break
+        sleep 0.01
+    done
+    kill -9 "$run_pid" 2>/dev/null || true
+    wait "$run_pid" 2>/dev/null || true
+    run_pid=
+}
+
+# run_real TAG ARGS...: smbcopy ARGS against the real server; rc.
+run_real() {
     local tag=$1
     shift
     set +e
-    "$cli" --no-progress "$@" </dev/null >"$work/out/$tag.out" 2>"$work/out/$tag.err" &
-    run_pid=$!
-    set -e
-    for _ in $(seq 200); do
-        tr '\0' ' ' <"/proc/$run_pid/cmdline" >"$work/out/$tag.cmdline" 2>/dev/null || true
-        grep -q -- "--no-progress" "$work/out/$tag.cmdline" 2>/dev/null && break
-        sleep 0.01
-    done
-    sleep 0.2 # past start-up: the arguments are scrubbed by then (a quick run may have ended)
-    if [ -r "/proc/$run_pid/cmdline" ]; then
-        tr '\0' ' ' <"/proc/$run_pid/cmdline" >"$work/out/$tag.cmdline" 2>/dev/null || true
-    fi
-    set +e
-    wait "$run_pid"
+    "$cli" --no-progress "$@" </dev/null >"$work/out/$tag.out" 2>"$work/out/$tag.err"
     rc=$?
     set -e
-    run_pid=
 }
 
 # --- passwords gone from the command line, and still used ---------------------------
 "$silent" >"$work/silent.port" 2>/dev/null &
 srv_pid=$!
-for _ in $(seq 100); do [ -s "$work/silent.port" ] && break; sleep 0.05; done
+for _ in $(seq 600); do [ -s "$work/silent.port" ] && break; sleep 0.05; done
 sport=$(head -n1 "$work/silent.port")
+[ -n "$sport" ] || die "the silent server gave no port"
 
 # A server that never answers keeps smbcopy running while its command line is read.
-cmdline_while_running url-silent --timeout 3 "smb://$user:$secret@127.0.0.1:$sport/share/x" "$work/url-silent"
+cmdline_while_connected url-silent "$sport" "smb://$user:$secret@127.0.0.1:$sport/share/x" "$work/url-silent"
 grep -q "127.0.0.1:$sport/share/x" "$work/out/url-silent.cmdline" || fail "url-silent: command line not read: $(cat "$work/out/url-silent.cmdline")"
 ! grep -qF "$secret" "$work/out/url-silent.cmdline" || fail "url-silent: the URL's password is on the command line: $(cat "$work/out/url-silent.cmdline")"
-cmdline_while_running u-silent --timeout 3 -U "$user%$secret" "smb://127.0.0.1:$sport/share/x" "$work/u-silent"
+cmdline_while_connected u-silent "$sport" -U "$user%$secret" "smb://127.0.0.1:$sport/share/x" "$work/u-silent"
 grep -q -- "-U $user%" "$work/out/u-silent.cmdline" || fail "u-silent: command line not read: $(cat "$work/out/u-silent.cmdline")"
 ! grep -qF "$secret" "$work/out/u-silent.cmdline" || fail "u-silent: -U's password is on the command line: $(cat "$work/out/u-silent.cmdline")"
 
 # The real server: the scrubbed password still logs on (these runs end too
-# quickly for their command line to be read reliably: the runs above show it).
-cmdline_while_running url-real "smb://$user:$pw@$host/$SMBCOPY_TEST_SHARE/$name/seed" "$work/url-real"
+# quickly for their command line to be read: the runs above show it).
+run_real url-real "smb://$user:$pw@$host/$SMBCOPY_TEST_SHARE/$name/seed" "$work/url-real"
 [ "$rc" -eq 0 ] || fail "url-real: exit $rc: $(cat "$work/out/url-real.err")"
 diff -r "$share/seed" "$work/url-real" >/dev/null || fail "url-real: the download differs"
 grep -q "^warning: a password in the URL" "$work/out/url-real.err" || fail "url-real: no warning about the URL's password"
-cmdline_while_running u-real -U "$user%$pw" "smb://$host/$SMBCOPY_TEST_SHARE/$name/seed" "$work/u-real"
+run_real u-real -U "$user%$pw" "smb://$host/$SMBCOPY_TEST_SHARE/$name/seed" "$work/u-real"
 [ "$rc" -eq 0 ] || fail "u-real: exit $rc: $(cat "$work/out/u-real.err")"
 diff -r "$share/seed" "$work/u-real" >/dev/null || fail "u-real: the download differs"
 
 # --- not dumpable ---------------------------------------------------------------------
 mkdir -p "$work/nobody"
 chmod 0777 "$work/nobody"
-set +e
 XDG_STATE_HOME=$work/nobody setpriv --reuid=65534 --regid=65534 --clear-groups \
-    "$cli" --no-progress --timeout 3 "smb://$user:$secret@127.0.0.1:$sport/share/x" "$work/nobody/out" \
+    "$cli" --no-progress --timeout 120 "smb://$user:$secret@127.0.0.1:$sport/share/x" "$work/nobody/out" \
     </dev/null >/dev/null 2>&1 &
 run_pid=$!
-set -e
 owner=
-for _ in $(seq 200); do
-    if [ "$(stat -c %u "/proc/$run_pid/cmdline" 2>/dev/null)" != "" ] &&
-        grep -q smbcopy "/proc/$run_pid/cmdline" 2>/dev/null; then
-        sleep 0.2
+# Once connected it is past start-up (PR_SET_DUMPABLE is set first thing).
+for _ in $(seq 6000); do
+    if connected_to "$sport" "$run_pid"; then
         owner=$(stat -c %u "/proc/$run_pid/status" 2>/dev/null || true)
         break
     fi
+    kill -0 "$run_pid" 2>/dev/null || break
     sleep 0.01
 done
+kill -9 "$run_pid" 2>/dev/null || true
 wait "$run_pid" 2>/dev/null || true
 run_pid=
 [ "$owner" = 0 ] || fail "dumpable: smbcopy running as nobody has its /proc entries owned by uid '$owner', not root (it is dumpable)"

@@ -71,7 +71,6 @@ staging_holds_source_files() {
         [ -z "$bad" ] || fail "$tag: files in $stage that the source lacks: $bad"
     done
 }
-json_field() { jq -r ".$2" "$work/out/$1.out"; }
 
 # --- a plain copy, both directions -------------------------------------------
 mkdir -p "$share/up" "$work/down"
@@ -120,8 +119,8 @@ interrupt_resume() {
     local rc=$?
     [ $rc -eq 0 ] || fail "$tag: rerun exit $rc: $(tail -n 3 "$work/out/$tag-2.err")"
     local skipped copied
-    skipped=$(json_field "$tag-2" files_skipped)
-    copied=$(json_field "$tag-2" files_copied)
+    skipped=$(field "$tag-2" files_skipped)
+    copied=$(field "$tag-2" files_copied)
     echo "$tag: $inside files staged when killed; rerun copied $copied, skipped $skipped"
     ((skipped >= inside - 8)) || fail "$tag: the rerun skipped only $skipped of the $inside files already staged"
     same_tree "$tag" "$sd" "$dd"

@@ -31,18 +31,6 @@ smbcopy_run() {
     set -e
 }
 
-show() {
-    {
-        echo "---- command: $(cat "$work/out/$1.cmd")"
-        echo "---- stderr:"
-        tail -n 30 "$work/out/$1.err"
-        echo "---- stdout:"
-        head -c 4000 "$work/out/$1.out"
-        echo
-        echo "----"
-    } >&2
-}
-
 # expect_ok TAG: exit 0 and, for --json runs, one JSON object without failures.
 expect_ok() {
     local tag=$1
@@ -65,12 +53,6 @@ json_ok() {
         fail "$tag: files failed: $(jq -c '.failures' "$work/out/$tag.out")"
         return 1
     fi
-}
-field() { jq -r ".$2" "$work/out/$1.out"; }
-expect_field() {
-    local got
-    got=$(field "$1" "$2")
-    [ "$got" = "$3" ] || fail "$1: $2 is $got, expected $3"
 }
 # run_json TAG ARGS...: smbcopy --json ARGS; true when it exited 0 with one
 # JSON object and no failed file.

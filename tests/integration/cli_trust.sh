@@ -71,11 +71,6 @@ expect_file() { # PATH CONTENT
         fail "$1 holds '$(cat "$1")', expected '$2'"
     fi
 }
-no_temps() { # DIR TAG
-    local left
-    left=$(find "$1" -name '.smbcopy-*' 2>/dev/null | head -n 3)
-    [ -z "$left" ] || fail "$2: temporaries left: $left"
-}
 
 # --- 1. --mirror with the source inside the destination
 mkdir -p "$L/top/sub"
@@ -154,7 +149,7 @@ for i in 1 2; do
         fail "case-up-$i: the reason does not name the other file"
     expect_file "$share/case/fine.txt" fine
     [ ! -e "$share/case/Report.txt" ] && [ ! -e "$share/case/report.txt" ] || fail "case-up-$i: a colliding file was written"
-    no_temps "$share/case" case-up-$i
+    no_temps case-up-$i "$share/case"
 done
 # An existing file of that name keeps its bytes.
 echo existing >"$share/case/REPORT.TXT"
@@ -202,7 +197,7 @@ case " $failed " in *" $other_dir/"*|*" $other_dir "*) ;; *) fail "restore-twins
 got=$(find "$share/tw-restored" -maxdepth 1 -iname a.txt)
 [ "$(echo "$got" | wc -l)" = 1 ] || fail "restore-twins: expected one a.txt, found: $got"
 expect_file "$got" "$(cat "$L/tw-arc/$first_file")"
-no_temps "$share/tw-restored" restore-twins
+no_temps restore-twins "$share/tw-restored"
 
 # --- 4. a case-only rename on the source, then --mirror
 mkdir -p "$L/ren/sub"
@@ -247,7 +242,7 @@ run dirs-merge "$L/da" "$L/db" "$surl/merged"
 expect_rc dirs-merge 0
 expect_file "$share/merged/s/a" a
 expect_file "$share/merged/s/b" b
-no_temps "$share/merged" dirs-merge
+no_temps dirs-merge "$share/merged"
 
 # --- --mirror deletes nothing where something failed
 mkdir -p "$L/mf"

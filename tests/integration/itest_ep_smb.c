@@ -7,7 +7,7 @@
  */
 #include "itest_smb.h"
 
-#include "engine/endpoint.h"
+#include "engine/endpoints/endpoint.h"
 
 #define MAIN "main"
 #define TOP "ep-smb"

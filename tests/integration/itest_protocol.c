@@ -10,13 +10,14 @@
 #include <pthread.h>
 #include <sys/socket.h>
 
+#include <smbcopy/ntstatus.h>
+
 #include "conn.h"
 #include "objects.h"
 #include "open.h"
 #include "utf16.h"
 
 #define STATUS_CANCELLED 0xC0000120u
-#define STATUS_SUCCESS 0u
 
 /* CHANGE_NOTIFY request body (MS-SMB2 2.2.35): only this test needs one. */
 static void change_notify_encode(smb_wr *w, smb2_fileid fid)
@@ -95,7 +96,7 @@ static void test_unrelated_compound(void **state)
     smb_conn_get_stats(c.conn, &st);
     for (int i = 0; i < 3; i++) {
         IT_OK(smb_req_wait(rs[i], &err), err);
-        assert_int_equal(rs[i]->status, STATUS_SUCCESS);
+        assert_int_equal(rs[i]->status, SMB_STATUS_SUCCESS);
         smb2_create_rsp crsp;
         smb_rd rd = smb_req_rsp_body(rs[i]);
         assert_int_equal(smb2_create_rsp_decode(&rd, &crsp), 0);

@@ -7,6 +7,14 @@
  * refused, and so is one of 100,000 components (a 200 KB name), with the
  * entries after it read as usual; arc_in_unsafe_path, which also checks the
  * paths of an incremental archive's deletion list, refuses what it must.
+ * Named streams and descriptors from pax records written here byte by
+ * byte, as GNU tar and libarchive write them: names decoded from %XX
+ * (libarchive's form, and GNU tar's %3D and %25), each value less its NUL;
+ * what is not a stream's name (empty, a separator or NUL once decoded, a
+ * broken %XX, not UTF-8, no ":$DATA") ignored; of two records of one name
+ * (LIBARCHIVE.xattr and SCHILY.xattr, or twice) the later; a descriptor
+ * whole, with the parts asked for that it has, and bytes that are none
+ * refused.
  */
 #include <setjmp.h>
 #include <stdbool.h>
@@ -22,8 +30,10 @@
 #include <archive_entry.h>
 #include <cmocka.h>
 
-#include "engine/archive_in.h"
-#include "engine/archive_out.h"
+#include <smbcopy/security.h>
+
+#include "engine/archive/archive_in.h"
+#include "engine/archive/archive_out.h"
 
 #define FT(unix_s, hundreds_ns) (116444736000000000ull + (uint64_t)(unix_s) * 10000000ull + (hundreds_ns))
 
@@ -191,12 +201,211 @@ static void test_unsafe_path(void **state)
     free(name);
 }
 
+/* ---------------------------------------------------------------- pax records by hand */
+
+/* A 512-byte ustar header of name (type '0' or 'x') and size. */
+static void tar_header(FILE *f, const char *name, char type, size_t size)
+{
+    unsigned char h[512] = {0};
+    snprintf((char *)h, 100, "%s", name);
+    memcpy(h + 100, "0000644", 8);
+    memcpy(h + 108, "0000000", 8);
+    memcpy(h + 116, "0000000", 8);
+    snprintf((char *)h + 124, 12, "%011zo", size);
+    snprintf((char *)h + 136, 12, "%011o", 1600000000u);
+    memset(h + 148, ' ', 8);
+    h[156] = (unsigned char)type;
+    memcpy(h + 257, "ustar", 6);
+    memcpy(h + 263, "00", 2);
+    unsigned sum = 0;
+    for (size_t i = 0; i < sizeof h; i++)
+        sum += h[i];
+    snprintf((char *)h + 148, 8, "%06o", sum);
+    assert_int_equal(fwrite(h, 1, sizeof h, f), sizeof h);
+}
+
+typedef struct {
+    char buf[8192];
+    size_t n;
+} pax;
+
+/* The record "<len> key=value\n", len counting its own digits. */
+static void pax_add(pax *p, const char *key, const void *value, size_t vlen)
+{
+    size_t body = 1 + strlen(key) + 1 + vlen + 1, digits = 1;
+    while ((size_t)snprintf(NULL, 0, "%zu", body + digits) != digits)
+        digits++;
+    assert_true(p->n + body + digits <= sizeof p->buf);
+    p->n += (size_t)sprintf(p->buf + p->n, "%zu %s=", body + digits, key);
+    memcpy(p->buf + p->n, value, vlen);
+    p->n += vlen;
+    p->buf[p->n++] = '\n';
+}
+
+static void pax_xattr(pax *p, const char *name, const void *value, size_t vlen)
+{
+    char key[300];
+    snprintf(key, sizeof key, "SCHILY.xattr.%s", name);
+    pax_add(p, key, value, vlen);
+}
+
+/* An empty file entry name with the records of p. */
+static void pax_file(FILE *f, const char *name, const pax *p)
+{
+    static const char zeros[512];
+    if (p->n) {
+        tar_header(f, "PaxHeader/x", 'x', p->n);
+        assert_int_equal(fwrite(p->buf, 1, p->n, f), p->n);
+        assert_int_equal(fwrite(zeros, 1, (512 - p->n % 512) % 512, f), (512 - p->n % 512) % 512);
+    }
+    tar_header(f, name, '0', 0);
+}
+
+/* The valid descriptor O:BAG:SYD:(A;;FA;;;WD) and its length. */
+static uint8_t *valid_sd(size_t *len)
+{
+    smb_security_descriptor *sd;
+    smb_error err = {0};
+    assert_int_equal(smb_sd_from_sddl("O:BAG:SYD:(A;;FA;;;WD)", &sd, &err), 0);
+    uint8_t *b = NULL;
+    assert_int_equal(smb_sd_encode(sd, &b, len, &err), 0);
+    smb_sd_free(sd);
+    return b;
+}
+
+/* The stream named name of s (NULL: none). */
+static const ep_stream *stream_named(const ep_streams *s, const char *name)
+{
+    for (size_t i = 0; i < s->n; i++)
+        if (strcmp(s->v[i].name, name) == 0)
+            return &s->v[i];
+    return NULL;
+}
+
+static void test_streams_and_sd(void **state)
+{
+    (void)state;
+    char meta_path[sizeof path + 8];
+    snprintf(meta_path, sizeof meta_path, "%s.meta", path);
+    FILE *f = fopen(meta_path, "wb");
+    assert_non_null(f);
+    size_t sd_len;
+    uint8_t *sd = valid_sd(&sd_len);
+
+    /* As GNU tar writes them: names raw but for %3D ('=') and %25 ('%'); also what is no stream. */
+    static pax p;
+    pax_xattr(&p, "user.DosStream.Zone.Identifier:$DATA", "[Z]\r\n", 6);
+    pax_xattr(&p, "user.DosStream.caf\xc3\xa9 x%3D%25:$DATA", "\x00\x01\xff", 4);
+    pax_xattr(&p, "user.DosStream.empty:$DATA", "", 1);
+    pax_xattr(&p, "user.DosStream.nonul:$DATA", "", 0);
+    pax_xattr(&p, ARC_SD_XATTR, sd, sd_len);
+    pax_xattr(&p, "user.other", "x", 1);
+    static const char *const not_streams[] = {
+        "user.DosStream.:$DATA",     "user.DosStream.a/b:$DATA",   "user.DosStream.a\\b:$DATA",
+        "user.DosStream.a:b:$DATA",  "user.DosStream.a%3Ab:$DATA", "user.DosStream.a%2Fb:$DATA",
+        "user.DosStream.a%5Cb:$DATA", "user.DosStream.a%00b:$DATA", "user.DosStream.a%zz:$DATA",
+        "user.DosStream.a%4:$DATA",  "user.DosStream.a%:$DATA",    "user.DosStream.%FF:$DATA",
+        "user.DosStream.%C0%AF:$DATA", "user.DosStream.x",         "user.DosStreamx:$DATA",
+        "user.DosStream.x:$DATA:$DATA", "user.DosStream.x:$data",  "user.DosStream:$DATA",
+    };
+    for (size_t i = 0; i < sizeof not_streams / sizeof not_streams[0]; i++)
+        pax_xattr(&p, not_streams[i], "v", 2);
+    pax_file(f, "gnu", &p);
+
+    /* As libarchive writes them (both record kinds, %XX names); and a name twice: the later. */
+    p.n = 0;
+    pax_add(&p, "LIBARCHIVE.xattr.user.DosStream.b%20c:$DATA", "MQA=", 4); /* base64 of "1\0" */
+    pax_xattr(&p, "user.DosStream.b%20c:$DATA", "1", 2);
+    pax_xattr(&p, "user.DosStream.dup:$DATA", "first", 6);
+    pax_xattr(&p, "user.DosStream.dup:$DATA", "second", 7);
+    pax_file(f, "libarchive", &p);
+
+    p.n = 0;
+    pax_file(f, "plain", &p);
+
+    static const uint8_t not_sd[20] = {0};
+    pax_xattr(&p, ARC_SD_XATTR, not_sd, sizeof not_sd);
+    pax_file(f, "badsd", &p);
+
+    static const char zeros[1024];
+    assert_int_equal(fwrite(zeros, 1, sizeof zeros, f), sizeof zeros);
+    assert_int_equal(fclose(f), 0);
+
+    smb_error err = {0};
+    arc_in *a = NULL;
+    assert_int_equal(arc_in_open(meta_path, &a, &err), 0);
+    ep_streams s = {0};
+    ep_sd got = {0};
+    assert_int_equal(arc_in_streams(a, &s, &err), SMB_ERR_INVALID_ARG); /* no entry yet */
+
+    arc_in_entry e;
+    assert_int_equal(arc_in_next(a, &e, &err), 1);
+    assert_string_equal(e.rel, "gnu");
+    assert_int_equal(e.st.streams, EP_STREAMS_SOME);
+    assert_int_equal(arc_in_streams(a, &s, &err), 0);
+    assert_int_equal(s.n, 4);
+    assert_string_equal(s.v[0].name, "Zone.Identifier");
+    assert_int_equal(s.v[0].len, 5);
+    assert_memory_equal(s.v[0].data, "[Z]\r\n", 5);
+    assert_string_equal(s.v[1].name, "caf\xc3\xa9 x=%");
+    assert_int_equal(s.v[1].len, 3);
+    assert_memory_equal(s.v[1].data, "\x00\x01\xff", 3);
+    assert_string_equal(s.v[2].name, "empty");
+    assert_int_equal(s.v[2].len, 0);
+    assert_string_equal(s.v[3].name, "nonul");
+    assert_int_equal(s.v[3].len, 0);
+    assert_int_equal(arc_in_sd(a, EP_SD_OWNER | EP_SD_GROUP | EP_SD_DACL | EP_SD_SACL, &got, &err), 0);
+    assert_int_equal(got.len, sd_len);
+    assert_memory_equal(got.bytes, sd, sd_len);
+    assert_int_equal(got.parts, EP_SD_OWNER | EP_SD_GROUP | EP_SD_DACL);
+    assert_int_equal(arc_in_sd(a, EP_SD_DACL, &got, &err), 0); /* the bytes whole, the parts asked for */
+    assert_int_equal(got.len, sd_len);
+    assert_int_equal(got.parts, EP_SD_DACL);
+
+    assert_int_equal(arc_in_next(a, &e, &err), 1);
+    assert_string_equal(e.rel, "libarchive");
+    assert_int_equal(e.st.streams, EP_STREAMS_SOME);
+    assert_int_equal(arc_in_streams(a, &s, &err), 0);
+    assert_int_equal(s.n, 2);
+    const ep_stream *bc = stream_named(&s, "b c"), *dup = stream_named(&s, "dup");
+    assert_non_null(bc);
+    assert_int_equal(bc->len, 1);
+    assert_memory_equal(bc->data, "1", 1);
+    assert_non_null(dup);
+    assert_int_equal(dup->len, 6);
+    assert_memory_equal(dup->data, "second", 6);
+    assert_int_equal(arc_in_sd(a, EP_SD_DACL, &got, &err), 0);
+    assert_int_equal(got.len, 0);
+
+    assert_int_equal(arc_in_next(a, &e, &err), 1);
+    assert_string_equal(e.rel, "plain");
+    assert_int_equal(e.st.streams, EP_STREAMS_NONE);
+    assert_int_equal(arc_in_streams(a, &s, &err), 0);
+    assert_int_equal(s.n, 0);
+
+    assert_int_equal(arc_in_next(a, &e, &err), 1);
+    assert_string_equal(e.rel, "badsd");
+    assert_int_equal(e.st.streams, EP_STREAMS_NONE);
+    assert_int_equal(arc_in_sd(a, EP_SD_DACL, &got, &err), SMB_ERR_PROTOCOL);
+    assert_int_equal(got.len, 0);
+    assert_non_null(strstr(err.message, ARC_SD_XATTR));
+
+    assert_int_equal(arc_in_next(a, &e, &err), 0);
+    assert_int_equal(arc_in_streams(a, &s, &err), SMB_ERR_INVALID_ARG); /* no entry after the end */
+    ep_streams_clear(&s);
+    ep_sd_clear(&got);
+    arc_in_close(a);
+    free(sd);
+    unlink(meta_path);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_xattr_values),
         cmocka_unit_test(test_depth_limit),
         cmocka_unit_test(test_unsafe_path),
+        cmocka_unit_test(test_streams_and_sd),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

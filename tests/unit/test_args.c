@@ -235,11 +235,24 @@ static void test_bad_values(void **state)
     BAD("empty file name for --log", "--log", "", "a", "b");
     BAD("empty user name for --user", "-U", "", "a", "b");
     BAD("--quiet and --verbose cannot be used together", "-q", "-v", "a", "b");
+    BAD("bad value 'hard' for --links (expected skip, copy or follow)", "--links", "hard", "a", "b");
+    BAD("--links copy cannot be used with archives", "--links", "copy", "--archive", "tar", "a", "b.tar");
+    BAD("--links follow cannot be used with archives", "--links=follow", "--extract", "a.tar", "b");
 
     cli_options o;
     assert_int_equal(PARSE(&o, "--timeout", "86400", "a", "b"), 0);
     assert_int_equal(o.timeout_s, 86400);
     cli_options_free(&o);
+    assert_int_equal(PARSE(&o, "a", "b"), 0);
+    assert_int_equal(o.links, SC_LINKS_SKIP); /* the default */
+    cli_options_free(&o);
+    const char *modes[] = {"skip", "copy", "follow"};
+    const int want[] = {SC_LINKS_SKIP, SC_LINKS_COPY, SC_LINKS_FOLLOW};
+    for (size_t i = 0; i < 3; i++) {
+        assert_int_equal(PARSE(&o, "--links", modes[i], "a", "b"), 0);
+        assert_int_equal(o.links, want[i]);
+        cli_options_free(&o);
+    }
 }
 
 static void test_unknown_and_missing(void **state)

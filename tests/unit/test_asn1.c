@@ -13,7 +13,7 @@
 #include <cmocka.h>
 
 #include "auth/asn1.h"
-#include "wire.h"
+#include "common/wire.h"
 
 /* Read everything of p[0..len) as one element of tag; true when it parses. */
 static bool one(const uint8_t *p, size_t len, uint8_t tag, smb_rd *content)

@@ -8,7 +8,7 @@
 
 #include <cmocka.h>
 
-#include "engine/case_guard.h"
+#include "engine/names/case_guard.h"
 
 static const char *check(case_guard *g, const char *rel, size_t *len)
 {

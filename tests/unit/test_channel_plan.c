@@ -13,7 +13,7 @@
 
 #include <cmocka.h>
 
-#include "engine/ep_smb_channels.h"
+#include "engine/endpoints/ep_smb_channels.h"
 
 static smb_iface iface(const char *addr, bool rss, uint64_t speed)
 {

@@ -95,7 +95,8 @@ static void test_io_cap_by_credits(void **state)
         assert_true(smb_credit_charge(true, smb_credit_io_cap(true, held, 8u << 20), 0) <= (held < 4 ? 1 : held / 4));
 }
 
-/* Only READ, WRITE, IOCTL and QUERY_DIRECTORY are charged by size (MS-SMB2 3.2.4.1.5); the rest cost 1. */
+/* Only READ, WRITE, IOCTL, QUERY_DIRECTORY (MS-SMB2 3.2.4.1.5) and QUERY_INFO (3.3.5.20) are charged by
+ * size; the rest cost 1. */
 static void test_sized_commands(void **state)
 {
     (void)state;
@@ -103,7 +104,10 @@ static void test_sized_commands(void **state)
     assert_true(smb_credit_sized_command(0x0009));  /* WRITE */
     assert_true(smb_credit_sized_command(0x000B));  /* IOCTL */
     assert_true(smb_credit_sized_command(0x000E));  /* QUERY_DIRECTORY */
-    assert_false(smb_credit_sized_command(0x0010)); /* QUERY_INFO */
+    assert_true(smb_credit_sized_command(0x0010));  /* QUERY_INFO */
+    /* ... which costs 1 up to a 64 KiB answer, as any request. */
+    assert_int_equal(smb_credit_charge(true, 41, 65536), 1);
+    assert_int_equal(smb_credit_charge(true, 41, 65537), 2);
     assert_false(smb_credit_sized_command(0x0011)); /* SET_INFO */
     assert_false(smb_credit_sized_command(0x0005)); /* CREATE */
     assert_false(smb_credit_sized_command(0x0001)); /* SESSION_SETUP */

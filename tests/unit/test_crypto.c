@@ -19,6 +19,7 @@
 #include <openssl/kdf.h>
 #include <openssl/params.h>
 
+#include "common/random.h"
 #include "crypto.h"
 #include <smbcopy/smb.h>
 

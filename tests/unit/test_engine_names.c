@@ -17,7 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "engine/endpoint.h"
+#include "engine/endpoints/endpoint.h"
 #include "engine/job_internal.h"
 #include "engine/plan.h"
 #include "engine/time_probe.h"

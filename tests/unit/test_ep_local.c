@@ -16,10 +16,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "engine/checkpoint.h"
-#include "engine/endpoint.h"
+#include "engine/resume/checkpoint.h"
+#include "engine/endpoints/endpoint.h"
 #include "engine/job_internal.h"
-#include "engine/temp_names.h"
+#include "engine/names/temp_names.h"
 
 #define MIB ((uint64_t)1 << 20)
 #define GIB ((uint64_t)1 << 30)

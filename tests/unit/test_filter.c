@@ -16,7 +16,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "engine/filter.h"
+#include "engine/names/filter.h"
 
 #define MAX_RULES 6
 

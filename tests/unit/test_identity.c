@@ -11,8 +11,8 @@
 
 #include <cmocka.h>
 
-#include "engine/casefold.h"
-#include "engine/identity.h"
+#include "engine/names/casefold.h"
+#include "engine/endpoints/identity.h"
 
 static sc_location parse(const char *s)
 {

@@ -20,9 +20,9 @@
 
 #include <cmocka.h>
 
-#include "engine/checkpoint.h"
-#include "engine/crc32c.h"
-#include "engine/journal.h"
+#include "engine/resume/checkpoint.h"
+#include "engine/resume/crc32c.h"
+#include "engine/resume/journal.h"
 
 #define NREC 6
 

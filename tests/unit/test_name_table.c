@@ -2,7 +2,8 @@
  * The table of names (name_table.c): a name's record is found by the
  * name's bytes (a prefix of a longer string too, with no copy), stays put
  * while the table grows, is zeroed when added, and is gone once removed;
- * 20,000 names keep their records through growth and half of them removed.
+ * 20,000 names keep their records through growth and half of them removed;
+ * iteration visits each record once.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -14,7 +15,7 @@
 
 #include <cmocka.h>
 
-#include "engine/name_table.h"
+#include "common/name_table.h"
 
 typedef struct rec {
     uint64_t a, b;
@@ -90,12 +91,48 @@ static void test_set(void **state)
     name_table_free(&t);
 }
 
+/* Iteration visits every record once, with its name; removing the current record on the way is allowed. */
+static void test_iterate(void **state)
+{
+    (void)state;
+    enum { N = 1000 };
+    static bool seen[N];
+    name_table t;
+    name_table_init(&t, sizeof(rec));
+    assert_null(name_table_next(&t, NULL));
+    char name[32];
+    for (unsigned i = 0; i < N; i++) {
+        snprintf(name, sizeof name, "f%u", i);
+        rec *r = name_table_get(&t, name, strlen(name), NULL);
+        assert_non_null(r);
+        r->a = i;
+    }
+    unsigned count = 0;
+    for (rec *r = name_table_next(&t, NULL), *next; r; r = next) {
+        next = name_table_next(&t, r);
+        size_t len;
+        const char *n = name_table_name(&t, r, &len);
+        snprintf(name, sizeof name, "f%u", (unsigned)r->a);
+        assert_string_equal(n, name);
+        assert_int_equal(len, strlen(name));
+        assert_false(seen[r->a]);
+        seen[r->a] = true;
+        count++;
+        if (r->a % 3 == 0)
+            name_table_remove(&t, r);
+    }
+    assert_int_equal(count, N);
+    assert_int_equal(t.n, N - (N + 2) / 3);
+    name_table_free(&t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_prefix_lookup),
         cmocka_unit_test(test_many),
         cmocka_unit_test(test_set),
+        cmocka_unit_test(test_iterate),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -16,7 +16,8 @@
 #include "auth/auth.h"
 #include "auth/ntlm_crypto.h"
 #include "auth/ntlm_msg.h"
-#include "wire.h"
+#include "common/wire.h"
+#include "auth_test_util.h"
 
 /* ------------------------------------------------------------ helpers */
 
@@ -51,17 +52,6 @@ static void assert_hex(const uint8_t *got, size_t len, const char *want_hex)
     size_t n = unhex(want_hex, want);
     assert_int_equal(len, n);
     assert_memory_equal(got, want, n);
-}
-
-/* ASCII to UTF-16LE. */
-static size_t u16(const char *s, uint8_t *out)
-{
-    size_t n = 0;
-    for (; *s; s++) {
-        out[n++] = (uint8_t)*s;
-        out[n++] = 0;
-    }
-    return n;
 }
 
 /* MS-NLMP 4.2.1: ClientChallenge aa*8 and RandomSessionKey 55*16, told

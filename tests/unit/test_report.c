@@ -118,6 +118,14 @@ static void test_json_summary(void **state)
     s.reconnects = 15;
     s.journal_records = 16;
     s.journal_cut_bytes = 17;
+    s.streams_copied = 18;
+    s.stream_bytes = 19;
+    s.sds_copied = 20;
+    s.streams_not_kept = 21;
+    s.sds_not_kept = 22;
+    s.links_copied = 23;
+    s.links_not_kept = 24;
+    s.files_meta_updated = 25;
     capture c;
     cap_open(&c);
     cli_report_json(c.f, &s, false, 1, NULL);
@@ -126,7 +134,8 @@ static void test_json_summary(void **state)
                              "\"dirs_created\":3,\"dirs_deleted\":1,\"bytes_transferred\":1181116006,"
                              "\"bytes_total\":1288490189,\"bytes_server_copied\":1048576,\"bytes_read\":11,"
                              "\"bytes_written\":12,\"files_resumed\":13,\"bytes_resumed\":14,\"reconnects\":15,"
-                             "\"journal_records\":16,\"journal_cut_bytes\":17,\"connections\":3,\"channels_lost\":1,\"channels_rebound\":2,\"seconds\":12.250,"
+                             "\"journal_records\":16,\"journal_cut_bytes\":17,\"streams_copied\":18,\"stream_bytes\":19,"
+                             "\"sds_copied\":20,\"streams_not_kept\":21,\"sds_not_kept\":22,\"links_copied\":23,\"links_not_kept\":24,\"files_meta_updated\":25,\"connections\":3,\"channels_lost\":1,\"channels_rebound\":2,\"seconds\":12.250,"
                              "\"interrupted\":false,\"failures\":["
                              "{\"path\":\"dir/a \\\"quoted\\\".txt\",\"reason\":\"access denied (STATUS_ACCESS_DENIED)\"},"
                              "{\"path\":\"bad\\uFFFDname\\n\",\"reason\":\"disk full\"}],"
@@ -152,7 +161,8 @@ static void test_json_summary(void **state)
                              "\"dirs_created\":0,\"dirs_deleted\":0,\"bytes_transferred\":0,\"bytes_total\":0,"
                              "\"bytes_server_copied\":0,\"bytes_read\":0,\"bytes_written\":0,\"files_resumed\":0,"
                              "\"bytes_resumed\":0,\"reconnects\":0,\"journal_records\":0,\"journal_cut_bytes\":0,"
-                             "\"connections\":0,\"channels_lost\":0,\"channels_rebound\":0,\"seconds\":0.000,\"interrupted\":true,\"failures\":[],"
+                             "\"streams_copied\":0,\"stream_bytes\":0,\"sds_copied\":0,\"streams_not_kept\":0,\"sds_not_kept\":0,"
+                             "\"links_copied\":0,\"links_not_kept\":0,\"files_meta_updated\":0,\"connections\":0,\"channels_lost\":0,\"channels_rebound\":0,\"seconds\":0.000,\"interrupted\":true,\"failures\":[],"
                              "\"exit_code\":5,\"error\":null}\n");
     free(out);
 

@@ -16,7 +16,7 @@
 
 #include <cmocka.h>
 
-#include "engine/snapshot.h"
+#include "engine/archive/snapshot.h"
 
 static void tmp_path(char *buf, size_t len)
 {

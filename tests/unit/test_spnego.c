@@ -18,7 +18,8 @@
 #include "auth/ntlm_crypto.h"
 #include "auth/ntlm_msg.h"
 #include "auth/spnego_token.h"
-#include "wire.h"
+#include "common/wire.h"
+#include "auth_test_util.h"
 
 static const uint8_t NTLM_OID[] = {0x2b, 0x06, 0x01, 0x04, 0x01, 0x82, 0x37, 0x02, 0x02, 0x0a};
 static const uint8_t KRB5_OID[] = {0x2a, 0x86, 0x48, 0x86, 0xf7, 0x12, 0x01, 0x02, 0x02};
@@ -40,16 +41,6 @@ static int test_random(void *buf, size_t n, void *arg)
 static smb_auth_params params(void)
 {
     return (smb_auth_params){.user = "bob", .domain = "DOM", .password = "pw", .random = test_random};
-}
-
-static size_t u16(const char *s, uint8_t *out)
-{
-    size_t n = 0;
-    for (; *s; s++) {
-        out[n++] = (uint8_t)*s;
-        out[n++] = 0;
-    }
-    return n;
 }
 
 /* A CHALLENGE with (or without) MsvAvTimestamp. */

@@ -8,7 +8,7 @@
 
 #include <cmocka.h>
 
-#include "engine/temp_names.h"
+#include "engine/names/temp_names.h"
 
 /* name is dir + "/" (when dir is not "") + a leaf that is_temp_name accepts. */
 static void assert_beside(const char *name, const char *dir)

@@ -15,7 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "wire.h"
+#include "common/wire.h"
 
 /* Identifier octets (X.690 8.1.2). */
 #define SMB_ASN1_BOOLEAN 0x01

@@ -35,9 +35,18 @@ typedef struct smb_mech_ops {
     size_t oid_len;
     /** Produce the next token; returns smb_auth_result or a negative SMB_ERR_* with err filled. */
     int (*step)(void *state, const uint8_t *in, size_t in_len, smb_buf *out, smb_error *err);
-    /** Copy the session key (after DONE) into key; *len receives its length (16 for NTLM). */
+    /**
+     * Copy the session key (after DONE) into key[0..cap); *len receives its
+     * length (16 for NTLM). Returns 0 or an SMB_ERR_* code (SMB_ERR_INTERNAL
+     * before DONE or when cap is too small).
+     */
     int (*session_key)(void *state, uint8_t *key, size_t cap, size_t *len);
-    /** Sign msg for SPNEGO's mechListMIC (NTLM: 16-byte NTLMSSP signature); NULL if the mech has no MIC. */
+    /**
+     * Sign msg for SPNEGO's mechListMIC (NTLM: 16-byte NTLMSSP signature)
+     * into mic->data, malloc'd and the caller's to free. Returns 0 or an
+     * SMB_ERR_* code (SMB_ERR_CRYPTO, SMB_ERR_NO_MEMORY, SMB_ERR_INTERNAL
+     * before the mechanism can sign). NULL if the mech has no MIC.
+     */
     int (*mic_make)(void *state, const uint8_t *msg, size_t len, smb_buf *mic);
     /** Verify the server's mechListMIC over msg; 0 when it verifies. */
     int (*mic_check)(void *state, const uint8_t *msg, size_t len, const uint8_t *mic, size_t mic_len);
@@ -57,7 +66,7 @@ typedef struct smb_auth_params {
     bool anonymous;          /**< null session */
     const char *target_host; /**< server host name, for Kerberos's cifs/<host> */
     int mech_policy;         /**< smb_auth_mech_policy */
-    /** Random bytes source for the client challenge and exported session key (tests pass a fixed one). */
+    /** Random bytes source for the client challenge and exported session key (tests pass a fixed one); NULL = smb_random. */
     int (*random)(void *buf, size_t n, void *arg);
     void *random_arg;
     /** Current time as FILETIME for NTLMv2 when the server sends none (tests fix it), called with random_arg; NULL = now. */
@@ -87,12 +96,6 @@ extern const smb_mech_ops smb_mech_krb5;
 void *smb_krb5_new(const smb_auth_params *p);
 /** True when Kerberos credentials for p can be had now (cache, keytab or password). */
 bool smb_krb5_usable(const smb_auth_params *p);
-/**
- * The principal ("alice@REALM") whose credentials the ticket cache or the
- * client keytab holds, as kinit left it, into buf. 0, or SMB_ERR_AUTH with
- * err saying why (no ticket, expired) when there is none.
- */
-int smb_krb5_default_principal(char *buf, size_t len, smb_error *err);
 
 /** SPNEGO context wrapping one or more mechanisms. */
 typedef struct smb_spnego smb_spnego;
@@ -127,7 +130,11 @@ smb_spnego *smb_spnego_new_with(const smb_auth_params *params, const smb_mech_en
  * including its mechListMIC) or a negative error.
  */
 int smb_spnego_step(smb_spnego *s, const uint8_t *in, size_t in_len, smb_buf *out, smb_error *err);
-/** The chosen mechanism's session key (after DONE). */
+/**
+ * The chosen mechanism's session key (after DONE) into key[0..cap), its
+ * length in *len. Returns 0, SMB_ERR_INVALID_ARG without s, SMB_ERR_INTERNAL
+ * before DONE, or the mechanism's error.
+ */
 int smb_spnego_session_key(smb_spnego *s, uint8_t *key, size_t cap, size_t *len);
 /** Name of the chosen mechanism. */
 const char *smb_spnego_mech_name(const smb_spnego *s);

@@ -174,7 +174,22 @@ bool smb_krb5_usable(const smb_auth_params *p)
     return ok;
 }
 
-int smb_krb5_default_principal(char *buf, size_t len, smb_error *err)
+bool smb_kerberos_usable(const smb_creds *creds)
+{
+    if (!creds || creds->mech == SMB_AUTH_NTLM || !creds->target_host)
+        return false;
+    char *user = NULL, *domain = NULL;
+    if (smb_auth_split_user(creds->username, creds->domain, &user, &domain) != 0)
+        return false;
+    smb_auth_params p = {.user = user, .domain = domain, .password = creds->password,
+                         .mech_policy = creds->mech, .target_host = creds->target_host};
+    bool ok = smb_krb5_usable(&p);
+    free(user);
+    free(domain);
+    return ok;
+}
+
+int smb_kerberos_principal(char *buf, size_t len, smb_error *err)
 {
     krb_state k = {.ctx = GSS_C_NO_CONTEXT, .cred = GSS_C_NO_CREDENTIAL, .target = GSS_C_NO_NAME};
     OM_uint32 major, minor;
@@ -243,8 +258,9 @@ static int krb_session_key(void *state, uint8_t *key, size_t cap, size_t *len)
     gss_buffer_set_t set = GSS_C_NO_BUFFER_SET;
     OM_uint32 major = gss_inquire_sec_context_by_oid(&minor, k->ctx, &sspi_key_oid, &set);
     if (GSS_ERROR(major) || !set || set->count < 1 || set->elements[0].length > cap) {
+        bool too_long = !GSS_ERROR(major) && set && set->count >= 1;
         gss_release_buffer_set(&minor, &set);
-        return -1;
+        return too_long ? SMB_ERR_INTERNAL : SMB_ERR_AUTH;
     }
     memcpy(key, set->elements[0].value, set->elements[0].length);
     *len = set->elements[0].length;
@@ -258,14 +274,14 @@ static int krb_mic_make(void *state, const uint8_t *msg, size_t len, smb_buf *mi
     OM_uint32 minor;
     gss_buffer_desc mb = {len, (void *)msg}, tok = {0, NULL};
     if (GSS_ERROR(gss_get_mic(&minor, k->ctx, GSS_C_QOP_DEFAULT, &mb, &tok)))
-        return -1;
+        return SMB_ERR_CRYPTO;
     mic->data = malloc(tok.length);
     if (mic->data) {
         memcpy(mic->data, tok.value, tok.length);
         mic->len = tok.length;
     }
     gss_release_buffer(&minor, &tok);
-    return mic->data ? 0 : -1;
+    return mic->data ? 0 : SMB_ERR_NO_MEMORY;
 }
 
 static int krb_mic_check(void *state, const uint8_t *msg, size_t len, const uint8_t *mic, size_t mic_len)

@@ -17,13 +17,13 @@
 #include <string.h>
 #include <time.h>
 
-#include <openssl/rand.h>
-
 #include "auth.h"
 #include "error.h"
 #include "ntlm_crypto.h"
 #include "ntlm_msg.h"
-#include "wire.h"
+#include "utf16.h"
+#include "common/random.h"
+#include "common/wire.h"
 
 /* What we ask for in NEGOTIATE (MS-NLMP 2.2.2.5). No SEAL: SMB does not
  * use NTLM sealing; SIGN is enough for key exchange and the mechListMIC. */
@@ -58,10 +58,8 @@ typedef struct ntlm_state {
 /* ------------------------------------------------------------ strings */
 
 /*
- * UTF-8 to UTF-16LE (surrogate pairs above U+FFFF). Refuses malformed
- * UTF-8: overlong forms, encoded surrogates, values above U+10FFFF,
- * truncated sequences. Returns 0 (malloc'd *out, never NULL), -1 for bad
- * UTF-8 or SMB_ERR_NO_MEMORY.
+ * Strict UTF-8 to UTF-16LE (utf16.h). Returns 0 (malloc'd *out, never
+ * NULL), -1 for text that is not UTF-8, or SMB_ERR_NO_MEMORY.
  */
 static int utf8_to_utf16le(const char *s, uint8_t **out, size_t *out_len)
 {
@@ -69,40 +67,15 @@ static int utf8_to_utf16le(const char *s, uint8_t **out, size_t *out_len)
     uint8_t *o = malloc(2 * n + 2); /* each byte gives at most one unit */
     if (!o)
         return SMB_ERR_NO_MEMORY;
-    size_t k = 0;
-    const unsigned char *p = (const unsigned char *)s;
-    for (size_t i = 0; i < n;) {
-        uint32_t c = p[i];
-        size_t len = c < 0x80 ? 1 : (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3 : (c & 0xf8) == 0xf0 ? 4 : 0;
-        if (len == 0 || len > n - i)
-            goto bad;
-        if (len > 1)
-            c &= 0x7fu >> len;
-        for (size_t j = 1; j < len; j++) {
-            if ((p[i + j] & 0xc0) != 0x80)
-                goto bad;
-            c = (c << 6) | (p[i + j] & 0x3f);
-        }
-        static const uint32_t min[5] = {0, 0, 0x80, 0x800, 0x10000};
-        if (c < min[len] || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
-            goto bad;
-        if (c >= 0x10000) {
-            c -= 0x10000;
-            smb_put16(o + k, (uint16_t)(0xd800 | (c >> 10)));
-            smb_put16(o + k + 2, (uint16_t)(0xdc00 | (c & 0x3ff)));
-            k += 4;
-        } else {
-            smb_put16(o + k, (uint16_t)c);
-            k += 2;
-        }
-        i += len;
+    smb_wr w;
+    smb_wr_init(&w, o, 2 * n + 2);
+    if (!smb_wr_utf8_as_utf16le(&w, s, n, SMB_UTF8_STRICT)) {
+        free(o);
+        return -1;
     }
     *out = o;
-    *out_len = k;
+    *out_len = w.len;
     return 0;
-bad:
-    free(o);
-    return -1;
 }
 
 /* Upper-case UTF-16LE units in place: ASCII and Latin-1 letters only (see
@@ -136,7 +109,7 @@ static void set_string(ntlm_state *st, const char *s, const char *what, uint8_t 
 static int default_random(void *buf, size_t n, void *arg)
 {
     (void)arg;
-    return RAND_bytes(buf, (int)n) == 1 ? 0 : -1;
+    return smb_random(buf, n);
 }
 
 /* Now as FILETIME: 100 ns units since 1601-01-01. */
@@ -407,7 +380,7 @@ static int ntlm_session_key(void *state, uint8_t *key, size_t cap, size_t *len)
 {
     ntlm_state *st = state;
     if (st->stage != NTLM_FINISHED || cap < 16)
-        return SMB_ERR_INVALID_ARG;
+        return SMB_ERR_INTERNAL;
     memcpy(key, st->exported, 16);
     *len = 16;
     return 0;
@@ -438,7 +411,7 @@ static int ntlm_mic_make(void *state, const uint8_t *msg, size_t len, smb_buf *m
     mic->data = NULL;
     mic->len = 0;
     if (!ntlm_can_sign(st))
-        return SMB_ERR_INVALID_ARG;
+        return SMB_ERR_INTERNAL;
     uint8_t *sig = malloc(16);
     if (!sig)
         return SMB_ERR_NO_MEMORY;

@@ -9,7 +9,8 @@
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/params.h>
+
+#include "common/wire.h"
 
 /* ------------------------------------------------------------ MD4 (RFC 1320) */
 
@@ -29,8 +30,7 @@ static void md4_block(uint32_t st[4], const uint8_t blk[64])
     static const uint8_t s1[4] = {3, 7, 11, 19}, s2[4] = {3, 5, 9, 13}, s3[4] = {3, 9, 11, 15};
     uint32_t x[16];
     for (size_t i = 0; i < 16; i++)
-        x[i] = (uint32_t)blk[4 * i] | ((uint32_t)blk[4 * i + 1] << 8) | ((uint32_t)blk[4 * i + 2] << 16) |
-               ((uint32_t)blk[4 * i + 3] << 24);
+        x[i] = smb_le32(blk + 4 * i);
 
     /* v[0..3] = a, b, c, d; each step updates v[(-i) mod 4] so the roles
      * rotate a, d, c, b as in the RFC's listing. */
@@ -67,15 +67,13 @@ void smb_md4(const void *data, size_t len, uint8_t out[16])
     tail[left] = 0x80;
     size_t tlen = left < 56 ? 64 : 128;
     uint64_t bits = (uint64_t)len * 8;
-    for (int i = 0; i < 8; i++)
-        tail[tlen - 8 + i] = (uint8_t)(bits >> (8 * i));
+    smb_put64(tail + tlen - 8, bits);
     md4_block(st, tail);
     if (tlen == 128)
         md4_block(st, tail + 64);
 
-    for (int i = 0; i < 4; i++)
-        for (int k = 0; k < 4; k++)
-            out[4 * i + k] = (uint8_t)(st[i] >> (8 * k));
+    for (size_t i = 0; i < 4; i++)
+        smb_put32(out + 4 * i, st[i]);
     smb_auth_wipe(tail, sizeof tail);
     smb_auth_wipe(st, sizeof st);
 }
@@ -139,20 +137,7 @@ int smb_auth_md5(const smb_iov *iov, int n, uint8_t out[16])
 
 int smb_auth_hmac_md5(const uint8_t *key, size_t key_len, const smb_iov *iov, int n, uint8_t out[16])
 {
-    EVP_MAC *mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
-    EVP_MAC_CTX *ctx = mac ? EVP_MAC_CTX_new(mac) : NULL;
-    OSSL_PARAM params[] = {
-        OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)"MD5", 0),
-        OSSL_PARAM_construct_end(),
-    };
-    size_t olen = 0;
-    int ok = ctx && EVP_MAC_init(ctx, key, key_len, params) == 1;
-    for (int i = 0; ok && i < n; i++)
-        ok = EVP_MAC_update(ctx, iov[i].base, iov[i].len) == 1;
-    ok = ok && EVP_MAC_final(ctx, out, &olen, 16) == 1 && olen == 16;
-    EVP_MAC_CTX_free(ctx);
-    EVP_MAC_free(mac);
-    return ok ? 0 : -1;
+    return smb_mac("HMAC", OSSL_MAC_PARAM_DIGEST, "MD5", key, key_len, iov, n, out, 16);
 }
 
 bool smb_auth_ct_equal(const void *a, const void *b, size_t n) { return CRYPTO_memcmp(a, b, n) == 0; }

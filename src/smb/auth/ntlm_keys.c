@@ -6,7 +6,7 @@
 
 #include <string.h>
 
-#include "wire.h"
+#include "common/wire.h"
 
 void smb_ntlm_nt_hash(const uint8_t *password16, size_t len, uint8_t out[16]) { smb_md4(password16, len, out); }
 

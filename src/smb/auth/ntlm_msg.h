@@ -11,7 +11,7 @@
 
 #include <smbcopy/smb.h>
 
-#include "wire.h"
+#include "common/wire.h"
 
 /** MessageType values (MS-NLMP 2.2.1). */
 enum { NTLM_NEGOTIATE = 1, NTLM_CHALLENGE = 2, NTLM_AUTHENTICATE = 3 };

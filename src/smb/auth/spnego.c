@@ -386,8 +386,10 @@ int smb_spnego_step(smb_spnego *s, const uint8_t *in, size_t in_len, smb_buf *ou
 
 int smb_spnego_session_key(smb_spnego *s, uint8_t *key, size_t cap, size_t *len)
 {
-    if (!s || s->stage != SP_DONE)
+    if (!s)
         return SMB_ERR_INVALID_ARG;
+    if (s->stage != SP_DONE)
+        return SMB_ERR_INTERNAL;
     return s->mech[s->cur].ops->session_key(s->mech[s->cur].state, key, cap, len);
 }
 

@@ -19,6 +19,16 @@ void smb_spnego_write_mech_types(smb_wr *w, const smb_der_bytes *oids, int n)
     smb_asn1_end(w, seq);
 }
 
+/* An optional [n] OCTET STRING field of a negTokenInit or negTokenResp; nothing when len is 0. */
+static void put_octets_field(smb_wr *w, unsigned n, const uint8_t *p, size_t len)
+{
+    if (len == 0)
+        return;
+    size_t field = smb_asn1_begin(w, SMB_ASN1_CONTEXT(n));
+    smb_asn1_put(w, SMB_ASN1_OCTET_STRING, p, len);
+    smb_asn1_end(w, field);
+}
+
 void smb_spnego_write_init(smb_wr *w, const uint8_t *mech_types, size_t mech_types_len, const uint8_t *token,
                            size_t token_len)
 {
@@ -30,11 +40,7 @@ void smb_spnego_write_init(smb_wr *w, const uint8_t *mech_types, size_t mech_typ
     size_t f0 = smb_asn1_begin(w, SMB_ASN1_CONTEXT(0)); /* mechTypes */
     smb_wr_bytes(w, mech_types, mech_types_len);
     smb_asn1_end(w, f0);
-    if (token_len > 0) {
-        size_t f2 = smb_asn1_begin(w, SMB_ASN1_CONTEXT(2)); /* mechToken */
-        smb_asn1_put(w, SMB_ASN1_OCTET_STRING, token, token_len);
-        smb_asn1_end(w, f2);
-    }
+    put_octets_field(w, 2, token, token_len); /* mechToken */
     smb_asn1_end(w, seq);
     smb_asn1_end(w, choice);
     smb_asn1_end(w, app);
@@ -44,16 +50,8 @@ void smb_spnego_write_resp(smb_wr *w, const uint8_t *token, size_t token_len, co
 {
     size_t choice = smb_asn1_begin(w, SMB_ASN1_CONTEXT(1)); /* negTokenResp */
     size_t seq = smb_asn1_begin(w, SMB_ASN1_SEQUENCE);
-    if (token_len > 0) {
-        size_t f2 = smb_asn1_begin(w, SMB_ASN1_CONTEXT(2)); /* responseToken */
-        smb_asn1_put(w, SMB_ASN1_OCTET_STRING, token, token_len);
-        smb_asn1_end(w, f2);
-    }
-    if (mic_len > 0) {
-        size_t f3 = smb_asn1_begin(w, SMB_ASN1_CONTEXT(3)); /* mechListMIC */
-        smb_asn1_put(w, SMB_ASN1_OCTET_STRING, mic, mic_len);
-        smb_asn1_end(w, f3);
-    }
+    put_octets_field(w, 2, token, token_len); /* responseToken */
+    put_octets_field(w, 3, mic, mic_len);     /* mechListMIC */
     smb_asn1_end(w, seq);
     smb_asn1_end(w, choice);
 }

@@ -12,7 +12,7 @@
 
 #include <smbcopy/smb.h>
 
-#include "wire.h"
+#include "common/wire.h"
 
 /** DER contents of the SPNEGO OID 1.3.6.1.5.5.2. */
 extern const uint8_t smb_spnego_oid[6];

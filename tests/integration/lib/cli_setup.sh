@@ -119,3 +119,49 @@ kill_when() {
 }
 # holds_bytes DEST BYTES PERMILLE: PERMILLE is 0, or DEST has BYTES allocated.
 holds_bytes() { [ "$3" -eq 0 ] || [ "$(allocated_bytes "$1")" -ge "$2" ]; }
+
+# field TAG KEY: KEY of the JSON summary that smbcopy --json printed in
+# cli_run TAG ($work/out/TAG.out).
+field() { jq -r ".$2" "$work/out/$1.out"; }
+# expect_field TAG KEY VALUE: that KEY is VALUE, else a failure.
+expect_field() {
+    local got
+    got=$(field "$1" "$2")
+    [ "$got" = "$3" ] || fail "$1: $2 is $got, expected $3"
+}
+# expect_exit TAG STATUS: cli_run TAG exited with STATUS ($rc), else a
+# failure quoting its stderr.
+expect_exit() {
+    local tag=$1 want=$2
+    [ "$rc" -eq "$want" ] || fail "$tag: exit $rc, expected $want: $(head -c 400 "$work/out/$tag.err")"
+}
+# same_trees TAG A B [compare-trees.sh OPTIONS]: the trees are identical,
+# else a failure naming the first differences ($work/out/TAG.cmp has all).
+same_trees() {
+    local tag=$1 a=$2 b=$3
+    shift 3
+    bash "$fixtures/compare-trees.sh" "$@" "$a" "$b" >"$work/out/$tag.cmp" 2>&1 ||
+        fail "$tag: the trees differ: $(head -n 6 "$work/out/$tag.cmp" | tr '\n' ' ')"
+}
+# no_temps TAG DIR: no temporary entry of smbcopy's (.smbcopy-*) under DIR.
+no_temps() {
+    local tag=$1 dir=$2 left
+    left=$(find "$dir" -name '.smbcopy-*' 2>/dev/null | head -n 3)
+    [ -z "$left" ] || fail "$tag: temporary entries left: $left"
+}
+
+# show TAG: what a run left, for a failure message, on stderr: its command
+# line ($work/out/TAG.cmd, when the test wrote one), stderr and stdout
+# ($work/out/TAG.err, TAG.out). Passed through the command in show_filter
+# (default cat): a test with secrets on its command lines sets it.
+show() {
+    {
+        [ ! -f "$work/out/$1.cmd" ] || echo "---- command: $(cat "$work/out/$1.cmd")"
+        echo "---- stderr of $1:"
+        tail -n 30 "$work/out/$1.err"
+        echo "---- stdout:"
+        head -c 4000 "$work/out/$1.out"
+        echo
+        echo "----"
+    } | "${show_filter:-cat}" >&2
+}

@@ -1,0 +1,122 @@
+/*
+ * The SMB endpoint's private types, shared by ep_smb.c (pool, paths, file
+ * I/O), ep_smb_copy.c (server-side copy, MS-SMB2 3.2.4.20.1) and
+ * ep_smb_meta.c (named streams and security descriptors).
+ */
+#ifndef SMBCOPY_EP_SMB_H
+#define SMBCOPY_EP_SMB_H
+
+#include <pthread.h>
+
+#include "engine/endpoints/endpoint.h"
+
+/** Length of a resume key (MS-SMB2 2.2.32.3). */
+#define EP_SMB_RESUME_KEY_LEN 24
+
+struct ep_smb_srv; /* one connection + session of the pool */
+
+/** Most connections (lanes) per server. */
+#define EP_SMB_MAX_LANES 16
+
+/** An SMB endpoint: a share of the pool's server, rooted at a path. */
+typedef struct ep_smb {
+    ep base;
+    ep_smb_pool *pool;
+    struct ep_smb_srv *srv; /**< owned by the pool */
+    smb_tree *tree;         /**< the first lane's tree, owned by the pool, shared by every endpoint of the share */
+    char *share;
+    char *root;             /**< path inside the share, '/'-separated, "" for the share root */
+    ep_counters *counters;  /**< may be NULL */
+    /**
+     * Set once a server refused an open ACCESS_SYSTEM_SECURITY that it granted
+     * without (no SeSecurityPrivilege): later opens no longer ask for it.
+     * Atomic (__atomic_*): opens run on many threads.
+     */
+    bool sacl_refused;
+} ep_smb;
+
+/** An open file of an SMB endpoint. */
+struct ep_file {
+    ep_smb *e;
+    smb_open *op;
+    smb_tree *tree;           /**< the lane op was opened on (owned by the pool) */
+    char *path;               /**< path inside the share ('/'-separated): messages, and "path:stream" opens */
+    pthread_mutex_t key_lock; /**< guards the cached resume key */
+    bool have_key;
+    uint64_t size;            /**< size set at open_write/open_resume: zeros inside it are not sent */
+    uint8_t resume_key[EP_SMB_RESUME_KEY_LEN];
+};
+
+/** Add n to the counter `field` of endpoint e, when it keeps counters. */
+#define EP_SMB_COUNT(e, field, n)                                                     \
+    do {                                                                              \
+        if ((e)->counters)                                                            \
+            __atomic_fetch_add(&(e)->counters->field, (uint64_t)(n), __ATOMIC_RELAXED); \
+    } while (0)
+
+/**
+ * The session for loc's server and credentials (the URL's user, domain and
+ * password override the pool's defaults) and the tree of loc's share,
+ * connecting either on first use. Both stay owned by the pool.
+ */
+int ep_smb_pool_tree(ep_smb_pool *pool, const sc_location *loc, struct ep_smb_srv **srv, smb_tree **tree,
+                     smb_error *err);
+
+/**
+ * The calling thread's tree of share on srv (its lane, connected on first
+ * use); first (the first lane's tree) when the pool has one lane or the
+ * lane cannot be had.
+ */
+smb_tree *ep_smb_pool_thread_tree(ep_smb_pool *pool, struct ep_smb_srv *srv, const char *share, smb_tree *first);
+
+/** ep_ops.server_copy: FSCTL_SRV_COPYCHUNK_WRITE from src to dst. */
+int ep_smb_server_copy(ep_file *src, ep_file *dst, uint64_t off, uint64_t len, smb_error *err);
+
+/**
+ * Refill err with lib's code and status, the message prefixed by what and
+ * path ("read 'a/b': ..."), unless lib's message already starts so. Returns
+ * lib->code.
+ */
+int ep_smb_fail_at(smb_error *err, const smb_error *lib, const char *what, const char *path);
+
+/* ep_smb_meta.c: endpoint.h's get_streams, put_streams, get_sd and put_sd. */
+int ep_smb_get_streams(ep_file *f, ep_streams *out, smb_error *err);
+int ep_smb_put_streams(ep_file *f, ep_streams *s, smb_error *err);
+int ep_smb_get_sd(ep_file *f, uint32_t parts, ep_sd *out, smb_error *err);
+int ep_smb_put_sd(ep_file *f, const ep_sd *sd, smb_error *err);
+
+/** Every part of a security descriptor (EP_SD_*). */
+#define EP_SD_ALL (EP_SD_OWNER | EP_SD_GROUP | EP_SD_DACL | EP_SD_SACL)
+
+/** The descriptor parts (EP_SD_*) as SMB_SECINFO_* bits. */
+uint32_t ep_smb_secinfo(uint32_t parts);
+
+/**
+ * err: the SACL of path refused (reading or setting it needs
+ * SeSecurityPrivilege, MS-DTYP 2.4.6), with the server's ntstatus (0: the
+ * share refused it before and was not asked again). Returns SMB_ERR_ACCESS.
+ */
+int ep_smb_sacl_refused(smb_error *err, const char *path, bool reading, uint32_t ntstatus);
+
+/**
+ * The descriptor bytes[0..len) read from path (the parts `parts` asked
+ * for) into *out, taking bytes (malloc'd; freed here when not kept): len 0
+ * is none. Bytes that do not decode as a descriptor fail with
+ * SMB_ERR_PROTOCOL, so that a garbled one fails its file at the source.
+ */
+int ep_smb_sd_take(const char *path, uint8_t *bytes, size_t len, uint32_t parts, ep_sd *out, smb_error *err);
+
+/**
+ * smb_create of path on tree with p, asking also for the access that the
+ * security descriptor parts e->base.sd_parts need (for_write: WRITE_DAC,
+ * WRITE_OWNER, ACCESS_SYSTEM_SECURITY to set them; else READ_CONTROL and
+ * ACCESS_SYSTEM_SECURITY to read them). A server refusing that access
+ * (SMB_ERR_ACCESS) is asked again without ACCESS_SYSTEM_SECURITY (it needs
+ * SeSecurityPrivilege; once refused so, e's later opens leave it out), then
+ * without any of it: the file opens, and get_sd / put_sd then say what was
+ * refused. The open is the caller's; NULL with le filled on failure.
+ */
+smb_open *ep_smb_create_sd(ep_smb *e, smb_tree *tree, const char *path, const smb_create_params *p, bool for_write,
+                           smb_error *le);
+
+#endif
