@@ -256,6 +256,26 @@ typedef struct sc_failure {
     char *message; /**< why */
 } sc_failure;
 
+/**
+ * A file or directory copied without some of its named streams or security
+ * descriptor (SC_EV_META_NOT_KEPT), or whose descriptor was set again
+ * (SC_EV_META_UPDATED).
+ */
+typedef struct sc_meta_note {
+    char *path;    /**< as the event names it */
+    char *message; /**< what, and why (the event's message) */
+    /**
+     * The source's security descriptor in SDDL (MS-DTYP 2.5.1) when the
+     * note is about it (the one not kept, or the one set again) and SDDL
+     * can say it; NULL otherwise.
+     */
+    char *sddl;
+    bool updated; /**< an SC_EV_META_UPDATED note (else SC_EV_META_NOT_KEPT) */
+} sc_meta_note;
+
+/** At most this many sc_meta_notes are listed; past them only the counters grow. */
+#define SC_META_NOTES_MAX 100000u
+
 /** Counters of a finished (or interrupted) job. */
 typedef struct sc_summary {
     uint64_t dirs_total, dirs_created, dirs_deleted;
@@ -289,6 +309,9 @@ typedef struct sc_summary {
     bool interrupted;          /**< sc_job_cancel() was called */
     sc_failure *failures;      /**< files_failed + other failures, in no particular order */
     size_t nfailures;
+    sc_meta_note *meta_notes;  /**< metadata not kept or set again, in no particular order */
+    size_t nmeta_notes;
+    bool meta_notes_cut;       /**< more notes than SC_META_NOTES_MAX: the rest were only counted */
 } sc_summary;
 
 /** A running job. */
@@ -309,7 +332,7 @@ SMBCOPY_API int sc_job_run(sc_job *job, sc_summary *summary, smb_error *err);
 SMBCOPY_API void sc_job_cancel(sc_job *job);
 /** Free a job. */
 SMBCOPY_API void sc_job_free(sc_job *job);
-/** Free the failures of a summary. */
+/** Free the failures and metadata notes of a summary. */
 SMBCOPY_API void sc_summary_free(sc_summary *summary);
 
 #ifdef __cplusplus

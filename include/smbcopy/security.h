@@ -206,6 +206,23 @@ SMBCOPY_API int smb_sd_encode(const smb_security_descriptor *sd, uint8_t **out, 
 /** Free sd and everything it owns; NULL is ignored. */
 SMBCOPY_API void smb_sd_free(smb_security_descriptor *sd);
 
+/**
+ * Whether got (a descriptor read back after sent was set with the parts
+ * `parts`, SMB_SECINFO_*) keeps what sent says for those parts: the same
+ * owner and group; for each ACL sent says is present, the same NULL-ness,
+ * the same protection flag, and the same explicit (not inherited) entries in
+ * the same order. Differences a server may make without changing what the
+ * descriptor says are not losses: generic rights stored as the file rights
+ * they map to (MS-DTYP 2.4.3), inherited entries recomputed from the parent
+ * (MS-DTYP 2.5.3.4), a NULL DACL stored as one entry giving Everyone every
+ * right, parts not in `parts`. Returns 1 when kept; 0 when not, why
+ * (why_len bytes, may be NULL) saying what differs in one phrase ("the
+ * owner S-1-5-21-1-2-3-1001 became S-1-22-1-0"); SMB_ERR_PROTOCOL when
+ * either does not decode (err says which).
+ */
+SMBCOPY_API int smb_sd_kept(const uint8_t *sent, size_t sent_len, const uint8_t *got, size_t got_len, uint32_t parts,
+                            char *why, size_t why_len, smb_error *err);
+
 /* ---------------------------------------------------------------- SDDL */
 
 /**

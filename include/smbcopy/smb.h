@@ -922,8 +922,24 @@ typedef struct smb_write_extras {
     const uint8_t *sd;
     size_t sd_len;
     uint32_t secinfo;
+    /**
+     * With sd: read the descriptor back (the parts secinfo names) right
+     * after setting it, in the same round trip (a QUERY_INFO after the
+     * SET_INFO; the CREATE also asks for READ_CONTROL), into sd_back: what
+     * the server keeps, for smb_sd_kept (security.h) to compare.
+     */
+    bool read_back;
     /* Out: set by every call. */
     bool sd_refused; /**< the call failed because the server refused to set the descriptor (its SET_INFO) */
+    /**
+     * With read_back, when the call succeeds: the descriptor as read back,
+     * malloc'd (the caller frees it); NULL (sd_back_len 0) otherwise, and
+     * when the read-back failed on its own, which fails nothing else:
+     * sd_back_err then says why (code 0 otherwise).
+     */
+    uint8_t *sd_back;
+    size_t sd_back_len;
+    smb_error sd_back_err;
 } smb_write_extras;
 
 /**

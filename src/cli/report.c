@@ -245,7 +245,21 @@ void cli_report_json(FILE *f, const sc_summary *s, bool interrupted, int exit_co
         cli_json_string(f, s->failures[i].message);
         fputc('}', f);
     }
-    fprintf(f, "],\"exit_code\":%d,\"error\":", exit_code);
+    fputs("],\"metadata\":[", f);
+    for (size_t i = 0; i < s->nmeta_notes; i++) {
+        const sc_meta_note *n = &s->meta_notes[i];
+        fputs(i ? ",{\"path\":" : "{\"path\":", f);
+        cli_json_string(f, n->path);
+        fputs(n->updated ? ",\"event\":\"updated\",\"reason\":" : ",\"event\":\"not kept\",\"reason\":", f);
+        cli_json_string(f, n->message);
+        fputs(",\"sddl\":", f);
+        if (n->sddl)
+            cli_json_string(f, n->sddl);
+        else
+            fputs("null", f);
+        fputc('}', f);
+    }
+    fprintf(f, "],\"metadata_cut\":%s,\"exit_code\":%d,\"error\":", s->meta_notes_cut ? "true" : "false", exit_code);
     if (error)
         cli_json_string(f, error);
     else

@@ -752,7 +752,7 @@ static int write_small(sc_job *job, job_pair *pair, const char *shown, const cha
         *stage = "write";
         int rc = dst->ops->write_whole(dst, tmp, rel, buf, size, meta, sd, got, err);
         if (rc == 0 && sd) { /* err says what of the descriptor was not kept */
-            file_meta_report_sd(job, shown, true, err);
+            file_meta_report_sd(job, shown, true, sd, err);
             memset(err, 0, sizeof *err);
         }
         return rc;
@@ -897,7 +897,7 @@ static int copy_small(sc_job *job, task *t, const char *rel, smb_error *err, con
         return COPY_NEEDS_OPEN;
     }
     if (rc == 0 && sd_parts)
-        file_meta_report_sd(job, rel, false, &sd_why); /* a SACL the source refused */
+        file_meta_report_sd(job, rel, false, &sd, &sd_why); /* a SACL the source refused */
     ep_stat meta = t->st, got = {0};
     keep_dest_mode(&meta, t->dst_exists, &t->dst_st);
     if (!(pair->dst->caps & EP_CAP_CREATION_TIME) || !(pair->src->caps & EP_CAP_CREATION_TIME))

@@ -4,6 +4,9 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
+
+#include <smbcopy/security.h>
 
 #include "common/error.h"
 
@@ -37,7 +40,7 @@ bool file_meta_needs_open(const sc_job *job, const job_pair *pair, const ep_stat
     return file_meta_streams(job, pair) && st->streams != EP_STREAMS_NONE;
 }
 
-void file_meta_not_kept(sc_job *job, uint64_t *counter, const char *rel, const char *fmt, ...)
+void file_meta_not_kept(sc_job *job, uint64_t *counter, const char *rel, const ep_sd *sd, const char *fmt, ...)
 {
     char msg[512];
     va_list ap;
@@ -45,7 +48,7 @@ void file_meta_not_kept(sc_job *job, uint64_t *counter, const char *rel, const c
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
     job_count(job, counter, 1);
-    job_event(job, SC_EV_META_NOT_KEPT, rel, 0, false, msg);
+    job_meta_note(job, rel, false, false, msg, sd ? sd->bytes : NULL, sd ? sd->len : 0);
 }
 
 /* What the destination cannot hold, as opposed to a failure of the copy. */
@@ -63,11 +66,54 @@ int file_meta_put_streams(sc_job *job, ep *dst_ep, const char *rel, ep_file *dst
     job_count(job, &job->sum.streams_copied, kept);
     job_count(job, &job->sum.stream_bytes, bytes);
     if (rc != 0 && cannot_hold(rc)) {
-        file_meta_not_kept(job, &job->sum.streams_not_kept, rel, "named streams not kept: %s", e.message);
+        file_meta_not_kept(job, &job->sum.streams_not_kept, rel, NULL, "named streams not kept: %s", e.message);
         rc = 0;
     } else if (rc != 0) {
         smb_err_set(err, rc, e.ntstatus, "writing the named streams: %s", e.message);
     }
+    return rc;
+}
+
+/* The stream of s named name (exactly, else ignoring ASCII case: SMB stream names are case-insensitive), or NULL. */
+static const ep_stream *stream_named(const ep_streams *s, const char *name)
+{
+    for (size_t i = 0; i < s->n; i++)
+        if (strcmp(s->v[i].name, name) == 0)
+            return &s->v[i];
+    for (size_t i = 0; i < s->n; i++)
+        if (strcasecmp(s->v[i].name, name) == 0)
+            return &s->v[i];
+    return NULL;
+}
+
+/*
+ * The check after the write: every stream put_streams kept on dst reads
+ * back from it with the same bytes. A sequential destination (an archive)
+ * cannot be read back. 0, or the error that fails the file.
+ */
+static int check_streams(ep *dst_ep, ep_file *dst, const ep_streams *written, smb_error *err)
+{
+    if (!dst_ep->ops->get_streams || (dst_ep->caps & EP_CAP_SEQUENTIAL))
+        return 0;
+    ep_streams back = {0};
+    smb_error e = {0};
+    int rc = dst_ep->ops->get_streams(dst, &back, &e);
+    if (rc != 0) {
+        ep_streams_clear(&back);
+        return smb_err_set(err, rc, e.ntstatus, "reading the named streams back: %s", e.message);
+    }
+    for (size_t i = 0; rc == 0 && i < written->n; i++) {
+        const ep_stream *w = &written->v[i];
+        if (!w->kept)
+            continue;
+        const ep_stream *b = stream_named(&back, w->name);
+        if (!b)
+            rc = smb_err_set(err, SMB_ERR_SERVER, 0, "the named stream '%s' is not there after writing it", w->name);
+        else if (b->len != w->len || (w->len && memcmp(b->data, w->data, w->len) != 0))
+            rc = smb_err_set(err, SMB_ERR_SERVER, 0, "the named stream '%s' reads back with other bytes (%zu, %zu written)",
+                             w->name, b->len, w->len);
+    }
+    ep_streams_clear(&back);
     return rc;
 }
 
@@ -77,7 +123,7 @@ static int copy_streams(sc_job *job, job_pair *pair, const char *rel, ep_file *s
     smb_error e = {0};
     int rc = pair->src->ops->get_streams(src, &s, &e);
     if (rc == SMB_ERR_NO_SPACE) { /* larger than the engine moves through memory */
-        file_meta_not_kept(job, &job->sum.streams_not_kept, rel, "named streams not copied: %s", e.message);
+        file_meta_not_kept(job, &job->sum.streams_not_kept, rel, NULL, "named streams not copied: %s", e.message);
         return 0;
     }
     if (rc != 0) {
@@ -86,6 +132,8 @@ static int copy_streams(sc_job *job, job_pair *pair, const char *rel, ep_file *s
     }
     if (s.n)
         rc = file_meta_put_streams(job, pair->dst, rel, dst, &s, err);
+    if (rc == 0 && s.n)
+        rc = check_streams(pair->dst, dst, &s, err);
     ep_streams_clear(&s);
     return rc;
 }
@@ -93,17 +141,17 @@ static int copy_streams(sc_job *job, job_pair *pair, const char *rel, ep_file *s
 /* The SACL of rel refused (reading or setting it needs SeSecurityPrivilege, MS-DTYP 2.4.6): reported, the rest kept. */
 static void sacl_not_kept(sc_job *job, const char *rel, bool reading, const smb_error *why)
 {
-    file_meta_not_kept(job, &job->sum.sds_not_kept, rel, reading ? "SACL not copied: %s" : "SACL not kept: %s",
+    file_meta_not_kept(job, &job->sum.sds_not_kept, rel, NULL, reading ? "SACL not copied: %s" : "SACL not kept: %s",
                        why->message);
 }
 
 /* Count or report how setting rel's descriptor ended (rc, e: the last put_sd's); 0, or the error that fails the file. */
-static int put_outcome(sc_job *job, const char *rel, int rc, const smb_error *e, smb_error *err)
+static int put_outcome(sc_job *job, const char *rel, const ep_sd *sd, int rc, const smb_error *e, smb_error *err)
 {
     if (rc == 0) {
         job_count(job, &job->sum.sds_copied, 1);
     } else if (rc == SMB_ERR_UNSUPPORTED || rc == SMB_ERR_NO_SPACE) { /* no room: a local file's xattrs are small */
-        file_meta_not_kept(job, &job->sum.sds_not_kept, rel, "security descriptor not kept: %s", e->message);
+        file_meta_not_kept(job, &job->sum.sds_not_kept, rel, sd, "security descriptor not kept: %s", e->message);
         rc = 0;
     } else {
         /* Asked for and refused (an owner or a SID the destination does not know): the file fails. */
@@ -129,6 +177,27 @@ int file_meta_get_sd(ep *src_ep, uint32_t parts, ep_file *src, ep_sd *sd, smb_er
     return rc;
 }
 
+/*
+ * The check after the write: whether what dst keeps of sd (read back) says
+ * what sd says (smb_sd_kept). 1 when it does, or when it cannot be read
+ * back (nothing to compare); 0 when not, *e then saying what differs
+ * (ep_sd_kept).
+ */
+static int sd_kept_check(ep *dst_ep, ep_file *dst, const ep_sd *sd, smb_error *e)
+{
+    if (!dst_ep->ops->get_sd)
+        return 1;
+    ep_sd back = {0};
+    smb_error le = {0};
+    if (dst_ep->ops->get_sd(dst, sd->parts, &back, &le) != 0) {
+        ep_sd_clear(&back);
+        return 1;
+    }
+    bool kept = ep_sd_kept(sd, sd->parts, back.bytes, back.len, e);
+    ep_sd_clear(&back);
+    return kept;
+}
+
 int file_meta_put_sd(sc_job *job, ep *dst_ep, const char *rel, ep_file *dst, ep_sd *sd, smb_error *err)
 {
     if (sd->len == 0) /* none at the source (a local file never given one): the destination's inheritance applies */
@@ -141,10 +210,12 @@ int file_meta_put_sd(sc_job *job, ep *dst_ep, const char *rel, ep_file *dst, ep_
         memset(&e, 0, sizeof e);
         rc = dst_ep->ops->put_sd(dst, sd, &e);
     }
-    return put_outcome(job, rel, rc, &e, err);
+    if (rc == 0 && !sd_kept_check(dst_ep, dst, sd, &e))
+        rc = e.code;
+    return put_outcome(job, rel, sd, rc, &e, err);
 }
 
-void file_meta_report_sd(sc_job *job, const char *rel, bool written, const smb_error *why)
+void file_meta_report_sd(sc_job *job, const char *rel, bool written, const ep_sd *sd, const smb_error *why)
 {
     int code = why->code;
     if (code == SMB_ERR_ACCESS) {
@@ -152,7 +223,7 @@ void file_meta_report_sd(sc_job *job, const char *rel, bool written, const smb_e
         code = 0;
     }
     if (written)
-        put_outcome(job, rel, code, why, NULL);
+        put_outcome(job, rel, sd, code, why, NULL);
 }
 
 static int copy_sd(sc_job *job, job_pair *pair, const char *rel, uint32_t parts, ep_file *src, ep_file *dst,
@@ -162,7 +233,7 @@ static int copy_sd(sc_job *job, job_pair *pair, const char *rel, uint32_t parts,
     smb_error why;
     int rc = file_meta_get_sd(pair->src, parts, src, &sd, &why, err);
     if (rc == 0) {
-        file_meta_report_sd(job, rel, false, &why);
+        file_meta_report_sd(job, rel, false, &sd, &why);
         rc = file_meta_put_sd(job, pair->dst, rel, dst, &sd, err);
     }
     ep_sd_clear(&sd);
@@ -219,16 +290,17 @@ int file_meta_refresh(sc_job *job, job_pair *pair, const char *src_rel, const ch
     /* The destination's, for the parts the source has (what a copy would set). */
     if (rc == 0 && want.len)
         rc = file_meta_get_sd(pair->dst, want.parts, dst, &have, &why_dst, err);
+    /* Compared as the check after a write compares: a server's own forms of the same descriptor are no change. */
     bool differs = rc == 0 && want.len &&
-                   (have.len != want.len || have.parts != want.parts || memcmp(have.bytes, want.bytes, want.len) != 0);
+                   (!have.len || smb_sd_kept(want.bytes, want.len, have.bytes, have.len, want.parts, NULL, 0, NULL) != 1);
     if (differs) {
         if (why.code)
-            file_meta_report_sd(job, dst_rel, false, &why);
+            file_meta_report_sd(job, dst_rel, false, &want, &why);
         rc = file_meta_put_sd(job, pair->dst, dst_rel, dst, &want, err);
         if (rc == 0) {
             *updated = true;
             job_count(job, &job->sum.files_meta_updated, 1);
-            job_event(job, SC_EV_META_UPDATED, dst_rel, 0, is_dir, "security descriptor");
+            job_meta_note(job, dst_rel, is_dir, true, "security descriptor", want.bytes, want.len);
         }
     }
     ep_sd_clear(&want);

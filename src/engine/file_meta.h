@@ -76,17 +76,20 @@ int file_meta_put_streams(sc_job *job, ep *dst_ep, const char *rel, ep_file *dst
  * false): SMB_ERR_ACCESS, the SACL not copied. Written: counted as copied,
  * SMB_ERR_ACCESS reporting the SACL not kept; SMB_ERR_UNSUPPORTED or
  * SMB_ERR_NO_SPACE: not kept at all, reported. why->code 0: nothing to
- * report (counted when written).
+ * report (counted when written). sd: the descriptor (for the summary's
+ * SDDL), or NULL.
  */
-void file_meta_report_sd(sc_job *job, const char *rel, bool written, const smb_error *why);
+void file_meta_report_sd(sc_job *job, const char *rel, bool written, const ep_sd *sd, const smb_error *why);
 
 /**
  * Report that rel was copied without some of its streams or descriptor:
  * counts one in *counter (the summary's streams_not_kept or sds_not_kept)
- * and sends SC_EV_META_NOT_KEPT with the message fmt makes (what, and why).
+ * and notes it (job_meta_note: SC_EV_META_NOT_KEPT with the message fmt
+ * makes, what and why; sd, the descriptor not kept, in SDDL in the
+ * summary; NULL for streams).
  */
-void file_meta_not_kept(sc_job *job, uint64_t *counter, const char *rel, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
+void file_meta_not_kept(sc_job *job, uint64_t *counter, const char *rel, const ep_sd *sd, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
 
 /**
  * The same for a directory: src_rel at the pair's source onto dst_rel at

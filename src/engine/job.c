@@ -627,6 +627,8 @@ static int summarise(sc_job *job, int rc, double t0, sc_summary *sum, smb_error 
         *sum = job->sum;
         job->sum.failures = NULL; /* moved to the caller */
         job->sum.nfailures = 0;
+        job->sum.meta_notes = NULL;
+        job->sum.nmeta_notes = 0;
     }
     return rc;
 }
@@ -733,6 +735,18 @@ static void free_root_files(sc_job *job)
     job->nroot_files = 0;
 }
 
+/* Free the failures of s (a new pass lists its own; the metadata notes stay). */
+static void free_failures(sc_summary *s)
+{
+    for (size_t i = 0; i < s->nfailures; i++) {
+        free(s->failures[i].path);
+        free(s->failures[i].message);
+    }
+    free(s->failures);
+    s->failures = NULL;
+    s->nfailures = 0;
+}
+
 /*
  * After a lost connection: close every endpoint and connection of the pass,
  * empty the queue state, and start the next pass's counts (what was copied
@@ -760,7 +774,7 @@ static void end_pass(sc_job *job)
     memset(&job->fatal_err, 0, sizeof job->fatal_err);
     atomic_store(&job->fatal, 0);
     sc_summary *s = &job->sum;
-    sc_summary_free(s);
+    free_failures(s);
     job->failures_cap = 0;
     s->dirs_total = s->files_total = s->bytes_total = 0;
     s->files_skipped = s->bytes_skipped = s->files_failed = s->ignored = 0;
@@ -980,11 +994,13 @@ void sc_job_free(sc_job *job)
 
 void sc_summary_free(sc_summary *s)
 {
-    for (size_t i = 0; i < s->nfailures; i++) {
-        free(s->failures[i].path);
-        free(s->failures[i].message);
+    free_failures(s);
+    for (size_t i = 0; i < s->nmeta_notes; i++) {
+        free(s->meta_notes[i].path);
+        free(s->meta_notes[i].message);
+        free(s->meta_notes[i].sddl);
     }
-    free(s->failures);
-    s->failures = NULL;
-    s->nfailures = 0;
+    free(s->meta_notes);
+    s->meta_notes = NULL;
+    s->nmeta_notes = 0;
 }

@@ -130,6 +130,7 @@ struct sc_job {
     pthread_mutex_t ev_lock; /* serialises the event callback */
     sc_summary sum;
     size_t failures_cap;
+    size_t meta_notes_cap;
 };
 
 /* queue.c */
@@ -176,6 +177,13 @@ unsigned job_buffers_kept(const sc_job *job);
 /* report.c */
 /** Emit an event (serialised). */
 void job_event(sc_job *job, sc_event_type type, const char *path, uint64_t bytes, bool is_dir, const char *msg);
+/**
+ * Record a metadata note for path (sc_meta_note: event SC_EV_META_UPDATED
+ * when updated, else SC_EV_META_NOT_KEPT, with msg; and the summary's list,
+ * with sd[0..sd_len) in SDDL when sd is not NULL and converts).
+ */
+void job_meta_note(sc_job *job, const char *path, bool is_dir, bool updated, const char *msg, const uint8_t *sd,
+                   size_t sd_len);
 /** Record a failure for path (event + summary). */
 void job_fail(sc_job *job, const char *path, bool is_dir, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 /** Add to a summary counter under the job lock. */

@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <smbcopy/security.h>
+
 #include "common/array.h"
 #include "engine/job_internal.h"
 
@@ -66,6 +68,39 @@ void job_fail(sc_job *job, const char *path, bool is_dir, const char *fmt, ...)
     }
     pthread_mutex_unlock(&job->lock);
     job_event(job, SC_EV_FILE_FAILED, path, 0, is_dir, msg);
+}
+
+/* sd in SDDL (malloc'd), or NULL when there is none or SDDL cannot say it. */
+static char *sddl_of(const uint8_t *sd, size_t len)
+{
+    smb_security_descriptor *d = NULL;
+    char *out = NULL;
+    if (sd && len && smb_sd_decode(sd, len, &d, NULL) == 0)
+        smb_sd_to_sddl(d, &out, NULL);
+    smb_sd_free(d);
+    return out;
+}
+
+void job_meta_note(sc_job *job, const char *path, bool is_dir, bool updated, const char *msg, const uint8_t *sd,
+                   size_t sd_len)
+{
+    pthread_mutex_lock(&job->lock);
+    sc_summary *s = &job->sum;
+    if (s->nmeta_notes >= SC_META_NOTES_MAX) {
+        s->meta_notes_cut = true;
+    } else if (ARRAY_RESERVE(s->meta_notes, job->meta_notes_cap, s->nmeta_notes + 1, 16)) {
+        sc_meta_note *n = &s->meta_notes[s->nmeta_notes];
+        *n = (sc_meta_note){.path = strdup(path), .message = strdup(msg), .updated = updated};
+        if (n->path && n->message) {
+            n->sddl = sddl_of(sd, sd_len);
+            s->nmeta_notes++;
+        } else {
+            free(n->path);
+            free(n->message);
+        }
+    }
+    pthread_mutex_unlock(&job->lock);
+    job_event(job, updated ? SC_EV_META_UPDATED : SC_EV_META_NOT_KEPT, path, 0, is_dir, msg);
 }
 
 bool job_error_is_fatal(int code)

@@ -6,9 +6,11 @@
  */
 #include "conn.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <time.h>
 
@@ -167,6 +169,13 @@ static void complete_list(smb_conn *c, smb_req *list)
         smb_req_complete(c, list);
         list = next;
     }
+}
+
+const char *smb_conn_loss_reason(int err)
+{
+    if (err == 0 || err == EPIPE || err == ECONNRESET)
+        return "closed by the server";
+    return strerror(err);
 }
 
 void smb_conn_fail(smb_conn *c, int code, const char *fmt, ...)

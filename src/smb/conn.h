@@ -193,6 +193,12 @@ size_t smb_conn_max_frame(smb_conn *c);
 /** Mark the connection dead (first cause wins), failing every request. */
 void smb_conn_fail(smb_conn *c, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
+/** Why a socket call failed, for a sysadmin: errno 0 (end of stream), EPIPE
+ * and ECONNRESET all mean the server closed the connection, whichever of
+ * them the race between its close and our send or receive produced. The
+ * string is static. */
+const char *smb_conn_loss_reason(int err);
+
 /** Connection's session list helpers (used by session.c). */
 void smb_conn_add_session(smb_conn *c, smb_session *s);
 void smb_conn_remove_session(smb_conn *c, smb_session *s);

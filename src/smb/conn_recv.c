@@ -274,7 +274,7 @@ static bool try_direct_read(smb_conn *c, const uint8_t *head, size_t len, bool *
         int e = errno;
         *broken = true;
         smb_conn_fail(c, SMB_ERR_DISCONNECTED, "connection to %s lost while receiving: %s", c->host,
-                      e ? strerror(e) : "closed by the server");
+                      smb_conn_loss_reason(e));
         fail_receiving(c, r);
         return true;
     }
@@ -288,7 +288,7 @@ static bool read_or_fail(smb_conn *c, void *buf, size_t n)
         return true;
     int e = errno;
     smb_conn_fail(c, SMB_ERR_DISCONNECTED, "connection to %s lost: %s", c->host,
-                  e ? strerror(e) : "closed by the server");
+                  smb_conn_loss_reason(e));
     return false;
 }
 

@@ -153,7 +153,7 @@ static int transmit(smb_conn *c, struct iovec *iov, int niov, size_t total, smb_
     pthread_mutex_unlock(&c->send_lock);
     if (rc != 0) {
         smb_conn_fail(c, SMB_ERR_DISCONNECTED, "connection to %s lost while sending: %s", c->host,
-                      e ? strerror(e) : "closed");
+                      smb_conn_loss_reason(e));
         if (err)
             *err = c->dead_err;
         return SMB_ERR_DISCONNECTED;

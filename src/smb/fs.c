@@ -485,30 +485,30 @@ static int streams_count_of(const smb_req *q)
     return smb_streams_count(SMB_STATUS_SUCCESS, b.data, b.len);
 }
 
-/* The descriptor from the compound's answered QUERY_INFO q (asked for at most `asked` bytes) into x. */
-static void sd_of(const smb_req *q, uint32_t asked, const char *path, smb_read_extras *x)
+/* The descriptor from the compound's answered QUERY_INFO q (asked for at most `asked` bytes) into *sd (malloc'd), *len; or *e. */
+static void sd_answer(const smb_req *q, uint32_t asked, const char *path, uint8_t **sd, size_t *len, smb_error *e)
 {
     char what[512];
     snprintf(what, sizeof what, "read the security descriptor of '%s'", path);
     if (q->status != SMB_STATUS_SUCCESS) {
-        smb_err_status(&x->sd_err, q->status, what);
+        smb_err_status(e, q->status, what);
         return;
     }
     smb2_blob b;
     smb_rd rd = smb_req_rsp_body(q);
     if (smb2_query_info_rsp_decode(&rd, &b) != 0 || b.len > asked) {
-        smb_err_set(&x->sd_err, SMB_ERR_PROTOCOL, 0, "%s: malformed QUERY_INFO response", what);
+        smb_err_set(e, SMB_ERR_PROTOCOL, 0, "%s: malformed QUERY_INFO response", what);
         return;
     }
     if (b.len == 0)
         return;
-    x->sd = malloc(b.len);
-    if (!x->sd) {
-        smb_err_set(&x->sd_err, SMB_ERR_NO_MEMORY, 0, "out of memory");
+    *sd = malloc(b.len);
+    if (!*sd) {
+        smb_err_set(e, SMB_ERR_NO_MEMORY, 0, "out of memory");
         return;
     }
-    memcpy(x->sd, b.data, b.len);
-    x->sd_len = b.len;
+    memcpy(*sd, b.data, b.len);
+    *len = b.len;
 }
 
 /*
@@ -569,7 +569,7 @@ static int read_file(smb_tree *t, const char *path, void *buf, size_t cap, size_
     if (rc == 0 && streams)
         x->streams = streams_count_of(mid[streams_at]);
     if (rc == 0 && secinfo)
-        sd_of(mid[sd_at], out, path, x);
+        sd_answer(mid[sd_at], out, path, &x->sd, &x->sd_len, &x->sd_err);
     for (int i = 0; i < nmid; i++)
         smb_req_free(mid[i]);
     return rc;
@@ -635,6 +635,16 @@ static bool answered_ok(const smb_req *r)
     return r->rsp && !r->err && r->status == SMB_STATUS_SUCCESS;
 }
 
+/* A failed call gives no read-back descriptor (smb_write_extras). */
+static void drop_sd_back(smb_write_extras *x)
+{
+    if (!x)
+        return;
+    free(x->sd_back);
+    x->sd_back = NULL;
+    x->sd_back_len = 0;
+}
+
 /* Whether x carries a descriptor to set. */
 static bool sets_sd(const smb_write_extras *x)
 {
@@ -667,8 +677,9 @@ static int write_file_pipelined(smb_tree *t, const char *path, const uint8_t *bu
 {
     smb_error le = {0};
     bool sd = sets_sd(x);
-    smb_open *op = open_with(t, path, SMB_O_WRONLY | SMB_O_CREAT | SMB_O_EXCL, sd ? sd_write_access(x->secinfo) : 0,
-                             NULL, &le);
+    bool back = sd && x->read_back;
+    smb_open *op = open_with(t, path, SMB_O_WRONLY | SMB_O_CREAT | SMB_O_EXCL,
+                             (sd ? sd_write_access(x->secinfo) : 0) | (back ? SMB_READ_CONTROL : 0), NULL, &le);
     if (!op) {
         *err = le;
         return le.code ? le.code : SMB_ERR_NO_MEMORY;
@@ -680,6 +691,8 @@ static int write_file_pipelined(smb_tree *t, const char *path, const uint8_t *bu
         stage = "set the security descriptor of";
         rc = smb_set_security(op, x->secinfo, x->sd, x->sd_len, &le);
         x->sd_refused = rc != 0;
+        if (rc == 0 && back && smb_get_security(op, x->secinfo, &x->sd_back, &x->sd_back_len, &x->sd_back_err) != 0)
+            x->sd_back_len = 0; /* its own failure, in x->sd_back_err */
     }
     if (rc == 0 && rename_to) {
         stage = "rename";
@@ -713,9 +726,14 @@ static int write_file_pipelined(smb_tree *t, const char *path, const uint8_t *bu
 static int write_file(smb_tree *t, const char *path, const void *buf, size_t len, const smb_basic_info *bi,
                       const char *rename_to, smb_file_info *info, smb_write_extras *x, smb_error *err)
 {
-    if (x)
+    if (x) {
         x->sd_refused = false;
+        x->sd_back = NULL;
+        x->sd_back_len = 0;
+        memset(&x->sd_back_err, 0, sizeof x->sd_back_err);
+    }
     bool sd = sets_sd(x);
+    bool back = sd && x->read_back;
     if (sd && x && x->sd_len < 20) /* x again: for the analyser, which does not look into sets_sd */
         return smb_err_set(err, SMB_ERR_INVALID_ARG, 0, "security descriptor shorter than its header");
     smb_conn *c = t->sess->conn;
@@ -724,9 +742,11 @@ static int write_file(smb_tree *t, const char *path, const void *buf, size_t len
         int rc = write_file_pipelined(t, path, buf, len, bi, rename_to, info, x, &le);
         if (rc != 0 && err)
             *err = le;
+        if (rc != 0)
+            drop_sd_back(x);
         return rc;
     }
-    smb_req *mid[4];
+    smb_req *mid[5];
     int nmid = 0, rc = 0;
     if (len) {
         smb_req *w = smb_tree_req(t, SMB2_WRITE);
@@ -754,6 +774,14 @@ static int write_file(smb_tree *t, const char *path, const void *buf, size_t len
         }
         mid[nmid++] = s;
         sd_at = nmid;
+    }
+    int back_at = -1; /* the read-back's place: what the server keeps of the descriptor */
+    uint32_t back_out = smb_conn_request_cap(c, c->neg.max_transact);
+    if (back_out > EXTRA_ANSWER_MAX)
+        back_out = EXTRA_ANSWER_MAX;
+    if (back) {
+        mid[nmid++] = related_query_req(t, SMB_INFO_SECURITY, 0, x->secinfo, back_out);
+        back_at = nmid;
     }
     smb_wr rw = {0};
     int rename_at = -1; /* the rename's place in the compound */
@@ -785,11 +813,16 @@ static int write_file(smb_tree *t, const char *path, const void *buf, size_t len
         create_defaults(&cr,
                         SMB_FILE_WRITE_DATA | SMB_FILE_APPEND_DATA | SMB_FILE_WRITE_ATTRIBUTES |
                             SMB_FILE_READ_ATTRIBUTES | SMB_DELETE | SMB_SYNCHRONIZE |
-                            (sd ? sd_write_access(x->secinfo) : 0),
+                            (sd ? sd_write_access(x->secinfo) : 0) | (back ? SMB_READ_CONTROL : 0),
                         SMB_FILE_CREATE, SMB_FILE_NON_DIRECTORY_FILE);
         smb_file_info tmp;
         int failed_at;
-        rc = compound_run(t, path, &cr, mid, nmid, 0, true, info ? info : &tmp, "write", &failed_at, err);
+        /* The read-back may fail on its own: the file is written all the same. */
+        unsigned optional = back_at > 0 ? 1u << back_at : 0u;
+        rc = compound_run(t, path, &cr, mid, nmid, optional, true, info ? info : &tmp, "write", &failed_at, err);
+        if (rc == 0 && back)
+            sd_answer(mid[back_at - 1], back_out, rename_to ? rename_to : path, &x->sd_back, &x->sd_back_len,
+                      &x->sd_back_err);
         if (rc != 0 && sd_at > 0 && failed_at == sd_at) {
             x->sd_refused = true;
             if (err)
@@ -810,6 +843,8 @@ static int write_file(smb_tree *t, const char *path, const void *buf, size_t len
     for (int i = 0; i < nmid; i++)
         smb_req_free(mid[i]);
     smb_wr_free(&rw);
+    if (rc != 0)
+        drop_sd_back(x);
     return rc;
 }
 

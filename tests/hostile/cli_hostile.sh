@@ -20,6 +20,10 @@
 #                       copy (a protocol error) saying so, exit 1, no file
 #                       under its final name; without --acls every file
 #                       arrives
+#   sd-changed          an upload with --acls to a share that takes each
+#                       descriptor and reads back another: every file
+#                       arrives, each reported not kept naming what differs
+#                       (the check after the write), exit 0
 #   good, --store       an upload with --acls to a share keeping no
 #                       descriptors: every file arrives (a small one written
 #                       whole, a large one through an open file), each
@@ -32,6 +36,7 @@ SRV=${HOSTILE_SMBD:?}
 . "$(dirname "$0")/../integration/lib/skip.sh"
 command -v perl >/dev/null || skip "perl is needed"
 command -v python3 >/dev/null || skip "python3 is needed (to give local files a security descriptor)"
+command -v jq >/dev/null || skip "jq is needed"
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/cli_hostile.XXXXXX")
 SRV_PID=
@@ -125,8 +130,9 @@ for MODE in close-mid-read close-mid-header; do
     stop_server
     [ "$RC" -eq 4 ] || fail "exit $RC, expected 4 (connection lost)"
     [ "$(wc -l <"$WORK/err")" -eq 1 ] || fail "not one line on stderr: $(cat "$WORK/err")"
-    # A close while the client still has bytes unread is seen as a reset.
-    grep -E -q "^smbcopy: (.*: )?connection to 127.0.0.1 lost.*(closed by the server|Connection reset by peer)" "$WORK/err" ||
+    # A close is "closed by the server" whether the client saw it as the end of
+    # the stream, a reset or a broken pipe.
+    grep -E -q "^smbcopy: (.*: )?connection to 127.0.0.1 lost.*closed by the server" "$WORK/err" ||
         fail "unclear message: $(cat "$WORK/err")"
     check_final_names
 done
@@ -250,6 +256,33 @@ grep -q '"sds_copied":0,' "$WORK/out" || fail "sds_copied is not 0: $(cat "$WORK
 grep -q '"sds_not_kept":2,' "$WORK/out" || fail "sds_not_kept is not 2: $(cat "$WORK/out")"
 left=$(cd "$WORK/store" && find . -mindepth 1 | sort | tr '\n' ' ')
 [ "$left" = "./acl ./acl/large.bin ./acl/small.txt " ] || fail "the store holds more than the two files: $left"
+
+# ---- the check after the write: a server that keeps another descriptor than the one set
+MODE=sd-changed
+rm -rf "$WORK/store"
+mkdir -p "$WORK/store"
+start_server "$MODE" --store "$WORK/store"
+SMB_PASSWORD=hostile-pass XDG_STATE_HOME="$WORK/state" timeout 120 \
+    "$CLI" -v --json --no-progress --acls --retry-for 0 --timeout 3 "$WORK/acl" \
+    "smb://tester@127.0.0.1:$PORT/share/acl" >"$WORK/out" 2>"$WORK/err"
+RC=$?
+stop_server
+[ "$RC" -eq 0 ] || fail "exit $RC: $(cat "$WORK/err")"
+for f in small.txt large.bin; do
+    cmp -s "$WORK/acl/$f" "$WORK/store/acl/$f" || fail "$f did not arrive with its bytes"
+    grep -q "^not kept  *$f: security descriptor not kept: the destination keeps another one: the DACL has an entry more than was set" "$WORK/err" ||
+        fail "no \"not kept\" line naming the difference for $f: $(cat "$WORK/err")"
+done
+grep -q '"sds_copied":0,' "$WORK/out" || fail "sds_copied is not 0: $(cat "$WORK/out")"
+grep -q '"sds_not_kept":2,' "$WORK/out" || fail "sds_not_kept is not 2: $(cat "$WORK/out")"
+# The JSON lists each file, with the descriptor not kept in SDDL (an empty DACL: "D:").
+for f in small.txt large.bin; do
+    jq -e --arg f "$f" '.metadata | map(select(.path == $f and .event == "not kept" and .sddl == "D:"
+        and (.reason | test("the DACL has an entry more")))) | length == 1' "$WORK/out" >/dev/null ||
+        fail "no metadata entry for $f with its SDDL: $(cat "$WORK/out")"
+done
+jq -e '.metadata_cut == false and (.metadata | length) == 2' "$WORK/out" >/dev/null ||
+    fail "metadata lists other entries: $(cat "$WORK/out")"
 
 if [ "$failures" -ne 0 ]; then
     echo "cli_hostile: $failures failure(s)"

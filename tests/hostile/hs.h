@@ -81,6 +81,7 @@ typedef enum hs_mode {
     HS_REFUSE_COPYCHUNK,
     HS_BAD_LOGON_SIGNATURE,
     HS_BAD_SD,
+    HS_SD_CHANGED,
     HS_MODE_COUNT
 } hs_mode;
 

@@ -298,6 +298,28 @@ static bool bad_sd(hs_conn *c, const hs_req *req, const hs_open *o)
     return hs_send(c, req, &w, false);
 }
 
+/*
+ * sd-changed: the descriptor of a stored file, whatever was set on it: a
+ * DACL giving Everyone (S-1-1-0) full access and owner S-1-22-1-0, in
+ * self-relative form (MS-DTYP 2.4.6).
+ */
+static bool changed_sd(hs_conn *c, const hs_req *req)
+{
+    static const uint8_t sd[] = {
+        1, 0, 0x04, 0x80, 48, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 20, 0, 0, 0, /* header: DACL present */
+        2, 0, 28, 0, 1, 0, 0, 0,                                           /* ACL: 28 bytes, 1 ACE */
+        0, 0, 20, 0, 0xff, 0x01, 0x1f, 0x00, 1, 1, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, /* allow FA to S-1-1-0 */
+        1, 2, 0, 0, 0, 0, 0, 22, 1, 0, 0, 0, 0, 0, 0, 0,                   /* owner S-1-22-1-0 */
+    };
+    smb_wr w;
+    hs_rsp_begin(&w, c, req, HS_STATUS_SUCCESS);
+    smb_wr_u16(&w, 9); /* StructureSize (MS-SMB2 2.2.38) */
+    smb_wr_u16(&w, 72);
+    smb_wr_u32(&w, sizeof sd);
+    smb_wr_bytes(&w, sd, sizeof sd);
+    return hs_send(c, req, &w, false);
+}
+
 bool hs_query_info(hs_conn *c, const hs_req *req)
 {
     smb_rd r = hs_req_at(req, 2);
@@ -308,6 +330,8 @@ bool hs_query_info(hs_conn *c, const hs_req *req)
         return hs_reply_status(c, req, HS_STATUS_INVALID_HANDLE);
     if (o->node < 0 && type == SMB_INFO_FILE)
         return hs_store_query_info(c, req, o, cls);
+    if (o->node < 0 && type == SMB_INFO_SECURITY && c->mode == HS_SD_CHANGED)
+        return changed_sd(c, req);
     if (c->mode == HS_BAD_SD && type == SMB_INFO_SECURITY && o->node >= 0 && !hs_nodes[o->node].dir)
         return bad_sd(c, req, o);
     smb_wr w;

@@ -52,6 +52,9 @@ const hs_mode_info hs_modes[HS_MODE_COUNT] = {
     [HS_BAD_SD] = {"bad-sd",
                    "security descriptor queries answered with a malformed buffer: good1.txt's OutputBufferLength "
                    "runs 4096 bytes past the frame, every other file's buffer is 8 bytes longer than asked"},
+    [HS_SD_CHANGED] = {"sd-changed",
+                       "a security descriptor set on a stored file is taken, and every one read back from it says "
+                       "something else: Everyone with full access, owner S-1-22-1-0 (needs --store)"},
 };
 
 int hs_mode_find(const char *name)

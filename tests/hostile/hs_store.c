@@ -358,8 +358,8 @@ bool hs_store_set_info(hs_conn *c, const hs_req *req)
         return hs_reply_status(c, req, HS_STATUS_INVALID_HANDLE);
     if (o->node >= 0 || c->store < 0)
         return hs_reply_status(c, req, HS_STATUS_ACCESS_DENIED); /* the fixed tree is read-only */
-    if (smb_rd_ok(&r) && type == SMB_INFO_SECURITY)
-        return hs_reply_status(c, req, HS_STATUS_NOT_SUPPORTED); /* the store keeps no security descriptors */
+    if (smb_rd_ok(&r) && type == SMB_INFO_SECURITY) /* the store keeps no security descriptors; sd-changed says it does */
+        return hs_reply_status(c, req, c->mode == HS_SD_CHANGED ? HS_STATUS_SUCCESS : HS_STATUS_NOT_SUPPORTED);
     if (!smb_rd_ok(&r) || !smb_rd_ok(&in) || type != SMB_INFO_FILE)
         return hs_reply_status(c, req, HS_STATUS_INVALID_PARAMETER);
     uint32_t status;

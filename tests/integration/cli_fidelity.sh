@@ -450,6 +450,7 @@ run a3-again --acls "smb://$h1/fidelity/aclsrc" "smb://$h1/fidelity2/acldst"
 if ran_ok a3-again; then
     expect_field a3-again files_copied == 0
     expect_field a3-again files_meta_updated == 0
+    jq -e '.metadata == []' "$out/a3-again.out" >/dev/null || fail "a3-again: metadata notes: $(jq -c .metadata "$out/a3-again.out")"
 fi
 cacls "$h1" fidelity aclsrc/one.txt -a 'ACL:S-1-5-32-545:ALLOWED/0x0/READ' >/dev/null || die "smbcacls -a on aclsrc/one.txt failed"
 acl_of "$h1" fidelity aclsrc/one.txt >"$out/one.acl"
@@ -458,6 +459,10 @@ if ran_ok a3-acl; then
     expect_field a3-acl files_copied == 0
     expect_field a3-acl files_meta_updated == 1
     grep -q '^updated acl  *one.txt' "$out/a3-acl.err" || fail "a3-acl: no \"updated acl\" line for one.txt in -v"
+    # The JSON lists it with the descriptor set, in SDDL: the added entry (BUILTIN\Users, READ: read and execute) among them.
+    jq -e '[.metadata[] | select(.path == "one.txt" and .event == "updated" and (.sddl | contains("(A;;0x1200a9;;;BU)")))]
+        | length == 1' "$out/a3-acl.out" >/dev/null ||
+        fail "a3-acl: no metadata entry for one.txt with its SDDL: $(jq -c .metadata "$out/a3-acl.out")"
     acl_of "$h1" fidelity2 acldst/one.txt | cmp -s - "$out/one.acl" ||
         fail "a3-acl: acldst/one.txt does not have the source's new ACL"
     echo "  a3-acl: a descriptor changed at the source: set again at the destination, no data copied"

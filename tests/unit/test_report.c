@@ -126,6 +126,14 @@ static void test_json_summary(void **state)
     s.links_copied = 23;
     s.links_not_kept = 24;
     s.files_meta_updated = 25;
+    sc_meta_note notes[2] = {
+        {.path = (char *)"a.txt", .message = (char *)"named streams not kept: no room"},
+        {.path = (char *)"dir", .message = (char *)"security descriptor", .sddl = (char *)"O:BAD:P(A;;FA;;;BA)",
+         .updated = true},
+    };
+    s.meta_notes = notes;
+    s.nmeta_notes = 2;
+    s.meta_notes_cut = true;
     capture c;
     cap_open(&c);
     cli_report_json(c.f, &s, false, 1, NULL);
@@ -139,6 +147,10 @@ static void test_json_summary(void **state)
                              "\"interrupted\":false,\"failures\":["
                              "{\"path\":\"dir/a \\\"quoted\\\".txt\",\"reason\":\"access denied (STATUS_ACCESS_DENIED)\"},"
                              "{\"path\":\"bad\\uFFFDname\\n\",\"reason\":\"disk full\"}],"
+                             "\"metadata\":[{\"path\":\"a.txt\",\"event\":\"not kept\","
+                             "\"reason\":\"named streams not kept: no room\",\"sddl\":null},"
+                             "{\"path\":\"dir\",\"event\":\"updated\",\"reason\":\"security descriptor\","
+                             "\"sddl\":\"O:BAD:P(A;;FA;;;BA)\"}],\"metadata_cut\":true,"
                              "\"exit_code\":1,\"error\":null}\n");
     free(out);
 
@@ -150,7 +162,7 @@ static void test_json_summary(void **state)
     cli_report_json(c.f, &s, false, 5, NULL);
     out = cap_close(&c);
     assert_non_null(strstr(out, "\"interrupted\":true"));
-    assert_non_null(strstr(out, "\"failures\":[{\"path\":\"x\",\"reason\":\"\"}],\"exit_code\":5,\"error\":null}"));
+    assert_non_null(strstr(out, "\"failures\":[{\"path\":\"x\",\"reason\":\"\"}],\"metadata\":[],\"metadata_cut\":false,\"exit_code\":5,\"error\":null}"));
     free(out);
 
     sc_summary empty = {0};
@@ -163,14 +175,14 @@ static void test_json_summary(void **state)
                              "\"bytes_resumed\":0,\"reconnects\":0,\"journal_records\":0,\"journal_cut_bytes\":0,"
                              "\"streams_copied\":0,\"stream_bytes\":0,\"sds_copied\":0,\"streams_not_kept\":0,\"sds_not_kept\":0,"
                              "\"links_copied\":0,\"links_not_kept\":0,\"files_meta_updated\":0,\"connections\":0,\"channels_lost\":0,\"channels_rebound\":0,\"seconds\":0.000,\"interrupted\":true,\"failures\":[],"
-                             "\"exit_code\":5,\"error\":null}\n");
+                             "\"metadata\":[],\"metadata_cut\":false,\"exit_code\":5,\"error\":null}\n");
     free(out);
 
     /* A job that could not run: its exit code and the reason, escaped. */
     cap_open(&c);
     cli_report_json(c.f, &empty, false, 4, "//srv/share: connect to share \\\\srv\\share: \"down\"");
     out = cap_close(&c);
-    assert_non_null(strstr(out, "\"failures\":[],\"exit_code\":4,"
+    assert_non_null(strstr(out, "\"failures\":[],\"metadata\":[],\"metadata_cut\":false,\"exit_code\":4,"
                                 "\"error\":\"//srv/share: connect to share \\\\\\\\srv\\\\share: \\\"down\\\"\"}\n"));
     free(out);
 }

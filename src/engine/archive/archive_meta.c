@@ -31,7 +31,7 @@ int arc_meta_read(sc_job *job, const arc_meta_plan *plan, ep *src, ep_file *f, c
     if (plan->streams && st->streams != EP_STREAMS_NONE) {
         int rc = src->ops->get_streams(f, &m->streams, &e);
         if (rc == SMB_ERR_NO_SPACE) { /* larger than the engine moves through memory */
-            file_meta_not_kept(job, &job->sum.streams_not_kept, rel, "named streams not copied: %s", e.message);
+            file_meta_not_kept(job, &job->sum.streams_not_kept, rel, NULL, "named streams not copied: %s", e.message);
         } else if (rc != 0) {
             smb_err_set(err, rc, e.ntstatus, "reading the named streams: %s", e.message);
             return rc;
@@ -43,7 +43,7 @@ int arc_meta_read(sc_job *job, const arc_meta_plan *plan, ep *src, ep_file *f, c
     smb_error why;
     int rc = file_meta_get_sd(src, parts, f, &m->sd, &why, err);
     if (rc == 0)
-        file_meta_report_sd(job, rel, false, &why);
+        file_meta_report_sd(job, rel, false, &m->sd, &why);
     return rc;
 }
 

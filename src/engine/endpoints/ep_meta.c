@@ -1,6 +1,7 @@
 /* A file's named streams and security descriptor in memory (ep_meta.h). */
 #include "ep_meta.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -107,4 +108,14 @@ int ep_sd_parts_of(const uint8_t *bytes, size_t len, uint32_t *parts, smb_error 
         *parts |= EP_SD_SACL;
     smb_sd_free(sd);
     return 0;
+}
+
+bool ep_sd_kept(const ep_sd *sent, uint32_t parts, const uint8_t *back, size_t back_len, smb_error *e)
+{
+    char why[256] = "it reads back as none";
+    smb_error le = {0};
+    int kept = back_len ? smb_sd_kept(sent->bytes, sent->len, back, back_len, parts, why, sizeof why, &le) : 0;
+    if (kept != 1)
+        smb_err_set(e, SMB_ERR_UNSUPPORTED, 0, "the destination keeps another one: %s", kept < 0 ? le.message : why);
+    return kept == 1;
 }

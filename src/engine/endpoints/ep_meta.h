@@ -65,4 +65,13 @@ bool ep_stream_name_ok(const char *name, size_t n);
  */
 int ep_sd_parts_of(const uint8_t *bytes, size_t len, uint32_t *parts, smb_error *err);
 
+/**
+ * The check after a write: whether back[0..back_len) (the descriptor read
+ * back from the destination; back_len 0: none) keeps the parts `parts` of
+ * sent, as smb_sd_kept compares them. True when it does; false with *e
+ * filled (SMB_ERR_UNSUPPORTED, "the destination keeps another one: WHAT
+ * DIFFERS"), the form a "not kept" report takes.
+ */
+bool ep_sd_kept(const ep_sd *sent, uint32_t parts, const uint8_t *back, size_t back_len, smb_error *e);
+
 #endif

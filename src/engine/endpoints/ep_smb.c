@@ -709,7 +709,7 @@ static int op_write_whole(ep *base, const char *tmp, const char *rel, const void
         sacl_lost = true;
     }
     smb_write_extras x = {.sd = parts ? sd->bytes : NULL, .sd_len = parts ? sd->len : 0,
-                          .secinfo = ep_smb_secinfo(parts)};
+                          .secinfo = ep_smb_secinfo(parts), .read_back = parts != 0};
     smb_file_info info;
     smb_error le = {0}, not_held = {0};
     int rc = smb_write_file_ex(tree_of(e), tpath, buf, len, &bi, path, &info, &x, &le);
@@ -742,13 +742,17 @@ static int op_write_whole(ep *base, const char *tmp, const char *rel, const void
         stat_from_info(&info, got);
         if (e->counters)
             __atomic_fetch_add(&e->counters->bytes_written, len, __ATOMIC_RELAXED);
+        smb_error changed = {0};
         if (not_held.code && err)
             *err = not_held;
         else if (sacl_lost)
             ep_smb_sacl_refused(err, tpath, false, sacl_status);
+        else if (x.secinfo && x.sd_back_len && !ep_sd_kept(sd, x.secinfo, x.sd_back, x.sd_back_len, &changed) && err)
+            *err = changed; /* the check after the write: reported as not kept */
         else if (sd && sd->len && err)
             memset(err, 0, sizeof *err);
     }
+    free(x.sd_back);
     free(tpath);
     free(path);
     return rc;

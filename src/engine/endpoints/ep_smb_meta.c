@@ -22,14 +22,13 @@
 #include "common/error.h"
 #include "engine/endpoints/ep_smb.h"
 
-/* The access reading (for_write false) or setting the descriptor parts `parts` takes (MS-SMB2 2.2.37, 2.2.39). */
+/* The access reading (for_write false) or setting and reading back the descriptor parts `parts` takes (MS-SMB2 2.2.37, 2.2.39). */
 static uint32_t sd_access(uint32_t parts, bool for_write)
 {
     uint32_t a = 0;
     if (!parts)
         return 0;
-    if (!for_write)
-        a |= SMB_READ_CONTROL;
+    a |= SMB_READ_CONTROL; /* writing too: the check after the write reads it back */
     if (for_write && (parts & EP_SD_DACL))
         a |= SMB_WRITE_DAC;
     if (for_write && (parts & (EP_SD_OWNER | EP_SD_GROUP)))
