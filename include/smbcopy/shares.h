@@ -55,7 +55,8 @@ typedef struct smb_share_info {
  * BIND_NAK, a rejected presentation context, a FAULT of nca_s_op_rng_error
  * or nca_s_unk_if); SMB_ERR_ACCESS for a FAULT or a WERROR of
  * ERROR_ACCESS_DENIED (5); SMB_ERR_SERVER for any other non-zero WERROR
- * (named in the message, the value in err->ntstatus); SMB_ERR_PROTOCOL
+ * (named in the message with its value; ERROR_MORE_DATA, a part of the
+ * list, is refused too rather than passed on as all); SMB_ERR_PROTOCOL
  * for an answer that does not decode (more than 65536 shares, a name or
  * comment over 4096 UTF-16 units, counts that disagree, a missing name).
  */
