@@ -22,6 +22,7 @@
 #define STATUS_OBJECT_PATH_NOT_FOUND 0xC000003Au
 #define STATUS_FS_DRIVER_REQUIRED 0xC000019Cu
 #define STATUS_NOT_FOUND 0xC0000225u
+#define STATUS_PATH_NOT_COVERED 0xC0000257u
 
 /* The first answer may take this much (capped by the server's
  * MaxTransactSize); a larger referral is asked for once more with the
@@ -88,7 +89,7 @@ static int referral_status_error(smb_error *err, uint32_t status, const char *ho
     case STATUS_OBJECT_NAME_NOT_FOUND:
     case STATUS_OBJECT_PATH_NOT_FOUND:
     case STATUS_NO_SUCH_DEVICE:
-    case SMB_STATUS_PATH_NOT_COVERED:
+    case STATUS_PATH_NOT_COVERED:
         return smb_err_set(err, SMB_ERR_NOT_FOUND, status, "//%s: no DFS referral for %s (%s)", host, path,
                            smb_ntstatus_name(status, name));
     case STATUS_FS_DRIVER_REQUIRED:
