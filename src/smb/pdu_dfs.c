@@ -192,7 +192,7 @@ static int split_target(const char *addr, smb_dfs_target *t)
     char *norm = smb_dfs_path_normalize(addr); /* "\\server\\share\\path" */
     if (!norm)
         return SMB_ERR_NO_MEMORY;
-    char *server = norm + 1;
+    char *server = norm[0] ? norm + 1 : norm; /* "" when addr was separators only */
     char *share = strchr(server, '\\');
     if (*server == '\0' || !share) {
         free(norm);
