@@ -26,6 +26,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <smbcopy/shares.h>
 #include <smbcopy/smb.h>
 
 #ifdef __cplusplus
@@ -305,6 +306,8 @@ typedef struct sc_summary {
     uint64_t links_copied;     /**< symbolic links made at the destination (SC_LINKS_COPY) */
     uint64_t links_not_kept;   /**< symbolic links not made (SC_LINKS_COPY): outside the tree, absolute, or an
                                   end that cannot read or hold them; each reported (SC_EV_ENTRY_IGNORED) */
+    uint64_t dfs_links_followed;    /**< DFS links followed to one of their targets (sources and destination) */
+    uint64_t dfs_links_unreachable; /**< DFS links none of whose targets answered (their subtrees failed) */
     double seconds;
     bool interrupted;          /**< sc_job_cancel() was called */
     sc_failure *failures;      /**< files_failed + other failures, in no particular order */
@@ -334,6 +337,43 @@ SMBCOPY_API void sc_job_cancel(sc_job *job);
 SMBCOPY_API void sc_job_free(sc_job *job);
 /** Free the failures and metadata notes of a summary. */
 SMBCOPY_API void sc_summary_free(sc_summary *summary);
+
+/* ---------------------------------------------------------------- listings */
+
+/** One entry of a listing (sc_list). Its strings are valid during the callback only. */
+typedef struct sc_list_entry {
+    const char *name;    /**< UTF-8 */
+    bool is_dir;         /**< a directory (a DFS link followed is one) */
+    bool is_link;        /**< a symbolic link or reparse point, not followed */
+    bool dfs_link;       /**< a DFS link, listed as the directory it leads to */
+    uint64_t size;       /**< bytes, for files */
+    uint64_t mtime;      /**< last write time (FILETIME) */
+    uint32_t attributes; /**< SMB_ATTR_* (local entries: those a local endpoint derives) */
+} sc_list_entry;
+
+/** Called for each entry; a non-zero return stops the listing (not an error). */
+typedef int (*sc_list_cb)(void *arg, const sc_list_entry *entry);
+
+/**
+ * List the directory at location (an SMB location or a local path) with
+ * opts' credentials and connection settings (opts->creds, opts->conn; see
+ * sc_job_opts), entries to cb in the order the server sends them (not
+ * sorted; "." and ".." never). DFS links are followed as a copy follows
+ * them. A location naming a file lists that one entry. Returns 0, or the
+ * error that stopped it (a bad location, a failed logon, a missing path);
+ * SMB_ERR_BAD_NAME, after the rest was listed, when some names did not
+ * decode.
+ */
+SMBCOPY_API int sc_list(const sc_job_opts *opts, const char *location, sc_list_cb cb, void *arg, smb_error *err);
+
+/**
+ * The shares of the server at server ("//host", "smb://[user@]host[:port]")
+ * with opts' credentials: smb_list_shares (shares.h) on a session of its
+ * own. *shares is the caller's, freed with smb_shares_free; NULL and 0 on
+ * failure. SMB_ERR_INVALID_ARG when server names a share or a path.
+ */
+SMBCOPY_API int sc_list_shares(const sc_job_opts *opts, const char *server, smb_share_info **shares, size_t *n,
+                               smb_error *err);
 
 #ifdef __cplusplus
 }

@@ -230,13 +230,15 @@ void cli_report_json(FILE *f, const sc_summary *s, bool interrupted, int exit_co
             ",\"journal_cut_bytes\":%" PRIu64 ",\"streams_copied\":%" PRIu64 ",\"stream_bytes\":%" PRIu64
             ",\"sds_copied\":%" PRIu64 ",\"streams_not_kept\":%" PRIu64 ",\"sds_not_kept\":%" PRIu64
             ",\"links_copied\":%" PRIu64 ",\"links_not_kept\":%" PRIu64
-            ",\"files_meta_updated\":%" PRIu64 ",\"connections\":%u,\"channels_lost\":%u,\"channels_rebound\":%u"
+            ",\"files_meta_updated\":%" PRIu64 ",\"dfs_links_followed\":%" PRIu64
+            ",\"dfs_links_unreachable\":%" PRIu64 ",\"connections\":%u,\"channels_lost\":%u,\"channels_rebound\":%u"
             ",\"seconds\":%.3f,\"interrupted\":%s,\"failures\":[",
             s->files_copied, s->files_skipped, s->files_deleted, s->files_failed, s->dirs_created,
             s->dirs_deleted, s->bytes_copied, s->bytes_total, s->bytes_server_copied, s->bytes_read,
             s->bytes_written, s->files_resumed, s->bytes_resumed, s->reconnects, s->journal_records,
             s->journal_cut_bytes, s->streams_copied, s->stream_bytes, s->sds_copied, s->streams_not_kept,
-            s->sds_not_kept, s->links_copied, s->links_not_kept, s->files_meta_updated, s->connections, s->channels_lost, s->channels_rebound,
+            s->sds_not_kept, s->links_copied, s->links_not_kept, s->files_meta_updated, s->dfs_links_followed,
+            s->dfs_links_unreachable, s->connections, s->channels_lost, s->channels_rebound,
             s->seconds > 0 && isfinite(s->seconds) ? s->seconds : 0.0, interrupted || s->interrupted ? "true" : "false");
     for (size_t i = 0; i < s->nfailures; i++) {
         fputs(i ? ",{\"path\":" : "{\"path\":", f);

@@ -611,6 +611,8 @@ static int summarise(sc_job *job, int rc, double t0, sc_summary *sum, smb_error 
     job->sum.bytes_read = __atomic_load_n(&job->counters.bytes_read, __ATOMIC_RELAXED);
     job->sum.bytes_written = __atomic_load_n(&job->counters.bytes_written, __ATOMIC_RELAXED);
     job->sum.bytes_server_copied = __atomic_load_n(&job->counters.bytes_server_copied, __ATOMIC_RELAXED);
+    job->sum.dfs_links_followed = __atomic_load_n(&job->counters.dfs_links_followed, __ATOMIC_RELAXED);
+    job->sum.dfs_links_unreachable = __atomic_load_n(&job->counters.dfs_links_unreachable, __ATOMIC_RELAXED);
     job->sum.connections = job->pool ? ep_smb_pool_connections(job->pool) : 0;
     if (job->pool) {
         ep_smb_pool_multichannel_note(job->pool, job->sum.multichannel, sizeof job->sum.multichannel);

@@ -282,6 +282,11 @@ static int delete_tree(sc_job *job, ep *e, const char *rel, const char *path, co
     smb_error err = {0};
     int rc = 0;
     bool cleared = false;
+    if (st->dfs_link) { /* a namespace's link, not data: what it leads to is another share's */
+        *kept = true;
+        job_event(job, SC_EV_ENTRY_IGNORED, rel, 0, true, "DFS link kept: --mirror never deletes a DFS link");
+        return 0;
+    }
     if (!job->opts.delete_excluded && filter_excluded(job->filter, path, is_dir)) {
         *kept = true;
         return 0;

@@ -126,6 +126,8 @@ static void test_json_summary(void **state)
     s.links_copied = 23;
     s.links_not_kept = 24;
     s.files_meta_updated = 25;
+    s.dfs_links_followed = 26;
+    s.dfs_links_unreachable = 27;
     sc_meta_note notes[2] = {
         {.path = (char *)"a.txt", .message = (char *)"named streams not kept: no room"},
         {.path = (char *)"dir", .message = (char *)"security descriptor", .sddl = (char *)"O:BAD:P(A;;FA;;;BA)",
@@ -143,7 +145,7 @@ static void test_json_summary(void **state)
                              "\"bytes_total\":1288490189,\"bytes_server_copied\":1048576,\"bytes_read\":11,"
                              "\"bytes_written\":12,\"files_resumed\":13,\"bytes_resumed\":14,\"reconnects\":15,"
                              "\"journal_records\":16,\"journal_cut_bytes\":17,\"streams_copied\":18,\"stream_bytes\":19,"
-                             "\"sds_copied\":20,\"streams_not_kept\":21,\"sds_not_kept\":22,\"links_copied\":23,\"links_not_kept\":24,\"files_meta_updated\":25,\"connections\":3,\"channels_lost\":1,\"channels_rebound\":2,\"seconds\":12.250,"
+                             "\"sds_copied\":20,\"streams_not_kept\":21,\"sds_not_kept\":22,\"links_copied\":23,\"links_not_kept\":24,\"files_meta_updated\":25,\"dfs_links_followed\":26,\"dfs_links_unreachable\":27,\"connections\":3,\"channels_lost\":1,\"channels_rebound\":2,\"seconds\":12.250,"
                              "\"interrupted\":false,\"failures\":["
                              "{\"path\":\"dir/a \\\"quoted\\\".txt\",\"reason\":\"access denied (STATUS_ACCESS_DENIED)\"},"
                              "{\"path\":\"bad\\uFFFDname\\n\",\"reason\":\"disk full\"}],"
@@ -174,7 +176,7 @@ static void test_json_summary(void **state)
                              "\"bytes_server_copied\":0,\"bytes_read\":0,\"bytes_written\":0,\"files_resumed\":0,"
                              "\"bytes_resumed\":0,\"reconnects\":0,\"journal_records\":0,\"journal_cut_bytes\":0,"
                              "\"streams_copied\":0,\"stream_bytes\":0,\"sds_copied\":0,\"streams_not_kept\":0,\"sds_not_kept\":0,"
-                             "\"links_copied\":0,\"links_not_kept\":0,\"files_meta_updated\":0,\"connections\":0,\"channels_lost\":0,\"channels_rebound\":0,\"seconds\":0.000,\"interrupted\":true,\"failures\":[],"
+                             "\"links_copied\":0,\"links_not_kept\":0,\"files_meta_updated\":0,\"dfs_links_followed\":0,\"dfs_links_unreachable\":0,\"connections\":0,\"channels_lost\":0,\"channels_rebound\":0,\"seconds\":0.000,\"interrupted\":true,\"failures\":[],"
                              "\"metadata\":[],\"metadata_cut\":false,\"exit_code\":5,\"error\":null}\n");
     free(out);
 

@@ -57,6 +57,12 @@ typedef struct ep_stat {
     bool has_mode;
     uint32_t mode;
     /**
+     * A DFS link (SMB, MS-DFSC) followed to its target: listed as the
+     * directory it leads to. The engine copies through it and never
+     * deletes it (--mirror mirrors into its target instead).
+     */
+    bool dfs_link;
+    /**
      * Whether the entry has named streams, when the endpoint learnt it
      * cheaply with the rest (EP_STREAMS_*; 0, unknown, is what a zeroed
      * ep_stat says): the engine then copies a file without streams on its
@@ -352,6 +358,8 @@ typedef struct ep_counters {
     uint64_t bytes_read;
     uint64_t bytes_written;
     uint64_t bytes_server_copied;
+    uint64_t dfs_links_followed;    /**< DFS links followed to a target (SMB) */
+    uint64_t dfs_links_unreachable; /**< DFS links none of whose targets answered */
 } ep_counters;
 
 /**

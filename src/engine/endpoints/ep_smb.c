@@ -16,6 +16,8 @@
 
 #include "engine/endpoints/zeros.h"
 #include "engine/endpoints/ep_smb.h"
+#include <smbcopy/ntstatus.h>
+
 #include "common/error.h"
 
 /* DOS attributes copied to a destination (MS-FSCC 2.6). */
@@ -69,6 +71,35 @@ static char *join(const ep_smb *e, const char *rel, smb_error *err)
     return p;
 }
 
+/*
+ * Where rel is: *path inside the share that holds it (malloc'd) and *tree,
+ * the calling thread's tree of that share: e's own, or the target of a DFS
+ * link rel is under (ep_smb_dfs.c). 0, or the error (err filled).
+ */
+static int place(ep_smb *e, const char *rel, smb_tree **tree, char **path, smb_error *err)
+{
+    *path = join(e, rel, err);
+    if (!*path)
+        return SMB_ERR_NO_MEMORY;
+    *tree = tree_of(e);
+    if (!ep_smb_dfs_share(e))
+        return 0;
+    smb_tree *t = NULL;
+    char *routed = NULL;
+    int rc = ep_smb_dfs_route(e, *path, &t, &routed, err);
+    if (rc != 0) {
+        free(*path);
+        *path = NULL;
+        return rc;
+    }
+    if (routed) {
+        free(*path);
+        *path = routed;
+        *tree = t;
+    }
+    return 0;
+}
+
 /* A reparse point is reported as a link and never followed. */
 static void stat_from_info(const smb_file_info *i, ep_stat *st)
 {
@@ -91,11 +122,13 @@ static void stat_from_info(const smb_file_info *i, ep_stat *st)
 static int op_stat(ep *base, const char *rel, ep_stat *st, smb_error *err)
 {
     ep_smb *e = (ep_smb *)base;
-    char *path = join(e, rel, err);
-    if (!path)
-        return SMB_ERR_NO_MEMORY;
+    smb_tree *tree;
+    char *path;
+    int rc = place(e, rel, &tree, &path, err);
+    if (rc != 0)
+        return rc;
     smb_file_info info;
-    int rc = smb_stat(tree_of(e), path, &info, err);
+    rc = smb_stat(tree, path, &info, err);
     if (rc == 0)
         stat_from_info(&info, st);
     free(path);
@@ -122,7 +155,7 @@ static int list_failed(const ep_smb *e, const char *rel, smb_error *err, const s
  * path, looked at through the server, which follows it when opened without
  * FILE_OPEN_REPARSE_POINT; *st stays the link's when the server cannot.
  */
-static void follow_entry(ep_smb *e, const char *path, const char *name, ep_stat *st)
+static void follow_entry(ep_smb *e, smb_tree *tree, const char *path, const char *name, ep_stat *st)
 {
     size_t a = strlen(path), b = strlen(name);
     char *p = malloc(a + b + 2);
@@ -133,9 +166,55 @@ static void follow_entry(ep_smb *e, const char *path, const char *name, ep_stat 
     memcpy(p + a + (a ? 1 : 0), name, b + 1);
     smb_file_info info;
     smb_error le = {0};
-    if (smb_stat(tree_of(e), p, &info, &le) == 0 && !(info.attributes & SMB_ATTR_REPARSE_POINT))
+    (void)e;
+    if (smb_stat(tree, p, &info, &le) == 0 && !(info.attributes & SMB_ATTR_REPARSE_POINT))
         stat_from_info(&info, st);
     free(p);
+}
+
+/*
+ * A reparse point listed in rel on a DFS share: a DFS link when the server
+ * has a referral for it (MS-DFSC 3.1.4.2). Followed (ep_smb_dfs_follow), it
+ * is listed as the directory its target is: *st from the target's root,
+ * marked dfs_link. A link none of whose targets answers is listed as a
+ * directory too, marked so, whose listing then fails saying why. Anything
+ * else stays as it was listed (a symbolic link).
+ */
+static void dfs_entry(ep_smb *e, const char *rel, const char *name, ep_stat *st)
+{
+    size_t a = rel ? strlen(rel) : 0, b = strlen(name);
+    char *child = malloc(a + b + 2);
+    if (!child)
+        return;
+    memcpy(child, rel ? rel : "", a);
+    child[a] = '/';
+    memcpy(child + a + (a ? 1 : 0), name, b + 1);
+    char *in_share = join(e, child, NULL);
+    smb_error le = {0};
+    if (in_share)
+        ep_smb_dfs_follow(e, in_share, &le);
+    smb_tree *t = NULL;
+    char *target = NULL;
+    int rc = in_share ? ep_smb_dfs_route(e, in_share, &t, &target, &le) : SMB_ERR_NO_MEMORY;
+    if (rc == 0 && !target) { /* no referral: not a DFS link */
+        free(in_share);
+        free(child);
+        return;
+    }
+    smb_file_info info;
+    if (rc == 0 && smb_stat(t, target, &info, &le) == 0 && (info.attributes & SMB_ATTR_DIRECTORY)) {
+        stat_from_info(&info, st);
+    } else {
+        st->type = EP_DIR;
+        st->size = 0;
+    }
+    st->type = EP_DIR; /* a link is a directory here, whatever its target is */
+    st->attributes &= ~SMB_ATTR_REPARSE_POINT;
+    st->attributes |= SMB_ATTR_DIRECTORY;
+    st->dfs_link = true;
+    free(target);
+    free(in_share);
+    free(child);
 }
 
 /*
@@ -146,11 +225,13 @@ static void follow_entry(ep_smb *e, const char *path, const char *name, ep_stat 
 static int op_list(ep *base, const char *rel, ep_list_cb cb, void *arg, smb_error *err)
 {
     ep_smb *e = (ep_smb *)base;
-    char *path = join(e, rel, err);
-    if (!path)
-        return SMB_ERR_NO_MEMORY;
+    smb_tree *tree;
+    char *path;
+    int prc = place(e, rel, &tree, &path, err);
+    if (prc != 0)
+        return prc;
     smb_error le = {0};
-    smb_open *dir = smb_open_dir(tree_of(e), path, &le);
+    smb_open *dir = smb_open_dir(tree, path, &le);
     if (!dir) {
         free(path);
         if (err)
@@ -177,8 +258,10 @@ static int op_list(ep *base, const char *rel, ep_list_cb cb, void *arg, smb_erro
         }
         ep_stat st;
         stat_from_info(&ent.info, &st);
+        if (st.type == EP_SYMLINK && ep_smb_dfs_share(e) && tree == tree_of(e))
+            dfs_entry(e, rel, ent.name, &st);
         if (st.type == EP_SYMLINK && e->base.follow_links)
-            follow_entry(e, path, ent.name, &st);
+            follow_entry(e, tree, path, ent.name, &st);
         if (cb(arg, ent.name, &st) != 0)
             break;
     }
@@ -192,11 +275,13 @@ static int op_list(ep *base, const char *rel, ep_list_cb cb, void *arg, smb_erro
 static int op_readlink(ep *base, const char *rel, char **target, bool *absolute, smb_error *err)
 {
     ep_smb *e = (ep_smb *)base;
-    char *path = join(e, rel, err);
-    if (!path)
-        return SMB_ERR_NO_MEMORY;
+    smb_tree *tree;
+    char *path;
+    int rc = place(e, rel, &tree, &path, err);
+    if (rc != 0)
+        return rc;
     bool relative = false;
-    int rc = smb_readlink(tree_of(e), path, target, &relative, err);
+    rc = smb_readlink(tree, path, target, &relative, err);
     free(path);
     if (rc != 0)
         return rc;
@@ -210,15 +295,20 @@ static int op_readlink(ep *base, const char *rel, char **target, bool *absolute,
 static int op_symlink(ep *base, const char *rel, const char *target, bool is_dir, smb_error *err)
 {
     ep_smb *e = (ep_smb *)base;
-    char *path = join(e, rel, err), *wire = path ? strdup(target) : NULL;
+    smb_tree *tree;
+    char *path;
+    int rc = place(e, rel, &tree, &path, err);
+    if (rc != 0)
+        return rc;
+    char *wire = strdup(target);
     if (!wire) {
         free(path);
-        return path ? smb_err_set(err, SMB_ERR_NO_MEMORY, 0, "out of memory") : SMB_ERR_NO_MEMORY;
+        return smb_err_set(err, SMB_ERR_NO_MEMORY, 0, "out of memory");
     }
     for (char *c = wire; *c; c++)
         if (*c == '/')
             *c = '\\';
-    int rc = smb_symlink(tree_of(e), path, wire, true, is_dir, err);
+    rc = smb_symlink(tree, path, wire, true, is_dir, err);
     free(wire);
     free(path);
     return rc;
@@ -227,11 +317,13 @@ static int op_symlink(ep *base, const char *rel, const char *target, bool is_dir
 static int op_mkdir(ep *base, const char *rel, smb_error *err)
 {
     ep_smb *e = (ep_smb *)base;
-    char *path = join(e, rel, err);
-    if (!path)
-        return SMB_ERR_NO_MEMORY;
+    smb_tree *tree;
+    char *path;
+    int rc = place(e, rel, &tree, &path, err);
+    if (rc != 0)
+        return rc;
     /* STATUS_OBJECT_NAME_COLLISION is SMB_ERR_EXISTS. */
-    int rc = smb_mkdir(tree_of(e), path, err);
+    rc = smb_mkdir(tree, path, err);
     free(path);
     return rc;
 }
@@ -265,9 +357,11 @@ enum sd_access { SD_NONE, SD_READ, SD_WRITE };
 static int open_existing(ep_smb *e, const char *rel, uint32_t access, uint32_t options, enum sd_access sd,
                          ep_file **fp, smb_error *err)
 {
-    char *path = join(e, rel, err);
-    if (!path)
-        return SMB_ERR_NO_MEMORY;
+    smb_tree *tree;
+    char *path;
+    int rc = place(e, rel, &tree, &path, err);
+    if (rc != 0)
+        return rc;
     smb_create_params p;
     smb_create_params_init(&p);
     p.desired_access = access;
@@ -275,7 +369,6 @@ static int open_existing(ep_smb *e, const char *rel, uint32_t access, uint32_t o
     p.disposition = SMB_FILE_OPEN;
     p.options = options;
     smb_error le = {0};
-    smb_tree *tree = tree_of(e);
     smb_open *op = sd == SD_NONE ? smb_create(tree, path, &p, NULL, NULL, &le)
                                  : ep_smb_create_sd(e, tree, path, &p, sd == SD_WRITE, &le);
     ep_file *f = op ? file_new(e, tree, path, op, &le) : NULL;
@@ -310,9 +403,11 @@ static int op_open_write(ep *base, const char *rel, const ep_stat *meta, ep_file
 {
     uint64_t size = meta->size;
     ep_smb *e = (ep_smb *)base;
-    char *path = join(e, rel, err);
-    if (!path)
-        return SMB_ERR_NO_MEMORY;
+    smb_tree *tree;
+    char *path;
+    int prc = place(e, rel, &tree, &path, err);
+    if (prc != 0)
+        return prc;
     smb_create_params p;
     smb_create_params_init(&p);
     /* DELETE so that a failed copy can delete its temporary file on close. */
@@ -322,7 +417,6 @@ static int op_open_write(ep *base, const char *rel, const ep_stat *meta, ep_file
     p.disposition = SMB_FILE_CREATE;
     p.options = SMB_FILE_NON_DIRECTORY_FILE;
     smb_error le = {0};
-    smb_tree *tree = tree_of(e);
     smb_open *op = ep_smb_create_sd(e, tree, path, &p, true, &le);
     if (!op) {
         free(path);
@@ -546,11 +640,18 @@ static int op_close(ep_file *f, smb_error *err)
 static int op_rename(ep *base, const char *from, const char *to, const ep_stat *meta, smb_error *err)
 {
     ep_smb *e = (ep_smb *)base;
-    char *pf = join(e, from, err), *pt = pf ? join(e, to, err) : NULL;
+    smb_tree *tf = NULL, *tt = NULL;
+    char *pf = NULL, *pt = NULL;
+    int rc = place(e, from, &tf, &pf, err);
+    if (rc == 0)
+        rc = place(e, to, &tt, &pt, err);
+    if (rc == 0 && tf != tt) /* a rename moves a name inside one share (MS-FSCC 2.4.42) */
+        rc = smb_err_set(err, SMB_ERR_UNSUPPORTED, 0, "rename '%s' to '%s': across a DFS link", from, to);
     smb_basic_info bi;
     if (meta)
         basic_from_meta(base, meta, &bi);
-    int rc = pt ? smb_rename_set_times(tree_of(e), pf, pt, true, meta ? &bi : NULL, err) : SMB_ERR_NO_MEMORY;
+    if (rc == 0)
+        rc = smb_rename_set_times(tf, pf, pt, true, meta ? &bi : NULL, err);
     free(pf);
     free(pt);
     return rc;
@@ -559,8 +660,11 @@ static int op_rename(ep *base, const char *from, const char *to, const ep_stat *
 static int op_unlink(ep *base, const char *rel, smb_error *err)
 {
     ep_smb *e = (ep_smb *)base;
-    char *path = join(e, rel, err);
-    int rc = path ? smb_unlink(tree_of(e), path, err) : SMB_ERR_NO_MEMORY;
+    smb_tree *tree;
+    char *path;
+    int rc = place(e, rel, &tree, &path, err);
+    if (rc == 0)
+        rc = smb_unlink(tree, path, err);
     free(path);
     return rc;
 }
@@ -568,8 +672,11 @@ static int op_unlink(ep *base, const char *rel, smb_error *err)
 static int op_rmdir(ep *base, const char *rel, smb_error *err)
 {
     ep_smb *e = (ep_smb *)base;
-    char *path = join(e, rel, err);
-    int rc = path ? smb_rmdir(tree_of(e), path, err) : SMB_ERR_NO_MEMORY;
+    smb_tree *tree;
+    char *path;
+    int rc = place(e, rel, &tree, &path, err);
+    if (rc == 0)
+        rc = smb_rmdir(tree, path, err);
     free(path);
     return rc;
 }
@@ -577,12 +684,14 @@ static int op_rmdir(ep *base, const char *rel, smb_error *err)
 static int op_set_meta(ep *base, const char *rel, const ep_stat *meta, smb_error *err)
 {
     ep_smb *e = (ep_smb *)base;
-    char *path = join(e, rel, err);
-    if (!path)
-        return SMB_ERR_NO_MEMORY;
+    smb_tree *tree;
+    char *path;
+    int rc = place(e, rel, &tree, &path, err);
+    if (rc != 0)
+        return rc;
     smb_basic_info bi;
     basic_from_meta(base, meta, &bi);
-    int rc = smb_set_times(tree_of(e), path, &bi, err);
+    rc = smb_set_times(tree, path, &bi, err);
     free(path);
     return rc;
 }
@@ -624,9 +733,11 @@ static int op_read_whole(ep *base, const char *rel, void *buf, size_t cap, size_
     ep_smb *e = (ep_smb *)base;
     if (sd)
         ep_sd_clear(sd);
-    char *path = join(e, rel, err);
-    if (!path)
-        return SMB_ERR_NO_MEMORY;
+    smb_tree *tree;
+    char *path;
+    int prc = place(e, rel, &tree, &path, err);
+    if (prc != 0)
+        return prc;
     uint32_t parts = sd ? base->sd_parts & EP_SD_ALL : 0;
     /* The SACL refused, and the server's status (0: an earlier open of the share was refused, not asked again). */
     bool sacl_lost = false;
@@ -639,14 +750,14 @@ static int op_read_whole(ep *base, const char *rel, void *buf, size_t cap, size_
     smb_file_info info;
     smb_read_extras x = {.want_streams = after != NULL, .secinfo = ep_smb_secinfo(parts)};
     smb_read_extras *xp = after || parts ? &x : NULL;
-    int rc = smb_read_file_ex(tree_of(e), path, buf, cap, n, &info, xp, &le);
+    int rc = smb_read_file_ex(tree, path, buf, cap, n, &info, xp, &le);
     if (rc == SMB_ERR_ACCESS && (parts & EP_SD_SACL)) {
         /* ACCESS_SYSTEM_SECURITY needs SeSecurityPrivilege (MS-DTYP 2.4.6): again without the SACL. */
         uint32_t status = le.ntstatus;
         parts &= ~EP_SD_SACL;
         x.secinfo = ep_smb_secinfo(parts);
         memset(&le, 0, sizeof le);
-        rc = smb_read_file_ex(tree_of(e), path, buf, cap, n, &info, xp, &le);
+        rc = smb_read_file_ex(tree, path, buf, cap, n, &info, xp, &le);
         if (rc == 0) { /* it was the SACL: the share's later opens leave it out */
             sacl_lost = true;
             sacl_status = status;
@@ -693,11 +804,17 @@ static int op_write_whole(ep *base, const char *tmp, const char *rel, const void
                           const ep_stat *meta, const ep_sd *sd, ep_stat *got, smb_error *err)
 {
     ep_smb *e = (ep_smb *)base;
-    char *tpath = join(e, tmp, err);
-    char *path = tpath && rel ? join(e, rel, err) : NULL;
-    if (!tpath || (rel && !path)) {
+    smb_tree *tree = NULL, *rtree = NULL;
+    char *tpath = NULL, *path = NULL;
+    int prc = place(e, tmp, &tree, &tpath, err);
+    if (prc == 0 && rel)
+        prc = place(e, rel, &rtree, &path, err);
+    if (prc == 0 && rel && rtree != tree)
+        prc = smb_err_set(err, SMB_ERR_UNSUPPORTED, 0, "write '%s': its temporary name is across a DFS link", rel);
+    if (prc != 0) {
         free(tpath);
-        return SMB_ERR_NO_MEMORY;
+        free(path);
+        return prc;
     }
     smb_basic_info bi;
     basic_from_meta(base, meta, &bi);
@@ -712,7 +829,7 @@ static int op_write_whole(ep *base, const char *tmp, const char *rel, const void
                           .secinfo = ep_smb_secinfo(parts), .read_back = parts != 0};
     smb_file_info info;
     smb_error le = {0}, not_held = {0};
-    int rc = smb_write_file_ex(tree_of(e), tpath, buf, len, &bi, path, &info, &x, &le);
+    int rc = smb_write_file_ex(tree, tpath, buf, len, &bi, path, &info, &x, &le);
     if (rc == SMB_ERR_ACCESS && (parts & EP_SD_SACL)) {
         /* ACCESS_SYSTEM_SECURITY (at the CREATE) or the SACL (at its SET_INFO) refused: again without it. */
         uint32_t status = le.ntstatus;
@@ -720,7 +837,7 @@ static int op_write_whole(ep *base, const char *tmp, const char *rel, const void
         parts &= ~EP_SD_SACL;
         x.secinfo = ep_smb_secinfo(parts);
         memset(&le, 0, sizeof le);
-        rc = smb_write_file_ex(tree_of(e), tpath, buf, len, &bi, path, &info, &x, &le);
+        rc = smb_write_file_ex(tree, tpath, buf, len, &bi, path, &info, &x, &le);
         if (rc == 0) {
             sacl_lost = true;
             sacl_status = status;
@@ -733,7 +850,7 @@ static int op_write_whole(ep *base, const char *tmp, const char *rel, const void
         not_held = le;
         x.secinfo = 0;
         memset(&le, 0, sizeof le);
-        rc = smb_write_file_ex(tree_of(e), tpath, buf, len, &bi, path, &info, &x, &le);
+        rc = smb_write_file_ex(tree, tpath, buf, len, &bi, path, &info, &x, &le);
         sacl_lost = false;
     }
     if (rc != 0)
@@ -763,6 +880,9 @@ static bool op_same_server(ep *a, ep *b)
 {
     if (!a || !b || a->ops != &smb_ops || b->ops != &smb_ops)
         return false;
+    /* A DFS share's links lead to other servers: its files are not all where its tree is. */
+    if (ep_smb_dfs_share((ep_smb *)a) || ep_smb_dfs_share((ep_smb *)b))
+        return false;
     return ((ep_smb *)a)->srv == ((ep_smb *)b)->srv;
 }
 
@@ -772,6 +892,7 @@ static void op_free(ep *base)
     if (!e)
         return;
     /* The session and tree belong to the pool. */
+    ep_smb_dfs_free(e);
     free(e->root);
     free(e->share);
     free(e->base.display);
@@ -826,6 +947,26 @@ static char *root_of(const char *path)
     return strndup(path, n);
 }
 
+/*
+ * A root inside a DFS link (//server/dfsroot/link/dir): the server answers
+ * STATUS_PATH_NOT_COVERED for it (MS-DFSC 3.1.5.1); the link is followed
+ * before anything else goes there. A root whose link has no reachable
+ * target fails the endpoint with the reason.
+ */
+static int dfs_root(ep_smb *e, smb_error *err)
+{
+    if (!ep_smb_dfs_share(e) || !*e->root)
+        return 0;
+    smb_file_info info;
+    smb_error le = {0};
+    if (smb_stat(e->tree, e->root, &info, &le) == 0 || le.ntstatus != SMB_STATUS_PATH_NOT_COVERED)
+        return 0; /* not through a link; its own errors come with the job's first look at it */
+    int rc = ep_smb_dfs_follow(e, e->root, &le);
+    if (rc != 0 && err)
+        *err = le;
+    return rc;
+}
+
 ep *ep_smb_open(ep_smb_pool *pool, const sc_location *loc, ep_counters *counters, smb_error *err)
 {
     if (!pool || !loc || !loc->is_smb || !loc->host || !*loc->host || !loc->share || !*loc->share) {
@@ -859,7 +1000,8 @@ ep *ep_smb_open(ep_smb_pool *pool, const sc_location *loc, ep_counters *counters
         op_free(&e->base);
         return NULL;
     }
-    if (ep_smb_pool_tree(pool, loc, &e->srv, &e->tree, err) != 0) {
+    if (ep_smb_pool_tree(pool, loc, &e->srv, &e->tree, err) != 0 || ep_smb_dfs_init(e, err) != 0 ||
+        dfs_root(e, err) != 0) {
         op_free(&e->base);
         return NULL;
     }

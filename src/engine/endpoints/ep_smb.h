@@ -33,6 +33,7 @@ typedef struct ep_smb {
      * Atomic (__atomic_*): opens run on many threads.
      */
     bool sacl_refused;
+    struct ep_smb_dfs *dfs; /**< the DFS links followed (ep_smb_dfs.c); NULL when the share is not a DFS share */
 } ep_smb;
 
 /** An open file of an SMB endpoint. */
@@ -68,6 +69,17 @@ int ep_smb_pool_tree(ep_smb_pool *pool, const sc_location *loc, struct ep_smb_sr
  * lane cannot be had.
  */
 smb_tree *ep_smb_pool_thread_tree(ep_smb_pool *pool, struct ep_smb_srv *srv, const char *share, smb_tree *first);
+
+/** The session of srv's first lane (owned by the pool): for requests outside a share (DFS referrals). */
+smb_session *ep_smb_pool_session(struct ep_smb_srv *srv);
+/** srv's host (owned by the pool) and, in *port, its port. */
+const char *ep_smb_pool_host(const struct ep_smb_srv *srv, uint16_t *port);
+/**
+ * As ep_smb_pool_tree, for share on host:port with the credentials srv
+ * `like` logged on with (a DFS link's target: the same user, MS-DFSC 3.1.4.1).
+ */
+int ep_smb_pool_tree_like(ep_smb_pool *pool, const struct ep_smb_srv *like, const char *host, uint16_t port,
+                          const char *share, struct ep_smb_srv **srv, smb_tree **tree, smb_error *err);
 
 /** ep_ops.server_copy: FSCTL_SRV_COPYCHUNK_WRITE from src to dst. */
 int ep_smb_server_copy(ep_file *src, ep_file *dst, uint64_t off, uint64_t len, smb_error *err);
@@ -118,5 +130,40 @@ int ep_smb_sd_take(const char *path, uint8_t *bytes, size_t len, uint32_t parts,
  */
 smb_open *ep_smb_create_sd(ep_smb *e, smb_tree *tree, const char *path, const smb_create_params *p, bool for_write,
                            smb_error *le);
+
+/* ep_smb_dfs.c: DFS links (MS-DFSC) of a DFS share, followed to their targets. */
+
+/**
+ * Make e ready to follow DFS links when its share is a DFS share (the tree
+ * connect said SMB2_SHARE_CAP_DFS, MS-SMB2 2.2.10); nothing otherwise.
+ * Returns 0 or SMB_ERR_NO_MEMORY.
+ */
+int ep_smb_dfs_init(ep_smb *e, smb_error *err);
+/** Free what ep_smb_dfs_init made. */
+void ep_smb_dfs_free(ep_smb *e);
+/** Whether e's share is a DFS share (links may be followed). */
+bool ep_smb_dfs_share(const ep_smb *e);
+
+/**
+ * Where path (inside e's share, '/'-separated) is when it is under a DFS
+ * link followed: *tree, the calling thread's tree of the link's target
+ * share, and *out, the path inside it (malloc'd, the caller frees it).
+ * Both NULL when path is under no link (it is in e's own share). A path
+ * under a link none of whose targets could be reached fails with the
+ * reason (SMB_ERR_NOT_FOUND, naming each target and why it failed).
+ */
+int ep_smb_dfs_route(ep_smb *e, const char *path, smb_tree **tree, char **out, smb_error *err);
+
+/**
+ * Follow the DFS link at (or above) path inside e's share: ask e's server
+ * for its referral (MS-DFSC 3.1.4.2), connect to the first target that
+ * answers (the others in the server's order when it does not), and route
+ * the link's paths there from now on (counted in e's counters:
+ * dfs_links_followed, or dfs_links_unreachable). Returns 0 when path is under a link
+ * followed now or before; SMB_ERR_NOT_FOUND when the server has no
+ * referral for it; the reason when no target could be reached (paths
+ * under the link then fail with it).
+ */
+int ep_smb_dfs_follow(ep_smb *e, const char *path, smb_error *err);
 
 #endif

@@ -421,6 +421,30 @@ int ep_smb_pool_tree(ep_smb_pool *pool, const sc_location *loc, struct ep_smb_sr
     return e.code;
 }
 
+smb_session *ep_smb_pool_session(struct ep_smb_srv *srv) { return srv->lanes[0].sess; }
+
+const char *ep_smb_pool_host(const struct ep_smb_srv *srv, uint16_t *port)
+{
+    *port = srv->port;
+    return srv->host;
+}
+
+int ep_smb_pool_tree_like(ep_smb_pool *pool, const struct ep_smb_srv *like, const char *host, uint16_t port,
+                          const char *share, struct ep_smb_srv **srv, smb_tree **tree, smb_error *err)
+{
+    sc_location loc = {
+        .is_smb = true,
+        .host = (char *)host,
+        .port = port,
+        .share = (char *)share,
+        .path = (char *)"",
+        .user = *like->user ? like->user : NULL,
+        .domain = *like->domain ? like->domain : NULL,
+        .password = *like->password ? like->password : NULL,
+    };
+    return ep_smb_pool_tree(pool, &loc, srv, tree, err);
+}
+
 smb_tree *ep_smb_pool_thread_tree(ep_smb_pool *pool, struct ep_smb_srv *srv, const char *share, smb_tree *first)
 {
     if (srv->nlanes == 1)
