@@ -53,6 +53,7 @@ enum {
     OPT_ACLS,
     OPT_NO_STREAMS,
     OPT_LINKS,
+    OPT_LIST,
 };
 
 static const struct option long_options[] = {
@@ -93,6 +94,7 @@ static const struct option long_options[] = {
     {"temp-name", required_argument, NULL, OPT_TEMP_NAME},
     {"acls", optional_argument, NULL, OPT_ACLS},
     {"no-streams", no_argument, NULL, OPT_NO_STREAMS},
+    {"list", no_argument, NULL, OPT_LIST},
     {"links", required_argument, NULL, OPT_LINKS},
     {"authentication-file", required_argument, NULL, 'A'},
     {"user", required_argument, NULL, 'U'},
@@ -505,6 +507,9 @@ static int apply_option(int c, const char *arg, const char *as_written, cli_opti
     case OPT_VERSION:
         o->version = true;
         return 0;
+    case OPT_LIST:
+        o->list = true;
+        return 0;
     default:
         return errbuf_fail(errbuf, errlen, "unknown option '%s'", as_written);
     }
@@ -524,6 +529,15 @@ static int finish(int argc, char **argv, int first, cli_options *o, char *errbuf
         return errbuf_fail(errbuf, errlen, "--min-protocol %s is above --max-protocol %s",
                            smb_dialect_name(o->min_dialect), smb_dialect_name(o->max_dialect));
     int npos = argc - first;
+    if (o->list) {
+        if (npos != 1)
+            return errbuf_fail(errbuf, errlen, "--list takes one location: //HOST for its shares, or a directory");
+        if (o->mirror || o->archive || o->extract || o->dry_run)
+            return errbuf_fail(errbuf, errlen, "--list cannot be used with --mirror, --dry-run, --archive or --extract");
+        if (!(o->dest = take_positional(o, argv[first])))
+            return errbuf_fail(errbuf, errlen, "out of memory");
+        return 0;
+    }
     if (npos == 0)
         return errbuf_fail(errbuf, errlen, "missing source and destination");
     if (npos == 1) {

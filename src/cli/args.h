@@ -80,6 +80,7 @@ typedef struct cli_options {
     int mech;              /**< --kerberos: smb_auth_mech_policy (default SMB_AUTH_AUTO) */
     const char *principal_host; /**< --principal-host: host of the cifs/ service principal */
     bool help, version;    /**< -h, --version: nothing else is checked */
+    bool list;             /**< --list: dest holds the one location to list (no sources) */
 } cli_options;
 
 /**

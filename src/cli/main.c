@@ -28,6 +28,7 @@
 #include "args.h"
 #include "creds.h"
 #include "exitcodes.h"
+#include "listing.h"
 #include "lock.h"
 #include "state.h"
 #include "log.h"
@@ -527,6 +528,75 @@ static int run(run_state *r)
     return report(r, stopped);
 }
 
+/* The location --list names, parsed into r->locs[0]; *server when it names a server alone (its IPC$ stands in). */
+static int list_location(run_state *r, const char *target, bool *server)
+{
+    *server = false;
+    r->locs = calloc(1, sizeof *r->locs);
+    if (!r->locs)
+        return stop_run(r, CLI_EXIT_FAILED, "out of memory");
+    smb_error err = {0};
+    if (sc_location_parse(target, &r->locs[0], &err) != 0) {
+        size_t n = strlen(target);
+        while (n && target[n - 1] == '/')
+            n--;
+        char *ipc = malloc(n + 6);
+        if (!ipc)
+            return stop_run(r, CLI_EXIT_FAILED, "out of memory");
+        memcpy(ipc, target, n);
+        memcpy(ipc + n, "/IPC$", 6);
+        smb_error e2 = {0};
+        int rc = sc_location_parse(ipc, &r->locs[0], &e2);
+        free(ipc);
+        if (rc != 0 || !r->locs[0].is_smb || *r->locs[0].path) {
+            sc_location_free(&r->locs[0]);
+            return stop_run(r, cli_exit_for_error(err.code), "%s", err.message);
+        }
+        *server = true;
+    }
+    r->nlocs = 1;
+    if (r->locs[0].password)
+        fprintf(stderr, "warning: a password in the URL is visible to other users of this machine until "
+                        "smbcopy has started; use -A FILE or SMB_PASSWORD\n");
+    return CLI_EXIT_OK;
+}
+
+/* --list: a server's shares (//HOST) or a directory's entries, as a table or JSON; returns the exit code. */
+static int run_list(run_state *r)
+{
+    const cli_options *o = r->opt;
+    bool server = false;
+    int code = list_location(r, o->dest, &server);
+    if (code == CLI_EXIT_OK)
+        code = gather_credentials(r);
+    smb_share_info *shares = NULL;
+    size_t nshares = 0;
+    cli_list_entries ents = {0};
+    if (code == CLI_EXIT_OK) {
+        sc_job_opts jo;
+        fill_job_opts(r, &jo);
+        smb_error err = {0};
+        int rc = server ? sc_list_shares(&jo, o->dest, &shares, &nshares, &err)
+                        : sc_list(&jo, o->dest, cli_list_collect, &ents, &err);
+        if (rc == 0 && ents.oom) {
+            rc = err.code = SMB_ERR_NO_MEMORY;
+            snprintf(err.message, sizeof err.message, "out of memory");
+        }
+        if (rc != 0)
+            code = stop_run(r, cli_exit_for_job_error(&err), "%s", err.message);
+    }
+    const char *why = code == CLI_EXIT_OK ? NULL : r->error;
+    if (server || (code != CLI_EXIT_OK && o->json && !ents.n))
+        cli_list_print_shares(r->out, shares, nshares, o->json, code, why);
+    else
+        cli_list_print_entries(r->out, &ents, o->json, code, why);
+    fflush(r->out);
+    r->reported = true;
+    smb_shares_free(shares, nshares);
+    cli_list_entries_free(&ents);
+    return code;
+}
+
 /* --json among the arguments (getopt_long takes any unambiguous prefix: --js, --jso). */
 static bool json_asked(int argc, char **argv)
 {
@@ -572,7 +642,7 @@ int main(int argc, char **argv)
         return CLI_EXIT_OK;
     }
     run_state r = {.opt = &opt, .lock_opt = CLI_LOCK_NONE, .lock_own = CLI_LOCK_NONE, .out = stdout};
-    int code = run(&r);
+    int code = opt.list ? run_list(&r) : run(&r);
     if (opt.json && !r.reported) {
         /* Every exit prints its one JSON object: what the job did, if anything, and why it stopped. */
         cli_report_json(r.out, &r.summary, code == CLI_EXIT_INTERRUPTED || r.summary.interrupted, code,
