@@ -49,6 +49,14 @@ typedef struct sc_location {
 } sc_location;
 
 /**
+ * The share name that stands for every disk share of a server in a source
+ * location (share "*": smb://host/ then "*"): each is copied into a directory of
+ * its name (administrative shares such as C$ and IPC$ left out). A source
+ * only.
+ */
+#define SC_EVERY_SHARE "*"
+
+/**
  * Parse a location string. Returns 0, or SMB_ERR_INVALID_ARG with err
  * saying what is wrong (e.g. "missing share name in //host").
  */

@@ -260,6 +260,8 @@ int file_meta_copy_dir(sc_job *job, job_pair *pair, const char *src_rel, const c
         return 0;
     ep_file *src = NULL, *dst = NULL;
     int rc = pair->src->ops->open_meta(pair->src, src_rel, true, false, &src, err);
+    if (rc == SMB_ERR_UNSUPPORTED) /* a source directory without metadata of its own (a server's list of shares) */
+        return 0;
     if (rc == 0)
         rc = pair->dst->ops->open_meta(pair->dst, dst_rel, true, true, &dst, err);
     if (rc == 0)
@@ -283,6 +285,8 @@ int file_meta_refresh(sc_job *job, job_pair *pair, const char *src_rel, const ch
     ep_sd want = {0}, have = {0};
     smb_error why = {0}, why_dst = {0};
     int rc = pair->src->ops->open_meta(pair->src, src_rel, is_dir, false, &src, err);
+    if (rc == SMB_ERR_UNSUPPORTED) /* nothing to compare with (a server's list of shares) */
+        return 0;
     if (rc == 0)
         rc = file_meta_get_sd(pair->src, parts, src, &want, &why, err);
     if (rc == 0 && want.len)

@@ -667,6 +667,15 @@ int job_run_endpoints(sc_job *job, ep *src, ep *dst, sc_summary *sum, smb_error 
     return summarise(job, rc, t0, sum, err);
 }
 
+/* The share "*" (every disk share of the server) is a source only. */
+static int check_dest(const sc_location *dloc, smb_error *err)
+{
+    if (dloc->is_smb && strcmp(dloc->share, SC_EVERY_SHARE) == 0)
+        return smb_err_set(err, SMB_ERR_INVALID_ARG, 0, "//%s/%s (every share) can be a source only", dloc->host,
+                           SC_EVERY_SHARE);
+    return 0;
+}
+
 /* Parse every location of the job (sources and destination); on failure none is left to free. */
 static int parse_locations(sc_job *job, sc_location **slocs, sc_location *dloc, smb_error *err)
 {
@@ -675,6 +684,8 @@ static int parse_locations(sc_job *job, sc_location **slocs, sc_location *dloc, 
     if (!*slocs)
         return smb_err_set(err, SMB_ERR_NO_MEMORY, 0, "out of memory");
     int rc = sc_location_parse(job->dest, dloc, err);
+    if (rc == 0 && (rc = check_dest(dloc, err)) != 0)
+        sc_location_free(dloc);
     size_t i = 0;
     for (; rc == 0 && i < n; i++)
         rc = sc_location_parse(job->sources[i], &(*slocs)[i], err);
@@ -864,6 +875,10 @@ static int run_restore(sc_job *job, smb_error *err)
     int rc = sc_location_parse(job->dest, &dloc, err);
     if (rc != 0)
         return rc;
+    if ((rc = check_dest(&dloc, err)) != 0) {
+        sc_location_free(&dloc);
+        return rc;
+    }
     job->pool = new_pool(job);
     ep *dst = job->pool ? open_ep(job, &dloc, NULL, err) : NULL;
     sc_location_free(&dloc);

@@ -23,6 +23,12 @@
 #   e.  A link none of whose targets answers: the subtree fails with a
 #       message naming the link, exit 1 (never 0), dfs_links_unreachable 1,
 #       everything else copied.
+#   f.  --list //127.0.0.1: the shares, types and comments smbclient -L
+#       lists; --list of a directory through a link: its entries as the
+#       target holds them; a link listed as dfs_link.
+#   g.  smb://127.0.0.1/* as the source: each disk share in a directory of
+#       its name (locally and into a tar archive), IPC$ left out; as a
+#       destination it is refused (exit 2).
 # Skips (exit 77) without root, Samba or network namespaces; fails instead
 # when CI=true. SMBCOPY_TEST_KEEP=1 keeps the fixture.
 set -euo pipefail
@@ -170,6 +176,46 @@ grep -q "DFS link 'dead': no target could be reached" "$out/e.err" ||
 cmp -s "$root/r.txt" "$work/e/r.txt" || fail "e: r.txt was not copied"
 same "$target" "$work/e/remote" "e: remote/ was not copied"
 rm -f "$root/dead"
+
+# ---------------------------------------------------------------- f. --list
+echo "f. --list beside smbclient -L"
+ns_run timeout 60 smbclient -s "$SMBCOPY_FID_CLIENT_CONF" -A "$auth" -L "//$SMBCOPY_FID_HOST" -g 2>/dev/null |
+    awk -F'|' '$1 == "Disk" || $1 == "IPC" || $1 == "Printer" { print $2 "|" tolower($1) "|" $3 }' |
+    sed 's/|printer|/|printer|/' | sort >"$out/f.smbclient"
+[ -s "$out/f.smbclient" ] || fail "f: smbclient -L listed nothing"
+run f --list "//$SMBCOPY_FID_HOST"
+[ "$rc" -eq 0 ] || fail "f: exit $rc:"$'\n'"$(indent <"$out/f.err")"
+jq -r '.shares[] | "\(.name)|\(.type)|\(.comment)"' "$out/f.out" | sort >"$out/f.smbcopy"
+diff "$out/f.smbclient" "$out/f.smbcopy" >"$out/diff" || fail "f: --list differs from smbclient -L: $(tr '\n' ' ' <"$out/diff")"
+[ "$(jq -r '.shares[] | select(.name == "IPC$") | .special' "$out/f.out")" = true ] || fail "f: IPC\$ is not special"
+ns_run timeout 60 "$cli" -A "$auth" --list "//$SMBCOPY_FID_HOST" >"$out/f.table" 2>&1 || fail "f: the table form failed"
+grep -q '^dfsroot  *disk' "$out/f.table" || fail "f: no dfsroot line in the table: $(cat "$out/f.table")"
+echo "  f: $(wc -l <"$out/f.smbcopy") shares, as smbclient -L lists them"
+# A directory, through a link: names, types and sizes as the target holds them.
+run f2 --list "smb://$SMBCOPY_FID_HOST/dfsroot/remote/sub"
+[ "$rc" -eq 0 ] || fail "f2: exit $rc:"$'\n'"$(indent <"$out/f2.err")"
+(cd "$target/sub" && find . -mindepth 1 -maxdepth 1 -printf '%P|%y|%s\n' | sed 's/|d|[0-9]*$/|dir|0/; s/|f|/|file|/' | sort) >"$out/f2.want"
+jq -r '.entries[] | "\(.name)|\(.type)|\(.size)"' "$out/f2.out" | sort >"$out/f2.got"
+diff "$out/f2.want" "$out/f2.got" >"$out/diff" || fail "f2: --list of remote/sub differs: $(tr '\n' ' ' <"$out/diff")"
+run f3 --list "smb://$SMBCOPY_FID_HOST/dfsroot"
+[ "$(jq -r '.entries[] | select(.name == "remote") | .type' "$out/f3.out")" = dfs_link ] ||
+    fail "f3: remote is not listed as a DFS link: $(cat "$out/f3.out")"
+
+# ---------------------------------------------------------------- g. every share of the server
+echo "g. every share of a server as the source"
+run g "smb://$SMBCOPY_FID_HOST/*" "$work/g"
+[ "$rc" -eq 0 ] || fail "g: exit $rc:"$'\n'"$(tail -n 12 "$out/g.err" | indent)"
+for sh in fidelity2 depot; do
+    d=SMBCOPY_FID_DIR_${sh^^}
+    same "${!d}" "$work/g/$sh" "g: $sh/ is not the share $sh"
+done
+[ ! -e "$work/g/IPC\$" ] || fail "g: IPC\$ was copied"
+run g2 "smb://$SMBCOPY_FID_HOST/*" "$work/g2.tar"
+[ "$rc" -eq 0 ] || fail "g2: exit $rc:"$'\n'"$(tail -n 12 "$out/g2.err" | indent)"
+mkdir -p "$work/g2" && tar -xf "$work/g2.tar" -C "$work/g2" || fail "g2: the archive does not extract"
+same "$other" "$work/g2/fidelity2" "g2: the archive's fidelity2/ is not the share"
+run g3 "$work/g" "smb://$SMBCOPY_FID_HOST/*"
+[ "$rc" -eq 2 ] || fail "g3: every share as a destination: exit $rc, expected 2"
 
 if [ "$failures" -ne 0 ]; then
     echo "cli_dfs: $failures failure(s)"

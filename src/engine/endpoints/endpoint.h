@@ -298,7 +298,8 @@ typedef struct ep_ops {
      * rel for its named streams and security descriptor only (get_streams,
      * put_streams, get_sd, put_sd; for_write: the put ones), never for its
      * entries or data; close with close. SMB asks for the access
-     * e->sd_parts needs, as file opens do.
+     * e->sd_parts needs, as file opens do. SMB_ERR_UNSUPPORTED: rel has
+     * no metadata of its own to copy (the root of an every-share source).
      */
     int (*open_meta)(ep *e, const char *rel, bool is_dir, bool for_write, ep_file **f, smb_error *err);
     /**

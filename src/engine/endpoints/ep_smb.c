@@ -122,6 +122,12 @@ static void stat_from_info(const smb_file_info *i, ep_stat *st)
 static int op_stat(ep *base, const char *rel, ep_stat *st, smb_error *err)
 {
     ep_smb *e = (ep_smb *)base;
+    if (e->every_share && (!rel || !*rel)) { /* the server itself: a directory of its shares */
+        memset(st, 0, sizeof *st);
+        st->type = EP_DIR;
+        st->attributes = SMB_ATTR_DIRECTORY;
+        return 0;
+    }
     smb_tree *tree;
     char *path;
     int rc = place(e, rel, &tree, &path, err);
@@ -217,6 +223,29 @@ static void dfs_entry(ep_smb *e, const char *rel, const char *name, ep_stat *st)
     free(child);
 }
 
+/* The every-share root's listing: one directory per share, with its root's times. */
+typedef struct share_list {
+    ep_smb *e;
+    ep_list_cb cb;
+    void *arg;
+} share_list;
+
+static int share_entry(void *arg, const char *name)
+{
+    share_list *sl = arg;
+    ep_stat st = {.type = EP_DIR, .attributes = SMB_ATTR_DIRECTORY};
+    smb_tree *t = NULL;
+    char *root = NULL;
+    smb_error le = {0};
+    smb_file_info info;
+    /* A share the user may not connect to is listed all the same: its own listing then fails saying why. */
+    if (ep_smb_dfs_route(sl->e, name, &t, &root, &le) == 0 && t && smb_stat(t, root, &info, &le) == 0)
+        stat_from_info(&info, &st);
+    free(root);
+    st.type = EP_DIR;
+    return sl->cb(sl->arg, name, &st) != 0;
+}
+
 /*
  * QUERY_DIRECTORY in batches (MS-SMB2 3.2.4.17), streamed to cb; a
  * callback that stops the listing is not an error. A listing that fails
@@ -225,6 +254,11 @@ static void dfs_entry(ep_smb *e, const char *rel, const char *name, ep_stat *st)
 static int op_list(ep *base, const char *rel, ep_list_cb cb, void *arg, smb_error *err)
 {
     ep_smb *e = (ep_smb *)base;
+    if (e->every_share && (!rel || !*rel)) {
+        share_list sl = {e, cb, arg};
+        ep_smb_dfs_each_top(e, share_entry, &sl);
+        return 0;
+    }
     smb_tree *tree;
     char *path;
     int prc = place(e, rel, &tree, &path, err);
@@ -394,6 +428,9 @@ static int op_open_meta(ep *base, const char *rel, bool is_dir, bool for_write, 
 {
     /* Writing, the descriptor there is read first too (file_meta_refresh compares it). */
     ep_smb *e = (ep_smb *)base;
+    if (e->every_share && (!rel || !*rel)) /* the server itself is no file: nothing to copy from it */
+        return smb_err_set(err, SMB_ERR_UNSUPPORTED, 0, "//%s has no streams or security descriptor of its own",
+                           e->base.display);
     uint32_t access = SMB_FILE_READ_ATTRIBUTES | SMB_SYNCHRONIZE | (for_write && e->base.sd_parts ? SMB_READ_CONTROL : 0);
     return open_existing(e, rel, access, is_dir ? SMB_FILE_DIRECTORY_FILE : SMB_FILE_NON_DIRECTORY_FILE,
                          for_write ? SD_WRITE : SD_READ, fp, err);
@@ -987,7 +1024,15 @@ ep *ep_smb_open(ep_smb_pool *pool, const sc_location *loc, ep_counters *counters
     e->base.max_writers = 2;
     e->counters = counters;
     e->root = root_of(loc->path);
-    e->share = strdup(loc->share);
+    /* Every share: the session logs on through IPC$, and the root lists the shares (ep_smb_dfs_every_share). */
+    e->every_share = strcmp(loc->share, SC_EVERY_SHARE) == 0;
+    if (e->every_share && e->root && *e->root) {
+        smb_err_set(err, SMB_ERR_INVALID_ARG, 0, "//%s/%s (every share) takes no path after it", loc->host,
+                    SC_EVERY_SHARE);
+        op_free(&e->base);
+        return NULL;
+    }
+    e->share = strdup(e->every_share ? "IPC$" : loc->share);
     e->pool = pool;
     if (e->root && e->share) {
         size_t len = strlen(loc->host) + strlen(loc->share) + strlen(e->root) + 5;
@@ -1000,8 +1045,10 @@ ep *ep_smb_open(ep_smb_pool *pool, const sc_location *loc, ep_counters *counters
         op_free(&e->base);
         return NULL;
     }
-    if (ep_smb_pool_tree(pool, loc, &e->srv, &e->tree, err) != 0 || ep_smb_dfs_init(e, err) != 0 ||
-        dfs_root(e, err) != 0) {
+    sc_location at = *loc;
+    at.share = e->share;
+    if (ep_smb_pool_tree(pool, &at, &e->srv, &e->tree, err) != 0 ||
+        (e->every_share ? ep_smb_dfs_every_share(e, err) : ep_smb_dfs_init(e, err)) != 0 || dfs_root(e, err) != 0) {
         op_free(&e->base);
         return NULL;
     }

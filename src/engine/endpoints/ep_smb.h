@@ -34,6 +34,7 @@ typedef struct ep_smb {
      */
     bool sacl_refused;
     struct ep_smb_dfs *dfs; /**< the DFS links followed (ep_smb_dfs.c); NULL when the share is not a DFS share */
+    bool every_share;       /**< share "*": the root lists the server's disk shares, each a link to itself */
 } ep_smb;
 
 /** An open file of an SMB endpoint. */
@@ -141,6 +142,17 @@ smb_open *ep_smb_create_sd(ep_smb *e, smb_tree *tree, const char *path, const sm
 int ep_smb_dfs_init(ep_smb *e, smb_error *err);
 /** Free what ep_smb_dfs_init made. */
 void ep_smb_dfs_free(ep_smb *e);
+/**
+ * An every-share endpoint (share "*") (e->share is IPC$): every disk share of e's server
+ * (smb_list_shares; administrative and non-disk shares left out) becomes
+ * a link of e's root to that share, connected now with e's credentials;
+ * one the user may not connect to stays known with the reason, which its
+ * subtree then fails with. Returns 0, or the enumeration's error.
+ */
+int ep_smb_dfs_every_share(ep_smb *e, smb_error *err);
+/** fn(arg, name) for each link directly under e's root, in the order they were added; stops at fn's non-zero. */
+int ep_smb_dfs_each_top(ep_smb *e, int (*fn)(void *arg, const char *name), void *arg);
+
 /** Whether e's share is a DFS share (links may be followed). */
 bool ep_smb_dfs_share(const ep_smb *e);
 

@@ -16,6 +16,7 @@
 #include <strings.h>
 
 #include <smbcopy/dfs.h>
+#include <smbcopy/shares.h>
 
 #include "common/array.h"
 #include "common/error.h"
@@ -48,11 +49,10 @@ static void link_free(dfs_link *l)
     free(l->root);
 }
 
-int ep_smb_dfs_init(ep_smb *e, smb_error *err)
+/* e's link table, made when missing. */
+static int make_table(ep_smb *e, smb_error *err)
 {
-    smb_tree_info info;
-    smb_tree_get_info(e->tree, &info);
-    if (!(info.capabilities & SHARE_CAP_DFS))
+    if (e->dfs)
         return 0;
     struct ep_smb_dfs *d = calloc(1, sizeof *d);
     if (!d || pthread_mutex_init(&d->lock, NULL) != 0) {
@@ -61,6 +61,15 @@ int ep_smb_dfs_init(ep_smb *e, smb_error *err)
     }
     e->dfs = d;
     return 0;
+}
+
+int ep_smb_dfs_init(ep_smb *e, smb_error *err)
+{
+    smb_tree_info info;
+    smb_tree_get_info(e->tree, &info);
+    if (!(info.capabilities & SHARE_CAP_DFS))
+        return 0;
+    return make_table(e, err);
 }
 
 void ep_smb_dfs_free(ep_smb *e)
@@ -309,5 +318,84 @@ int ep_smb_dfs_follow(ep_smb *e, const char *path, smb_error *err)
     }
     smb_dfs_referral_free(r);
     add_link(e, &l);
+    return rc;
+}
+
+/* A share name that can be a directory's: no separator, not "." or "..". */
+static bool share_name_ok(const char *name)
+{
+    return *name && !strchr(name, '/') && !strchr(name, '\\') && strcmp(name, ".") != 0 && strcmp(name, "..") != 0;
+}
+
+int ep_smb_dfs_every_share(ep_smb *e, smb_error *err)
+{
+    int rc = make_table(e, err);
+    if (rc != 0)
+        return rc;
+    smb_share_info *shares = NULL;
+    size_t n = 0;
+    rc = smb_list_shares(ep_smb_pool_session(e->srv), &shares, &n, err);
+    if (rc != 0)
+        return rc;
+    uint16_t port = 0;
+    const char *host = ep_smb_pool_host(e->srv, &port);
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        /* Disk shares only; administrative ones (C$, ADMIN$) are the whole disk again (MS-SRVS 2.2.2.4). */
+        if ((shares[i].type & SMB_STYPE_MASK) != SMB_STYPE_DISKTREE || (shares[i].type & SMB_STYPE_SPECIAL) ||
+            !share_name_ok(shares[i].name))
+            continue;
+        dfs_link l = {.prefix = strdup(shares[i].name)};
+        smb_error why = {0};
+        if (!l.prefix) {
+            rc = smb_err_set(err, SMB_ERR_NO_MEMORY, 0, "out of memory");
+            break;
+        }
+        if (ep_smb_pool_tree_like(e->pool, e->srv, host, port, shares[i].name, &l.srv, &l.tree, &why) == 0) {
+            l.share = strdup(shares[i].name);
+            l.root = strdup("");
+            if (!l.share || !l.root)
+                rc = smb_err_set(err, SMB_ERR_NO_MEMORY, 0, "out of memory");
+        } else {
+            /* This share's subtree fails (exit 1); the others are copied. */
+            smb_err_set(&l.fail, why.code == SMB_ERR_ACCESS ? SMB_ERR_ACCESS : SMB_ERR_NOT_FOUND, why.ntstatus,
+                        "share '%s': %s", shares[i].name, why.message);
+        }
+        if (rc == 0) {
+            struct ep_smb_dfs *d = e->dfs;
+            pthread_mutex_lock(&d->lock);
+            if (ARRAY_RESERVE(d->links, d->cap, d->n + 1, 8))
+                d->links[d->n++] = l;
+            else
+                rc = smb_err_set(err, SMB_ERR_NO_MEMORY, 0, "out of memory");
+            pthread_mutex_unlock(&d->lock);
+        }
+        if (rc != 0)
+            link_free(&l);
+    }
+    smb_shares_free(shares, n);
+    return rc;
+}
+
+int ep_smb_dfs_each_top(ep_smb *e, int (*fn)(void *arg, const char *name), void *arg)
+{
+    struct ep_smb_dfs *d = e->dfs;
+    if (!d)
+        return 0;
+    /* The names first: fn may route paths (taking the lock). */
+    pthread_mutex_lock(&d->lock);
+    size_t n = d->n;
+    char **names = calloc(n ? n : 1, sizeof *names);
+    for (size_t i = 0; names && i < n; i++)
+        names[i] = strchr(d->links[i].prefix, '/') ? NULL : strdup(d->links[i].prefix);
+    pthread_mutex_unlock(&d->lock);
+    if (!names)
+        return SMB_ERR_NO_MEMORY;
+    int rc = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (rc == 0 && names[i])
+            rc = fn(arg, names[i]);
+        free(names[i]);
+    }
+    free(names);
     return rc;
 }
