@@ -3,6 +3,7 @@
 
 const char cli_usage_text[] =
     "usage: smbcopy [OPTIONS] SRC... DEST\n"
+    "       smbcopy [OPTIONS] --list //HOST | LOCATION\n"
     "\n"
     "Copy files and directory trees between local paths and SMB2/3 shares.\n"
     "\n"
@@ -11,9 +12,13 @@ const char cli_usage_text[] =
     "  //[USER[:PASSWORD]@]HOST/SHARE[/PATH]   \\\\HOST\\SHARE[\\PATH]   or a local path\n"
     "A source directory's contents are copied into DEST, which is created when\n"
     "missing. A source file goes into DEST when DEST is an existing directory or\n"
-    "ends with '/', and to the name DEST otherwise.\n"
+    "ends with '/', and to the name DEST otherwise. The share '*' (//HOST/*) as a\n"
+    "source is every disk share of HOST, each into a directory of its name. DFS\n"
+    "links are followed to the first of their targets that answers.\n"
     "\n"
     "Options:\n"
+    "      --list               list the shares of //HOST (as smbclient -L), or the entries of\n"
+    "                           a directory (attributes, size, time, name); with --json as JSON\n"
     "  -j, --threads N          worker threads (default 8, at most 256)\n"
     "      --connections N      connections (sessions) per server, 1..16 (default 2)\n"
     "      --multichannel auto|off  bind more channels to each session when the\n"

@@ -277,6 +277,25 @@ static void test_unknown_and_missing(void **state)
     assert_int_equal(cli_parse_args(1, argv, &o, NULL, 0), -1);
 }
 
+static void test_list(void **state)
+{
+    (void)state;
+    cli_options o;
+    assert_int_equal(PARSE(&o, "--list", "//server"), 0);
+    assert_true(o.list);
+    assert_string_equal(o.dest, "//server");
+    assert_int_equal(o.nsources, 0);
+    cli_options_free(&o);
+    assert_int_equal(PARSE(&o, "--json", "--list", "smb://server/share/dir"), 0);
+    assert_true(o.list && o.json);
+    assert_string_equal(o.dest, "smb://server/share/dir");
+    cli_options_free(&o);
+    BAD("--list takes one location", "--list");
+    BAD("--list takes one location", "--list", "a", "b");
+    BAD("--list cannot be used with --mirror", "--list", "--mirror", "//server");
+    BAD("--list cannot be used with --mirror", "--list", "--dry-run", "//server/share");
+}
+
 static void test_help_version(void **state)
 {
     (void)state;
@@ -297,7 +316,7 @@ static void test_help_version(void **state)
     static const char *const words[] = {"--threads", "--mirror", "--dry-run", "--checksum", "--exclude",
                                         "--include", "--sign", "--encrypt", "--min-protocol", "--max-protocol",
                                         "--quiet", "--verbose", "--progress", "--no-progress", "--json", "--log",
-                                        "--authentication-file", "--user", "--timeout", "--help", "--version",
+                                        "--authentication-file", "--user", "--timeout", "--help", "--version", "--list",
                                         "Exit status", "interrupted"};
     for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
         if (!strstr(cli_usage_text, words[i]))
@@ -431,7 +450,7 @@ int main(void)
         cmocka_unit_test(test_defaults),         cmocka_unit_test(test_every_option),
         cmocka_unit_test(test_long_and_short_forms), cmocka_unit_test(test_repeatable),
         cmocka_unit_test(test_threads_values),   cmocka_unit_test(test_bad_values),
-        cmocka_unit_test(test_unknown_and_missing), cmocka_unit_test(test_help_version),
+        cmocka_unit_test(test_unknown_and_missing), cmocka_unit_test(test_list), cmocka_unit_test(test_help_version),
         cmocka_unit_test(test_repeated_parses),  cmocka_unit_test(test_exit_codes),
         cmocka_unit_test(test_trust_options),    cmocka_unit_test(test_passwords_scrubbed),
     };
