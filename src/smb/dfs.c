@@ -81,7 +81,7 @@ static int dfs_ioctl(smb_tree *t, const smb_wr *in, uint32_t want, uint32_t *sta
 
 /* The error for a status other than SUCCESS (and a BUFFER_OVERFLOW that
  * asking again did not cure). */
-static int referral_status_error(smb_error *err, uint32_t status, const char *host, const char *path)
+static int referral_status_error(smb_error *err, uint32_t status, const char *host, const char *path, uint32_t asked)
 {
     char name[16];
     switch (status) {
@@ -100,7 +100,8 @@ static int referral_status_error(smb_error *err, uint32_t status, const char *ho
                            host, path, smb_ntstatus_name(status, name));
     case SMB_STATUS_BUFFER_OVERFLOW:
         return smb_err_set(err, SMB_ERR_PROTOCOL, status,
-                           "//%s: the DFS referral for %s is larger than the server lets one answer be", host, path);
+                           "//%s: the DFS referral for %s is larger than %u bytes, the most one answer may hold", host,
+                           path, asked);
     default: {
         char what[400];
         snprintf(what, sizeof what, "//%s: DFS referral for %s", host, path);
@@ -135,7 +136,7 @@ static int ask_referral(smb_tree *t, const char *path, smb_dfs_referral **out, s
     }
     smb_wr_free(&in);
     if (rc == 0 && status != SMB_STATUS_SUCCESS)
-        rc = referral_status_error(err, status, c->host, path);
+        rc = referral_status_error(err, status, c->host, path, want);
     if (rc == 0) {
         rc = smb_dfs_referral_decode(buf, len, path, out);
         if (rc == SMB_ERR_NO_MEMORY)
