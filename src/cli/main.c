@@ -543,8 +543,7 @@ static int list_location(run_state *r, const char *target, bool *server)
         char *ipc = malloc(n + 6);
         if (!ipc)
             return stop_run(r, CLI_EXIT_FAILED, "out of memory");
-        memcpy(ipc, target, n);
-        memcpy(ipc + n, "/IPC$", 6);
+        snprintf(ipc, n + 6, "%.*s/IPC$", (int)n, target);
         smb_error e2 = {0};
         int rc = sc_location_parse(ipc, &r->locs[0], &e2);
         free(ipc);

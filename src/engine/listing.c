@@ -5,6 +5,7 @@
  * (shares.h), each with the job options' credentials and connection
  * settings on a pool of its own.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -101,8 +102,7 @@ int sc_list_shares(const sc_job_opts *opts, const char *server, smb_share_info *
     char *with_ipc = malloc(len + 6);
     if (!with_ipc)
         return smb_err_set(err, SMB_ERR_NO_MEMORY, 0, "out of memory");
-    memcpy(with_ipc, server, len);
-    memcpy(with_ipc + len, "/IPC$", 6);
+    snprintf(with_ipc, len + 6, "%.*s/IPC$", (int)len, server);
     sc_location loc;
     int rc = sc_location_parse(with_ipc, &loc, err);
     free(with_ipc);

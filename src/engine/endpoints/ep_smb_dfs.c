@@ -117,13 +117,8 @@ static char *path_join(const char *a, const char *b)
 {
     size_t x = strlen(a), y = strlen(b);
     char *p = malloc(x + y + 2);
-    if (!p)
-        return NULL;
-    memcpy(p, a, x);
-    size_t n = x;
-    if (x && y)
-        p[n++] = '/';
-    memcpy(p + n, b, y + 1);
+    if (p)
+        snprintf(p, x + y + 2, "%s%s%s", a, x && y ? "/" : "", b);
     return p;
 }
 

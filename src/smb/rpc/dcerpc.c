@@ -266,7 +266,7 @@ int dcerpc_stream_need(const uint8_t *buf, size_t len, size_t *need, smb_error *
         }
     }
     if (len > DCERPC_MAX_RESPONSE || *need > DCERPC_MAX_RESPONSE - len)
-        return smb_err_set(err, SMB_ERR_PROTOCOL, 0, "DCE/RPC answer longer than %u bytes", DCERPC_MAX_RESPONSE);
+        return smb_err_set(err, SMB_ERR_PROTOCOL, 0, "DCE/RPC answer longer than %zu bytes", DCERPC_MAX_RESPONSE);
     return 0;
 }
 
@@ -338,7 +338,7 @@ int dcerpc_response_stub(const uint8_t *buf, size_t len, uint32_t call_id, uint8
     *stub = NULL;
     *stub_len = 0;
     if (len > DCERPC_MAX_RESPONSE)
-        return smb_err_set(err, SMB_ERR_PROTOCOL, 0, "DCE/RPC answer longer than %u bytes", DCERPC_MAX_RESPONSE);
+        return smb_err_set(err, SMB_ERR_PROTOCOL, 0, "DCE/RPC answer longer than %zu bytes", DCERPC_MAX_RESPONSE);
     size_t total = 0;
     int rc = walk_response(buf, len, call_id, NULL, &total, err);
     if (rc != 0 || total == 0)

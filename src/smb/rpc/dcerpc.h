@@ -43,7 +43,7 @@
 #define DCERPC_DREP_LE_ASCII 0x10u
 
 /* Most bytes of PDUs one answer may take, all fragments together. */
-#define DCERPC_MAX_RESPONSE (16u * 1024 * 1024)
+#define DCERPC_MAX_RESPONSE ((size_t)16 << 20)
 
 /* FAULT statuses (C706 appendix E, MS-RPCE 2.2.2.11) the library names. */
 #define DCERPC_NCA_S_OP_RNG_ERROR 0x1C010002u
