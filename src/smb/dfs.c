@@ -128,6 +128,8 @@ static int ask_referral(smb_tree *t, const char *path, smb_dfs_referral **out, s
     uint8_t *buf = NULL;
     size_t len = 0;
     for (int attempt = 0;; attempt++) {
+        free(buf); /* an answer of the first attempt, when there is one: the second replaces it */
+        buf = NULL;
         rc = dfs_ioctl(t, &in, want, &status, &buf, &len, err);
         /* Too small a buffer: once more with all the server allows. */
         if (rc != 0 || status != SMB_STATUS_BUFFER_OVERFLOW || attempt == 1 || want >= most)

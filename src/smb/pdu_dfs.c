@@ -38,7 +38,12 @@
 
 /* ------------------------------------------------------------ paths */
 
-static char ascii_lower(char c) { return (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c; }
+static char ascii_lower(char c)
+{
+    if (c < 'A' || c > 'Z')
+        return c;
+    return (char)(c | 0x20); /* ASCII: the lower case is the upper with bit 5 set */
+}
 
 char *smb_dfs_path_normalize(const char *path)
 {
@@ -369,12 +374,14 @@ static int decode_prefix(const char *request_path, uint16_t consumed, smb_dfs_re
         return SMB_ERR_BAD_NAME;
     int rc = 0;
     char *consumed8 = NULL;
-    if (consumed % 2 != 0 || consumed > len16)
+    if (consumed % 2 != 0 || consumed > len16) {
         rc = SMB_ERR_PROTOCOL;
-    else if (!(consumed8 = smb_utf16le_to_utf8(req16, consumed)))
-        rc = SMB_ERR_NO_MEMORY;
-    else if (!(ref->prefix = smb_dfs_path_normalize(consumed8)))
-        rc = SMB_ERR_NO_MEMORY;
+    } else {
+        consumed8 = smb_utf16le_to_utf8(req16, consumed);
+        ref->prefix = consumed8 ? smb_dfs_path_normalize(consumed8) : NULL;
+        if (!ref->prefix)
+            rc = SMB_ERR_NO_MEMORY;
+    }
     free(consumed8);
     free(req16);
     return rc;
