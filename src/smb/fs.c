@@ -677,7 +677,7 @@ static int write_file_pipelined(smb_tree *t, const char *path, const uint8_t *bu
 {
     smb_error le = {0};
     bool sd = sets_sd(x);
-    bool back = sd && x->read_back;
+    bool back = sd && x && x->read_back;
     smb_open *op = open_with(t, path, SMB_O_WRONLY | SMB_O_CREAT | SMB_O_EXCL,
                              (sd ? sd_write_access(x->secinfo) : 0) | (back ? SMB_READ_CONTROL : 0), NULL, &le);
     if (!op) {
@@ -733,7 +733,7 @@ static int write_file(smb_tree *t, const char *path, const void *buf, size_t len
         memset(&x->sd_back_err, 0, sizeof x->sd_back_err);
     }
     bool sd = sets_sd(x);
-    bool back = sd && x->read_back;
+    bool back = sd && x && x->read_back;
     if (sd && x && x->sd_len < 20) /* x again: for the analyser, which does not look into sets_sd */
         return smb_err_set(err, SMB_ERR_INVALID_ARG, 0, "security descriptor shorter than its header");
     smb_conn *c = t->sess->conn;

@@ -48,8 +48,10 @@ static size_t smbclient_list(const itest_env *env, int port, ref_share *out, siz
     snprintf(cmd, sizeof cmd, "smbclient -L '//%s' -p %d -A '%s/smbclient.auth' -g 2>/dev/null", env->host, port,
              dir);
     FILE *p = popen(cmd, "r");
-    if (!p)
+    if (!p) {
         fail_msg("cannot run smbclient: %s", strerror(errno));
+        return 0;
+    }
     char line[1024];
     size_t n = 0;
     while (fgets(line, sizeof line, p)) {
@@ -103,8 +105,10 @@ static bool rpc_helpers_enabled(const itest_env *env)
     char conf[PATH_MAX];
     snprintf(conf, sizeof conf, "%s/main/smb.conf", itest_env_value(env, "SMBCOPY_TEST_FIXTURE_DIR"));
     FILE *f = fopen(conf, "r");
-    if (!f)
+    if (!f) {
         fail_msg("cannot read %s: %s", conf, strerror(errno));
+        return false;
+    }
     char line[1024];
     bool enabled = true;
     while (fgets(line, sizeof line, f))
