@@ -136,7 +136,7 @@ smb_open *ep_smb_create_sd(ep_smb *e, smb_tree *tree, const char *path, const sm
 
 /**
  * Make e ready to follow DFS links when its share is a DFS share (the tree
- * connect said SMB2_SHARE_CAP_DFS, MS-SMB2 2.2.10); nothing otherwise.
+ * connect said SMB2_SHAREFLAG_DFS or _DFS_ROOT, MS-SMB2 2.2.10); nothing otherwise.
  * Returns 0 or SMB_ERR_NO_MEMORY.
  */
 int ep_smb_dfs_init(ep_smb *e, smb_error *err);

@@ -1,6 +1,6 @@
 /*
  * DFS links of an SMB endpoint's share (MS-DFSC), followed to their
- * targets. A DFS share (SMB2_SHARE_CAP_DFS, MS-SMB2 2.2.10) shows a link as
+ * targets. A DFS share (SMB2_SHAREFLAG_DFS, MS-SMB2 2.2.10) shows a link as
  * a directory that is a reparse point, and answers STATUS_PATH_NOT_COVERED
  * for any path through it. Such a link is resolved by a referral from the
  * share's server (smb_dfs_get_referral), the first of its targets that
@@ -22,8 +22,13 @@
 #include "common/error.h"
 #include "engine/endpoints/ep_smb.h"
 
-/* ShareCapabilities: the share is in a DFS namespace (MS-SMB2 2.2.10). */
-#define SHARE_CAP_DFS 0x00000008u
+/*
+ * ShareFlags: the share is in a DFS namespace, or is a DFS root (MS-SMB2
+ * 2.2.10). Not SMB2_SHARE_CAP_DFS: Samba sets that capability on every
+ * share of a server with "host msdfs = yes", its default.
+ */
+#define SHAREFLAG_DFS 0x00000001u
+#define SHAREFLAG_DFS_ROOT 0x00000002u
 /* The port of an SMB server another server refers to: referrals carry none (MS-DFSC 2.2.5.3). */
 #define SMB_PORT 445
 
@@ -67,7 +72,7 @@ int ep_smb_dfs_init(ep_smb *e, smb_error *err)
 {
     smb_tree_info info;
     smb_tree_get_info(e->tree, &info);
-    if (!(info.capabilities & SHARE_CAP_DFS))
+    if (!(info.share_flags & (SHAREFLAG_DFS | SHAREFLAG_DFS_ROOT)))
         return 0;
     return make_table(e, err);
 }
