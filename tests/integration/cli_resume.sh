@@ -128,8 +128,10 @@ for permille in 0 20 100 250 400 500 650 800 950 995; do
         "read $(json "$tag.rerun" .bytes_read), read again $read_again (bound $bound)"
     [ "$read_again" -le "$bound" ] ||
         fail "$tag: the rerun read $read_again bytes again (more than $bound: in flight plus a window per worker)"
-    [ "$permille" -lt 250 ] || [ "$permille" -gt 800 ] || [ "$(json "$tag.rerun" .files_resumed)" -ge 1 ] ||
-        fail "$tag: a kill at $permille/1000 left no partly copied file to resume"
+    # Judged by where the kill landed (the poll may come late on a busy machine), not where it was aimed.
+    landed=$((have * 1000 / total))
+    [ "$landed" -lt 250 ] || [ "$landed" -gt 800 ] || [ "$(json "$tag.rerun" .files_resumed)" -ge 1 ] ||
+        fail "$tag: a kill at $landed/1000 of the bytes left no partly copied file to resume"
     rm -rf -- "$dest"
 done
 [ "$cycle" -ge 10 ] || fail "only $cycle kill moments"
