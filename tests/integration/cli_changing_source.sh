@@ -113,8 +113,13 @@ during() {
         start_copy "$tag" "$src/$tag.bin" "$dest/"
         if ! when_started "$destdir"; then
             finish
-            fail "$tag: the copy ended before the source could be changed under it"
-            return 0
+            if [ "$attempt" -eq 3 ]; then
+                fail "$tag: the copy ended before the source could be changed under it, three times"
+                return 0
+            fi
+            echo "note: $tag: attempt $attempt ended before its temporary was seen; again" >&2
+            rm -f -- "$srcdir/$tag.bin"
+            continue
         fi
         alive=0
         kill -0 "$bg_pid" 2>/dev/null && alive=1
