@@ -135,9 +135,15 @@ during() {
             done
         fi
         finish
-        if [ "$alive" -eq 1 ] && { [ "$mode" = once ] || [ "$flips" -gt 0 ]; }; then
+        # Exit 0 with the old version in place: the run saw the source whole
+        # and unchanged, then the change came (a run ending on a busy
+        # machine is still alive a while). Three such misses in a row fail.
+        local late=0
+        [ "$rc" -eq 0 ] && cmp -s "$destdir/$tag.bin" "$work/$tag.old" && late=1
+        if [ "$alive" -eq 1 ] && [ "$late" -eq 0 ] && { [ "$mode" = once ] || [ "$flips" -gt 0 ]; }; then
             break
         fi
+        [ "$attempt" -lt 3 ] || break
         echo "note: $tag: attempt $attempt ended before the source changed under it; again" >&2
         rm -f -- "$srcdir/$tag.bin"
     done
