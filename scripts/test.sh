@@ -167,6 +167,25 @@ lane() {
     return $rc
 }
 
+# failure_reasons LOG...: for each test that failed in the logs, its name
+# and the first lines of its output that say why (FAIL, error, assert), so
+# that the last lines of a failed run name the causes, not only the tests.
+failure_reasons() {
+    awk '
+        /^ *([0-9]+\/[0-9]+ )?Test +#[0-9]+: .*\*\*\*/ {
+            name = $0; sub(/^.*#[0-9]+: /, "", name); sub(/ .*/, "", name)
+            reasons = 0; stage = FILENAME; sub(/^.*\//, "", stage); sub(/\.log$/, "", stage)
+            printf "== %s: %s failed\n", stage, name
+            inblock = 1; next
+        }
+        /^ *(Start +[0-9]+:|[0-9]+\/[0-9]+ Test +#)/ { inblock = 0 }
+        inblock && reasons < 3 && /FAIL|[Ee]rror|[Aa]ssert|not ok|[Tt]imed? ?out/ {
+            line = $0; if (length(line) > 200) line = substr(line, 1, 200) "..."
+            print "     " line; reasons++
+        }
+    ' "$@" 2>/dev/null | head -n 40
+}
+
 started=$SECONDS
 if [ ${#stages[@]} -eq 1 ] || [ "${SMBCOPY_TEST_SERIAL:-0}" = 1 ]; then
     for stage in "${stages[@]}"; do
@@ -188,6 +207,7 @@ else
     lane "${busy[@]}" || rc=1
     wait "$waiting_pid" || rc=1
     if [ $rc -ne 0 ]; then
+        failure_reasons "$logs"/*.log >&2
         echo "== FAILED after $((SECONDS - started)) s: $(grep -l -- '^== .*: FAILED' "$logs"/*.log | xargs -n1 basename | sed 's/\.log$//' | tr '\n' ' ')" >&2
         exit 1
     fi
