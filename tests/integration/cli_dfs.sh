@@ -9,6 +9,7 @@
 #       local    -> //127.0.0.1/fidelity2
 #       failover -> //127.0.0.3/dfstarget (nothing listens there), then
 #                   //127.0.0.2/dfstarget
+#   //127.0.0.1/dfsproxy  "msdfs proxy = \\127.0.0.2\dfstarget"
 # Cases:
 #   a.  The root to a local directory: every link followed (the first
 #       target of failover being down), the local tree the same as the
@@ -27,8 +28,16 @@
 #       lists; --list of a directory through a link: its entries as the
 #       target holds them; a link listed as dfs_link.
 #   g.  smb://127.0.0.1/* as the source: each disk share in a directory of
-#       its name (locally and into a tar archive), IPC$ left out; as a
-#       destination it is refused (exit 2).
+#       its name (locally and into a tar archive), IPC$ left out, the DFS
+#       root's links followed (dfsroot/remote is the second server's share)
+#       and the proxy share copied from its target; as a destination it is
+#       refused (exit 2).
+#   h.  //127.0.0.1/dfsproxy, a share its server refers elsewhere (Samba's
+#       "msdfs proxy": the tree connect is refused, a root referral names
+#       //127.0.0.2/dfstarget; a domain controller answers so for a
+#       domain-based namespace's root): as the source (whole, and a file
+#       inside), as a destination, with --list; a share neither there nor
+#       referred fails with "share not found" and creates nothing.
 # Skips (exit 77) without root, Samba or network namespaces; fails instead
 # when CI=true. SMBCOPY_TEST_KEEP=1 keeps the fixture.
 set -euo pipefail
@@ -138,6 +147,34 @@ run c "$work/up" "smb://$SMBCOPY_FID_HOST/dfsroot/remote/up"
 same "$work/up" "$target/up" "c: //127.0.0.2/dfstarget/up is not the uploaded tree"
 [ ! -e "$root/remote/up" ] || fail "c: something was written into the link itself"
 
+# ---------------------------------------------------------------- h. a share referred elsewhere
+# //127.0.0.1/dfsproxy is not on its server (the tree connect is refused
+# with STATUS_BAD_NETWORK_NAME) but its server has a root referral for it
+# to //127.0.0.2/dfstarget: how a domain controller answers for the root of
+# a domain-based namespace it does not host.
+echo "h. a share its server refers elsewhere (a DFS proxy)"
+run h "smb://$SMBCOPY_FID_HOST/dfsproxy" "$work/h"
+[ "$rc" -eq 0 ] || fail "h: exit $rc:"$'\n'"$(tail -n 12 "$out/h.err" | indent)"
+expect h dfs_links_followed 1
+same "$target" "$work/h" "h: the copy of //127.0.0.1/dfsproxy is not //127.0.0.2/dfstarget"
+run h2 "smb://$SMBCOPY_FID_HOST/dfsproxy/sub/big.bin" "$work/h2/"
+[ "$rc" -eq 0 ] || fail "h2: exit $rc:"$'\n'"$(tail -n 12 "$out/h2.err" | indent)"
+cmp -s "$target/sub/big.bin" "$work/h2/big.bin" || fail "h2: big.bin through the proxy differs or is missing"
+mkdir -p "$work/hup/in"
+head -c 100000 /dev/urandom >"$work/hup/in/p.bin"
+run h3 "$work/hup" "smb://$SMBCOPY_FID_HOST/dfsproxy/hup"
+[ "$rc" -eq 0 ] || fail "h3: exit $rc:"$'\n'"$(tail -n 12 "$out/h3.err" | indent)"
+same "$work/hup" "$target/hup" "h3: the upload through the proxy is not in //127.0.0.2/dfstarget/hup"
+run h4 --list "smb://$SMBCOPY_FID_HOST/dfsproxy/sub"
+[ "$rc" -eq 0 ] || fail "h4: exit $rc:"$'\n'"$(indent <"$out/h4.err")"
+[ "$(jq -r '.entries[] | select(.name == "big.bin") | .size' "$out/h4.out")" = 300000 ] ||
+    fail "h4: --list through the proxy does not show sub/big.bin: $(cat "$out/h4.out")"
+# A share that is not there and not referred anywhere: the server's answer.
+run h5 "smb://$SMBCOPY_FID_HOST/nosuch" "$work/h5"
+[ "$rc" -ne 0 ] || fail "h5: a missing share: exit 0"
+grep -q 'share not found' "$out/h5.err" || fail "h5: no 'share not found' message:"$'\n'"$(indent <"$out/h5.err")"
+[ ! -e "$work/h5" ] || fail "h5: a missing share created the destination"
+
 # ---------------------------------------------------------------- d. --mirror into the root
 echo "d. --mirror into the DFS root"
 mkdir -p "$work/m"
@@ -210,6 +247,11 @@ for sh in fidelity2 depot; do
     same "${!d}" "$work/g/$sh" "g: $sh/ is not the share $sh"
 done
 [ ! -e "$work/g/IPC\$" ] || fail "g: IPC\$ was copied"
+# The DFS root among them with its links followed, and the proxy share as its target.
+expect g dfs_links_followed 4
+same "$target" "$work/g/dfsroot/remote" "g: dfsroot/remote/ is not //127.0.0.2/dfstarget"
+same "$other" "$work/g/dfsroot/local" "g: dfsroot/local/ is not //127.0.0.1/fidelity2"
+same "$target" "$work/g/dfsproxy" "g: dfsproxy/ is not //127.0.0.2/dfstarget"
 run g2 "smb://$SMBCOPY_FID_HOST/*" "$work/g2.tar"
 [ "$rc" -eq 0 ] || fail "g2: exit $rc:"$'\n'"$(tail -n 12 "$out/g2.err" | indent)"
 mkdir -p "$work/g2" && tar -xf "$work/g2.tar" -C "$work/g2" || fail "g2: the archive does not extract"

@@ -197,16 +197,17 @@ static void dfs_entry(ep_smb *e, const char *rel, const char *name, ep_stat *st)
     memcpy(child + a + (a ? 1 : 0), name, b + 1);
     char *in_share = join(e, child, NULL);
     smb_error le = {0};
+    bool is_link = false;
     if (in_share)
-        ep_smb_dfs_follow(e, in_share, &le);
-    smb_tree *t = NULL;
-    char *target = NULL;
-    int rc = in_share ? ep_smb_dfs_route(e, in_share, &t, &target, &le) : SMB_ERR_NO_MEMORY;
-    if (rc == 0 && !target) { /* no referral: not a DFS link */
+        ep_smb_dfs_follow(e, in_share, &is_link, &le);
+    if (!is_link) { /* no referral: not a DFS link */
         free(in_share);
         free(child);
         return;
     }
+    smb_tree *t = NULL;
+    char *target = NULL;
+    int rc = ep_smb_dfs_route(e, in_share, &t, &target, &le);
     smb_file_info info;
     if (rc == 0 && smb_stat(t, target, &info, &le) == 0 && (info.attributes & SMB_ATTR_DIRECTORY)) {
         stat_from_info(&info, st);
@@ -292,7 +293,7 @@ static int op_list(ep *base, const char *rel, ep_list_cb cb, void *arg, smb_erro
         }
         ep_stat st;
         stat_from_info(&ent.info, &st);
-        if (st.type == EP_SYMLINK && ep_smb_dfs_share(e) && tree == tree_of(e))
+        if (st.type == EP_SYMLINK && ep_smb_dfs_share(e) && ep_smb_dfs_tree(tree))
             dfs_entry(e, rel, ent.name, &st);
         if (st.type == EP_SYMLINK && e->base.follow_links)
             follow_entry(e, tree, path, ent.name, &st);
@@ -994,14 +995,27 @@ static int dfs_root(ep_smb *e, smb_error *err)
 {
     if (!ep_smb_dfs_share(e) || !*e->root)
         return 0;
-    smb_file_info info;
-    smb_error le = {0};
-    if (smb_stat(e->tree, e->root, &info, &le) == 0 || le.ntstatus != SMB_STATUS_PATH_NOT_COVERED)
-        return 0; /* not through a link; its own errors come with the job's first look at it */
-    int rc = ep_smb_dfs_follow(e, e->root, &le);
-    if (rc != 0 && err)
-        *err = le;
-    return rc;
+    /* A link inside a link's target (a nested namespace) is met on the next look: at most a few deep. */
+    for (int depth = 0; depth < 8; depth++) {
+        smb_tree *tree = NULL;
+        char *path = NULL;
+        smb_file_info info;
+        smb_error le = {0};
+        int rc = place(e, "", &tree, &path, &le);
+        if (rc == 0)
+            rc = smb_stat(tree, path, &info, &le);
+        free(path);
+        if (rc == 0 || le.ntstatus != SMB_STATUS_PATH_NOT_COVERED)
+            return 0; /* not through a link; its own errors come with the job's first look at it */
+        bool is_link = false;
+        rc = ep_smb_dfs_follow(e, e->root, &is_link, &le);
+        if (rc != 0) {
+            if (err)
+                *err = le;
+            return rc;
+        }
+    }
+    return smb_err_set(err, SMB_ERR_NOT_FOUND, 0, "//%s: DFS links nested too deep", e->root);
 }
 
 ep *ep_smb_open(ep_smb_pool *pool, const sc_location *loc, ep_counters *counters, smb_error *err)
@@ -1047,8 +1061,18 @@ ep *ep_smb_open(ep_smb_pool *pool, const sc_location *loc, ep_counters *counters
     }
     sc_location at = *loc;
     at.share = e->share;
-    if (ep_smb_pool_tree(pool, &at, &e->srv, &e->tree, err) != 0 ||
-        (e->every_share ? ep_smb_dfs_every_share(e, err) : ep_smb_dfs_init(e, err)) != 0 || dfs_root(e, err) != 0) {
+    smb_error refused = {0};
+    int rc = ep_smb_pool_tree(pool, &at, &e->srv, &e->tree, &refused);
+    /* A share its server refers elsewhere: a domain-based DFS root, a DFS proxy (MS-DFSC 3.1.4.1). */
+    if (rc != 0 && !e->every_share && e->srv && refused.ntstatus == SMB_STATUS_BAD_NETWORK_NAME)
+        rc = ep_smb_dfs_root_referral(e, &refused, &refused);
+    if (rc != 0) {
+        if (err)
+            *err = refused;
+        op_free(&e->base);
+        return NULL;
+    }
+    if ((e->every_share ? ep_smb_dfs_every_share(e, err) : ep_smb_dfs_init(e, err)) != 0 || dfs_root(e, err) != 0) {
         op_free(&e->base);
         return NULL;
     }

@@ -153,6 +153,9 @@ int ep_smb_dfs_every_share(ep_smb *e, smb_error *err);
 /** fn(arg, name) for each link directly under e's root, in the order they were added; stops at fn's non-zero. */
 int ep_smb_dfs_each_top(ep_smb *e, int (*fn)(void *arg, const char *name), void *arg);
 
+/** Whether tree's share is in a DFS namespace (SMB2_SHAREFLAG_DFS or _DFS_ROOT): its entries may be links. */
+bool ep_smb_dfs_tree(smb_tree *tree);
+
 /** Whether e's share is a DFS share (links may be followed). */
 bool ep_smb_dfs_share(const ep_smb *e);
 
@@ -167,15 +170,31 @@ bool ep_smb_dfs_share(const ep_smb *e);
 int ep_smb_dfs_route(ep_smb *e, const char *path, smb_tree **tree, char **out, smb_error *err);
 
 /**
- * Follow the DFS link at (or above) path inside e's share: ask e's server
- * for its referral (MS-DFSC 3.1.4.2), connect to the first target that
- * answers (the others in the server's order when it does not), and route
- * the link's paths there from now on (counted in e's counters:
- * dfs_links_followed, or dfs_links_unreachable). Returns 0 when path is under a link
- * followed now or before; SMB_ERR_NOT_FOUND when the server has no
- * referral for it; the reason when no target could be reached (paths
- * under the link then fail with it).
+ * Follow the DFS link at (or above) path inside e's share: ask for its
+ * referral (MS-DFSC 3.1.4.2) the server of the share path is in (e's own,
+ * or, for a link inside a link's target or inside one of every share's,
+ * that target's), connect to the first target that answers (the others in
+ * the server's order when it does not), and route the link's paths there
+ * from now on (counted in e's counters: dfs_links_followed, or
+ * dfs_links_unreachable). *is_link: path is at or under a link followed
+ * now or before. Returns 0 when it is and its target was reached;
+ * SMB_ERR_NOT_FOUND when the server has no referral for it (not a link);
+ * the reason when no target could be reached (paths under the link then
+ * fail with it).
  */
-int ep_smb_dfs_follow(ep_smb *e, const char *path, smb_error *err);
+int ep_smb_dfs_follow(ep_smb *e, const char *path, bool *is_link, smb_error *err);
+
+/**
+ * e's share is not on e's server (the tree connect was refused: refused,
+ * STATUS_BAD_NETWORK_NAME): a domain-based namespace's root reached through
+ * a domain controller, or a share that refers elsewhere (Samba's "msdfs
+ * proxy"). Ask e's server for the root referral of \\host\share\root
+ * (MS-DFSC 3.1.4.1) and move e to the first target that connects: its
+ * server, share and the path inside it (e->srv, tree, share, root); a
+ * target that refers on again is followed, at most 4 times. Returns 0;
+ * refused's error when the server has no referral either; SMB_ERR_NOT_FOUND
+ * naming each target and why when none could be reached.
+ */
+int ep_smb_dfs_root_referral(ep_smb *e, const smb_error *refused, smb_error *err);
 
 #endif

@@ -16,6 +16,7 @@
 #include <strings.h>
 
 #include <smbcopy/dfs.h>
+#include <smbcopy/ntstatus.h>
 #include <smbcopy/shares.h>
 
 #include "common/array.h"
@@ -225,14 +226,15 @@ done:
         EP_SMB_COUNT(e, dfs_links_followed, 1);
 }
 
-/* Connect target i of r for link l; 0, or the reason in *why. */
-static int reach_target(ep_smb *e, const smb_dfs_referral *r, size_t i, dfs_link *l, smb_error *why)
+/* Connect target i of r for link l, r having come from server `from`; 0, or the reason in *why. */
+static int reach_target(ep_smb *e, struct ep_smb_srv *from, const smb_dfs_referral *r, size_t i, dfs_link *l,
+                        smb_error *why)
 {
     char *server = NULL, *share = NULL, *rest = NULL;
     int rc = smb_dfs_rewrite(r, i, r->prefix, &server, &share, &rest, why);
     if (rc == 0) {
         uint16_t port = 0;
-        const char *host = ep_smb_pool_host(e->srv, &port);
+        const char *host = ep_smb_pool_host(from, &port);
         /* The same server by its name: its port (a test server's); another: SMB's own. */
         if (strcasecmp(host, server) != 0)
             port = SMB_PORT;
@@ -254,53 +256,128 @@ static int reach_target(ep_smb *e, const smb_dfs_referral *r, size_t i, dfs_link
     return rc;
 }
 
-int ep_smb_dfs_follow(ep_smb *e, const char *path, smb_error *err)
+bool ep_smb_dfs_tree(smb_tree *tree)
 {
+    smb_tree_info info;
+    smb_tree_get_info(tree, &info);
+    return (info.share_flags & (SHAREFLAG_DFS | SHAREFLAG_DFS_ROOT)) != 0;
+}
+
+/*
+ * Where to ask for path's referral: the server, the share on it and the
+ * path inside that share, and how a referral's prefix there maps back into
+ * e's paths (base + the part of the prefix under `under`). Either e's own
+ * share, or the target of a link already followed that path lies deeper
+ * under (a link in a linked share: a nested namespace, or a DFS root among
+ * every share's).
+ */
+typedef struct ask_at {
+    struct ep_smb_srv *srv;
+    char *share, *in_share; /* malloc'd */
+    char *base, *under;     /* malloc'd: e's path of the parent link ("" for e's own share), its root there */
+} ask_at;
+
+static void ask_free(ask_at *q)
+{
+    free(q->share);
+    free(q->in_share);
+    free(q->base);
+    free(q->under);
+}
+
+/* The part of in_share under `under` put under base (e's path space); NULL when in_share is not under it. */
+static char *map_back(const ask_at *q, const char *in_share)
+{
+    size_t n = strlen(q->under);
+    if (n && !covers(q->under, in_share))
+        return NULL;
+    const char *rest = in_share + n;
+    while (*rest == '/')
+        rest++;
+    return path_join(q->base, rest);
+}
+
+int ep_smb_dfs_follow(ep_smb *e, const char *path, bool *is_link, smb_error *err)
+{
+    *is_link = false;
     struct ep_smb_dfs *d = e->dfs;
     if (!d)
         return smb_err_set(err, SMB_ERR_NOT_FOUND, 0, "'%s' is not on a DFS share", path);
     size_t n = 0;
+    ask_at q = {0};
     pthread_mutex_lock(&d->lock);
     const dfs_link *known = find_link(d, path, &n);
-    int known_code = known ? known->fail.code : 0;
-    if (known && known_code)
-        smb_err_set(err, known_code, known->fail.ntstatus, "%s", known->fail.message);
+    if (known && (known->fail.code || path[n] == '\0' || !known->tree || !ep_smb_dfs_tree(known->tree))) {
+        /* Followed before (or failed); or deeper inside a target that holds no links. */
+        int code = known->fail.code;
+        bool here = known->fail.code || path[n] == '\0';
+        if (code)
+            smb_err_set(err, code, known->fail.ntstatus, "%s", known->fail.message);
+        else if (!here)
+            smb_err_set(err, SMB_ERR_NOT_FOUND, 0, "'%s' is in a share without DFS links", path);
+        pthread_mutex_unlock(&d->lock);
+        *is_link = here;
+        return here ? code : SMB_ERR_NOT_FOUND;
+    }
+    if (known) {
+        q.srv = known->srv;
+        q.share = strdup(known->share);
+        q.in_share = path_join(known->root, path + n + 1);
+        q.base = strdup(known->prefix);
+        q.under = strdup(known->root);
+    }
     pthread_mutex_unlock(&d->lock);
-    if (known)
-        return known_code;
+    if (!known) {
+        q.srv = e->srv;
+        q.share = strdup(e->share);
+        q.in_share = strdup(path);
+        q.base = strdup("");
+        q.under = strdup("");
+    }
+    if (!q.share || !q.in_share || !q.base || !q.under) {
+        ask_free(&q);
+        return smb_err_set(err, SMB_ERR_NO_MEMORY, 0, "out of memory");
+    }
 
     /* The DFS path of path: \host\share\a\b (MS-DFSC 2.2.2). */
     uint16_t port = 0;
-    const char *host = ep_smb_pool_host(e->srv, &port);
-    size_t len = strlen(host) + strlen(e->share) + strlen(path) + 4;
+    const char *host = ep_smb_pool_host(q.srv, &port);
+    size_t len = strlen(host) + strlen(q.share) + strlen(q.in_share) + 4;
     char *dfs_path = malloc(len);
-    if (!dfs_path)
+    if (!dfs_path) {
+        ask_free(&q);
         return smb_err_set(err, SMB_ERR_NO_MEMORY, 0, "out of memory");
-    snprintf(dfs_path, len, "\\%s\\%s%s%s", host, e->share, *path ? "\\" : "", path);
+    }
+    snprintf(dfs_path, len, "\\%s\\%s%s%s", host, q.share, *q.in_share ? "\\" : "", q.in_share);
     swap_sep(dfs_path, '/', '\\');
     smb_dfs_referral *r = NULL;
     smb_error le = {0};
-    int rc = smb_dfs_get_referral(ep_smb_pool_session(e->srv), dfs_path, &r, &le);
+    int rc = smb_dfs_get_referral(ep_smb_pool_session(q.srv), dfs_path, &r, &le);
     free(dfs_path);
     if (rc != 0) {
+        ask_free(&q);
         if (err)
             *err = le;
         return rc;
     }
-    dfs_link l = {.prefix = prefix_in_share(r->prefix)};
-    if (!l.prefix || !covers(l.prefix, path)) {
+    char *in_share = prefix_in_share(r->prefix);
+    dfs_link l = {.prefix = in_share ? map_back(&q, in_share) : NULL};
+    free(in_share);
+    if (!l.prefix || !covers(l.prefix, path) || (known && strlen(l.prefix) <= n)) {
         rc = smb_err_set(err, SMB_ERR_PROTOCOL, 0, "the DFS referral for '%s' covers '%s'", path, r->prefix);
         free(l.prefix);
         smb_dfs_referral_free(r);
+        ask_free(&q);
         return rc;
     }
+    *is_link = true;
     /* The targets in the server's order: the next when one cannot be reached (MS-DFSC 3.1.5.1). */
     char tried[1024] = "";
     size_t used = 0;
     rc = SMB_ERR_NOT_FOUND;
     for (size_t i = 0; i < r->ntargets; i++) {
         smb_error why = {0};
-        rc = reach_target(e, r, i, &l, &why);
+        rc = reach_target(e, q.srv, r, i, &l, &why);
         if (rc == 0)
             break;
         int w = snprintf(tried + used, sizeof tried - used, "%s%s", used ? "; " : "", why.message);
@@ -317,8 +394,161 @@ int ep_smb_dfs_follow(ep_smb *e, const char *path, smb_error *err)
             *err = l.fail;
     }
     smb_dfs_referral_free(r);
+    ask_free(&q);
     add_link(e, &l);
     return rc;
+}
+
+/* The most root referrals followed one after another: a target that is itself referred on (MS-DFSC 3.1.4.1). */
+#define ROOT_HOPS_MAX 4
+
+/* Where a root referral sends a share: a server, a share on it and the path inside. */
+typedef struct root_place {
+    struct ep_smb_srv *srv; /* owned by the pool */
+    smb_tree *tree;         /* NULL: the server answered, but has no such share (it may refer on) */
+    char *share, *rest;     /* malloc'd; rest '/'-separated */
+} root_place;
+
+static void place_free(root_place *at)
+{
+    free(at->share);
+    free(at->rest);
+    *at = (root_place){0};
+}
+
+/*
+ * Connect target i of r, which covers dfs_path (asked of `from`), into *at;
+ * 0, or the reason in *why (at->srv may be set: the server answered). e's
+ * credentials (MS-DFSC 3.1.4.1: the same user).
+ */
+static int reach_root_target(ep_smb *e, struct ep_smb_srv *from, const smb_dfs_referral *r, size_t i,
+                             const char *dfs_path, root_place *at, smb_error *why)
+{
+    char *server = NULL;
+    int rc = smb_dfs_rewrite(r, i, dfs_path, &server, &at->share, &at->rest, why);
+    if (rc == 0) {
+        swap_sep(at->rest, '\\', '/');
+        uint16_t port = 0;
+        const char *host = ep_smb_pool_host(from, &port);
+        if (strcasecmp(host, server) != 0)
+            port = SMB_PORT;
+        rc = ep_smb_pool_tree_like(e->pool, e->srv, server, port, at->share, &at->srv, &at->tree, why);
+        if (rc != 0) {
+            smb_error le = *why;
+            smb_err_set(why, le.code, le.ntstatus, "//%s/%s: %s", server, at->share, le.message);
+        }
+    }
+    free(server);
+    return rc;
+}
+
+/*
+ * One root referral, asked of at->srv, for at->share and at->rest: 0 with
+ * *at the first target that connects; 1 with *at a target whose server has
+ * no such share (*refused then says so), to be asked again; or the error.
+ */
+static int root_hop(ep_smb *e, root_place *at, smb_error *refused, smb_error *err)
+{
+    uint16_t port = 0;
+    const char *host = ep_smb_pool_host(at->srv, &port);
+    size_t len = strlen(host) + strlen(at->share) + strlen(at->rest) + 4;
+    char *dfs_path = malloc(len);
+    if (!dfs_path)
+        return smb_err_set(err, SMB_ERR_NO_MEMORY, 0, "out of memory");
+    snprintf(dfs_path, len, "\\%s\\%s%s%s", host, at->share, *at->rest ? "\\" : "", at->rest);
+    swap_sep(dfs_path, '/', '\\');
+    /* A root referral asks for the first two components only (MS-DFSC 3.1.4.1, 2.2.2). */
+    char *root_path = strndup(dfs_path, strlen(host) + strlen(at->share) + 2);
+    smb_dfs_referral *r = NULL;
+    smb_error le = {0};
+    int got = root_path ? smb_dfs_get_referral(ep_smb_pool_session(at->srv), root_path, &r, &le) : SMB_ERR_NO_MEMORY;
+    free(root_path);
+    if (got != 0 || r->ntargets == 0) {
+        /* No referral either: the share is simply not there, as the tree connect said. */
+        free(dfs_path);
+        smb_dfs_referral_free(r);
+        if (err)
+            *err = *refused;
+        return refused->code;
+    }
+    /* The targets in the server's order (MS-DFSC 3.1.5.1); one that refers on is kept for last. */
+    char tried[1024] = "";
+    size_t used = 0;
+    root_place on = {0}, found = {0};
+    smb_error on_why = {0};
+    int rc = SMB_ERR_NOT_FOUND;
+    for (size_t i = 0; i < r->ntargets; i++) {
+        root_place t = {0};
+        smb_error why = {0};
+        rc = reach_root_target(e, at->srv, r, i, dfs_path, &t, &why);
+        if (rc == 0) {
+            found = t;
+            break;
+        }
+        if (why.code == SMB_ERR_BAD_SHARE && t.srv && !on.srv) {
+            on = t;
+            on_why = why;
+        } else {
+            place_free(&t);
+        }
+        int w = snprintf(tried + used, sizeof tried - used, "%s%s", used ? "; " : "", why.message);
+        if (w > 0)
+            used = used + (size_t)w < sizeof tried ? used + (size_t)w : sizeof tried - 1;
+        le = why;
+    }
+    free(dfs_path);
+    smb_dfs_referral_free(r);
+    if (rc == 0 || on.srv) {
+        place_free(at);
+        *at = rc == 0 ? found : on;
+        if (rc == 0) {
+            place_free(&on);
+            return 0;
+        }
+        *refused = on_why;
+        return 1;
+    }
+    return smb_err_set(err, SMB_ERR_NOT_FOUND, le.ntstatus, "DFS root: no target could be reached (%s)", tried);
+}
+
+/* Follow root referrals from `from` for share and root into *at (0), or the error. */
+static int resolve_root(ep_smb *e, struct ep_smb_srv *from, const char *share, const char *root,
+                        const smb_error *refused, root_place *at, smb_error *err)
+{
+    *at = (root_place){.srv = from, .share = strdup(share), .rest = strdup(root)};
+    if (!at->share || !at->rest) {
+        place_free(at);
+        return smb_err_set(err, SMB_ERR_NO_MEMORY, 0, "out of memory");
+    }
+    smb_error last = *refused;
+    for (int hop = 0; hop < ROOT_HOPS_MAX; hop++) {
+        int rc = root_hop(e, at, &last, err);
+        if (rc == 0)
+            return 0;
+        if (rc != 1) {
+            place_free(at);
+            return rc;
+        }
+    }
+    place_free(at);
+    return smb_err_set(err, SMB_ERR_NOT_FOUND, 0, "DFS root: still referred on after %d referrals (%s)",
+                       ROOT_HOPS_MAX, last.message);
+}
+
+int ep_smb_dfs_root_referral(ep_smb *e, const smb_error *refused, smb_error *err)
+{
+    root_place at;
+    int rc = resolve_root(e, e->srv, e->share, e->root, refused, &at, err);
+    if (rc != 0)
+        return rc;
+    free(e->share);
+    free(e->root);
+    e->srv = at.srv;
+    e->tree = at.tree;
+    e->share = at.share;
+    e->root = at.rest;
+    EP_SMB_COUNT(e, dfs_links_followed, 1);
+    return 0;
 }
 
 /* A share name that can be a directory's: no separator, not "." or "..". */
@@ -350,9 +580,22 @@ int ep_smb_dfs_every_share(ep_smb *e, smb_error *err)
             rc = smb_err_set(err, SMB_ERR_NO_MEMORY, 0, "out of memory");
             break;
         }
-        if (ep_smb_pool_tree_like(e->pool, e->srv, host, port, shares[i].name, &l.srv, &l.tree, &why) == 0) {
+        int got = ep_smb_pool_tree_like(e->pool, e->srv, host, port, shares[i].name, &l.srv, &l.tree, &why);
+        root_place at;
+        /* A share the server refers elsewhere (a DFS proxy): its target. */
+        if (got != 0 && why.ntstatus == SMB_STATUS_BAD_NETWORK_NAME && l.srv &&
+            resolve_root(e, l.srv, shares[i].name, "", &why, &at, &why) == 0) {
+            got = 0;
+            l.srv = at.srv;
+            l.tree = at.tree;
+            l.share = at.share;
+            l.root = at.rest;
+            EP_SMB_COUNT(e, dfs_links_followed, 1);
+        } else if (got == 0) {
             l.share = strdup(shares[i].name);
             l.root = strdup("");
+        }
+        if (got == 0) {
             if (!l.share || !l.root)
                 rc = smb_err_set(err, SMB_ERR_NO_MEMORY, 0, "out of memory");
         } else {
