@@ -8,7 +8,9 @@
 #      and the new version arrives whole, exit 0; a file rewritten again and
 #      again until the run ends is reported FAILED ("changed while it was
 #      being copied") after the retries, exit 1, with no file and no
-#      temporary left. The same for a server-side copy (share -> share).
+#      temporary left. The same for a server-side copy (share -> share),
+#      through a proxy that delays every request (the server copies
+#      300 MiB faster than the test can change the source).
 #   b. killed half-way, the source changed in place with its modification
 #      time restored (touch -d): the rerun gives the new source, not a
 #      resumed mix. Uploads detect it by the change time (st_ctime); Samba
@@ -180,8 +182,13 @@ during uponce "$work/src" "$work/src" "$share/uponce" "$url/uponce" once
 during upalways "$work/src" "$work/src" "$share/upalways" "$url/upalways" always
 during downonce "$share/src" "$url/src" "$work/downonce" "$work/downonce" once
 during downalways "$share/src" "$url/src" "$work/downalways" "$work/downalways" always
-during serveronce "$share/src" "$url/src" "$share/serveronce" "$url/serveronce" once
-during serveralways "$share/src" "$url/src" "$share/serveralways" "$url/serveralways" always
+# A server-side copy of 300 MiB takes the server a fraction of a second, too
+# little for the source's tail to change inside it on a busy machine: through
+# a proxy that delays each direction by 30 ms, its COPYCHUNK requests (16 MiB
+# each) take a second or more, and the change lands inside the copy.
+start_delay_proxy 30
+during serveronce "$share/src" "$proxy_url/src" "$share/serveronce" "$proxy_url/serveronce" once
+during serveralways "$share/src" "$proxy_url/src" "$share/serveralways" "$proxy_url/serveralways" always
 
 # kill_committed: SIGKILL the background run once its journal holds about
 # a few committed ranges (records of about 100 bytes, each a window of 4 to

@@ -25,6 +25,11 @@ set -euo pipefail
 . "$(dirname "$0")/lib/cli_setup.sh"
 
 cli_test_dirs cli_journal_damage
+# Every run through a proxy that delays each direction by 5 ms: the large
+# file's download then takes a second or more, so that a kill half-way
+# lands half-way on a busy machine too (the journal is the job's: every run
+# must name the source the same way).
+start_delay_proxy 5
 
 readonly BIG=$((120 * 1024 * 1024))
 readonly HEADER=32 # "SMBCOPYJ" | version | flags | job id
@@ -46,7 +51,7 @@ total=$(find "$share" -type f -printf '%s\n' | awk '{s += $1} END {print s}')
 start_copy() {
     local dest=$1 tag=$2
     shift 2
-    "$cli" -A "$auth" --no-progress "$@" "$url" "$dest" \
+    "$cli" -A "$auth" --no-progress "$@" "$proxy_url" "$dest" \
         </dev/null >"$work/out/$tag.out" 2>"$work/out/$tag.err" &
     bg_pid=$!
 }

@@ -40,6 +40,10 @@ cli_test_cleanup() {
         kill -9 "$bg_pid" 2>/dev/null || true
         wait "$bg_pid" 2>/dev/null || true
     fi
+    if [ -n "${proxy_pid:-}" ]; then
+        kill "$proxy_pid" 2>/dev/null || true
+        wait "$proxy_pid" 2>/dev/null || true
+    fi
     if [ "${SMBCOPY_TEST_KEEP:-}" = 1 ]; then
         echo "kept: $work $share ${cleanup_dirs[*]}"
     else
@@ -164,4 +168,27 @@ show() {
         echo
         echo "----"
     } | "${show_filter:-cat}" >&2
+}
+
+# start_delay_proxy DELAY_MS: the fixture's main server behind a TCP proxy
+# that holds every byte DELAY_MS in each direction (bench/delay_proxy.c), on
+# a free loopback port; sets proxy_port and proxy_url (the test's directory
+# on the main share through the proxy). Stopped at exit.
+start_delay_proxy() {
+    local delay=$1 bin=${SMBCOPY_BUILD_DIR:?run through ctest}/delay_proxy try
+    [ -x "$bin" ] || die "delay_proxy not built: $bin"
+    for try in 1 2 3 4 5 6 7 8 9 10; do
+        proxy_port=$((20000 + RANDOM % 20000))
+        "$bin" "$proxy_port" "$SMBCOPY_TEST_HOST" "$SMBCOPY_TEST_PORT" "$delay" >"$work/out/proxy.$try" 2>&1 &
+        proxy_pid=$!
+        # "ready" once listening; an exit means the port was taken.
+        while kill -0 "$proxy_pid" 2>/dev/null && ! grep -q '^ready' "$work/out/proxy.$try"; do sleep 0.01; done
+        if grep -q '^ready' "$work/out/proxy.$try"; then
+            proxy_url=smb://$SMBCOPY_TEST_HOST:$proxy_port/$SMBCOPY_TEST_SHARE/$name
+            return 0
+        fi
+        wait "$proxy_pid" 2>/dev/null || true
+        proxy_pid=
+    done
+    die "delay_proxy did not start: $(tail -n 1 "$work/out/proxy.10")"
 }
