@@ -21,6 +21,11 @@
 #     every result compared with diff -r against the share on disk, and what
 #     smbcopy uploaded read back by smbclient --use-kerberos=required with
 #     the ticket cache of (a);
+#   - (f) DFS with a ticket cache alone: a path through the DC's DFS root's
+#     link to \\files.smbcopy.test\data (another host name with its own
+#     service principal), an upload through it, and a share the DC refers
+#     there (msdfs proxy); each compared with the share on disk, and the
+#     cache then holds a ticket for cifs/files.smbcopy.test;
 #   - (d) a wrong password: exit 3, a one-line message, nothing created;
 #   - (e) after kdestroy, no password: exit 3 and a message that says which
 #     credentials are missing (a ticket, a password), not that a password was
@@ -42,7 +47,7 @@ cli=${SMBCOPY_CLI:?run through ctest}
 fixture_script=$source_dir/tests/fixtures/samba-ad-dc.sh
 
 [ "$(id -u)" -eq 0 ] || skip "needs root (network namespaces, a domain controller)"
-for t in samba samba-tool ip kinit kdestroy klist smbclient unshare timeout diff; do
+for t in samba samba-tool ip kinit kdestroy klist smbclient unshare timeout diff jq; do
     command -v "$t" >/dev/null 2>&1 ||
         skip "'$t' not found (scripts/install-deps.sh installs samba-ad-dc, krb5-user, smbclient)"
 done
@@ -300,6 +305,46 @@ copy_both c KRB5CCNAME="FILE:$work/ccache-c-none" SMB_USERNAME="$SMBCOPY_KRB_USE
 copy_both c-realm-required KRB5CCNAME="FILE:$work/ccache-c-none" SMB_USERNAME="$SMBCOPY_KRB_USER" \
     SMB_PASSWORD="$SMBCOPY_KRB_PASSWORD" SMB_DOMAIN="$SMBCOPY_KRB_REALM" -- --kerberos required
 smbclient_get c-smbclient c "$work/sc-c"
+
+# --- (f) DFS with Kerberos: targets by another host name ----------------------------
+# The DC's DFS root "dfs" links lnk to \\files.smbcopy.test\data, and share
+# "dfsproxy" is referred there: a host name of its own, with its own
+# service principal. A ticket cache alone (no password): smbcopy asks the
+# KDC for cifs/files.smbcopy.test when it follows the referral.
+cc_f=FILE:$work/ccache-f
+kinit_alice "$cc_f"
+files_ticket() {
+    in_ns KRB5CCNAME="$cc_f" klist 2>/dev/null | grep "cifs/$SMBCOPY_KRB_FILES_HOST@$SMBCOPY_KRB_REALM" >/dev/null
+}
+files_ticket && fail "f: the fresh cache already holds a ticket for $SMBCOPY_KRB_FILES_HOST"
+dfs_url=smb://$SMBCOPY_KRB_HOST/$SMBCOPY_KRB_DFS_SHARE
+run f-link KRB5CCNAME="$cc_f" SMB_USERNAME="$SMBCOPY_KRB_USER" "$cli" --json --kerberos required \
+    "$dfs_url/lnk/$name/seed" "$work/f-link"
+if expect_rc f-link 0 && same_tree f-link "$share_dir/seed" "$work/f-link"; then
+    if [ "$(jq -r .dfs_links_followed "$work/out/f-link.out")" = 1 ]; then
+        pass "f: a path through a DFS link to another host, with Kerberos only"
+    else
+        fail "f: dfs_links_followed is not 1"
+        show f-link
+    fi
+fi
+if files_ticket; then
+    pass "f: the ticket cache holds cifs/$SMBCOPY_KRB_FILES_HOST (the link's host)"
+else
+    fail "f: no cifs/$SMBCOPY_KRB_FILES_HOST ticket in the cache after following the link"
+    in_ns KRB5CCNAME="$cc_f" klist >&2 || true
+fi
+run f-upload KRB5CCNAME="$cc_f" SMB_USERNAME="$SMBCOPY_KRB_USER" "$cli" --kerberos required \
+    "$work/src" "$dfs_url/lnk/$name/f-upload"
+if expect_rc f-upload 0 && same_tree f-upload "$work/src" "$share_dir/f-upload"; then
+    pass "f: an upload through the DFS link, with Kerberos only"
+fi
+run f-proxy KRB5CCNAME="$cc_f" SMB_USERNAME="$SMBCOPY_KRB_USER" "$cli" --kerberos required \
+    "smb://$SMBCOPY_KRB_HOST/$SMBCOPY_KRB_DFS_PROXY/$name/seed" "$work/f-proxy"
+if expect_rc f-proxy 0 && same_tree f-proxy "$share_dir/seed" "$work/f-proxy"; then
+    pass "f: a share referred to another host (DFS proxy), with Kerberos only"
+fi
+[ -L "$SMBCOPY_KRB_DFS_DIR/lnk" ] || fail "f: the DFS link itself changed"
 
 # --- (d) a wrong password ------------------------------------------------------------
 
