@@ -38,6 +38,10 @@
 #       domain-based namespace's root): as the source (whole, and a file
 #       inside), as a destination, with --list; a share neither there nor
 #       referred fails with "share not found" and creates nothing.
+#   i.  The library's client (smb_client_*, itest_dfs_client): stat, read,
+#       write, mkdir, unlink and rmdir through a link, byte for byte against
+#       the target's directory; failover; a dead link; the proxy share;
+#       SMB_CLIENT_NO_DFS leaves the servers' answers to the caller.
 # Skips (exit 77) without root, Samba or network namespaces; fails instead
 # when CI=true. SMBCOPY_TEST_KEEP=1 keeps the fixture.
 set -euo pipefail
@@ -174,6 +178,23 @@ run h5 "smb://$SMBCOPY_FID_HOST/nosuch" "$work/h5"
 [ "$rc" -ne 0 ] || fail "h5: a missing share: exit 0"
 grep -q 'share not found' "$out/h5.err" || fail "h5: no 'share not found' message:"$'\n'"$(indent <"$out/h5.err")"
 [ ! -e "$work/h5" ] || fail "h5: a missing share created the destination"
+
+# ---------------------------------------------------------------- i. the library's client
+# tests/integration/dfs/itest_dfs_client.c: the library's own calls
+# (smb_client_*) through the links and the proxy, with a link of its own
+# whose only target is down.
+echo "i. the library's client through the namespace"
+itest=$build/tests/itest_dfs_client
+[ -x "$itest" ] || fail "i: itest_dfs_client not built: $itest"
+ln -s 'msdfs:127.0.0.3\dfstarget' "$root/deadc"
+if [ -x "$itest" ]; then
+    if ! ns_run env SMBCOPY_FID_ENV="$dir/env" timeout 120 "$itest" >"$out/i.out" 2>&1; then
+        fail "i: itest_dfs_client failed:"$'\n'"$(tail -n 30 "$out/i.out" | indent)"
+    else
+        echo "  i: $(grep -c '^\[       OK \]' "$out/i.out") library cases passed"
+    fi
+fi
+rm -f "$root/deadc"
 
 # ---------------------------------------------------------------- d. --mirror into the root
 echo "d. --mirror into the DFS root"
