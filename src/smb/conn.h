@@ -112,6 +112,8 @@ struct smb_conn {
     smb_conn_opts opts;
     uint8_t client_guid[16];
     struct smb_conn_neg neg;
+    /* Set once the server refused FSCTL_DFS_GET_REFERRALS_EX: later referrals are asked the plain way (dfs.c; __atomic_*). */
+    bool dfs_ex_refused;
 
     pthread_mutex_t lock;       /* protects the fields below */
     pthread_mutex_t send_lock;  /* serialises socket writes */

@@ -15,6 +15,8 @@
 
 /* MS-FSCC 2.3 / MS-DFSC 3.1.4.1: sent over IPC$ with FileId all ones (MS-SMB2 2.2.31). */
 #define SMB_FSCTL_DFS_GET_REFERRALS 0x00060194u
+/* MS-SMB2 2.2.31: the extended request (MS-DFSC 2.2.3), for servers of dialect 3.0.2 and later. */
+#define SMB_FSCTL_DFS_GET_REFERRALS_EX 0x000601B0u
 
 /* Answers of a server that has no referral for the path, or no DFS at all. */
 #define STATUS_NO_SUCH_DEVICE 0xC000000Eu
@@ -37,8 +39,8 @@
  * output in *out (malloc'd) and *out_len. smb_fsctl is not used because it
  * hides STATUS_BUFFER_OVERFLOW, which says a larger buffer is needed.
  */
-static int dfs_ioctl(smb_tree *t, const smb_wr *in, uint32_t want, uint32_t *status, uint8_t **out, size_t *out_len,
-                     smb_error *err)
+static int dfs_ioctl(smb_tree *t, uint32_t ctl_code, const smb_wr *in, uint32_t want, uint32_t *status, uint8_t **out,
+                     size_t *out_len, smb_error *err)
 {
     *out = NULL;
     *out_len = 0;
@@ -47,7 +49,7 @@ static int dfs_ioctl(smb_tree *t, const smb_wr *in, uint32_t want, uint32_t *sta
         return smb_err_set(err, SMB_ERR_NO_MEMORY, 0, "out of memory");
     /* An IOCTL is charged by its output too (MS-SMB2 3.2.4.20). */
     smb2_ioctl_req ir = {
-        .ctl_code = SMB_FSCTL_DFS_GET_REFERRALS,
+        .ctl_code = ctl_code,
         .fid = SMB2_FILEID_RELATED, /* all ones: no open (MS-SMB2 3.2.4.20.3) */
         .input = in->buf,
         .input_len = in->len,
@@ -110,13 +112,19 @@ static int referral_status_error(smb_error *err, uint32_t status, const char *ho
     }
 }
 
-/* The request for path, sent over the IPC$ tree t, decoded into *out. */
-static int ask_referral(smb_tree *t, const char *path, smb_dfs_referral **out, smb_error *err)
+/*
+ * One referral request for path over the IPC$ tree t: the extended one
+ * (ex) or the plain one; 0 once the server answered, its status in *status
+ * and a successful answer in *buf and *len (malloc'd); *asked, the size
+ * asked for last.
+ */
+static int request(smb_tree *t, bool ex, const char *path, uint32_t *status, uint8_t **buf, size_t *len,
+                   uint32_t *asked, smb_error *err)
 {
     smb_conn *c = t->sess->conn;
     smb_wr in;
-    smb_wr_init_grow(&in, 2 * strlen(path) + 8);
-    int rc = smb_dfs_referral_req_encode(&in, path);
+    smb_wr_init_grow(&in, 2 * strlen(path) + 16);
+    int rc = ex ? smb_dfs_referral_req_ex_encode(&in, path) : smb_dfs_referral_req_encode(&in, path);
     if (rc != 0 || !smb_wr_ok(&in)) {
         smb_wr_free(&in);
         return rc != 0 ? smb_err_set(err, rc, 0, "DFS path '%s' is not valid UTF-8", path)
@@ -124,21 +132,56 @@ static int ask_referral(smb_tree *t, const char *path, smb_dfs_referral **out, s
     }
     uint32_t most = c->neg.max_transact < DFS_OUT_MAX ? c->neg.max_transact : DFS_OUT_MAX;
     uint32_t want = most < DFS_OUT_FIRST ? most : DFS_OUT_FIRST;
-    uint32_t status = 0;
-    uint8_t *buf = NULL;
-    size_t len = 0;
+    *buf = NULL;
     for (int attempt = 0;; attempt++) {
-        free(buf); /* an answer of the first attempt, when there is one: the second replaces it */
-        buf = NULL;
-        rc = dfs_ioctl(t, &in, want, &status, &buf, &len, err);
+        free(*buf); /* an answer of the first attempt, when there is one: the second replaces it */
+        *buf = NULL;
+        rc = dfs_ioctl(t, ex ? SMB_FSCTL_DFS_GET_REFERRALS_EX : SMB_FSCTL_DFS_GET_REFERRALS, &in, want, status, buf,
+                       len, err);
         /* Too small a buffer: once more with all the server allows. */
-        if (rc != 0 || status != SMB_STATUS_BUFFER_OVERFLOW || attempt == 1 || want >= most)
+        if (rc != 0 || *status != SMB_STATUS_BUFFER_OVERFLOW || attempt == 1 || want >= most)
             break;
         want = most;
     }
+    *asked = want;
     smb_wr_free(&in);
+    return rc;
+}
+
+/*
+ * Statuses of a server that does not take the extended request: the plain
+ * one is sent instead. Samba 4.17 answers STATUS_FS_DRIVER_REQUIRED to it
+ * while it answers the plain request.
+ */
+static bool ex_refused(uint32_t status)
+{
+    return status == SMB_STATUS_INVALID_DEVICE_REQUEST || status == SMB_STATUS_NOT_SUPPORTED ||
+           status == SMB_STATUS_NOT_IMPLEMENTED || status == SMB_STATUS_INVALID_PARAMETER ||
+           status == STATUS_FS_DRIVER_REQUIRED;
+}
+
+/*
+ * The referral for path, asked over the IPC$ tree t, decoded into *out.
+ * A server of dialect 3.0.2 or later is asked with the extended request
+ * first (MS-DFSC 3.1.4.2: the server's extended referral capability), and
+ * with the plain one when it refuses that.
+ */
+static int ask_referral(smb_tree *t, const char *path, smb_dfs_referral **out, smb_error *err)
+{
+    smb_conn *c = t->sess->conn;
+    uint32_t status = 0, asked = 0;
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    bool ex = c->neg.dialect >= SMB_DIALECT_3_0_2 && !__atomic_load_n(&c->dfs_ex_refused, __ATOMIC_RELAXED);
+    int rc = request(t, ex, path, &status, &buf, &len, &asked, err);
+    if (rc == 0 && ex && ex_refused(status)) {
+        __atomic_store_n(&c->dfs_ex_refused, true, __ATOMIC_RELAXED);
+        free(buf);
+        buf = NULL;
+        rc = request(t, false, path, &status, &buf, &len, &asked, err);
+    }
     if (rc == 0 && status != SMB_STATUS_SUCCESS)
-        rc = referral_status_error(err, status, c->host, path, want);
+        rc = referral_status_error(err, status, c->host, path, asked);
     if (rc == 0) {
         rc = smb_dfs_referral_decode(buf, len, path, out);
         if (rc == SMB_ERR_NO_MEMORY)

@@ -87,6 +87,23 @@ int smb_dfs_referral_req_encode(smb_wr *w, const char *path)
     return 0;
 }
 
+int smb_dfs_referral_req_ex_encode(smb_wr *w, const char *path)
+{
+    smb_wr_u16(w, SMB_DFS_MAX_LEVEL); /* MaxReferralLevel */
+    smb_wr_u16(w, 0);                 /* RequestFlags: no SiteName */
+    size_t data_len = smb_wr_reserve(w, 4);
+    size_t name_len = smb_wr_reserve(w, 2);
+    size_t start = w->len;
+    if (!smb_wr_utf8_as_utf16le(w, path, strlen(path), SMB_UTF8_WTF8))
+        return SMB_ERR_BAD_NAME;
+    size_t n = w->len - start;
+    if (n > UINT16_MAX - 2) /* RequestFileNameLength is 16 bits */
+        return SMB_ERR_BAD_NAME;
+    smb_wr_put_u16(w, name_len, (uint16_t)n);
+    smb_wr_put_u32(w, data_len, (uint32_t)(n + 2));
+    return 0;
+}
+
 /* ------------------------------------------------------------ freeing, copying */
 
 static void free_names(char **names, size_t n)

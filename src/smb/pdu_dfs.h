@@ -41,6 +41,16 @@ long smb_dfs_prefix_covers(const char *prefix, const char *path);
 int smb_dfs_referral_req_encode(smb_wr *w, const char *path);
 
 /**
+ * Append REQ_GET_DFS_REFERRAL_EX (MS-DFSC 2.2.3, for FSCTL_DFS_GET_REFERRALS_EX)
+ * for the normalized path to w: MaxReferralLevel SMB_DFS_MAX_LEVEL,
+ * RequestFlags 0 (no site name), RequestDataLength, and RequestData
+ * (2.2.3.1): RequestFileNameLength in bytes and the path in UTF-16LE,
+ * without a NUL. Returns 0 or SMB_ERR_BAD_NAME (not valid UTF-8, or longer
+ * than 16 bits of length); a write that does not fit sets w's error flag.
+ */
+int smb_dfs_referral_req_ex_encode(smb_wr *w, const char *path);
+
+/**
  * Decode RESP_GET_DFS_REFERRAL (MS-DFSC 2.2.4) buf[0..len), the answer to
  * a request for request_path (normalized, as encoded): entries of versions
  * 1-4 (MS-DFSC 2.2.5), all of one version, at most SMB_DFS_REFERRALS_MAX;

@@ -163,6 +163,39 @@ static void test_request_bytes(void **state)
     smb_wr_free(&w);
 }
 
+/* REQ_GET_DFS_REFERRAL_EX (MS-DFSC 2.2.3): level, flags, RequestDataLength, then RequestData (2.2.3.1). */
+static void test_request_ex_bytes(void **state)
+{
+    (void)state;
+    smb_wr w;
+    smb_wr_init_grow(&w, 32);
+    assert_int_equal(smb_dfs_referral_req_ex_encode(&w, "\\a\\b"), 0);
+    static const uint8_t want[] = {
+        0x04, 0x00,             /* MaxReferralLevel 4 */
+        0x00, 0x00,             /* RequestFlags: no SiteName */
+        0x0a, 0x00, 0x00, 0x00, /* RequestDataLength: 2 + 8 */
+        0x08, 0x00,             /* RequestFileNameLength: 8 bytes, no NUL */
+        0x5c, 0x00, 0x61, 0x00, 0x5c, 0x00, 0x62, 0x00,
+    };
+    assert_int_equal(w.len, sizeof want);
+    assert_memory_equal(w.buf, want, sizeof want);
+    smb_wr_free(&w);
+    smb_wr_init_grow(&w, 32);
+    assert_int_equal(smb_dfs_referral_req_ex_encode(&w, "\\a\\\xff"), SMB_ERR_BAD_NAME);
+    smb_wr_free(&w);
+    /* A name whose length does not fit RequestFileNameLength's 16 bits: refused, not cut. */
+    size_t n = 40000;
+    char *big = malloc(n + 2);
+    assert_non_null(big);
+    big[0] = '\\';
+    memset(big + 1, 'x', n);
+    big[n + 1] = '\0';
+    smb_wr_init_grow(&w, 32);
+    assert_int_equal(smb_dfs_referral_req_ex_encode(&w, big), SMB_ERR_BAD_NAME);
+    smb_wr_free(&w);
+    free(big);
+}
+
 static void test_normalize(void **state)
 {
     (void)state;
@@ -807,6 +840,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_request_bytes),
+        cmocka_unit_test(test_request_ex_bytes),
         cmocka_unit_test(test_normalize),
         cmocka_unit_test(test_v1),
         cmocka_unit_test(test_v2),
