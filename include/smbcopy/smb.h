@@ -782,6 +782,8 @@ typedef struct smb_dir smb_dir;
 SMBCOPY_API smb_dir *smb_dir_start(smb_open *dir, const char *pattern, smb_error *err);
 /**
  * The next entry: 1 and *ent set, 0 at the end, or a negative error code.
+ * A pattern that nothing matches is an empty listing (0 at once), whether
+ * the server says STATUS_NO_SUCH_FILE or STATUS_NO_MORE_FILES.
  * Entries are passed on as the server sends them (a name sent twice comes
  * twice). A listing that does not end fails with SMB_ERR_PROTOCOL and is
  * over (the next call returns 0): "the server repeated the same entries"

@@ -136,6 +136,7 @@ static int fetch(smb_dir *d, smb_error *err)
     };
     smb2_query_dir_req_encode(smb_req_body(r), &q);
     r->expect_len = q.output_buffer_length;
+    bool first = d->first;
     d->first = false;
     int rc = smb_req_send(r, err);
     if (rc == 0)
@@ -144,7 +145,12 @@ static int fetch(smb_dir *d, smb_error *err)
         smb_req_free(r);
         return rc;
     }
-    if (r->status == SMB_STATUS_NO_MORE_FILES) {
+    /*
+     * The first query of a handle that nothing matches is answered
+     * STATUS_NO_SUCH_FILE (MS-SMB2 3.3.5.18); a later one (a scan restarted),
+     * STATUS_NO_MORE_FILES. Either is an empty listing.
+     */
+    if (r->status == SMB_STATUS_NO_MORE_FILES || (first && r->status == SMB_STATUS_NO_SUCH_FILE)) {
         smb_req_free(r);
         d->end = true;
         return 0;

@@ -64,6 +64,27 @@ static void test_list_10000_entries(void **state)
     assert_int_equal(rc, 0);
     assert_int_equal(n, 10);
     smb_dir_finish(l);
+    /*
+     * A pattern nothing matches: an empty listing, not an error. The server
+     * answers the first query STATUS_NO_SUCH_FILE (MS-SMB2 3.3.5.18), the
+     * way an empty result is told; smbprotocol returns nothing too.
+     */
+    static const char *const nomatch[] = {"nomatch*", "nomatch", "*.nomatch", "entry-1?????"};
+    for (size_t i = 0; i < sizeof nomatch / sizeof *nomatch; i++) {
+        /* On a handle that listed before (a restarted scan) and on a new one (the first query). */
+        smb_open *fresh = smb_open_dir(c.tree, dir, &err);
+        assert_non_null(fresh);
+        l = smb_dir_start(i % 2 ? d : fresh, nomatch[i], &err);
+        assert_non_null(l);
+        memset(&err, 0, sizeof err);
+        rc = smb_dir_next(l, &ent, &err);
+        if (rc != 0)
+            fail_msg("pattern '%s', which nothing matches: smb_dir_next returned %d (%s), expected 0 (no entries)",
+                     nomatch[i], rc, err.message);
+        assert_int_equal(smb_dir_next(l, &ent, &err), 0); /* and stays at the end */
+        smb_dir_finish(l);
+        smb_close(fresh, NULL, NULL);
+    }
     smb_close(d, NULL, NULL);
     it_close(&c);
 
