@@ -236,9 +236,10 @@ static void parts_free(unc_parts *p)
 static int split_unc(const char *norm, unc_parts *p, smb_error *err)
 {
     *p = (unc_parts){0};
-    const char *h = norm + 1;
-    const char *s = strchr(h, '\\');
-    if (*norm != '\\' || !*h || !s || !s[1])
+    /* The host only once the leading separator is there ("" normalizes to ""). */
+    const char *h = *norm == '\\' ? norm + 1 : NULL;
+    const char *s = h && *h ? strchr(h, '\\') : NULL;
+    if (!s || !s[1])
         return smb_err_set(err, SMB_ERR_INVALID_ARG, 0, "'%s' names no server and share (\\\\server\\share\\path)",
                            norm);
     const char *r = strchr(s + 1, '\\');
@@ -315,11 +316,12 @@ static int route_cached(smb_client *c, char **cur, smb_error *err)
         /* The target's server has no such share itself: it may refer on (a root referral, next round). */
         if (rc != 0 && srv && why.ntstatus == SMB_STATUS_BAD_NETWORK_NAME)
             rc = 0;
-        char *next = rc == 0 ? unc_join(server, share, rest) : NULL;
-        if (rc == 0 && !next)
+        char *next = NULL;
+        if (rc == 0 && !(next = unc_join(server, share, rest)))
             rc = smb_err_set(&why, SMB_ERR_NO_MEMORY, 0, "out of memory");
+        /* The first failure, named by the referral's own target (the rewrite may have failed). */
         if (rc != 0 && !tried[0])
-            snprintf(tried, sizeof tried, "\\\\%s\\%s: %.160s", server ? server : "?", share ? share : "?",
+            snprintf(tried, sizeof tried, "\\\\%s\\%s: %.160s", r->targets[i].server, r->targets[i].share,
                      why.message);
         free(server);
         free(share);

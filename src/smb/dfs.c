@@ -151,13 +151,14 @@ static int request(smb_tree *t, bool ex, const char *path, uint32_t *status, uin
 /*
  * Statuses of a server that does not take the extended request: the plain
  * one is sent instead. Samba 4.17 answers STATUS_FS_DRIVER_REQUIRED to it
- * while it answers the plain request.
+ * while it answers the plain request, and as an AD DC STATUS_ACCESS_DENIED
+ * (a plain request refused so is then reported as such).
  */
 static bool ex_refused(uint32_t status)
 {
     return status == SMB_STATUS_INVALID_DEVICE_REQUEST || status == SMB_STATUS_NOT_SUPPORTED ||
            status == SMB_STATUS_NOT_IMPLEMENTED || status == SMB_STATUS_INVALID_PARAMETER ||
-           status == STATUS_FS_DRIVER_REQUIRED;
+           status == STATUS_FS_DRIVER_REQUIRED || status == SMB_STATUS_ACCESS_DENIED;
 }
 
 /*
