@@ -42,6 +42,7 @@ struct smb_dir {
 
 smb_dir *smb_dir_start(smb_open *op, const char *pattern, smb_error *err)
 {
+    SMB_OPEN_CHECK(op);
     smb_dir *d = calloc(1, sizeof *d);
     if (!d) {
         smb_err_set(err, SMB_ERR_NO_MEMORY, 0, "out of memory");

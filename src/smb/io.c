@@ -169,11 +169,13 @@ static smb_io *submit(smb_open *op, bool is_read, void *buf, int fd, uint64_t fd
 
 smb_io *smb_read_submit(smb_open *op, void *buf, size_t len, uint64_t offset, smb_error *err)
 {
+    SMB_OPEN_CHECK(op);
     return submit(op, true, buf, -1, 0, len, offset, err);
 }
 
 smb_io *smb_write_submit(smb_open *op, const void *buf, size_t len, uint64_t offset, smb_error *err)
 {
+    SMB_OPEN_CHECK(op);
     return submit(op, false, (void *)buf, -1, 0, len, offset, err);
 }
 
@@ -184,6 +186,7 @@ bool smb_open_sends_plain(const smb_open *op)
 
 smb_io *smb_write_submit_fd(smb_open *op, int fd, uint64_t fd_offset, size_t len, uint64_t offset, smb_error *err)
 {
+    SMB_OPEN_CHECK(op);
     if (!smb_open_sends_plain(op) || fd < 0) {
         smb_err_set(err, SMB_ERR_INVALID_ARG, 0, "cannot send %zu bytes of a file on this open", len);
         return NULL;

@@ -51,7 +51,29 @@ struct smb_open {
     smb_tree *tree;
     smb2_fileid fid;
     bool is_dir;
+    /*
+     * SMB_OPEN_LIVE while the open may be used; SMB_OPEN_CLOSED is written
+     * just before it is freed (smb_close, or its tree, session or connection
+     * closed), so that a debug build names a use after that (smb_open_check).
+     */
+    uint32_t magic;
 };
+
+#define SMB_OPEN_LIVE 0x4e45504fu   /* "OPEN" */
+#define SMB_OPEN_CLOSED 0x44534c43u /* "CLSD" */
+
+/*
+ * In debug builds (NDEBUG unset): abort with a message naming fn when op
+ * is not a live open, e.g. one freed when its tree was disconnected; the
+ * read of a freed open is itself what AddressSanitizer and valgrind report.
+ * Nothing in release builds.
+ */
+#ifndef NDEBUG
+void smb_open_check(const smb_open *op, const char *fn);
+#define SMB_OPEN_CHECK(op) smb_open_check((op), __func__)
+#else
+#define SMB_OPEN_CHECK(op) ((void)0)
+#endif
 
 /** Add msg to a 3.1.1 preauth integrity hash (SHA-512 chain, MS-SMB2 3.2.5.2). Returns 0 or -1. */
 int smb_preauth_add(uint8_t hash[64], const uint8_t *msg, size_t len);

@@ -65,6 +65,8 @@ void smb_create_req_from_params(smb2_create_req *cr, const smb_create_params *p,
 smb_open *smb_open_register(smb_tree *t, smb2_fileid fid, bool is_dir)
 {
     smb_open *op = calloc(1, sizeof *op);
+    if (op)
+        op->magic = SMB_OPEN_LIVE;
     if (!op)
         return NULL;
     op->tree = t;
@@ -173,16 +175,31 @@ static int close_handle(smb_open *op, smb_file_info *info, smb_error *err)
     return rc;
 }
 
+#ifndef NDEBUG
+void smb_open_check(const smb_open *op, const char *fn)
+{
+    if (op && op->magic != SMB_OPEN_LIVE) {
+        fprintf(stderr,
+                "%s: the smb_open was already closed (by smb_close, or when its tree, session or connection was "
+                "closed): a use after close\n",
+                fn);
+        abort();
+    }
+}
+#endif
+
 int smb_close(smb_open *op, smb_file_info *info, smb_error *err)
 {
     if (!op)
         return 0;
+    SMB_OPEN_CHECK(op);
     smb_conn *c = op->tree->sess->conn;
     pthread_mutex_lock(&c->lock);
     bool alive = !c->dead;
     pthread_mutex_unlock(&c->lock);
     int rc = alive ? close_handle(op, info, err) : 0;
     unregister(op);
+    op->magic = SMB_OPEN_CLOSED;
     free(op);
     return rc;
 }
@@ -198,6 +215,7 @@ void smb_tree_close_opens(smb_tree *t, bool send)
         if (send)
             close_handle(op, NULL, NULL);
         unregister(op);
+        op->magic = SMB_OPEN_CLOSED;
         free(op);
     }
 }
@@ -217,6 +235,7 @@ uint32_t smb_open_max_write(const smb_open *op)
 
 int smb_flush(smb_open *op, smb_error *err)
 {
+    SMB_OPEN_CHECK(op);
     smb_req *r = smb_tree_req(op->tree, SMB2_FLUSH);
     if (!r)
         return smb_err_set(err, SMB_ERR_NO_MEMORY, 0, "out of memory");
@@ -229,6 +248,7 @@ int smb_flush(smb_open *op, smb_error *err)
 int smb_query_info(smb_open *op, uint8_t info_type, uint8_t info_class, uint32_t additional, void *out,
                    size_t cap, size_t *out_len, smb_error *err)
 {
+    SMB_OPEN_CHECK(op);
     smb_req *r = smb_tree_req(op->tree, SMB2_QUERY_INFO);
     if (!r)
         return smb_err_set(err, SMB_ERR_NO_MEMORY, 0, "out of memory");
@@ -263,6 +283,7 @@ int smb_query_info(smb_open *op, uint8_t info_type, uint8_t info_class, uint32_t
 int smb_set_info(smb_open *op, uint8_t info_type, uint8_t info_class, uint32_t additional, const void *data,
                  size_t len, smb_error *err)
 {
+    SMB_OPEN_CHECK(op);
     smb_req *r = smb_tree_req(op->tree, SMB2_SET_INFO);
     if (!r)
         return smb_err_set(err, SMB_ERR_NO_MEMORY, 0, "out of memory");
@@ -282,6 +303,7 @@ int smb_set_info(smb_open *op, uint8_t info_type, uint8_t info_class, uint32_t a
 
 int smb_query_file_info(smb_open *op, smb_file_info *info, smb_error *err)
 {
+    SMB_OPEN_CHECK(op);
     uint8_t buf[64];
     size_t len = 0;
     smb2_file_times t;
@@ -345,6 +367,7 @@ int smb_set_rename(smb_open *op, const char *new_path, bool replace, smb_error *
 int smb_fsctl(smb_tree *t, smb_open *op, uint32_t ctl_code, const void *in, size_t in_len, void *out, size_t cap,
               size_t *out_len, smb_error *err)
 {
+    SMB_OPEN_CHECK(op);
     if (!t && op)
         t = op->tree;
     if (!t)

@@ -8,7 +8,9 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <signal.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 
 #include <smbcopy/ntstatus.h>
 
@@ -426,6 +428,66 @@ static void test_tampered_or_clear_responses_on_encrypted_session(void **state)
     proxy_stop(&px);
 }
 
+/*
+ * smb_tree_disconnect with a file still open (smb.h: "Close every open on
+ * the tree"): the server's handle is closed too (another connection may
+ * then open the file exclusively) and the open is freed; in a debug build
+ * a use of it after that aborts naming the call (SMB_OPEN_CHECK), where a
+ * release build would read freed memory.
+ */
+static void test_disconnect_closes_children(void **state)
+{
+    (void)state;
+    char rel[64], disk[PATH_MAX];
+    snprintf(rel, sizeof rel, "children-%d.txt", (int)getpid());
+    FILE *f = fopen(it_disk_path("main", rel, disk, sizeof disk), "w");
+    assert_non_null(f);
+    fputs("held open\n", f);
+    fclose(f);
+    it_client a, b;
+    it_connect(&a, "main");
+    it_connect(&b, "main");
+    smb_create_params p;
+    smb_create_params_init(&p);
+    p.share_access = 0; /* exclusive: a second open fails while this one lives */
+    smb_error err = {0};
+    smb_open *op = smb_create(a.tree, rel, &p, NULL, NULL, &err);
+    if (!op)
+        fail_msg("open: %s", err.message);
+    smb_error busy = {0};
+    assert_null(smb_create(b.tree, rel, &p, NULL, NULL, &busy));
+    assert_int_equal(busy.ntstatus, 0xC0000043u); /* STATUS_SHARING_VIOLATION */
+
+    assert_int_equal(smb_tree_disconnect(a.tree, &err), 0);
+    a.tree = NULL;
+    smb_open *again = smb_create(b.tree, rel, &p, NULL, NULL, &err);
+    if (!again)
+        fail_msg("the file is still held after its tree was disconnected: %s", err.message);
+    assert_int_equal(smb_close(again, NULL, &err), 0);
+
+#ifndef NDEBUG
+    /* A use of the freed open: the child process must not come back normally. */
+    fflush(NULL);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        alarm(20);
+        smb_close(op, NULL, NULL);
+        _exit(0);
+    }
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+        fail_msg("smb_close of an open its tree disconnect freed returned normally in a debug build");
+    assert_false(WIFSIGNALED(status) && WTERMSIG(status) == SIGALRM); /* detected, not hung */
+#else
+    (void)op; /* freed: nothing may be done with it */
+#endif
+    it_close(&a);
+    it_close(&b);
+    unlink(disk);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -434,6 +496,7 @@ int main(void)
         cmocka_unit_test(test_keepalive_echo),
         cmocka_unit_test(test_tampered_signed_responses_rejected),
         cmocka_unit_test(test_tampered_or_clear_responses_on_encrypted_session),
+        cmocka_unit_test(test_disconnect_closes_children),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
