@@ -342,7 +342,13 @@ typedef struct smb_tree_info {
 /** Fill info for the tree. */
 SMBCOPY_API void smb_tree_get_info(const smb_tree *tree, smb_tree_info *info);
 
-/** Close every open on the tree, send TREE_DISCONNECT and free it (also when an error is returned). NULL is a no-op. */
+/**
+ * Close every open on the tree (CLOSE sent for each: the server lets go of
+ * the files), send TREE_DISCONNECT and free the tree (also when an error is
+ * returned). The tree's opens are freed with it: a pointer to one must not
+ * be used afterwards, not even for smb_close (a debug build, NDEBUG unset,
+ * aborts naming the call that used it). NULL is a no-op.
+ */
 SMBCOPY_API int smb_tree_disconnect(smb_tree *tree, smb_error *err);
 
 /* ---------------------------------------------------------------- create */
