@@ -214,6 +214,47 @@ typedef struct smb_conn_stats {
 /** Read the connection's counters. */
 SMBCOPY_API void smb_conn_get_stats(smb_conn *conn, smb_conn_stats *stats);
 
+/* Oplock levels (MS-SMB2 2.2.13, smb_create_params.oplock). */
+#define SMB_OPLOCK_LEVEL_NONE 0x00u
+#define SMB_OPLOCK_LEVEL_II 0x01u
+#define SMB_OPLOCK_LEVEL_EXCLUSIVE 0x08u
+#define SMB_OPLOCK_LEVEL_BATCH 0x09u
+#define SMB_OPLOCK_LEVEL_LEASE 0xFFu
+
+/** An oplock or lease break the server sent (MS-SMB2 2.2.23). */
+typedef struct smb_break_info {
+    bool lease;             /**< a lease break (else an oplock break) */
+    /**
+     * Oplock break: the open it is about (NULL when it is no longer open),
+     * valid during the handler's call unless the caller closes it meanwhile.
+     */
+    smb_open *op;
+    uint8_t new_oplock;     /**< oplock break: the level the server asks to go down to (SMB_OPLOCK_LEVEL_*) */
+    uint8_t lease_key[16];  /**< lease break: the lease's key, as the caller sent it in its RqLs context */
+    uint32_t current_lease_state; /**< lease break: SMB2_LEASE_* bits held */
+    uint32_t new_lease_state;     /**< lease break: the bits the server lets the client keep */
+    bool ack_required;      /**< lease break: the server waits for an acknowledgement */
+} smb_break_info;
+
+/**
+ * A break handler: called on the connection's break thread (never the
+ * receiver) for each break, before it is acknowledged. Return true for
+ * the library to acknowledge it as asked (down to new_oplock, or
+ * new_lease_state), false to leave it unacknowledged (the server then
+ * waits, up to its break timeout, for an acknowledgement or a close). It
+ * may flush or close the open, but not disconnect its tree or session.
+ */
+typedef bool (*smb_break_fn)(const smb_break_info *b, void *arg);
+
+/**
+ * Handle oplock and lease breaks on conn with fn(b, arg) (NULL: the
+ * default, every break acknowledged at once as the server asks, MS-SMB2
+ * 3.2.5.19). A break that is not acknowledged keeps any other client's
+ * open of the file waiting for the server's break timeout (35 s on Samba
+ * and Windows). Set it before opening files with an oplock or a lease.
+ */
+SMBCOPY_API void smb_conn_set_break_handler(smb_conn *conn, smb_break_fn fn, void *arg);
+
 /** Log off every session (closing their trees and opens), close the socket, free conn. NULL is a no-op. */
 SMBCOPY_API void smb_conn_close(smb_conn *conn);
 
@@ -487,6 +528,12 @@ SMBCOPY_API smb_open *smb_create(smb_tree *tree, const char *path, const smb_cre
  * (SMB2_CLOSE_FLAG_POSTQUERY_ATTRIB). NULL is a no-op.
  */
 SMBCOPY_API int smb_close(smb_open *op, smb_file_info *info, smb_error *err);
+/**
+ * The oplock level op holds (SMB_OPLOCK_LEVEL_*): as the CREATE response
+ * granted it, lowered by each oplock break acknowledged since;
+ * SMB_OPLOCK_LEVEL_LEASE when the open holds a lease instead.
+ */
+SMBCOPY_API uint8_t smb_open_oplock_level(const smb_open *op);
 
 /**
  * Largest READ one request carries on this open's connection now: the

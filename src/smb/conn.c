@@ -294,5 +294,6 @@ void smb_conn_stop_threads(smb_conn *c)
     smb_conn_fail(c, SMB_ERR_CLOSED, "connection closed");
     pthread_join(c->rx_thread, NULL);
     pthread_join(c->wd_thread, NULL);
+    smb_oplock_stop(c); /* after the receiver: nothing queues any more; its request, if any, has failed */
     c->threads_started = false;
 }

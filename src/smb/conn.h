@@ -115,6 +115,21 @@ struct smb_conn {
     /* Set once the server refused FSCTL_DFS_GET_REFERRALS_EX: later referrals are asked the plain way (dfs.c; __atomic_*). */
     bool dfs_ex_refused;
 
+    /* Oplock and lease break notifications (oplock.c): queued by the receiver, acknowledged by a thread of their own. */
+    pthread_mutex_t break_lock;   /* protects the fields below up to break_arg */
+    pthread_cond_t break_cond;
+    struct smb_break_item *break_head, *break_tail;
+    pthread_t break_thread;
+    bool break_started, break_stop;
+    smb_break_fn break_fn;        /* NULL: acknowledge every break as the server asks */
+    void *break_arg;
+    /*
+     * Held for reading while the break thread looks up and uses a tree,
+     * for writing while a tree or session is freed, so that an
+     * acknowledgement is never sent on a freed tree.
+     */
+    pthread_rwlock_t tree_life;
+
     pthread_mutex_t lock;       /* protects the fields below */
     pthread_mutex_t send_lock;  /* serialises socket writes */
     pthread_cond_t credit_cond;

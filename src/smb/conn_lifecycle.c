@@ -33,6 +33,9 @@ static void conn_free(smb_conn *c)
         close(c->fd);
     pthread_mutex_destroy(&c->lock);
     pthread_mutex_destroy(&c->send_lock);
+    pthread_mutex_destroy(&c->break_lock);
+    pthread_cond_destroy(&c->break_cond);
+    pthread_rwlock_destroy(&c->tree_life);
     pthread_cond_destroy(&c->credit_cond);
     pthread_cond_destroy(&c->wd_cond);
     free(c->table);
@@ -73,6 +76,9 @@ smb_conn *smb_conn_connect(const char *host, uint16_t port, const smb_conn_opts 
     c->table = calloc(c->table_size, sizeof(smb_req *));
     pthread_mutex_init(&c->lock, NULL);
     pthread_mutex_init(&c->send_lock, NULL);
+    pthread_mutex_init(&c->break_lock, NULL);
+    pthread_cond_init(&c->break_cond, NULL);
+    pthread_rwlock_init(&c->tree_life, NULL);
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);

@@ -127,6 +127,15 @@ static void dispatch(smb_conn *c, uint8_t *msg, size_t len, bool encrypted)
         smb_conn_fail(c, SMB_ERR_PROTOCOL, "malformed SMB2 header from %s", c->host);
         return;
     }
+    /* A break notification: no request of ours (MS-SMB2 3.2.5.19). */
+    if (h.message_id == MID_UNSOLICITED && h.command == SMB2_OPLOCK_BREAK) {
+        pthread_mutex_lock(&c->lock);
+        c->last_recv_ns = smb_now_ns();
+        pthread_mutex_unlock(&c->lock);
+        smb_oplock_break_received(c, msg, len);
+        free(msg);
+        return;
+    }
     bool unknown;
     smb_req *r = claim_response(c, &h, &unknown);
     if (!r) {

@@ -51,6 +51,7 @@ struct smb_open {
     smb_tree *tree;
     smb2_fileid fid;
     bool is_dir;
+    uint8_t oplock_level;     /* granted by CREATE, lowered by breaks (oplock.c; __atomic_*) */
     /*
      * SMB_OPEN_LIVE while the open may be used; SMB_OPEN_CLOSED is written
      * just before it is freed (smb_close, or its tree, session or connection
@@ -58,6 +59,11 @@ struct smb_open {
      */
     uint32_t magic;
 };
+
+/** oplock.c: the notification msg[0..len) (the header decoded as h) queued for the break thread; msg stays the caller's. */
+void smb_oplock_break_received(smb_conn *c, const uint8_t *msg, size_t len);
+/** oplock.c: stop and join the break thread, dropping what is queued. */
+void smb_oplock_stop(smb_conn *c);
 
 #define SMB_OPEN_LIVE 0x4e45504fu   /* "OPEN" */
 #define SMB_OPEN_CLOSED 0x44534c43u /* "CLSD" */

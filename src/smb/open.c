@@ -129,6 +129,8 @@ smb_open *smb_create(smb_tree *t, const char *path, const smb_create_params *par
             smb_err_set(err, SMB_ERR_PROTOCOL, 0, "malformed CREATE response for '%s'", path);
         } else {
             op = smb_open_register(t, rsp.fid, (rsp.times.attributes & SMB_ATTR_DIRECTORY) != 0);
+            if (op)
+                op->oplock_level = rsp.oplock;
             if (!op) {
                 smb_err_set(err, SMB_ERR_NO_MEMORY, 0, "out of memory");
                 /* The handle is open on the server: close it there. */
@@ -187,6 +189,12 @@ void smb_open_check(const smb_open *op, const char *fn)
     }
 }
 #endif
+
+uint8_t smb_open_oplock_level(const smb_open *op)
+{
+    SMB_OPEN_CHECK(op);
+    return __atomic_load_n(&op->oplock_level, __ATOMIC_RELAXED);
+}
 
 int smb_close(smb_open *op, smb_file_info *info, smb_error *err)
 {

@@ -356,7 +356,10 @@ int smb_session_close_internal(smb_session *s, bool send_logoff, smb_error *err)
             smb_req_free(r);
         }
     }
+    pthread_rwlock_t *life = &s->conn->tree_life;
+    pthread_rwlock_wrlock(life); /* not while an oplock break's lookup walks the sessions (oplock.c) */
     smb_conn_remove_session(s->conn, s);
+    pthread_rwlock_unlock(life);
     smb_session_close_channels(s);
     pthread_mutex_destroy(&s->lock);
     memset(&s->sec, 0, sizeof s->sec);

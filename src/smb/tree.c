@@ -204,6 +204,9 @@ int smb_tree_close_internal(smb_tree *t, bool send, smb_error *err)
         }
     }
     smb_session *s = t->sess;
+    /* Not while an oplock break is acknowledged on it (oplock.c). */
+    pthread_rwlock_t *life = &s->conn->tree_life;
+    pthread_rwlock_wrlock(life);
     pthread_mutex_lock(&s->lock);
     for (smb_tree **pp = &s->trees; *pp; pp = &(*pp)->next) {
         if (*pp == t) {
@@ -215,6 +218,7 @@ int smb_tree_close_internal(smb_tree *t, bool send, smb_error *err)
     pthread_mutex_destroy(&t->lock);
     free(t->share);
     free(t);
+    pthread_rwlock_unlock(life);
     return rc;
 }
 

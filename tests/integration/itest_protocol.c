@@ -488,6 +488,114 @@ static void test_disconnect_closes_children(void **state)
     unlink(disk);
 }
 
+/* What the break handler saw (test_breaks_acknowledged). */
+typedef struct seen_break {
+    int n;
+    smb_break_info last;
+} seen_break;
+
+static bool record_break(const smb_break_info *b, void *arg)
+{
+    seen_break *s = arg;
+    s->last = *b;
+    __atomic_fetch_add(&s->n, 1, __ATOMIC_SEQ_CST);
+    return true; /* and acknowledge as asked */
+}
+
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+/*
+ * A second open of a file another connection holds with a batch oplock, or
+ * with an RWH lease: the server breaks the first (MS-SMB2 3.3.4.6, 3.3.4.7)
+ * and waits for its acknowledgement before it answers the second. The
+ * library acknowledges at once: the second open returns long before the
+ * server's break timeout (35 s), and the first open's level is lowered.
+ */
+static void test_breaks_acknowledged(void **state)
+{
+    (void)state;
+    char rel[64], disk[PATH_MAX];
+    snprintf(rel, sizeof rel, "breaks-%d.txt", (int)getpid());
+    FILE *f = fopen(it_disk_path("main", rel, disk, sizeof disk), "w");
+    assert_non_null(f);
+    fputs("oplocked\n", f);
+    fclose(f);
+    it_client a, b;
+    it_connect(&a, "main");
+    it_connect(&b, "main");
+    seen_break seen = {0};
+    smb_conn_set_break_handler(a.conn, record_break, &seen);
+    smb_error err = {0};
+
+    /* A batch oplock. */
+    smb_create_params p;
+    smb_create_params_init(&p);
+    p.desired_access = SMB_GENERIC_READ | 0x40000000u; /* GENERIC_WRITE */
+    p.oplock = SMB_OPLOCK_LEVEL_BATCH;
+    smb_open *held = smb_create(a.tree, rel, &p, NULL, NULL, &err);
+    if (!held)
+        fail_msg("open with a batch oplock: %s", err.message);
+    assert_int_equal(smb_open_oplock_level(held), SMB_OPLOCK_LEVEL_BATCH);
+    smb_create_params q;
+    smb_create_params_init(&q);
+    double t0 = now_ms();
+    smb_open *second = smb_create(b.tree, rel, &q, NULL, NULL, &err);
+    double ms = now_ms() - t0;
+    if (!second)
+        fail_msg("second open: %s", err.message);
+    print_message("oplock break answered: the second open took %.1f ms\n", ms);
+    assert_true(ms < 10000.0); /* not the 35 s of an unanswered break */
+    assert_true(seen.n >= 1);
+    assert_false(seen.last.lease);
+    assert_ptr_equal(seen.last.op, held);
+    assert_true(seen.last.new_oplock < SMB_OPLOCK_LEVEL_BATCH);
+    for (int i = 0; i < 100 && smb_open_oplock_level(held) == SMB_OPLOCK_LEVEL_BATCH; i++)
+        usleep(10000);
+    assert_int_equal(smb_open_oplock_level(held), seen.last.new_oplock);
+    smb_close(second, NULL, NULL);
+    smb_close(held, NULL, NULL);
+
+    /* An RWH lease (RqLs, MS-SMB2 2.2.13.2.8, version 1): its break needs an acknowledgement. */
+    uint8_t rqls[32] = {0};
+    for (int i = 0; i < 16; i++)
+        rqls[i] = (uint8_t)(0xA0 + i);          /* LeaseKey */
+    rqls[16] = 0x07;                             /* LeaseState: READ | HANDLE | WRITE caching */
+    smb_create_context ctx = {.name = "RqLs", .data = rqls, .len = sizeof rqls};
+    smb_create_params_init(&p);
+    p.desired_access = SMB_GENERIC_READ | 0x40000000u;
+    p.oplock = SMB_OPLOCK_LEVEL_LEASE;
+    p.contexts = &ctx;
+    p.ncontexts = 1;
+    int before = seen.n;
+    held = smb_create(a.tree, rel, &p, NULL, NULL, &err);
+    if (!held)
+        fail_msg("open with a lease: %s", err.message);
+    assert_int_equal(smb_open_oplock_level(held), SMB_OPLOCK_LEVEL_LEASE);
+    q.desired_access = SMB_GENERIC_READ | 0x40000000u;
+    t0 = now_ms();
+    second = smb_create(b.tree, rel, &q, NULL, NULL, &err);
+    ms = now_ms() - t0;
+    if (!second)
+        fail_msg("second open (lease held): %s", err.message);
+    print_message("lease break answered: the second open took %.1f ms\n", ms);
+    assert_true(ms < 10000.0);
+    assert_true(seen.n > before);
+    assert_true(seen.last.lease);
+    assert_memory_equal(seen.last.lease_key, rqls, 16);
+    assert_int_equal(seen.last.current_lease_state & 0x07, 0x07);
+    assert_true(seen.last.ack_required);
+    smb_close(second, NULL, NULL);
+    smb_close(held, NULL, NULL);
+    it_close(&a);
+    it_close(&b);
+    unlink(disk);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -497,6 +605,7 @@ int main(void)
         cmocka_unit_test(test_tampered_signed_responses_rejected),
         cmocka_unit_test(test_tampered_or_clear_responses_on_encrypted_session),
         cmocka_unit_test(test_disconnect_closes_children),
+        cmocka_unit_test(test_breaks_acknowledged),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
