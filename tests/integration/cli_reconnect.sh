@@ -180,8 +180,14 @@ resumed_ok() {
         "files resumed $(json "$tag" .files_resumed) ($(json "$tag" .bytes_resumed) bytes)," \
         "$counter $moved of $total (again $again, bound $bound)"
     [ "$(json "$tag" .reconnects)" -ge 1 ] || fail "$tag: no reconnection counted"
-    [ "$(json "$tag" .files_resumed)" -ge 1 ] ||
+    # Copied again from zero shows as bytes moved twice with nothing
+    # resumed. A loss that came after every byte had moved (a busy machine
+    # stops the server late) leaves nothing to resume and moves nothing twice.
+    if ((again == 0)); then
+        echo "note: $tag: the connection was lost after every byte had moved: nothing to resume"
+    elif [ "$(json "$tag" .files_resumed)" -lt 1 ]; then
         fail "$tag: no large file resumed from the journal (copied again from zero)"
+    fi
     [ "$again" -le "$bound" ] ||
         fail "$tag: $counter exceeds the source's size by $again bytes (more than $bound: in flight plus a window per worker)"
 }
