@@ -119,9 +119,19 @@ static void acknowledge(smb_tree *t, smb_open *op, const struct smb_break_item *
     }
     smb_error err = {0};
     /* A server that closed the open meanwhile refuses the acknowledgement: nothing is left to do either way. */
-    if (smb_req_run(r, it->lease ? "acknowledge lease break" : "acknowledge oplock break", &err) == 0 && op)
-        __atomic_store_n(&op->oplock_level, it->new_oplock, __ATOMIC_RELAXED);
+    int rc = smb_req_run(r, it->lease ? "acknowledge lease break" : "acknowledge oplock break", &err);
     smb_req_free(r);
+    /*
+     * The level lowered only on an open still on its tree, under the tree's
+     * lock: the caller may have closed (freed) op while the answer came.
+     */
+    if (rc == 0 && op && !it->lease) {
+        pthread_mutex_lock(&t->lock);
+        for (smb_open *o = t->opens; o; o = o->next)
+            if (o == op && o->fid.persistent == it->fid.persistent && o->fid.volatile_ == it->fid.volatile_)
+                __atomic_store_n(&o->oplock_level, it->new_oplock, __ATOMIC_RELAXED);
+        pthread_mutex_unlock(&t->lock);
+    }
 }
 
 static void handle(smb_conn *c, const struct smb_break_item *it)
