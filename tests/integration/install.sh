@@ -20,7 +20,7 @@ cc -std=c11 -Wall -Werror $extra "${SMBCOPY_SOURCE_DIR:?}/examples/quickstart.c"
 out=$(SMB_USERNAME=$SMBCOPY_TEST_USER SMB_PASSWORD=$SMBCOPY_TEST_PASSWORD \
       "$prefix/quickstart" "$SMBCOPY_TEST_HOST:$SMBCOPY_TEST_PORT" "$SMBCOPY_TEST_SHARE" sample)
 echo "$out"
-echo "$out" | grep -q 'with SMB 3.1.1'
+grep -q 'with SMB 3.1.1' <<<"$out"
 # (not `ldd | grep -q`: with pipefail, grep leaving early fails ldd on SIGPIPE)
 libs=$(ldd "$prefix/quickstart")
 grep -q "$prefix/.*libsmbcopy.so" <<<"$libs"

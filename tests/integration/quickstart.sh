@@ -11,16 +11,16 @@ bin=${SMBCOPY_BUILD_DIR:?}/quickstart
 out=$(SMB_USERNAME=$SMBCOPY_TEST_USER SMB_PASSWORD=$SMBCOPY_TEST_PASSWORD \
       "$bin" "$SMBCOPY_TEST_HOST:$SMBCOPY_TEST_PORT" "$SMBCOPY_TEST_SHARE" sample)
 echo "$out"
-echo "$out" | grep -q '^connected to 127.0.0.1 with SMB 3.1.1$'
+grep -q '^connected to 127.0.0.1 with SMB 3.1.1$' <<<"$out"
 # Every entry of the sample directory on disk is listed, with its size.
 count=0
 while IFS= read -r -d '' f; do
   name=$(basename "$f")
   size=$(stat -c %s "$f")
   if [ -d "$f" ]; then
-    echo "$out" | grep -qF -- "  $name" || { echo "missing directory $name" >&2; exit 1; }
+    grep -qF -- "  $name" <<<"$out" || { echo "missing directory $name" >&2; exit 1; }
   else
-    echo "$out" | grep -E -- "^- +$size  " | grep -qF -- "  $name" || { echo "missing $name ($size bytes)" >&2; exit 1; }
+    grep -E -- "^- +$size  " <<<"$out" | grep -F -- "  $name" >/dev/null || { echo "missing $name ($size bytes)" >&2; exit 1; }
   fi
   count=$((count + 1))
 done < <(find "$SMBCOPY_TEST_SHARE_DIR/sample" -mindepth 1 -maxdepth 1 -print0)
