@@ -429,6 +429,22 @@ static void test_tampered_or_clear_responses_on_encrypted_session(void **state)
 }
 
 /*
+ * A file on the main share (rel and its path on disk in disk, named after
+ * tag and this process) holding text, and two connections to the share.
+ */
+static void two_clients_one_file(const char *tag, const char *text, char rel[64], char disk[PATH_MAX], it_client *a,
+                                 it_client *b)
+{
+    snprintf(rel, 64, "%s-%d.txt", tag, (int)getpid());
+    FILE *f = fopen(it_disk_path("main", rel, disk, PATH_MAX), "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+    it_connect(a, "main");
+    it_connect(b, "main");
+}
+
+/*
  * smb_tree_disconnect with a file still open (smb.h: "Close every open on
  * the tree"): the server's handle is closed too (another connection may
  * then open the file exclusively) and the open is freed; in a debug build
@@ -439,14 +455,8 @@ static void test_disconnect_closes_children(void **state)
 {
     (void)state;
     char rel[64], disk[PATH_MAX];
-    snprintf(rel, sizeof rel, "children-%d.txt", (int)getpid());
-    FILE *f = fopen(it_disk_path("main", rel, disk, sizeof disk), "w");
-    assert_non_null(f);
-    fputs("held open\n", f);
-    fclose(f);
     it_client a, b;
-    it_connect(&a, "main");
-    it_connect(&b, "main");
+    two_clients_one_file("children", "held open\n", rel, disk, &a, &b);
     smb_create_params p;
     smb_create_params_init(&p);
     p.share_access = 0; /* exclusive: a second open fails while this one lives */
@@ -520,14 +530,8 @@ static void test_breaks_acknowledged(void **state)
 {
     (void)state;
     char rel[64], disk[PATH_MAX];
-    snprintf(rel, sizeof rel, "breaks-%d.txt", (int)getpid());
-    FILE *f = fopen(it_disk_path("main", rel, disk, sizeof disk), "w");
-    assert_non_null(f);
-    fputs("oplocked\n", f);
-    fclose(f);
     it_client a, b;
-    it_connect(&a, "main");
-    it_connect(&b, "main");
+    two_clients_one_file("breaks", "oplocked\n", rel, disk, &a, &b);
     seen_break seen = {0};
     smb_conn_set_break_handler(a.conn, record_break, &seen);
     smb_error err = {0};
