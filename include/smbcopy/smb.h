@@ -255,6 +255,13 @@ typedef bool (*smb_break_fn)(const smb_break_info *b, void *arg);
  */
 SMBCOPY_API void smb_conn_set_break_handler(smb_conn *conn, smb_break_fn fn, void *arg);
 
+/**
+ * The connection's TCP socket, for getsockname(), getpeername() or a
+ * socket option; -1 once closed. It stays the connection's: never read,
+ * write or close it.
+ */
+SMBCOPY_API int smb_conn_socket(const smb_conn *conn);
+
 /** Log off every session (closing their trees and opens), close the socket, free conn. NULL is a no-op. */
 SMBCOPY_API void smb_conn_close(smb_conn *conn);
 
@@ -473,6 +480,16 @@ typedef struct smb_create_context {
     size_t len;        /**< data length */
 } smb_create_context;
 
+/* Lease states (MS-SMB2 2.2.13.2.8): what a lease lets the client cache. */
+#define SMB_LEASE_READ 0x01u   /**< read caching */
+#define SMB_LEASE_HANDLE 0x02u /**< handle caching: a close may be deferred; needed for a durable open */
+#define SMB_LEASE_WRITE 0x04u  /**< write caching */
+
+/* Durable handles (MS-SMB2 3.2.4.3.3, 3.2.4.3.4; smb_create_params.durable). */
+#define SMB_DURABLE_NONE 0u
+#define SMB_DURABLE_V1 1u /**< DHnQ (SMB 2.x and 3.x) */
+#define SMB_DURABLE_V2 2u /**< DH2Q (SMB 3.x): a create GUID and a timeout */
+
 /** Parameters of a CREATE; initialise with smb_create_params_init(). */
 typedef struct smb_create_params {
     uint32_t desired_access;   /**< SMB_FILE_* / SMB_GENERIC_* mask */
@@ -480,11 +497,57 @@ typedef struct smb_create_params {
     uint32_t share_access;     /**< SMB_SHARE_* */
     uint32_t disposition;      /**< SMB_FILE_OPEN etc. */
     uint32_t options;          /**< SMB_FILE_* create options */
-    uint8_t oplock;            /**< requested oplock level (default none) */
+    uint8_t oplock;            /**< requested oplock level (default none); a lease (lease_state) overrides it */
     uint32_t impersonation;    /**< impersonation level (default 2, impersonation) */
-    const smb_create_context *contexts; /**< request contexts */
-    size_t ncontexts;          /**< how many */
+    const smb_create_context *contexts; /**< request contexts sent as they are */
+    size_t ncontexts;          /**< how many (at most 16) */
+    /**
+     * Ask for a lease with these SMB_LEASE_* bits (0: none). Version 2 of
+     * the lease context on SMB 3.x, version 1 on 2.1; not on 2.0.2 (the
+     * request then fails with SMB_ERR_INVALID_ARG). The granted state is in
+     * smb_create_reply.lease_state.
+     */
+    uint32_t lease_state;
+    uint8_t lease_key[16];     /**< the lease's key (all zero: a random one is made) */
+    /**
+     * SMB_DURABLE_V1 or _V2: ask for a handle that survives a lost
+     * connection (smb_open_reconnect). Servers grant it only with a batch
+     * oplock or a lease with SMB_LEASE_HANDLE (MS-SMB2 3.3.5.9.6,
+     * 3.3.5.9.10); smb_create_reply.durable says what was granted. V2 needs
+     * SMB 3.x (else SMB_ERR_INVALID_ARG).
+     */
+    uint8_t durable;
+    uint32_t durable_timeout_ms; /**< V2: how long the server keeps the open after the connection is lost (0: its default) */
+    bool persistent;           /**< V2: ask for a persistent handle (continuously available shares only) */
+    bool query_maximal_access; /**< send MxAc: the reply says what this user may do with the file */
+    bool query_on_disk_id;     /**< send QFid: the reply carries the file's on-disk id and volume id */
 } smb_create_params;
+
+/**
+ * What a CREATE response said besides the handle (MS-SMB2 2.2.14,
+ * 2.2.14.2): the oplock and create action, and the reply create contexts
+ * the library knows, decoded. Contexts it does not know are counted.
+ */
+typedef struct smb_create_reply {
+    uint8_t oplock;                 /**< SMB_OPLOCK_LEVEL_* granted (SMB_OPLOCK_LEVEL_LEASE: a lease) */
+    uint32_t create_action;         /**< SMB_CREATE_ACTION_* */
+    bool has_maximal_access;        /**< an MxAc reply came */
+    uint32_t maximal_access_status; /**< its NTSTATUS (0: success) */
+    uint32_t maximal_access;        /**< the access mask this user may ask for */
+    bool has_lease;                 /**< an RqLs reply came (a lease was granted) */
+    uint8_t lease_key[16];          /**< its key */
+    uint32_t lease_state;           /**< SMB_LEASE_* granted */
+    uint32_t lease_flags;           /**< its Flags (0x2: break in progress; 0x4: parent key set) */
+    uint16_t lease_epoch;           /**< version 2: the lease's epoch */
+    uint8_t parent_lease_key[16];   /**< version 2: the parent directory's lease key (when flags say so) */
+    uint8_t durable;                /**< SMB_DURABLE_* granted */
+    uint32_t durable_timeout_ms;    /**< V2: the timeout the server grants */
+    bool persistent;                /**< V2: the handle is persistent */
+    bool has_on_disk_id;            /**< a QFid reply came */
+    uint64_t on_disk_file_id;       /**< the file's id on disk (an inode number on Samba) */
+    uint64_t on_disk_volume_id;     /**< the volume's id */
+    unsigned other_contexts;        /**< reply contexts not decoded here */
+} smb_create_reply;
 
 /** Defaults: read access, share read/write/delete, FILE_OPEN, no options. */
 SMBCOPY_API void smb_create_params_init(smb_create_params *p);
@@ -521,6 +584,35 @@ static inline bool smb_file_info_is_dir(const smb_file_info *i) { return (i->att
  */
 SMBCOPY_API smb_open *smb_create(smb_tree *tree, const char *path, const smb_create_params *params,
                      smb_file_info *info, uint32_t *create_action, smb_error *err);
+
+/**
+ * smb_create, and reply (optional, the caller's) receives the response's
+ * decoded create contexts, oplock and create action. A malformed reply
+ * context fails the call (SMB_ERR_PROTOCOL) and closes the handle.
+ */
+SMBCOPY_API smb_open *smb_create_ex(smb_tree *tree, const char *path, const smb_create_params *params,
+                                    smb_file_info *info, smb_create_reply *reply, smb_error *err);
+
+/**
+ * Reopen the durable open op on tree after op's connection was lost
+ * (MS-SMB2 3.2.4.4: DHnC or DH2C, with the same lease), so that op goes on
+ * where it was: same object, same server-side open, its locks and cached
+ * data kept. tree must be on a new connection with a session of the same
+ * user; when op holds a lease, that connection must have the old one's
+ * client GUID too (a lease is the client's, MS-SMB2 3.3.5.9.12): make it
+ * with the options smb_session_channel_opts() gives for the old session,
+ * before closing that. On success op belongs to tree (its old tree forgets it, so
+ * closing the old connection later leaves it alone) and reply (optional)
+ * says what the server granted; on failure op stays where it was, still
+ * the caller's to close. Do not use op from another thread meanwhile.
+ * SMB_ERR_INVALID_ARG when op is not durable; the server's refusal
+ * (STATUS_OBJECT_NAME_NOT_FOUND: the open expired, or its old connection
+ * is not yet seen as lost) otherwise.
+ */
+SMBCOPY_API int smb_open_reconnect(smb_open *op, smb_tree *tree, smb_create_reply *reply, smb_error *err);
+
+/** SMB_DURABLE_* that op's server granted (SMB_DURABLE_NONE when none). */
+SMBCOPY_API uint8_t smb_open_durable(const smb_open *op);
 
 /**
  * Close an open (MS-SMB2 3.2.4.5) and free it, also when an error is

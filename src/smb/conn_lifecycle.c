@@ -156,6 +156,11 @@ void smb_conn_get_stats(smb_conn *c, smb_conn_stats *s)
     pthread_mutex_unlock(&c->lock);
 }
 
+int smb_conn_socket(const smb_conn *c)
+{
+    return c ? c->fd : -1;
+}
+
 void smb_conn_add_session(smb_conn *c, smb_session *s)
 {
     pthread_mutex_lock(&c->lock);

@@ -46,12 +46,28 @@ struct smb_tree {
     smb_sec csec[SMB_MAX_CHANNELS]; /* sec with channel k's signing key, for k >= 1 */
 };
 
+/*
+ * What reopening a durable open needs (durable.c, MS-SMB2 3.2.4.4): the
+ * CREATE as first sent, the create GUID, the lease it holds.
+ */
+typedef struct smb_durable {
+    uint8_t version;          /* SMB_DURABLE_V1 or _V2, as granted */
+    bool persistent;
+    uint8_t create_guid[16];  /* V2 */
+    uint8_t *name;            /* the path as UTF-16LE wire bytes (owned) */
+    size_t name_len;
+    smb_create_params params; /* as first sent; contexts and ncontexts cleared */
+    int lease_version;        /* 0: no lease; 1 or 2 */
+    uint16_t lease_epoch;
+} smb_durable;
+
 struct smb_open {
     smb_open *next;           /* sibling on the tree */
     smb_tree *tree;
     smb2_fileid fid;
     bool is_dir;
     uint8_t oplock_level;     /* granted by CREATE, lowered by breaks (oplock.c; __atomic_*) */
+    smb_durable *durable;     /* set when the server granted a durable handle (owned) */
     /*
      * SMB_OPEN_LIVE while the open may be used; SMB_OPEN_CLOSED is written
      * just before it is freed (smb_close, or its tree, session or connection

@@ -79,7 +79,7 @@ smb_open *smb_open_register(smb_tree *t, smb2_fileid fid, bool is_dir)
     return op;
 }
 
-static void unregister(smb_open *op)
+void smb_open_unregister(smb_open *op)
 {
     smb_tree *t = op->tree;
     pthread_mutex_lock(&t->lock);
@@ -92,66 +92,23 @@ static void unregister(smb_open *op)
     pthread_mutex_unlock(&t->lock);
 }
 
+void smb_open_move(smb_open *op, smb_tree *t)
+{
+    smb_open_unregister(op);
+    op->tree = t;
+    pthread_mutex_lock(&t->lock);
+    op->next = t->opens;
+    t->opens = op;
+    pthread_mutex_unlock(&t->lock);
+}
+
 smb_open *smb_create(smb_tree *t, const char *path, const smb_create_params *params, smb_file_info *info,
                      uint32_t *create_action, smb_error *err)
 {
-    smb_create_params defaults;
-    if (!params) {
-        smb_create_params_init(&defaults);
-        params = &defaults;
-    }
-    if (!t || params->ncontexts > 16) {
-        smb_err_set(err, SMB_ERR_INVALID_ARG, 0, "bad create arguments");
-        return NULL;
-    }
-    size_t wlen;
-    uint8_t *wname = smb_path_utf16(path, &wlen, err);
-    if (!wname)
-        return NULL;
-    smb2_create_ctx ctx[16];
-    smb2_create_req cr;
-    smb_create_req_from_params(&cr, params, ctx, wname, wlen);
-    smb_req *r = smb_tree_req(t, SMB2_CREATE);
-    if (!r) {
-        free(wname);
-        smb_err_set(err, SMB_ERR_NO_MEMORY, 0, "out of memory");
-        return NULL;
-    }
-    smb2_create_req_encode(smb_req_body(r), &cr);
-    free(wname);
-    char what[512];
-    snprintf(what, sizeof what, "open '%s'", path ? path : "");
-    smb_open *op = NULL;
-    if (smb_req_run(r, what, err) == 0) {
-        smb2_create_rsp rsp;
-        smb_rd rd = smb_req_rsp_body(r);
-        if (smb2_create_rsp_decode(&rd, &rsp) != 0) {
-            smb_err_set(err, SMB_ERR_PROTOCOL, 0, "malformed CREATE response for '%s'", path);
-        } else {
-            op = smb_open_register(t, rsp.fid, (rsp.times.attributes & SMB_ATTR_DIRECTORY) != 0);
-            if (op)
-                op->oplock_level = rsp.oplock;
-            if (!op) {
-                smb_err_set(err, SMB_ERR_NO_MEMORY, 0, "out of memory");
-                /* The handle is open on the server: close it there. */
-                smb_open tmp = {.tree = t, .fid = rsp.fid};
-                smb_req *cl = smb_tree_req(t, SMB2_CLOSE);
-                if (cl) {
-                    smb2_close_req_encode(smb_req_body(cl), 0, tmp.fid);
-                    smb_req_run(cl, "close", NULL);
-                    smb_req_free(cl);
-                }
-            } else {
-                if (info) {
-                    memset(info, 0, sizeof *info);
-                    smb_file_info_from_times(info, &rsp.times);
-                }
-                if (create_action)
-                    *create_action = rsp.create_action;
-            }
-        }
-    }
-    smb_req_free(r);
+    smb_create_reply reply;
+    smb_open *op = smb_create_ex(t, path, params, info, &reply, err);
+    if (op && create_action)
+        *create_action = reply.create_action;
     return op;
 }
 
@@ -196,6 +153,15 @@ uint8_t smb_open_oplock_level(const smb_open *op)
     return __atomic_load_n(&op->oplock_level, __ATOMIC_RELAXED);
 }
 
+void smb_open_free(smb_open *op)
+{
+    if (op->durable)
+        free(op->durable->name);
+    free(op->durable);
+    op->magic = SMB_OPEN_CLOSED;
+    free(op);
+}
+
 int smb_close(smb_open *op, smb_file_info *info, smb_error *err)
 {
     if (!op)
@@ -206,9 +172,8 @@ int smb_close(smb_open *op, smb_file_info *info, smb_error *err)
     bool alive = !c->dead;
     pthread_mutex_unlock(&c->lock);
     int rc = alive ? close_handle(op, info, err) : 0;
-    unregister(op);
-    op->magic = SMB_OPEN_CLOSED;
-    free(op);
+    smb_open_unregister(op);
+    smb_open_free(op);
     return rc;
 }
 
@@ -222,9 +187,8 @@ void smb_tree_close_opens(smb_tree *t, bool send)
             break;
         if (send)
             close_handle(op, NULL, NULL);
-        unregister(op);
-        op->magic = SMB_OPEN_CLOSED;
-        free(op);
+        smb_open_unregister(op);
+        smb_open_free(op);
     }
 }
 

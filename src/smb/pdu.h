@@ -294,6 +294,30 @@ int smb2_create_rsp_decode(smb_rd *r, smb2_create_rsp *rsp);
  */
 int smb2_create_ctx_next(smb_rd *r, smb2_blob *name, smb2_blob *data);
 
+/* ---------------------------------------------------------------- create contexts (pdu_create_ctx.c) */
+
+#define SMB2_LEASE_V1_LEN 32u /**< SMB2_CREATE_REQUEST_LEASE (2.2.13.2.8) */
+#define SMB2_LEASE_V2_LEN 52u /**< SMB2_CREATE_REQUEST_LEASE_V2 (2.2.13.2.10) */
+#define SMB2_DHANDLE_FLAG_PERSISTENT 0x00000002u /**< DH2Q / DH2C Flags (2.2.13.2.11) */
+
+/** Lease request data, version 1 or 2, into out; its length. */
+size_t smb2_lease_req_encode(uint8_t out[SMB2_LEASE_V2_LEN], int version, const uint8_t key[16], uint32_t state,
+                             uint16_t epoch);
+/** DHnQ request data (2.2.13.2.3) into out; its length (16). */
+size_t smb2_dhnq_encode(uint8_t out[16]);
+/** DH2Q request data (2.2.13.2.11) into out; its length (32). */
+size_t smb2_dh2q_encode(uint8_t out[32], uint32_t timeout_ms, bool persistent, const uint8_t guid[16]);
+/** DHnC reconnect data (2.2.13.2.4) into out; its length (16). */
+size_t smb2_dhnc_encode(uint8_t out[16], smb2_fileid fid);
+/** DH2C reconnect data (2.2.13.2.12) into out; its length (36). */
+size_t smb2_dh2c_encode(uint8_t out[36], smb2_fileid fid, const uint8_t guid[16], bool persistent);
+/**
+ * Decode a CREATE response's context chain into out (fields of contexts
+ * not present left as they are; unknown tags counted in other_contexts).
+ * 0, or SMB_ERR_PROTOCOL when the chain or a known context is malformed.
+ */
+int smb2_create_reply_decode(const smb2_blob *contexts, smb_create_reply *out);
+
 /* ---------------------------------------------------------------- close */
 
 void smb2_close_req_encode(smb_wr *w, uint16_t flags, smb2_fileid fid);

@@ -74,6 +74,10 @@ void fuzz_rsp_create(const uint8_t *msg, size_t len)
         if (name.len == 4 && memcmp(name.data, "QFid", 4) == 0 && data.len >= 8)
             (void)smb_le64(data.data);
     }
+    /* The typed decoding smb_create_ex does (MxAc, QFid, RqLs, DHnQ, DH2Q). */
+    smb_create_reply reply;
+    memset(&reply, 0, sizeof reply);
+    (void)smb2_create_reply_decode(&rsp.contexts, &reply);
 }
 
 void fuzz_rsp_close(const uint8_t *msg, size_t len)

@@ -419,6 +419,136 @@ static void test_close_rsp(void **state)
     t_patch16_expect(msg, sizeof msg, 64, 61, dec_close, SMB_ERR_PROTOCOL);
 }
 
+/* ================================================================ typed contexts */
+
+static void test_reply_contexts_decoded(void **state)
+{
+    (void)state;
+    uint8_t msg[CREATE_RSP_LEN];
+    make_create_rsp(msg);
+    smb_rd r = t_rd_body(msg, sizeof msg);
+    smb2_create_rsp rsp;
+    assert_int_equal(smb2_create_rsp_decode(&r, &rsp), 0);
+    smb_create_reply rep;
+    memset(&rep, 0, sizeof rep);
+    assert_int_equal(smb2_create_reply_decode(&rsp.contexts, &rep), 0);
+    assert_true(rep.has_maximal_access);
+    assert_int_equal(rep.maximal_access_status, 0);
+    assert_int_equal(rep.maximal_access, 0x001F01FF);
+    assert_true(rep.has_on_disk_id);
+    assert_true(rep.on_disk_file_id == 0x2A);
+    assert_true(rep.on_disk_volume_id == 1);
+    assert_false(rep.has_lease);
+    assert_int_equal(rep.durable, SMB_DURABLE_NONE);
+    assert_int_equal(rep.other_contexts, 0);
+}
+
+/* One context named tag with data[0..len), alone in a chain. */
+static size_t one_context(uint8_t *out, const char *tag, const uint8_t *data, size_t len)
+{
+    memset(out, 0, 24 + len);
+    smb_put16(out + 4, 16);       /* NameOffset */
+    smb_put16(out + 6, 4);        /* NameLength */
+    smb_put16(out + 10, len ? 24 : 0); /* DataOffset */
+    smb_put32(out + 12, (uint32_t)len);
+    memcpy(out + 16, tag, 4);
+    memcpy(out + 24, data, len);
+    return 24 + len;
+}
+
+static int decode_chain(const uint8_t *chain, size_t len, smb_create_reply *rep)
+{
+    memset(rep, 0, sizeof *rep);
+    smb2_blob b = {chain, len};
+    return smb2_create_reply_decode(&b, rep);
+}
+
+static void test_lease_and_durable_replies(void **state)
+{
+    (void)state;
+    uint8_t key[16];
+    for (int i = 0; i < 16; i++)
+        key[i] = (uint8_t)(i + 1);
+    /* A version 2 lease reply has the request's layout (2.2.14.2.11). */
+    uint8_t lease[SMB2_LEASE_V2_LEN];
+    assert_int_equal(smb2_lease_req_encode(lease, 2, key, 0x7, 5), SMB2_LEASE_V2_LEN);
+    assert_memory_equal(lease, key, 16);
+    assert_int_equal(smb_le32(lease + 16), 7);
+    assert_int_equal(smb_le16(lease + 48), 5); /* Epoch */
+    uint8_t chain[128];
+    smb_create_reply rep;
+    assert_int_equal(decode_chain(chain, one_context(chain, "RqLs", lease, sizeof lease), &rep), 0);
+    assert_true(rep.has_lease);
+    assert_memory_equal(rep.lease_key, key, 16);
+    assert_int_equal(rep.lease_state, 7);
+    assert_int_equal(rep.lease_epoch, 5);
+    /* Version 1: 32 bytes, no epoch. */
+    assert_int_equal(smb2_lease_req_encode(lease, 1, key, 0x3, 9), SMB2_LEASE_V1_LEN);
+    assert_int_equal(decode_chain(chain, one_context(chain, "RqLs", lease, SMB2_LEASE_V1_LEN), &rep), 0);
+    assert_int_equal(rep.lease_state, 3);
+    assert_int_equal(rep.lease_epoch, 0);
+    /* DH2Q reply: Timeout, Flags (2.2.14.2.12). */
+    const uint8_t dh2q[8] = {0x60, 0xEA, 0, 0, 0x02, 0, 0, 0};
+    assert_int_equal(decode_chain(chain, one_context(chain, "DH2Q", dh2q, sizeof dh2q), &rep), 0);
+    assert_int_equal(rep.durable, SMB_DURABLE_V2);
+    assert_int_equal(rep.durable_timeout_ms, 60000);
+    assert_true(rep.persistent);
+    /* DHnQ reply: 8 reserved bytes (2.2.14.2.3). */
+    const uint8_t dhnq[8] = {0};
+    assert_int_equal(decode_chain(chain, one_context(chain, "DHnQ", dhnq, sizeof dhnq), &rep), 0);
+    assert_int_equal(rep.durable, SMB_DURABLE_V1);
+    /* A context the library does not know is counted, not an error. */
+    assert_int_equal(decode_chain(chain, one_context(chain, "ZZZZ", dhnq, 3), &rep), 0);
+    assert_int_equal(rep.other_contexts, 1);
+}
+
+static void test_short_reply_contexts_rejected(void **state)
+{
+    (void)state;
+    /* Each known context one byte short of its fixed size is malformed. */
+    static const struct {
+        const char *tag;
+        size_t need;
+    } known[] = {{"MxAc", 8}, {"QFid", 16}, {"RqLs", SMB2_LEASE_V1_LEN}, {"DHnQ", 8}, {"DH2Q", 8}};
+    uint8_t data[64] = {0}, chain[128];
+    smb_create_reply rep;
+    for (size_t i = 0; i < sizeof known / sizeof known[0]; i++) {
+        assert_int_equal(decode_chain(chain, one_context(chain, known[i].tag, data, known[i].need), &rep), 0);
+        assert_int_equal(decode_chain(chain, one_context(chain, known[i].tag, data, known[i].need - 1), &rep),
+                         SMB_ERR_PROTOCOL);
+    }
+    /* A lease reply between v1 and v2 sizes is v1 and its tail ignored; v2's epoch needs all 52. */
+    assert_int_equal(decode_chain(chain, one_context(chain, "RqLs", data, 40), &rep), 0);
+    assert_int_equal(decode_chain(chain, one_context(chain, "RqLs", data, SMB2_LEASE_V2_LEN - 1), &rep), 0);
+}
+
+static void test_durable_request_data(void **state)
+{
+    (void)state;
+    uint8_t guid[16], out[36];
+    for (int i = 0; i < 16; i++)
+        guid[i] = (uint8_t)(0xF0 | i);
+    assert_int_equal(smb2_dhnq_encode(out), 16);
+    for (int i = 0; i < 16; i++)
+        assert_int_equal(out[i], 0);
+    /* DH2Q: Timeout, Flags, 8 reserved, CreateGuid (2.2.13.2.11). */
+    assert_int_equal(smb2_dh2q_encode(out, 30000, true, guid), 32);
+    assert_int_equal(smb_le32(out), 30000);
+    assert_int_equal(smb_le32(out + 4), SMB2_DHANDLE_FLAG_PERSISTENT);
+    assert_true(smb_le64(out + 8) == 0);
+    assert_memory_equal(out + 16, guid, 16);
+    smb2_fileid fid = {0x1122334455667788ull, 0x99AABBCCDDEEFF00ull};
+    /* DHnC: the FileId (2.2.13.2.4). */
+    assert_int_equal(smb2_dhnc_encode(out, fid), 16);
+    assert_true(smb_le64(out) == fid.persistent);
+    assert_true(smb_le64(out + 8) == fid.volatile_);
+    /* DH2C: FileId, CreateGuid, Flags (2.2.13.2.12). */
+    assert_int_equal(smb2_dh2c_encode(out, fid, guid, false), 36);
+    assert_true(smb_le64(out + 8) == fid.volatile_);
+    assert_memory_equal(out + 16, guid, 16);
+    assert_int_equal(smb_le32(out + 32), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -430,6 +560,10 @@ int main(void)
         cmocka_unit_test(test_create_ctx_rejects),
         cmocka_unit_test(test_close_req),
         cmocka_unit_test(test_close_rsp),
+        cmocka_unit_test(test_reply_contexts_decoded),
+        cmocka_unit_test(test_lease_and_durable_replies),
+        cmocka_unit_test(test_short_reply_contexts_rejected),
+        cmocka_unit_test(test_durable_request_data),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
