@@ -10,6 +10,7 @@
 /* Success and informational (severity 0 and 1). */
 #define SMB_STATUS_SUCCESS 0x00000000u
 #define SMB_STATUS_PENDING 0x00000103u
+#define SMB_STATUS_NOTIFY_ENUM_DIR 0x0000010Cu /**< CHANGE_NOTIFY: more changed than the answer holds */
 
 /* Warnings (severity 2): the response still carries data. */
 #define SMB_STATUS_BUFFER_OVERFLOW 0x80000005u
@@ -25,6 +26,7 @@
 #define SMB_STATUS_ACCESS_DENIED 0xC0000022u
 #define SMB_STATUS_BUFFER_TOO_SMALL 0xC0000023u
 #define SMB_STATUS_NOT_SUPPORTED 0xC00000BBu
+#define SMB_STATUS_CANCELLED 0xC0000120u
 #define SMB_STATUS_BAD_NETWORK_NAME 0xC00000CCu
 #define SMB_STATUS_PATH_NOT_COVERED 0xC0000257u
 #define SMB_STATUS_NOT_A_REPARSE_POINT 0xC0000275u

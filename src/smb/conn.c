@@ -39,7 +39,12 @@ smb_req *smb_req_new(smb_conn *c, uint16_t command, uint64_t session_id, uint32_
     r->command = command;
     r->session_id = session_id;
     r->sec = sec;
-    pthread_cond_init(&r->cond, NULL);
+    /* Monotonic: smb_req_wait_for's deadline does not move with the clock. */
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&r->cond, &ca);
+    pthread_condattr_destroy(&ca);
     smb_wr_init_grow(&r->msg, 256);
     smb2_hdr h = {.command = command, .session_id = session_id, .tree_id = tree_id};
     smb2_hdr_encode(&r->msg, &h);
@@ -232,6 +237,35 @@ int smb_req_wait(smb_req *r, smb_error *err)
             !smb_req_replay(r, replays))
             break;
     }
+    if (r->err) {
+        if (err)
+            *err = r->err_detail;
+        return r->err;
+    }
+    return 0;
+}
+
+int smb_req_wait_for(smb_req *r, int timeout_ms, smb_error *err)
+{
+    if (timeout_ms < 0)
+        return smb_req_wait(r, err);
+    struct timespec until;
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    until.tv_sec += timeout_ms / 1000;
+    until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    smb_conn *c = r->conn;
+    pthread_mutex_lock(&c->lock);
+    int rc = 0;
+    while (r->state != REQ_DONE && rc == 0)
+        rc = pthread_cond_timedwait(&r->cond, &c->lock, &until);
+    bool done = r->state == REQ_DONE;
+    pthread_mutex_unlock(&c->lock);
+    if (!done)
+        return smb_err_set(err, SMB_ERR_TIMEOUT, 0, "no answer within %d ms", timeout_ms);
     if (r->err) {
         if (err)
             *err = r->err_detail;

@@ -65,6 +65,7 @@ struct smb_req {
     bool is_async;
     bool no_verify;         /* caller verifies the signature itself (final SESSION_SETUP) */
     bool force_sign;        /* sign even when the session does not (TREE_CONNECT, VALIDATE_NEGOTIATE) */
+    bool wait_forever;      /* once the server said STATUS_PENDING, no deadline (CHANGE_NOTIFY) */
     enum smb_req_state state;
     int err;                /* local error (SMB_ERR_*), 0 when a response arrived */
     smb_error err_detail;
@@ -186,6 +187,12 @@ int smb_req_send_compound(smb_req **rs, int n, bool related, smb_error *err);
 int smb_req_cancel(smb_req *r, smb_error *err);
 /** Wait until r completes. Returns 0 when a response arrived (see r->status) or a local error. */
 int smb_req_wait(smb_req *r, smb_error *err);
+/**
+ * Wait until r completes or timeout_ms pass (negative: no bound): as
+ * smb_req_wait (without its replay on another channel), or
+ * SMB_ERR_TIMEOUT with r still in flight.
+ */
+int smb_req_wait_for(smb_req *r, int timeout_ms, smb_error *err);
 /**
  * Send, wait, and turn a non-success status into an error described by
  * `what`. Returns 0 or the error code.

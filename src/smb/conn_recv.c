@@ -103,7 +103,7 @@ static smb_req *claim_response(smb_conn *c, const smb2_hdr *h, bool *unknown)
          * only from the first one: a server repeating interim responses
          * must not keep the request alive forever. */
         if (!r->is_async)
-            r->deadline_ns = smb_now_ns() + (uint64_t)c->opts.pending_timeout_ms * 1000000ull;
+            r->deadline_ns = r->wait_forever ? 0 : smb_now_ns() + (uint64_t)c->opts.pending_timeout_ms * 1000000ull;
         r->is_async = true;
         r->async_id = h->async_id;
         if (r->state == REQ_RECEIVING)

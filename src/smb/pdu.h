@@ -19,6 +19,7 @@
 #include <stdint.h>
 
 #include "common/wire.h"
+#include <smbcopy/notify.h>
 #include <smbcopy/smb.h>
 
 #define SMB2_HDR_LEN 64
@@ -317,6 +318,23 @@ size_t smb2_dh2c_encode(uint8_t out[36], smb2_fileid fid, const uint8_t guid[16]
  * 0, or SMB_ERR_PROTOCOL when the chain or a known context is malformed.
  */
 int smb2_create_reply_decode(const smb2_blob *contexts, smb_create_reply *out);
+
+/* ---------------------------------------------------------------- change notify (pdu_notify.c) */
+
+#define SMB2_WATCH_TREE 0x0001u /**< CHANGE_NOTIFY Flags (2.2.35) */
+
+/** CHANGE_NOTIFY request body (2.2.35). */
+void smb2_notify_req_encode(smb_wr *w, smb2_fileid fid, uint32_t filter, bool watch_tree, uint32_t output_len);
+/** CHANGE_NOTIFY response (2.2.36): out points at its output buffer inside r. */
+int smb2_notify_rsp_decode(smb_rd *r, smb2_blob *out);
+/**
+ * FILE_NOTIFY_INFORMATION entries (MS-FSCC 2.7.1) of buf[0..len) into a
+ * malloc'd array (*out, *count; free with smb2_notify_list_free). 0,
+ * SMB_ERR_PROTOCOL when malformed, SMB_ERR_NO_MEMORY.
+ */
+int smb2_notify_list_decode(const uint8_t *buf, size_t len, smb_notify_event **out, size_t *count);
+/** Free n events and the array. */
+void smb2_notify_list_free(smb_notify_event *ev, size_t n);
 
 /* ---------------------------------------------------------------- close */
 

@@ -19,8 +19,6 @@
 #include "open.h"
 #include "utf16.h"
 
-#define STATUS_CANCELLED 0xC0000120u
-
 /* CHANGE_NOTIFY request body (MS-SMB2 2.2.35): only this test needs one. */
 static void change_notify_encode(smb_wr *w, smb2_fileid fid)
 {
@@ -59,7 +57,7 @@ static void test_pending_then_cancel(void **state)
     assert_true(r->async_id != 0);
     IT_OK(smb_req_cancel(r, &err), err);
     IT_OK(smb_req_wait(r, &err), err);
-    assert_int_equal(r->status, STATUS_CANCELLED);
+    assert_int_equal(r->status, SMB_STATUS_CANCELLED);
     smb_req_free(r);
     /* The connection carries on. */
     IT_OK(smb_conn_echo(c.conn, &err), err);
