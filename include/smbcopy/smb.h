@@ -168,6 +168,13 @@ typedef struct smb_conn_opts {
      * that never ends is stopped.
      */
     uint64_t max_dir_entries;
+    /**
+     * No receiver or watchdog thread: the program's own poll loop drives
+     * the connection (include/smbcopy/async.h: smb_conn_service); a
+     * synchronous call reads the socket itself while it waits. Keep-alive
+     * ECHOs are not sent in this mode.
+     */
+    bool event_loop;
 } smb_conn_opts;
 
 /** Fill opts with the defaults. */

@@ -230,7 +230,7 @@ int smb_req_wait(smb_req *r, smb_error *err)
         smb_conn *c = r->conn;
         pthread_mutex_lock(&c->lock);
         while (r->state != REQ_DONE)
-            pthread_cond_wait(&r->cond, &c->lock);
+            smb_conn_cond_wait(c, &r->cond, NULL);
         pthread_mutex_unlock(&c->lock);
         /* A lost channel: again on another one, a bounded number of times. */
         if ((!r->err && r->status != SMB_STATUS_FILE_NOT_AVAILABLE) || replays >= 16 ||
@@ -259,9 +259,13 @@ int smb_req_wait_for(smb_req *r, int timeout_ms, smb_error *err)
     }
     smb_conn *c = r->conn;
     pthread_mutex_lock(&c->lock);
-    int rc = 0;
-    while (r->state != REQ_DONE && rc == 0)
-        rc = pthread_cond_timedwait(&r->cond, &c->lock, &until);
+    while (r->state != REQ_DONE) {
+        struct timespec now;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        if (now.tv_sec > until.tv_sec || (now.tv_sec == until.tv_sec && now.tv_nsec >= until.tv_nsec))
+            break;
+        smb_conn_cond_wait(c, &r->cond, &until);
+    }
     bool done = r->state == REQ_DONE;
     pthread_mutex_unlock(&c->lock);
     if (!done)
@@ -306,6 +310,8 @@ size_t smb_conn_max_frame(smb_conn *c)
 
 int smb_conn_start_threads(smb_conn *c, smb_error *err)
 {
+    if (c->event_mode)
+        return 0; /* whoever waits reads (conn_event.c) */
     if (pthread_create(&c->rx_thread, NULL, smb_conn_receiver_main, c) != 0)
         return smb_err_set(err, SMB_ERR_NO_MEMORY, 0, "cannot start the receiver thread");
     if (pthread_create(&c->wd_thread, NULL, smb_conn_watchdog_main, c) != 0) {
@@ -319,6 +325,11 @@ int smb_conn_start_threads(smb_conn *c, smb_error *err)
 
 void smb_conn_stop_threads(smb_conn *c)
 {
+    if (c->event_mode) {
+        smb_conn_fail(c, SMB_ERR_CLOSED, "connection closed");
+        smb_oplock_stop(c);
+        return;
+    }
     if (!c->threads_started)
         return;
     pthread_mutex_lock(&c->lock);

@@ -157,6 +157,18 @@ struct smb_conn {
     pthread_t wd_thread;
     bool threads_started;
     size_t max_frame;
+
+    /*
+     * Event-loop mode (smb_conn_opts.event_loop, conn_event.c): no receiver
+     * or watchdog thread; a thread waiting for an answer, or the caller's
+     * loop through smb_conn_service, reads the socket, one at a time.
+     */
+    bool event_mode;
+    pthread_mutex_t ev_lock;    /* held by the one reading; protects the fields below */
+    uint8_t ev_hdr[4];          /* the transport header being read */
+    size_t ev_hdr_have;
+    uint8_t *ev_frame;          /* the frame being read (owned), NULL between frames */
+    size_t ev_len, ev_have;
 };
 
 /** Monotonic time in nanoseconds. */
@@ -213,6 +225,25 @@ uint32_t smb_conn_request_cap(smb_conn *c, uint32_t limit);
 
 /** The largest frame c takes from the server now (a READ or WRITE of the negotiated maximum and headers). */
 size_t smb_conn_max_frame(smb_conn *c);
+
+/**
+ * Wait on cv (c->lock held, as pthread_cond_wait) until it is signalled or
+ * until (monotonic; NULL: no bound) passes; in event-loop mode the waiter
+ * reads the socket meanwhile instead (conn_event.c), so that the answer
+ * it waits for arrives. Spurious returns happen: callers loop.
+ */
+void smb_conn_cond_wait(smb_conn *c, pthread_cond_t *cv, const struct timespec *until);
+/** Event-loop mode: read and handle what the socket holds, waiting up to timeout_ms for it. Without c->lock. */
+void smb_conn_pump(smb_conn *c, int timeout_ms);
+/**
+ * Check the length of a frame from its transport header nb (MS-SMB2
+ * 2.1): *len, or false with the connection failed.
+ */
+bool smb_conn_frame_length(smb_conn *c, const uint8_t nb[4], size_t *len);
+/** Handle a whole frame read into memory (event-loop mode); takes frame. False when the connection broke. */
+bool smb_conn_take_frame(smb_conn *c, uint8_t *frame, size_t len);
+/** Fail the connection when a request is past its deadline (the watchdog's check); true when it did. */
+bool smb_conn_check_deadlines(smb_conn *c);
 
 /** Mark the connection dead (first cause wins), failing every request. */
 void smb_conn_fail(smb_conn *c, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));

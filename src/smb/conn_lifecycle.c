@@ -32,6 +32,8 @@ static void conn_free(smb_conn *c)
     if (c->fd >= 0)
         close(c->fd);
     pthread_mutex_destroy(&c->lock);
+    pthread_mutex_destroy(&c->ev_lock);
+    free(c->ev_frame);
     pthread_mutex_destroy(&c->send_lock);
     pthread_mutex_destroy(&c->break_lock);
     pthread_cond_destroy(&c->break_cond);
@@ -75,6 +77,8 @@ smb_conn *smb_conn_connect(const char *host, uint16_t port, const smb_conn_opts 
     c->table_size = 1024;
     c->table = calloc(c->table_size, sizeof(smb_req *));
     pthread_mutex_init(&c->lock, NULL);
+    pthread_mutex_init(&c->ev_lock, NULL);
+    c->event_mode = c->opts.event_loop;
     pthread_mutex_init(&c->send_lock, NULL);
     pthread_mutex_init(&c->break_lock, NULL);
     pthread_cond_init(&c->break_cond, NULL);

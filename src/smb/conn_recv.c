@@ -390,11 +390,19 @@ static bool decrypt_read_direct(smb_conn *c, const uint8_t *frame, const smb2_tr
  * message that fails authentication ends the connection: it was forged or
  * damaged, and what follows cannot be trusted either.
  */
+static bool process_encrypted(smb_conn *c, uint8_t *frame, size_t len);
+
 static bool receive_encrypted(smb_conn *c, const uint8_t *head, size_t hl, size_t len)
 {
     uint8_t *frame = read_whole_frame(c, head, hl, len);
     if (!frame)
         return false;
+    return process_encrypted(c, frame, len);
+}
+
+/* An encrypted frame read whole (taken): decrypted, then handled. */
+static bool process_encrypted(smb_conn *c, uint8_t *frame, size_t len)
+{
     smb_rd rd;
     smb_rd_init(&rd, frame, len);
     smb2_transform_hdr th;
@@ -431,6 +439,36 @@ static bool receive_encrypted(smb_conn *c, const uint8_t *head, size_t hl, size_
     return true;
 }
 
+/* The kind of frame head[0..hl) begins: 1 SMB2, 2 encrypted; 0 with the connection failed. */
+static int frame_kind(smb_conn *c, const uint8_t *head, size_t hl, size_t len)
+{
+    if (hl >= 4 && head[0] == 0xFF && memcmp(head + 1, "SMB", 3) == 0) {
+        smb_conn_fail(c, SMB_ERR_SMB1_ONLY,
+                      "server supports only SMB1, which smbcopy does not speak; enable SMB2/3 on the server");
+        return 0;
+    }
+    if (hl >= 4 && head[0] == 0xFD && memcmp(head + 1, "SMB", 3) == 0)
+        return 2;
+    if (hl < SMB2_HDR_LEN || head[0] != 0xFE || memcmp(head + 1, "SMB", 3) != 0) {
+        smb_conn_fail(c, SMB_ERR_PROTOCOL, "server sent a frame that is not SMB2 (%zu bytes)", len);
+        return 0;
+    }
+    return 1;
+}
+
+bool smb_conn_take_frame(smb_conn *c, uint8_t *frame, size_t len)
+{
+    int kind = frame_kind(c, frame, len, len);
+    if (kind == 0) {
+        free(frame);
+        return false;
+    }
+    if (kind == 2)
+        return process_encrypted(c, frame, len);
+    dispatch_frame(c, frame, len, false);
+    return !c->dead;
+}
+
 /* Read and handle one frame of len bytes. Returns false when the connection broke. */
 static bool receive_frame(smb_conn *c, size_t len)
 {
@@ -438,17 +476,11 @@ static bool receive_frame(smb_conn *c, size_t len)
     size_t hl = len < sizeof head ? len : sizeof head;
     if (!read_or_fail(c, head, hl))
         return false;
-    if (hl >= 4 && head[0] == 0xFF && memcmp(head + 1, "SMB", 3) == 0) {
-        smb_conn_fail(c, SMB_ERR_SMB1_ONLY,
-                      "server supports only SMB1, which smbcopy does not speak; enable SMB2/3 on the server");
+    int kind = frame_kind(c, head, hl, len);
+    if (kind == 0)
         return false;
-    }
-    if (hl >= 4 && head[0] == 0xFD && memcmp(head + 1, "SMB", 3) == 0)
+    if (kind == 2)
         return receive_encrypted(c, head, hl, len);
-    if (hl < SMB2_HDR_LEN || head[0] != 0xFE || memcmp(head + 1, "SMB", 3) != 0) {
-        smb_conn_fail(c, SMB_ERR_PROTOCOL, "server sent a frame that is not SMB2 (%zu bytes)", len);
-        return false;
-    }
     if (hl == sizeof head) {
         bool broken;
         if (try_direct_read(c, head, len, &broken))
@@ -461,27 +493,31 @@ static bool receive_frame(smb_conn *c, size_t len)
     return true;
 }
 
+bool smb_conn_frame_length(smb_conn *c, const uint8_t nb[4], size_t *len)
+{
+    *len = smb_be32(nb) & 0xFFFFFFu;
+    if (nb[0] != 0) {
+        smb_conn_fail(c, SMB_ERR_PROTOCOL, "bad transport header (type 0x%02x)", nb[0]);
+        return false;
+    }
+    pthread_mutex_lock(&c->lock);
+    c->stats.bytes_received += *len + 4;
+    size_t max = c->max_frame;
+    pthread_mutex_unlock(&c->lock);
+    if (*len < 4 || *len > max) {
+        smb_conn_fail(c, SMB_ERR_PROTOCOL, "server sent a frame of %zu bytes (limit %zu)", *len, max);
+        return false;
+    }
+    return true;
+}
+
 void *smb_conn_receiver_main(void *arg)
 {
     smb_conn *c = arg;
     for (;;) {
         uint8_t nb[4];
-        if (!read_or_fail(c, nb, 4))
-            break;
-        size_t len = smb_be32(nb) & 0xFFFFFFu;
-        if (nb[0] != 0) {
-            smb_conn_fail(c, SMB_ERR_PROTOCOL, "bad transport header (type 0x%02x)", nb[0]);
-            break;
-        }
-        pthread_mutex_lock(&c->lock);
-        c->stats.bytes_received += len + 4;
-        size_t max = c->max_frame;
-        pthread_mutex_unlock(&c->lock);
-        if (len < 4 || len > max) {
-            smb_conn_fail(c, SMB_ERR_PROTOCOL, "server sent a frame of %zu bytes (limit %zu)", len, max);
-            break;
-        }
-        if (!receive_frame(c, len))
+        size_t len;
+        if (!read_or_fail(c, nb, 4) || !smb_conn_frame_length(c, nb, &len) || !receive_frame(c, len))
             break;
     }
     return NULL;

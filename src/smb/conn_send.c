@@ -115,7 +115,7 @@ static int acquire_locked(smb_conn *c, smb_req **rs, int n, smb_error *err)
         uint64_t wake = now + 1000000000ull < deadline ? now + 1000000000ull : deadline;
         ts.tv_sec = (time_t)(wake / 1000000000ull);
         ts.tv_nsec = (long)(wake % 1000000000ull);
-        pthread_cond_timedwait(&c->credit_cond, &c->lock, &ts);
+        smb_conn_cond_wait(c, &c->credit_cond, &ts);
     }
     if (c->dead) {
         if (err)
@@ -184,7 +184,7 @@ static void withdraw(smb_conn *c, smb_req **rs, int n)
             continue;
         }
         while (r->state != REQ_DONE)
-            pthread_cond_wait(&r->cond, &c->lock);
+            smb_conn_cond_wait(c, &r->cond, NULL);
     }
     pthread_mutex_unlock(&c->lock);
 }

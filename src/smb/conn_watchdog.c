@@ -48,6 +48,29 @@ static const char *command_name(uint16_t cmd)
     return cmd < sizeof names / sizeof names[0] ? names[cmd] : "unknown";
 }
 
+bool smb_conn_check_deadlines(smb_conn *c)
+{
+    pthread_mutex_lock(&c->lock);
+    uint64_t now = smb_now_ns();
+    smb_req *late = NULL;
+    for (size_t i = 0; i < c->table_size && !late && !c->dead; i++)
+        for (smb_req *r = c->table[i]; r && !late; r = r->hash_next)
+            if ((r->state == REQ_SENT || r->state == REQ_RECEIVING) && r->deadline_ns && now > r->deadline_ns)
+                late = r;
+    if (!late) {
+        pthread_mutex_unlock(&c->lock);
+        return false;
+    }
+    double secs = (late->is_async ? c->opts.pending_timeout_ms : c->opts.request_timeout_ms) / 1000.0;
+    uint16_t cmd = late->command;
+    pthread_mutex_unlock(&c->lock);
+    /* A server that stops answering one request is not trusted with the
+     * next ones either: the connection is closed. */
+    smb_conn_fail(c, SMB_ERR_TIMEOUT, "server %s:%u did not answer (%s request) within %g s", c->host,
+                  (unsigned)c->port, command_name(cmd), secs);
+    return true;
+}
+
 void *smb_conn_watchdog_main(void *arg)
 {
     smb_conn *c = arg;
@@ -59,23 +82,12 @@ void *smb_conn_watchdog_main(void *arg)
         pthread_cond_timedwait(&c->wd_cond, &c->lock, &ts);
         if (c->closing || c->dead)
             continue;
-        uint64_t now = smb_now_ns();
-        smb_req *late = NULL;
-        for (size_t i = 0; i < c->table_size && !late; i++)
-            for (smb_req *r = c->table[i]; r && !late; r = r->hash_next)
-                if ((r->state == REQ_SENT || r->state == REQ_RECEIVING) && r->deadline_ns && now > r->deadline_ns)
-                    late = r;
-        if (late) {
-            double secs = (late->is_async ? c->opts.pending_timeout_ms : c->opts.request_timeout_ms) / 1000.0;
-            uint16_t cmd = late->command;
-            pthread_mutex_unlock(&c->lock);
-            /* A server that stops answering one request is not trusted with
-             * the next ones either: the connection is closed. */
-            smb_conn_fail(c, SMB_ERR_TIMEOUT, "server %s:%u did not answer (%s request) within %g s", c->host,
-                          (unsigned)c->port, command_name(cmd), secs);
-            pthread_mutex_lock(&c->lock);
+        pthread_mutex_unlock(&c->lock);
+        bool failed = smb_conn_check_deadlines(c);
+        pthread_mutex_lock(&c->lock);
+        if (failed)
             continue;
-        }
+        uint64_t now = smb_now_ns();
         uint64_t idle_ns = (uint64_t)c->opts.echo_interval_s * 1000000000ull;
         uint64_t last = c->last_send_ns > c->last_recv_ns ? c->last_send_ns : c->last_recv_ns;
         if (idle_ns && c->in_flight == 0 && now - last > idle_ns) {
