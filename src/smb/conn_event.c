@@ -76,7 +76,7 @@ void smb_conn_pump(smb_conn *c, int timeout_ms)
 {
     if (pthread_mutex_trylock(&c->ev_lock) != 0) {
         /* Another thread reads: what it completes wakes us; look again soon. */
-        struct timespec ts = {0, 2 * 1000 * 1000};
+        struct timespec ts = {0, 2L * 1000 * 1000};
         nanosleep(&ts, NULL);
         return;
     }
