@@ -94,6 +94,14 @@ SMBCOPY_API int smb_dfs_rewrite(const smb_dfs_referral *r, size_t target, const 
                                 char **share, char **rest, smb_error *err);
 
 /**
+ * The DFS path (MS-DFSC 2.2.2) of rest inside \\server\\share:
+ * "\\server\\share" alone when rest is empty, else "\\server\\share\\rest"
+ * with every '/' of rest turned into '\\'. Malloc'd for the caller to
+ * free; NULL when memory runs out.
+ */
+SMBCOPY_API char *smb_dfs_path_join(const char *server, const char *share, const char *rest);
+
+/**
  * A cache of referrals: thread-safe, looked up by the longest prefix that
  * covers a path (ASCII letters without case, component-wise: "\\a\\b"
  * covers "\\a\\b\\c" but not "\\a\\bc"); an entry expires ttl seconds after

@@ -253,16 +253,6 @@ static int split_unc(const char *norm, unc_parts *p, smb_error *err)
     return 0;
 }
 
-/* "\server\share[\rest]", malloc'd. */
-static char *unc_join(const char *server, const char *share, const char *rest)
-{
-    size_t n = strlen(server) + strlen(share) + strlen(rest) + 4;
-    char *p = malloc(n);
-    if (p)
-        snprintf(p, n, "\\%s\\%s%s%s", server, share, *rest ? "\\" : "", rest);
-    return p;
-}
-
 /* Where a resolved path is. */
 typedef struct place {
     client_srv *srv;
@@ -317,7 +307,7 @@ static int route_cached(smb_client *c, char **cur, smb_error *err)
         if (rc != 0 && srv && why.ntstatus == SMB_STATUS_BAD_NETWORK_NAME)
             rc = 0;
         char *next = NULL;
-        if (rc == 0 && !(next = unc_join(server, share, rest)))
+        if (rc == 0 && !(next = smb_dfs_path_join(server, share, rest)))
             rc = smb_err_set(&why, SMB_ERR_NO_MEMORY, 0, "out of memory");
         /* The first failure, named by the referral's own target (the rewrite may have failed). */
         if (rc != 0 && !tried[0])
@@ -374,7 +364,7 @@ static int resolve(smb_client *c, const char *unc, place *w, smb_error *err)
         }
         /* A share its server refers elsewhere: a domain-based root, a DFS proxy (MS-DFSC 3.1.4.1). */
         bool refer = !(c->flags & SMB_CLIENT_NO_DFS) && w->srv && le.ntstatus == SMB_STATUS_BAD_NETWORK_NAME;
-        char *root = refer ? unc_join(p.host, p.share, "") : NULL;
+        char *root = refer ? smb_dfs_path_join(p.host, p.share, "") : NULL;
         parts_free(&p);
         smb_error re = {0};
         if (!root || learn_referral(c, w->srv, root, &re) != 0) {

@@ -230,6 +230,19 @@ static bool dup_n(char **dst, const char *s, size_t n)
     return *dst != NULL;
 }
 
+char *smb_dfs_path_join(const char *server, const char *share, const char *rest)
+{
+    size_t n = strlen(server) + strlen(share) + strlen(rest) + 4;
+    char *p = malloc(n);
+    if (!p)
+        return NULL;
+    snprintf(p, n, "\\%s\\%s%s%s", server, share, *rest ? "\\" : "", rest);
+    for (char *q = p; *q; q++)
+        if (*q == '/')
+            *q = '\\';
+    return p;
+}
+
 int smb_dfs_rewrite(const smb_dfs_referral *r, size_t target, const char *dfs_path, char **server, char **share,
                     char **rest, smb_error *err)
 {

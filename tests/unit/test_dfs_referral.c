@@ -836,10 +836,23 @@ static void test_cache_threads(void **state)
     smb_dfs_cache_free(c);
 }
 
+/* The DFS path of a place inside a share (MS-DFSC 2.2.2). */
+static void test_path_join(void **state)
+{
+    (void)state;
+    char *p = smb_dfs_path_join("srv", "share", "");
+    assert_string_equal(p, "\\srv\\share");
+    free(p);
+    p = smb_dfs_path_join("srv.example.com", "dept", "a/b\\c");
+    assert_string_equal(p, "\\srv.example.com\\dept\\a\\b\\c");
+    free(p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_request_bytes),
+        cmocka_unit_test(test_path_join),
         cmocka_unit_test(test_request_ex_bytes),
         cmocka_unit_test(test_normalize),
         cmocka_unit_test(test_v1),

@@ -342,14 +342,11 @@ int ep_smb_dfs_follow(ep_smb *e, const char *path, bool *is_link, smb_error *err
     /* The DFS path of path: \host\share\a\b (MS-DFSC 2.2.2). */
     uint16_t port = 0;
     const char *host = ep_smb_pool_host(q.srv, &port);
-    size_t len = strlen(host) + strlen(q.share) + strlen(q.in_share) + 4;
-    char *dfs_path = malloc(len);
+    char *dfs_path = smb_dfs_path_join(host, q.share, q.in_share);
     if (!dfs_path) {
         ask_free(&q);
         return smb_err_set(err, SMB_ERR_NO_MEMORY, 0, "out of memory");
     }
-    snprintf(dfs_path, len, "\\%s\\%s%s%s", host, q.share, *q.in_share ? "\\" : "", q.in_share);
-    swap_sep(dfs_path, '/', '\\');
     smb_dfs_referral *r = NULL;
     smb_error le = {0};
     int rc = smb_dfs_get_referral(ep_smb_pool_session(q.srv), dfs_path, &r, &le);
@@ -451,12 +448,9 @@ static int root_hop(ep_smb *e, root_place *at, smb_error *refused, smb_error *er
 {
     uint16_t port = 0;
     const char *host = ep_smb_pool_host(at->srv, &port);
-    size_t len = strlen(host) + strlen(at->share) + strlen(at->rest) + 4;
-    char *dfs_path = malloc(len);
+    char *dfs_path = smb_dfs_path_join(host, at->share, at->rest);
     if (!dfs_path)
         return smb_err_set(err, SMB_ERR_NO_MEMORY, 0, "out of memory");
-    snprintf(dfs_path, len, "\\%s\\%s%s%s", host, at->share, *at->rest ? "\\" : "", at->rest);
-    swap_sep(dfs_path, '/', '\\');
     /* A root referral asks for the first two components only (MS-DFSC 3.1.4.1, 2.2.2). */
     char *root_path = strndup(dfs_path, strlen(host) + strlen(at->share) + 2);
     smb_dfs_referral *r = NULL;
