@@ -3,7 +3,8 @@
 # library's test programs (tests/integration/itest_*.c) against a private
 # Samba, then smbcopy itself through a few of the CLI tests. Fails on any
 # invalid read or write, use of uninitialised memory, bad free, or leak
-# (definite or indirect).
+# (definite or indirect). MEMCHECK_JOBS: test programs at once (default:
+# the number of processors).
 #
 #   scripts/memcheck.sh [BUILD_DIR]
 #
@@ -46,10 +47,31 @@ check() {
     fi
 }
 
+# run_prog PROG: PROG under valgrind; its verdict in $out/NAME.verdict.
+run_prog() {
+    local name
+    name=$(basename "$1")
+    if "${vg[@]}" --log-file="$out/logs/$name.%p" "$1" >"$out/$name.out" 2>&1 && check "$name"; then
+        echo clean >"$out/$name.verdict"
+    else
+        echo failed >"$out/$name.verdict"
+    fi
+}
+
 start=$SECONDS
+# The test programs as many at a time as there are processors (valgrind runs
+# each on one): they share the fixture as ctest's parallel runs do.
+jobs_max=${MEMCHECK_JOBS:-$(nproc)}
+for prog in "$build"/tests/integration/itest_*; do
+    while [ "$(jobs -rp | wc -l)" -ge "$jobs_max" ]; do
+        wait -n || true
+    done
+    run_prog "$prog" &
+done
+wait
 for prog in "$build"/tests/integration/itest_*; do
     name=$(basename "$prog")
-    if "${vg[@]}" --log-file="$out/logs/$name.%p" "$prog" >"$out/$name.out" 2>&1 && check "$name"; then
+    if [ "$(cat "$out/$name.verdict" 2>/dev/null)" = clean ]; then
         echo "memcheck: $name clean"
     else
         echo "memcheck: $name FAILED (output: $out/$name.out)" >&2

@@ -598,6 +598,63 @@ static void test_breaks_acknowledged(void **state)
     unlink(disk);
 }
 
+/* A handler that answers a break by closing the open itself (test_break_answered_by_close). */
+static bool close_instead(const smb_break_info *b, void *arg)
+{
+    seen_break *s = arg;
+    s->last = *b;
+    if (b->op)
+        smb_close(b->op, NULL, NULL);
+    __atomic_fetch_add(&s->n, 1, __ATOMIC_SEQ_CST);
+    return false; /* no acknowledgement: the close answered the break (MS-SMB2 3.3.4.6) */
+}
+
+/*
+ * A break handler that returns false and closes the open instead: nothing
+ * is acknowledged, yet the second open goes on at once, since the first
+ * open is gone; the server sees no acknowledgement for a closed open.
+ */
+static void test_break_answered_by_close(void **state)
+{
+    (void)state;
+    char rel[64], disk[PATH_MAX];
+    it_client a, b;
+    two_clients_one_file("break-close", "closed on break\n", rel, disk, &a, &b);
+    seen_break seen = {0};
+    smb_conn_set_break_handler(a.conn, close_instead, &seen);
+    smb_error err = {0};
+    smb_create_params p;
+    smb_create_params_init(&p);
+    p.desired_access = SMB_GENERIC_READ | SMB_GENERIC_WRITE;
+    p.oplock = SMB_OPLOCK_LEVEL_BATCH;
+    smb_open *held = smb_create(a.tree, rel, &p, NULL, NULL, &err);
+    if (!held)
+        fail_msg("open with a batch oplock: %s", err.message);
+    assert_int_equal(smb_open_oplock_level(held), SMB_OPLOCK_LEVEL_BATCH);
+    smb_create_params q;
+    smb_create_params_init(&q);
+    q.share_access = 0; /* exclusive: possible only once the first open is closed */
+    double t0 = now_ms();
+    smb_open *second = smb_create(b.tree, rel, &q, NULL, NULL, &err);
+    double ms = now_ms() - t0;
+    if (!second)
+        fail_msg("second, exclusive open after the handler closed the first: %s", err.message);
+    print_message("break answered by a close: the second open took %.1f ms\n", ms);
+    assert_true(ms < 10000.0); /* not the 35 s of an unanswered break */
+    assert_int_equal(seen.n, 1);
+    assert_ptr_equal(seen.last.op, held);
+    char buf[64] = {0};
+    size_t n = 0;
+    IT_OK(smb_pread(second, buf, sizeof buf - 1, 0, 1, &n, &err), err);
+    assert_string_equal(buf, "closed on break\n");
+    smb_close(second, NULL, NULL);
+    /* The connection whose open the handler closed goes on. */
+    IT_OK(smb_conn_echo(a.conn, &err), err);
+    it_close(&a);
+    it_close(&b);
+    unlink(disk);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -608,6 +665,7 @@ int main(void)
         cmocka_unit_test(test_tampered_or_clear_responses_on_encrypted_session),
         cmocka_unit_test(test_disconnect_closes_children),
         cmocka_unit_test(test_breaks_acknowledged),
+        cmocka_unit_test(test_break_answered_by_close),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
