@@ -37,6 +37,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -557,6 +558,32 @@ static inline int itest_smbclient(const itest_env *env, int port, const char *sh
                                   const char *cmd)
 {
     return itest_smbclient_args(env, port, share, cmd, NULL);
+}
+
+/* Receive exactly n bytes from socket fd into p (the tests' proxies): 0, or -1 when it ends or fails first. */
+static inline int itest_recv_all(int fd, uint8_t *p, size_t n)
+{
+    while (n) {
+        ssize_t r = recv(fd, p, n, 0);
+        if (r <= 0)
+            return -1;
+        p += r;
+        n -= (size_t)r;
+    }
+    return 0;
+}
+
+/* Send all n bytes of p on socket fd: 0, or -1 on a failure. */
+static inline int itest_send_all(int fd, const uint8_t *p, size_t n)
+{
+    while (n) {
+        ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
+        if (w <= 0)
+            return -1;
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
 }
 
 #endif /* SMBCOPY_ITEST_H */

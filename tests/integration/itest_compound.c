@@ -37,30 +37,6 @@ typedef struct leg {
     unsigned *count;
 } leg;
 
-static int read_all(int fd, uint8_t *p, size_t n)
-{
-    while (n) {
-        ssize_t r = recv(fd, p, n, 0);
-        if (r <= 0)
-            return -1;
-        p += r;
-        n -= (size_t)r;
-    }
-    return 0;
-}
-
-static int write_all(int fd, const uint8_t *p, size_t n)
-{
-    while (n) {
-        ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
-        if (w <= 0)
-            return -1;
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
 /* Forward whole NetBIOS-framed messages (MS-SMB2 2.1), counting them. */
 static void *leg_main(void *p)
 {
@@ -68,15 +44,15 @@ static void *leg_main(void *p)
     uint8_t *buf = malloc(1 << 24);
     for (;;) {
         uint8_t nb[4];
-        if (!buf || read_all(l->from, nb, 4))
+        if (!buf || itest_recv_all(l->from, nb, 4))
             break;
         size_t len = ((size_t)nb[1] << 16) | ((size_t)nb[2] << 8) | nb[3];
-        if (read_all(l->from, buf, len))
+        if (itest_recv_all(l->from, buf, len))
             break;
         pthread_mutex_lock(&l->px->lock);
         (*l->count)++;
         pthread_mutex_unlock(&l->px->lock);
-        if (write_all(l->to, nb, 4) || write_all(l->to, buf, len))
+        if (itest_send_all(l->to, nb, 4) || itest_send_all(l->to, buf, len))
             break;
     }
     shutdown(l->to, SHUT_RDWR);

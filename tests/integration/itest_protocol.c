@@ -155,30 +155,6 @@ typedef struct proxy {
     pthread_t thread;
 } proxy;
 
-static int read_n(int fd, uint8_t *p, size_t n)
-{
-    while (n) {
-        ssize_t r = recv(fd, p, n, 0);
-        if (r <= 0)
-            return -1;
-        p += r;
-        n -= (size_t)r;
-    }
-    return 0;
-}
-
-static int write_n(int fd, const uint8_t *p, size_t n)
-{
-    while (n) {
-        ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
-        if (w <= 0)
-            return -1;
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
 typedef struct pipe_arg {
     proxy *px;
     int from, to;
@@ -192,10 +168,10 @@ static void *pipe_main(void *p)
     uint8_t *buf = malloc(1 << 24);
     for (;;) {
         uint8_t nb[4];
-        if (read_n(a->from, nb, 4))
+        if (itest_recv_all(a->from, nb, 4))
             break;
         size_t len = ((size_t)nb[1] << 16) | ((size_t)nb[2] << 8) | nb[3];
-        if (read_n(a->from, buf, len))
+        if (itest_recv_all(a->from, buf, len))
             break;
         if (a->server_side && len > 120) {
             pthread_mutex_lock(&a->px->lock);
@@ -227,12 +203,12 @@ static void *pipe_main(void *p)
                 smb_put64(rsp + 24, mid);
                 smb_put16(rsp + 64, 4);
                 uint8_t rnb[4] = {0, 0, 0, sizeof rsp};
-                if (write_n(a->from, rnb, 4) || write_n(a->from, rsp, sizeof rsp))
+                if (itest_send_all(a->from, rnb, 4) || itest_send_all(a->from, rsp, sizeof rsp))
                     break;
                 continue;
             }
         }
-        if (write_n(a->to, nb, 4) || write_n(a->to, buf, len))
+        if (itest_send_all(a->to, nb, 4) || itest_send_all(a->to, buf, len))
             break;
     }
     shutdown(a->to, SHUT_RDWR);
