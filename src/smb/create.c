@@ -156,6 +156,7 @@ smb_open *smb_create_ex(smb_tree *t, const char *path, const smb_create_params *
     char what[512];
     snprintf(what, sizeof what, "open '%s'", path ? path : "");
     smb_create_reply local;
+    memset(&local, 0, sizeof local);
     smb_create_reply *rep = reply ? reply : &local;
     smb2_create_rsp rsp;
     smb_req *r;

@@ -50,6 +50,7 @@ int smb_open_reconnect(smb_open *op, smb_tree *t, smb_create_reply *reply, smb_e
     /* The lease context is in extra already: p's lease_state only sets RequestedOplockLevel. */
     const char *what = "reconnect a durable open";
     smb_create_reply local;
+    memset(&local, 0, sizeof local);
     smb2_create_rsp rsp;
     smb_req *r;
     int rc = smb_create_send(t, d->name, d->name_len, &p, extra, n, &rsp, reply ? reply : &local, what, &r, err);
