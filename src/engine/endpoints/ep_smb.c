@@ -16,6 +16,7 @@
 
 #include "engine/endpoints/zeros.h"
 #include "engine/endpoints/ep_smb.h"
+#include <smbcopy/client.h>
 #include <smbcopy/ntstatus.h>
 
 #include "common/error.h"
@@ -995,8 +996,9 @@ static int dfs_root(ep_smb *e, smb_error *err)
 {
     if (!ep_smb_dfs_share(e) || !*e->root)
         return 0;
-    /* A link inside a link's target (a nested namespace) is met on the next look: at most a few deep. */
-    for (int depth = 0; depth < 8; depth++) {
+    /* A link inside a link's target (a nested namespace) is met on the next
+     * look: as deep as the library client follows referrals. */
+    for (int depth = 0; depth < SMB_CLIENT_MAX_REFERRALS; depth++) {
         smb_tree *tree = NULL;
         char *path = NULL;
         smb_file_info info;

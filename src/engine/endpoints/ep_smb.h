@@ -191,7 +191,8 @@ int ep_smb_dfs_follow(ep_smb *e, const char *path, bool *is_link, smb_error *err
  * proxy"). Ask e's server for the root referral of \\host\share\root
  * (MS-DFSC 3.1.4.1) and move e to the first target that connects: its
  * server, share and the path inside it (e->srv, tree, share, root); a
- * target that refers on again is followed, at most 4 times. Returns 0;
+ * target that refers on again is followed, at most
+ * SMB_CLIENT_MAX_REFERRALS (8) times. Returns 0;
  * refused's error when the server has no referral either; SMB_ERR_NOT_FOUND
  * naming each target and why when none could be reached.
  */

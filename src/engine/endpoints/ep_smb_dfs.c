@@ -15,6 +15,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include <smbcopy/client.h>
 #include <smbcopy/dfs.h>
 #include <smbcopy/ntstatus.h>
 #include <smbcopy/shares.h>
@@ -227,23 +228,34 @@ done:
 }
 
 /* Connect target i of r for link l, r having come from server `from`; 0, or the reason in *why. */
+/*
+ * A tree on share of server, a referral's target reached from the server
+ * from (the same server by its name keeps its port, a test server's;
+ * another gets SMB's own), with e's credentials; *why names the share on
+ * failure.
+ */
+static int connect_target(ep_smb *e, struct ep_smb_srv *from, const char *server, const char *share,
+                          struct ep_smb_srv **srv, smb_tree **tree, smb_error *why)
+{
+    uint16_t port = 0;
+    const char *host = ep_smb_pool_host(from, &port);
+    if (strcasecmp(host, server) != 0)
+        port = SMB_PORT;
+    int rc = ep_smb_pool_tree_like(e->pool, e->srv, server, port, share, srv, tree, why);
+    if (rc != 0) {
+        smb_error le = *why;
+        smb_err_set(why, le.code, le.ntstatus, "//%s/%s: %s", server, share, le.message);
+    }
+    return rc;
+}
+
 static int reach_target(ep_smb *e, struct ep_smb_srv *from, const smb_dfs_referral *r, size_t i, dfs_link *l,
                         smb_error *why)
 {
     char *server = NULL, *share = NULL, *rest = NULL;
     int rc = smb_dfs_rewrite(r, i, r->prefix, &server, &share, &rest, why);
-    if (rc == 0) {
-        uint16_t port = 0;
-        const char *host = ep_smb_pool_host(from, &port);
-        /* The same server by its name: its port (a test server's); another: SMB's own. */
-        if (strcasecmp(host, server) != 0)
-            port = SMB_PORT;
-        rc = ep_smb_pool_tree_like(e->pool, e->srv, server, port, share, &l->srv, &l->tree, why);
-        if (rc != 0) {
-            smb_error le = *why;
-            smb_err_set(why, le.code, le.ntstatus, "//%s/%s: %s", server, share, le.message);
-        }
-    }
+    if (rc == 0)
+        rc = connect_target(e, from, server, share, &l->srv, &l->tree, why);
     if (rc == 0) {
         swap_sep(rest, '\\', '/');
         l->share = share;
@@ -396,8 +408,9 @@ int ep_smb_dfs_follow(ep_smb *e, const char *path, bool *is_link, smb_error *err
     return rc;
 }
 
-/* The most root referrals followed one after another: a target that is itself referred on (MS-DFSC 3.1.4.1). */
-#define ROOT_HOPS_MAX 4
+/* The most root referrals followed one after another (a target that is itself
+ * referred on, MS-DFSC 3.1.4.1): the library client's bound. */
+#define ROOT_HOPS_MAX SMB_CLIENT_MAX_REFERRALS
 
 /* Where a root referral sends a share: a server, a share on it and the path inside. */
 typedef struct root_place {
@@ -425,15 +438,7 @@ static int reach_root_target(ep_smb *e, struct ep_smb_srv *from, const smb_dfs_r
     int rc = smb_dfs_rewrite(r, i, dfs_path, &server, &at->share, &at->rest, why);
     if (rc == 0) {
         swap_sep(at->rest, '\\', '/');
-        uint16_t port = 0;
-        const char *host = ep_smb_pool_host(from, &port);
-        if (strcasecmp(host, server) != 0)
-            port = SMB_PORT;
-        rc = ep_smb_pool_tree_like(e->pool, e->srv, server, port, at->share, &at->srv, &at->tree, why);
-        if (rc != 0) {
-            smb_error le = *why;
-            smb_err_set(why, le.code, le.ntstatus, "//%s/%s: %s", server, at->share, le.message);
-        }
+        rc = connect_target(e, from, server, at->share, &at->srv, &at->tree, why);
     }
     free(server);
     return rc;
