@@ -560,6 +560,32 @@ static inline int itest_smbclient(const itest_env *env, int port, const char *sh
     return itest_smbclient_args(env, port, share, cmd, NULL);
 }
 
+/*
+ * For the programs a fixture script runs inside its own network namespace
+ * (itest_krb, itest_multichannel, itest_dfs_client): read the environment
+ * file named by the variable var into env. 0, or -1 after saying on stderr
+ * that prog runs through script.
+ */
+static inline int itest_env_from_var(itest_env *env, const char *var, const char *prog, const char *script)
+{
+    const char *path = getenv(var);
+    char why[300];
+    if (!path || itest_env_read(env, path, why, sizeof why) != 0) {
+        fprintf(stderr, "%s: run it through %s (%s): %s\n", prog, script, var, path ? why : "not set");
+        return -1;
+    }
+    return 0;
+}
+
+/* key's value in env, a fixture's (what names it in the failure); fails the test when missing. */
+static inline const char *itest_env_need(const itest_env *env, const char *what, const char *key)
+{
+    const char *s = itest_env_value(env, key);
+    if (!s)
+        fail_msg("the %s fixture's environment has no %s", what, key);
+    return s;
+}
+
 /* Receive exactly n bytes from socket fd into p (the tests' proxies): 0, or -1 when it ends or fails first. */
 static inline int itest_recv_all(int fd, uint8_t *p, size_t n)
 {

@@ -17,25 +17,12 @@
 
 static itest_env fid_env;
 
-static const char *v(const char *key)
-{
-    const char *s = itest_env_value(&fid_env, key);
-    if (!s)
-        fail_msg("the fidelity fixture's environment has no %s", key);
-    return s;
-}
+static const char *v(const char *key) { return itest_env_need(&fid_env, "fidelity", key); }
 
 static int load(void **state)
 {
     (void)state;
-    const char *path = getenv("SMBCOPY_FID_ENV");
-    char why[300];
-    if (!path || itest_env_read(&fid_env, path, why, sizeof why) != 0) {
-        fprintf(stderr, "itest_dfs_client: run it through tests/integration/cli_dfs.sh (SMBCOPY_FID_ENV): %s\n",
-                path ? why : "not set");
-        return -1;
-    }
-    return 0;
+    return itest_env_from_var(&fid_env, "SMBCOPY_FID_ENV", "itest_dfs_client", "tests/integration/cli_dfs.sh");
 }
 
 static smb_client *client(unsigned flags)

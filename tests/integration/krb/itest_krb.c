@@ -11,25 +11,12 @@
 
 static itest_env krb_env;
 
-static const char *v(const char *key)
-{
-    const char *s = itest_env_value(&krb_env, key);
-    if (!s)
-        fail_msg("the Kerberos fixture's environment has no %s", key);
-    return s;
-}
+static const char *v(const char *key) { return itest_env_need(&krb_env, "Kerberos", key); }
 
 static int load(void **state)
 {
     (void)state;
-    const char *path = getenv("SMBCOPY_KRB_ENV");
-    char why[300];
-    if (!path || itest_env_read(&krb_env, path, why, sizeof why) != 0) {
-        fprintf(stderr, "itest_krb: run it through tests/integration/kerberos.sh (SMBCOPY_KRB_ENV): %s\n",
-                path ? why : "not set");
-        return -1;
-    }
-    return 0;
+    return itest_env_from_var(&krb_env, "SMBCOPY_KRB_ENV", "itest_krb", "tests/integration/kerberos.sh");
 }
 
 typedef struct logon {

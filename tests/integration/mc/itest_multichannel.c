@@ -31,13 +31,7 @@
 
 static itest_env mc_env;
 
-static const char *v(const char *key)
-{
-    const char *s = itest_env_value(&mc_env, key);
-    if (!s)
-        fail_msg("the multichannel fixture's environment has no %s", key);
-    return s;
-}
+static const char *v(const char *key) { return itest_env_need(&mc_env, "multichannel", key); }
 
 /*
  * The size moved each way (BIG): 1 GiB, or SMBCOPY_TEST_MIB MiB (a multiple
@@ -53,14 +47,7 @@ static int load(void **state)
     long mib = mib_s ? strtol(mib_s, NULL, 10) : 1024;
     if (mib >= 256 && mib % 64 == 0)
         big_bytes = (size_t)mib << 20;
-    const char *path = getenv("SMBCOPY_MC_ENV");
-    char why[300];
-    if (!path || itest_env_read(&mc_env, path, why, sizeof why) != 0) {
-        fprintf(stderr, "itest_multichannel: run it through tests/integration/multichannel.sh (SMBCOPY_MC_ENV): %s\n",
-                path ? why : "not set");
-        return -1;
-    }
-    return 0;
+    return itest_env_from_var(&mc_env, "SMBCOPY_MC_ENV", "itest_multichannel", "tests/integration/multichannel.sh");
 }
 
 typedef struct client {
