@@ -40,11 +40,7 @@ smb_req *smb_req_new(smb_conn *c, uint16_t command, uint64_t session_id, uint32_
     r->session_id = session_id;
     r->sec = sec;
     /* Monotonic: smb_req_wait_for's deadline does not move with the clock. */
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&r->cond, &ca);
-    pthread_condattr_destroy(&ca);
+    pthread_cond_init(&r->cond, &c->mono_attr);
     smb_wr_init_grow(&r->msg, 256);
     smb2_hdr h = {.command = command, .session_id = session_id, .tree_id = tree_id};
     smb2_hdr_encode(&r->msg, &h);

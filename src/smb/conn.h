@@ -135,6 +135,7 @@ struct smb_conn {
     pthread_mutex_t send_lock;  /* serialises socket writes */
     pthread_cond_t credit_cond;
     pthread_cond_t wd_cond;
+    pthread_condattr_t mono_attr; /* CLOCK_MONOTONIC, for every condition of the connection and its requests (read-only) */
     uint64_t next_mid;
     uint32_t credits;           /* available */
     uint32_t outstanding;       /* charge of requests in flight; written under lock with

@@ -40,6 +40,7 @@ static void conn_free(smb_conn *c)
     pthread_rwlock_destroy(&c->tree_life);
     pthread_cond_destroy(&c->credit_cond);
     pthread_cond_destroy(&c->wd_cond);
+    pthread_condattr_destroy(&c->mono_attr);
     free(c->table);
     free(c->neg.spnego_hint);
     free(c->host);
@@ -83,12 +84,10 @@ smb_conn *smb_conn_connect(const char *host, uint16_t port, const smb_conn_opts 
     pthread_mutex_init(&c->break_lock, NULL);
     pthread_cond_init(&c->break_cond, NULL);
     pthread_rwlock_init(&c->tree_life, NULL);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&c->credit_cond, &ca);
-    pthread_cond_init(&c->wd_cond, &ca);
-    pthread_condattr_destroy(&ca);
+    pthread_condattr_init(&c->mono_attr);
+    pthread_condattr_setclock(&c->mono_attr, CLOCK_MONOTONIC);
+    pthread_cond_init(&c->credit_cond, &c->mono_attr);
+    pthread_cond_init(&c->wd_cond, &c->mono_attr);
     c->credits = 1;
     c->max_frame = 1u << 20;
     static const uint8_t zero_guid[16];
