@@ -493,6 +493,21 @@ static double now_ms(void)
     return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
+/* rel opened for reading and writing with a batch oplock, which the server grants (checked). */
+static smb_open *open_batch(smb_tree *t, const char *rel)
+{
+    smb_create_params p;
+    smb_create_params_init(&p);
+    p.desired_access = SMB_GENERIC_READ | SMB_GENERIC_WRITE;
+    p.oplock = SMB_OPLOCK_LEVEL_BATCH;
+    smb_error err = {0};
+    smb_open *op = smb_create(t, rel, &p, NULL, NULL, &err);
+    if (!op)
+        fail_msg("open with a batch oplock: %s", err.message);
+    assert_int_equal(smb_open_oplock_level(op), SMB_OPLOCK_LEVEL_BATCH);
+    return op;
+}
+
 /*
  * A second open of a file another connection holds with a batch oplock, or
  * with an RWH lease: the server breaks the first (MS-SMB2 3.3.4.6, 3.3.4.7)
@@ -512,13 +527,7 @@ static void test_breaks_acknowledged(void **state)
 
     /* A batch oplock. */
     smb_create_params p;
-    smb_create_params_init(&p);
-    p.desired_access = SMB_GENERIC_READ | 0x40000000u; /* GENERIC_WRITE */
-    p.oplock = SMB_OPLOCK_LEVEL_BATCH;
-    smb_open *held = smb_create(a.tree, rel, &p, NULL, NULL, &err);
-    if (!held)
-        fail_msg("open with a batch oplock: %s", err.message);
-    assert_int_equal(smb_open_oplock_level(held), SMB_OPLOCK_LEVEL_BATCH);
+    smb_open *held = open_batch(a.tree, rel);
     smb_create_params q;
     smb_create_params_init(&q);
     double t0 = now_ms();
@@ -599,14 +608,7 @@ static void test_break_answered_by_close(void **state)
     seen_break seen = {0};
     smb_conn_set_break_handler(a.conn, close_instead, &seen);
     smb_error err = {0};
-    smb_create_params p;
-    smb_create_params_init(&p);
-    p.desired_access = SMB_GENERIC_READ | SMB_GENERIC_WRITE;
-    p.oplock = SMB_OPLOCK_LEVEL_BATCH;
-    smb_open *held = smb_create(a.tree, rel, &p, NULL, NULL, &err);
-    if (!held)
-        fail_msg("open with a batch oplock: %s", err.message);
-    assert_int_equal(smb_open_oplock_level(held), SMB_OPLOCK_LEVEL_BATCH);
+    smb_open *held = open_batch(a.tree, rel);
     smb_create_params q;
     smb_create_params_init(&q);
     q.share_access = 0; /* exclusive: possible only once the first open is closed */
