@@ -26,6 +26,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <smbcopy/shard.h>
 #include <smbcopy/shares.h>
 #include <smbcopy/smb.h>
 
@@ -112,6 +113,8 @@ typedef enum sc_event_type {
                               (message says which and why: the destination cannot hold them, too large, ...) */
     SC_EV_META_UPDATED,  /**< a file whose data was up to date got its security descriptor set again (--acls) */
     SC_EV_LINK_COPIED,   /**< a symbolic link was made at the destination (--links copy; message: its target) */
+    SC_EV_RANGE_DONE,    /**< a shard wrote its ranges of a file split between shards (bytes: their length;
+                              message: "bytes A-B of N") */
 } sc_event_type;
 
 /** One event; pointers are valid only during the callback. */
@@ -239,6 +242,10 @@ typedef struct sc_job_opts {
                                      archives), at most SC_STREAMS_MAX_BYTES per file */
     sc_links links;             /**< symbolic links (default SC_LINKS_SKIP); archives and extraction take
                                      only the default */
+    const sc_plan *plan;        /**< a sharded job's plan (shard.h), NULL: the whole job (borrowed until sc_job_free) */
+    int shard;                  /**< with plan: the shard this job copies (0..shards-1), or SC_SHARD_FINISH (the
+                                     finishing run: split files completed, straddling directories' times set,
+                                     --mirror deletions; nothing else copied); SC_SHARD_NONE without a plan */
 } sc_job_opts;
 
 /** Default connections per server (see bench/README.md for the measurement behind it). */
@@ -323,6 +330,8 @@ typedef struct sc_summary {
     sc_meta_note *meta_notes;  /**< metadata not kept or set again, in no particular order */
     size_t nmeta_notes;
     bool meta_notes_cut;       /**< more notes than SC_META_NOTES_MAX: the rest were only counted */
+    uint64_t ranges_copied;    /**< a shard: ranges of files split between shards that it wrote (their bytes
+                                  are in bytes_copied; the finishing run counts each such file in files_copied) */
 } sc_summary;
 
 /** A running job. */

@@ -1324,6 +1324,8 @@ static bool copy_planned(sc_job *job, task *t, const char *shown)
             return false;
         }
     }
+    if (job->plan_note)
+        job->plan_note(job->plan_note_arg, shown, &t->st, act != PLAN_SKIP);
     if (act == PLAN_SKIP) {
         drop_partial(job, t, shown);
         pthread_mutex_lock(&job->lock);
@@ -1350,6 +1352,10 @@ static bool transient(int code) { return code == SMB_ERR_SHARING; }
 void job_copy_file(sc_job *job, task *t)
 {
     const char *shown = t->dst_rel ? t->dst_rel : t->rel;
+    if (t->split && !job_stopping(job)) {
+        shard_copy_split(job, t);
+        return;
+    }
     if (job_stopping(job) || (t->attempt == 0 && !copy_planned(job, t, shown))) {
         file_task_finish(job, t->dir, &(file_outcome){.result = FILE_DROPPED});
         return;

@@ -28,6 +28,7 @@ void sc_job_opts_init(sc_job_opts *o)
     o->retries = 3;
     o->retry_for_s = SC_DEFAULT_RETRY_FOR_S;
     o->compress_level = -1;
+    o->shard = SC_SHARD_NONE;
     smb_conn_opts_init(&o->conn);
 }
 
@@ -104,6 +105,16 @@ sc_job *sc_job_new(const sc_job_opts *opts, smb_error *err)
                                                       : "archives take symbolic links only as the default does (skip)");
         return NULL;
     }
+    if (opts->plan && (opts->archive || opts->extract)) {
+        smb_err_set(err, SMB_ERR_INVALID_ARG, 0, "archives are not split into shards");
+        return NULL;
+    }
+    if (opts->plan && opts->shard != SC_SHARD_FINISH &&
+        (opts->shard < 0 || (unsigned)opts->shard >= sc_plan_shards(opts->plan))) {
+        smb_err_set(err, SMB_ERR_INVALID_ARG, 0, "shard %d is not one of the plan's %u shards (0-%u)", opts->shard,
+                    sc_plan_shards(opts->plan), sc_plan_shards(opts->plan) - 1);
+        return NULL;
+    }
     sc_job *job = calloc(1, sizeof *job);
     if (!job) {
         smb_err_set(err, SMB_ERR_NO_MEMORY, 0, "out of memory");
@@ -175,7 +186,8 @@ static void release_root(sc_job *job, dir_node *root) { job_dir_release(job, roo
 /* Queue the root of the merged walk: the directory sources srcs[0..n) and the job's root files go into the destination. */
 static int queue_root(sc_job *job, job_pair *const *srcs, size_t n, const ep_stat *src_st, bool fresh, smb_error *err)
 {
-    job_count(job, &job->sum.dirs_total, 1);
+    if (!job->opts.plan || job->opts.shard == 0) /* the shards' totals add up to the tree's */
+        job_count(job, &job->sum.dirs_total, 1);
     dir_node *root = job_dir_node_new(NULL, srcs, n, "", n ? src_st : NULL);
     if (root)
         root->fresh = fresh && !job->opts.dry_run; /* just made: nothing to list */

@@ -86,6 +86,7 @@ typedef struct task {
     struct file_copy *fc; /* TASK_RANGE */
     bool reopen;          /* TASK_RANGE: not the file's first runner; opens the file again on its own lane */
     unsigned attempt;     /* TASK_FILE: copies tried already and found changed at the source (copy.c) */
+    const struct shard_file *split; /* TASK_FILE: a file split between shards (shard_copy.c) */
 } task;
 
 typedef struct task_list {
@@ -126,6 +127,10 @@ struct sc_job {
     bufpool bufs;         /* copy buffers, reused */
     checkpoint *cp;       /* the checkpoint journal, or NULL */
     uint64_t carried_files, carried_bytes; /* copied by earlier passes (before a reconnection) */
+
+    /* Planning (sc_plan_make): each file the dry run decides on, from the worker threads. */
+    void (*plan_note)(void *arg, const char *rel, const ep_stat *st, bool to_copy);
+    void *plan_note_arg;
 
     pthread_mutex_t ev_lock; /* serialises the event callback */
     sc_summary sum;
@@ -206,6 +211,10 @@ bool job_subtree_failed(sc_job *job, const char *rel);
  * endpoints; sc_job_run is the public way.
  */
 int job_run_endpoints(sc_job *job, ep *src, ep *dst, sc_summary *sum, smb_error *err);
+
+/* shard_copy.c */
+/** Write this shard's ranges of the split file of task t, or (finishing run) move it into place; releases t->dir. */
+void shard_copy_split(sc_job *job, task *t);
 
 /* path helpers (plan.c) */
 /** rel + "/" + name (or name when rel is ""). malloc'd. */

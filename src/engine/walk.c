@@ -29,6 +29,7 @@
 #include "engine/plan.h"
 #include "engine/names/link_target.h"
 #include "engine/names/temp_names.h"
+#include "engine/shard/shard_plan.h"
 
 /* ------------------------------------------------------------ destination listing */
 
@@ -402,6 +403,7 @@ typedef struct walk_ctx {
     job_pair *cur_pair;
     uint64_t max_entries;
     bool too_many, oom;
+    const shard_split *split; /* a sharded job: the directory straddles shards (its entries are decided by owner) */
 } walk_ctx;
 
 static const char *dir_shown(const task *t) { return t->rel[0] ? t->rel : "."; }
@@ -583,7 +585,8 @@ static void queue_dir(walk_ctx *w, job_pair *const *srcs, size_t n, const char *
     job_push(job, t, false);
 }
 
-static void queue_file(walk_ctx *w, job_pair *pair, const char *rel, const ep_stat *st, const dst_entry *de)
+static void queue_file(walk_ctx *w, job_pair *pair, const char *rel, const ep_stat *st, const dst_entry *de,
+                       const shard_file *split)
 {
     sc_job *job = w->job;
     task *t = calloc(1, sizeof *t);
@@ -594,6 +597,7 @@ static void queue_file(walk_ctx *w, job_pair *pair, const char *rel, const ep_st
     }
     t->kind = TASK_FILE;
     t->pair = pair;
+    t->split = split;
     t->dir = w->dir_task->dir;
     if (t->dir->stage_root && !(t->stage_rel = job_join(t->dir->dst, strrchr(rel, '/') ? strrchr(rel, '/') + 1 : rel))) {
         task_free(t);
@@ -850,6 +854,60 @@ out:
     free(resolved);
 }
 
+/*
+ * A sharded job (shard_plan.h): what this shard does with entry e (at rel;
+ * de: what the destination has) of a directory. True when that is all
+ * (the entry is another shard's, or handled here); false: the shard owns
+ * it whole and it is decided as in any job. The finishing run only walks
+ * directories (straddling ones, and with --mirror all) and completes split
+ * files.
+ */
+static bool shard_decide(walk_ctx *w, const src_entry *g, size_t n, const char *rel, const dst_entry *de)
+{
+    sc_job *job = w->job;
+    const src_entry *e = &g[0];
+    bool is_dir = e->st.type == EP_DIR, finishing = job->opts.shard == SC_SHARD_FINISH;
+    bool counted = false;
+    const shard_file *sf = NULL;
+    shard_role role = w->split ? shard_role_of(job->opts.plan, job->opts.shard, w->split, e->name, rel, is_dir,
+                                               &counted, &sf)
+                               : SHARD_MINE;
+    if (!finishing && role == SHARD_MINE)
+        return false;
+    bool dst_dir = de && de->st.type == EP_DIR;
+    if (role == SHARD_RANGES) {
+        if (counted && !finishing)
+            count_file(job, &e->st);
+        if (de && dst_dir)
+            job_fail(job, rel, false, "the destination holds a directory where the source has a file");
+        else if (finishing || shard_file_has(sf, job->opts.shard))
+            queue_file(w, e->pair, rel, &e->st, de, sf);
+        return true;
+    }
+    bool walk = is_dir && (role == SHARD_SPLIT || (finishing && job->opts.mirror));
+    if (!walk || e->st.type == EP_SYMLINK)
+        return true; /* another shard's, or the finishing run has nothing to do with it */
+    if (counted && !finishing)
+        job_count(job, &job->sum.dirs_total, 1);
+    if (de && !dst_dir) {
+        if (!finishing)
+            job_fail(job, rel, true, "the destination holds a file where the source has a directory");
+        return true;
+    }
+    if (!de && (finishing || make_dir(job, e->pair, rel, rel) != 0))
+        return true; /* a shard makes a straddling directory in place (another shard may have made it) */
+    job_pair **srcs = malloc(n * sizeof(job_pair *));
+    if (!srcs) {
+        w->oom = true;
+        return true;
+    }
+    for (size_t i = 0; i < n; i++)
+        srcs[i] = g[i].pair;
+    queue_dir(w, srcs, n, rel, &e->st, NULL, false, false);
+    free(srcs);
+    return true;
+}
+
 /* Decide for the destination name of group g[0..n) (one key). */
 static void decide(walk_ctx *w, src_entry *g, size_t n)
 {
@@ -873,6 +931,10 @@ static void decide(walk_ctx *w, src_entry *g, size_t n)
         if (!is_dir)
             count_file(job, &e->st);
         job_fail(job, rel, is_dir, "%s", refused);
+        free(rel);
+        return;
+    }
+    if (job->opts.plan && (w->split || job->opts.shard == SC_SHARD_FINISH) && shard_decide(w, g, n, rel, de)) {
         free(rel);
         return;
     }
@@ -943,7 +1005,7 @@ static void decide(walk_ctx *w, src_entry *g, size_t n)
             de = NULL;
         }
         if (ok)
-            queue_file(w, e->pair, rel, &e->st, de);
+            queue_file(w, e->pair, rel, &e->st, de, NULL);
     }
     free(at);
     free(rel);
@@ -1051,6 +1113,7 @@ void job_walk_dir(sc_job *job, task *t)
     w.dst.fold = job->dst_folds_case;
     name_table_init(&w.dst.keys, sizeof(dst_entry));
     w.max_entries = job->opts.max_dir_entries ? job->opts.max_dir_entries : SC_DEFAULT_MAX_DIR_ENTRIES;
+    w.split = job->opts.plan ? shard_find_split(job->opts.plan, t->rel) : NULL;
     dir_node *node = t->dir;
     ep *dst = node->pair->dst;
     smb_error err = {0};
