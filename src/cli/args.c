@@ -54,6 +54,12 @@ enum {
     OPT_NO_STREAMS,
     OPT_LINKS,
     OPT_LIST,
+    OPT_PLAN_OUT,
+    OPT_SHARDS,
+    OPT_PLAN,
+    OPT_SHARD,
+    OPT_FINISH,
+    OPT_SUMMARY_DIR,
 };
 
 static const struct option long_options[] = {
@@ -96,6 +102,12 @@ static const struct option long_options[] = {
     {"no-streams", no_argument, NULL, OPT_NO_STREAMS},
     {"list", no_argument, NULL, OPT_LIST},
     {"links", required_argument, NULL, OPT_LINKS},
+    {"plan-out", required_argument, NULL, OPT_PLAN_OUT},
+    {"shards", required_argument, NULL, OPT_SHARDS},
+    {"plan", required_argument, NULL, OPT_PLAN},
+    {"shard", required_argument, NULL, OPT_SHARD},
+    {"finish", no_argument, NULL, OPT_FINISH},
+    {"summary-dir", required_argument, NULL, OPT_SUMMARY_DIR},
     {"authentication-file", required_argument, NULL, 'A'},
     {"user", required_argument, NULL, 'U'},
     {"timeout", required_argument, NULL, OPT_TIMEOUT},
@@ -510,9 +522,61 @@ static int apply_option(int c, const char *arg, const char *as_written, cli_opti
     case OPT_LIST:
         o->list = true;
         return 0;
+    case OPT_PLAN_OUT:
+        o->plan_out = arg;
+        return 0;
+    case OPT_SHARDS:
+        if (!parse_uint(arg, 1, CLI_MAX_SHARDS, &o->shards))
+            return errbuf_fail(errbuf, errlen, "--shards takes a number of shards, 1-%u (got '%s')", CLI_MAX_SHARDS, arg);
+        return 0;
+    case OPT_PLAN:
+        o->plan = arg;
+        return 0;
+    case OPT_SHARD: {
+        unsigned k;
+        if (!parse_uint(arg, 0, CLI_MAX_SHARDS - 1, &k))
+            return errbuf_fail(errbuf, errlen, "--shard takes a shard number, 0-%u (got '%s')", CLI_MAX_SHARDS - 1, arg);
+        o->shard = (int)k;
+        return 0;
+    }
+    case OPT_FINISH:
+        o->finish_plan = true;
+        return 0;
+    case OPT_SUMMARY_DIR:
+        o->summary_dir = arg;
+        return 0;
     default:
         return errbuf_fail(errbuf, errlen, "unknown option '%s'", as_written);
     }
+}
+
+/* --plan-out, --shards, --plan, --shard, --finish, --summary-dir: what goes with what. */
+static int check_plan_options(const cli_options *o, int npos, char *errbuf, size_t errlen)
+{
+    if (o->plan_out && o->plan)
+        return errbuf_fail(errbuf, errlen, "--plan-out makes a plan, --plan runs one: not both");
+    if (o->plan_out && !o->shards)
+        return errbuf_fail(errbuf, errlen, "--plan-out needs --shards N");
+    if (o->shards && !o->plan_out)
+        return errbuf_fail(errbuf, errlen, "--shards goes with --plan-out");
+    if ((o->shard >= 0 || o->finish_plan) && !o->plan)
+        return errbuf_fail(errbuf, errlen, "%s needs --plan PLAN", o->finish_plan ? "--finish" : "--shard");
+    if (o->summary_dir && !o->plan && !o->plan_out)
+        return errbuf_fail(errbuf, errlen, "--summary-dir goes with --plan-out or --plan");
+    if (o->shard >= 0 && o->finish_plan)
+        return errbuf_fail(errbuf, errlen, "--finish runs after every shard: not with --shard");
+    if ((o->plan || o->plan_out) && (o->list || o->archive || o->extract || o->snapshot))
+        return errbuf_fail(errbuf, errlen, "%s cannot be used with --list or archives",
+                           o->plan ? "--plan" : "--plan-out");
+    if (o->plan_out && (o->dry_run || o->checkpoint_path || o->no_resume))
+        return errbuf_fail(errbuf, errlen, "--plan-out only plans: not with --dry-run, --checkpoint or --no-resume");
+    if (o->plan && npos != 0 && !o->plan_args)
+        return errbuf_fail(errbuf, errlen, "--plan takes no SRC or DEST: they are in the plan");
+    if (o->plan && !o->plan_args &&
+        (o->mirror || o->nfilters || o->delete_excluded || o->checksum || o->links || o->acls || o->no_streams))
+        return errbuf_fail(errbuf, errlen, "--plan: what the job copies (--mirror, filters, --checksum, --acls, "
+                                           "--links, --no-streams) comes from the plan; make a new plan to change it");
+    return 0;
 }
 
 /* Checks across options and the positional arguments. */
@@ -529,6 +593,11 @@ static int finish(int argc, char **argv, int first, cli_options *o, char *errbuf
         return errbuf_fail(errbuf, errlen, "--min-protocol %s is above --max-protocol %s",
                            smb_dialect_name(o->min_dialect), smb_dialect_name(o->max_dialect));
     int npos = argc - first;
+    int rc = check_plan_options(o, npos, errbuf, errlen);
+    if (rc)
+        return rc;
+    if (o->plan && npos == 0)
+        return 0; /* the plan holds SRC and DEST */
     if (o->list) {
         if (npos != 1)
             return errbuf_fail(errbuf, errlen, "--list takes one location: //HOST for its shares, or a directory");
@@ -554,14 +623,28 @@ static int finish(int argc, char **argv, int first, cli_options *o, char *errbuf
     return 0;
 }
 
+static int parse(int argc, char **argv, cli_options *out, bool planned, char *errbuf, size_t errlen);
+
 int cli_parse_args(int argc, char **argv, cli_options *out, char *errbuf, size_t errlen)
 {
+    return parse(argc, argv, out, false, errbuf, errlen);
+}
+
+int cli_parse_planned_args(int argc, char **argv, cli_options *out, char *errbuf, size_t errlen)
+{
+    return parse(argc, argv, out, true, errbuf, errlen);
+}
+
+static int parse(int argc, char **argv, cli_options *out, bool planned, char *errbuf, size_t errlen)
+{
     memset(out, 0, sizeof *out);
+    out->plan_args = planned;
     out->threads = CLI_DEFAULT_THREADS;
     out->connections = SC_DEFAULT_CONNECTIONS;
     out->progress = CLI_PROGRESS_AUTO;
     out->retry_for_s = SC_DEFAULT_RETRY_FOR_S;
     out->compress_level = -1;
+    out->shard = -1;
     if (errbuf && errlen)
         errbuf[0] = '\0';
     if (argc < 1 || !argv)

@@ -18,6 +18,7 @@
 #define CLI_MAX_TIMEOUT_S 86400
 #define CLI_MAX_RETRY_FOR_S 604800ul /* 7 days */
 #define CLI_MAX_RETRIES 100
+#define CLI_MAX_SHARDS 4096
 
 /** --progress / --no-progress / neither. */
 enum cli_progress_mode { CLI_PROGRESS_AUTO = 0, CLI_PROGRESS_ON, CLI_PROGRESS_OFF };
@@ -81,6 +82,13 @@ typedef struct cli_options {
     const char *principal_host; /**< --principal-host: host of the cifs/ service principal */
     bool help, version;    /**< -h, --version: nothing else is checked */
     bool list;             /**< --list: dest holds the one location to list (no sources) */
+    const char *plan_out;  /**< --plan-out PLAN: make a plan of --shards shards instead of copying */
+    unsigned shards;       /**< --shards N (0 when not given) */
+    const char *plan;      /**< --plan PLAN: run a shard of it (or --finish it); SRC and DEST come from it */
+    int shard;             /**< --shard K, -1 when not given */
+    bool finish_plan;      /**< --finish: the plan's finishing run */
+    const char *summary_dir; /**< --summary-dir DIR: where shards write their reports */
+    bool plan_args;        /**< parsed by cli_parse_planned_args: SRC and DEST came from the plan */
 } cli_options;
 
 /**
@@ -92,6 +100,13 @@ typedef struct cli_options {
  * the last '@') and after -U USER%; out keeps copies.
  */
 int cli_parse_args(int argc, char **argv, cli_options *out, char *errbuf, size_t errlen);
+
+/**
+ * cli_parse_args for the arguments a plan recorded followed by the command
+ * line's own (main.c builds them): with --plan, SRC and DEST are accepted
+ * (they are the plan's), and later options override earlier ones.
+ */
+int cli_parse_planned_args(int argc, char **argv, cli_options *out, char *errbuf, size_t errlen);
 
 /** Free what cli_parse_args allocated (safe after a failure, and twice). */
 void cli_options_free(cli_options *o);

@@ -34,6 +34,7 @@ const char *cli_event_action(const sc_event *ev)
     case SC_EV_META_NOT_KEPT: return "not kept";
     case SC_EV_META_UPDATED: return "updated acl";
     case SC_EV_LINK_COPIED: return "link";
+    case SC_EV_RANGE_DONE: return "range";
     default: return NULL;
     }
 }

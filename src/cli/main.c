@@ -21,6 +21,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <smbcopy/engine.h>
@@ -35,6 +36,7 @@
 #include "progress.h"
 #include "prompt.h"
 #include "report.h"
+#include "shard_cli.h"
 
 static atomic_int interrupted;
 static _Atomic(sc_job *) running_job;
@@ -84,6 +86,12 @@ typedef struct run_state {
     const char *archive;   /* the job writes an archive of this format ("auto": from its name), or NULL */
     bool extract;          /* the job extracts its source archive */
     FILE *out;             /* the report: stdout, or stderr when the archive goes to stdout */
+    const sc_plan *plan;   /* --plan: the plan this run is a shard of, or finishes */
+    int shard;             /* the shard it runs, SC_SHARD_FINISH, or SC_SHARD_NONE */
+    char job_name[96];     /* the job's name for its identity when it is a shard or a finish ("": --job or the locations) */
+    const sc_summary *merged; /* a finish: the shards' summaries added up, merged into the report */
+    int worst_shard;       /* a finish: the highest exit status of the shards (1 for one without a report) */
+    const cli_shard_view *shards; /* a finish: the per-shard part of the JSON report */
 } run_state;
 
 static void run_free(run_state *r)
@@ -329,6 +337,8 @@ static void fill_job_opts(run_state *r, sc_job_opts *jo)
     }
     jo->on_event = cli_progress_event;
     jo->event_arg = &r->progress;
+    jo->plan = r->plan;
+    jo->shard = r->plan ? r->shard : SC_SHARD_NONE;
 }
 
 /* The end: the table or JSON, the failures, the log's last line; returns the exit code. */
@@ -336,12 +346,18 @@ static int report(run_state *r, bool stopped)
 {
     const cli_options *o = r->opt;
     const sc_summary *s = &r->summary;
+    if (r->merged && sc_summary_merge(&r->summary, r->merged) != 0)
+        fprintf(stderr, "smbcopy: out of memory: the report lacks some of the shards' failures\n");
     int code = stopped ? CLI_EXIT_INTERRUPTED
                : (s->files_failed || s->nfailures) ? CLI_EXIT_FAILED
                                                     : CLI_EXIT_OK;
+    if (r->merged && r->worst_shard > code) /* a finish exits with its shards' worst status */
+        code = r->worst_shard;
     FILE *out = r->out;
     r->reported = true;
-    if (o->json) {
+    if (o->json && r->shards) {
+        cli_report_json_shards(out, s, stopped, code, NULL, r->shards);
+    } else if (o->json) {
         cli_report_json(out, s, stopped, code, NULL);
     } else if (!o->quiet) {
         cli_report_table(out, s, o->dry_run, stopped);
@@ -416,7 +432,8 @@ static int choose_archive(run_state *r)
 /* The job's identity and state directory, for its default lock and journal. */
 static void find_job_state(run_state *r)
 {
-    if (cli_job_id(r->opt->job_name, r->locs, r->nlocs, r->job_hex, r->state_msg, sizeof r->state_msg) != 0)
+    const char *name = r->job_name[0] ? r->job_name : r->opt->job_name;
+    if (cli_job_id(name, r->locs, r->nlocs, r->job_hex, r->state_msg, sizeof r->state_msg) != 0)
         r->job_hex[0] = '\0';
     else if (cli_state_dir(r->state_dir, sizeof r->state_dir, r->state_msg, sizeof r->state_msg) != 0)
         r->state_dir[0] = '\0';
@@ -467,6 +484,8 @@ static int choose_journal(run_state *r)
     char msg[600];
     r->journal[0] = '\0';
     if (r->opt->dry_run || r->archive || r->extract) /* an archive is written or read whole each time */
+        return CLI_EXIT_OK;
+    if (r->plan && r->shard == SC_SHARD_FINISH) /* a finish starts over when run again: nothing to resume */
         return CLI_EXIT_OK;
     if (r->job_hex[0] && r->opt->checkpoint_path) {
         if (cli_journal_file_check(r->opt->checkpoint_path, msg, sizeof msg) != 0)
@@ -596,6 +615,190 @@ static int run_list(run_state *r)
     return code;
 }
 
+/* --plan-out: walk the sources once and write the plan of --shards shards; returns the exit code. */
+static int run_plan(run_state *r)
+{
+    const cli_options *o = r->opt;
+    int code;
+    char msg[600];
+    if ((code = parse_locations(r)) != CLI_EXIT_OK || (code = gather_credentials(r)) != CLI_EXIT_OK)
+        return code;
+    char **args = NULL;
+    size_t nargs = 0;
+    if (cli_plan_job_args(o, &args, &nargs, msg, sizeof msg) != 0)
+        return stop_run(r, CLI_EXIT_USAGE, "%s", msg);
+    sc_job_opts jo;
+    fill_job_opts(r, &jo);
+    jo.on_event = NULL; /* the walk is a dry run: its actions are not this command's */
+    sc_plan *plan = NULL;
+    smb_error err = {0};
+    int rc = sc_plan_make(&jo, o->shards, &plan, &r->summary, &err);
+    if (rc == 0 && sc_plan_set_job(plan, (const char *const *)args, nargs, o->summary_dir) != 0) {
+        rc = err.code = SMB_ERR_NO_MEMORY;
+        snprintf(err.message, sizeof err.message, "out of memory");
+    }
+    if (rc == 0)
+        rc = sc_plan_save(plan, o->plan_out, &err);
+    cli_strings_free(args, nargs);
+    if (rc != 0) {
+        sc_plan_free(plan);
+        return stop_run(r, rc == SMB_ERR_NO_SPACE || rc == SMB_ERR_ACCESS ? CLI_EXIT_FAILED
+                                                                          : cli_exit_for_job_error(&err),
+                        "%s", err.message);
+    }
+    if (r->summary.nfailures) {
+        /* Not in the plan; each goes to the shard that owns its name, like a file made after planning. */
+        fprintf(stderr, "warning: %zu entries could not be walked; the shards will meet them again:\n",
+                r->summary.nfailures);
+        cli_report_failures(stderr, &r->summary);
+    }
+    if (!o->quiet || o->json)
+        cli_plan_print(r->out, plan, o->plan_out, &r->summary, o->json);
+    r->reported = true;
+    sc_plan_free(plan);
+    return CLI_EXIT_OK;
+}
+
+/* --plan (without --finish): run this process's shard, then write its report; returns the exit code. */
+static int run_shard(run_state *r)
+{
+    char msg[600], path[4200];
+    unsigned k;
+    if (cli_shard_index(r->opt, sc_plan_shards(r->plan), &k, msg, sizeof msg) != 0)
+        return stop_run(r, CLI_EXIT_USAGE, "%s", msg);
+    r->shard = (int)k;
+    snprintf(r->job_name, sizeof r->job_name, "plan %s shard %u", sc_plan_id(r->plan), k);
+    if (cli_shard_report_path(r->opt, r->plan, k, !r->opt->dry_run, path, sizeof path, msg, sizeof msg) != 0)
+        return stop_run(r, CLI_EXIT_USAGE, "%s", msg);
+    uint64_t started = (uint64_t)time(NULL);
+    int code = run(r);
+    if (r->opt->dry_run)
+        return code;
+    smb_error err = {0};
+    if (sc_shard_report_save(r->plan, k, &r->summary, code, r->error[0] ? r->error : NULL, started, path, &err) != 0) {
+        fprintf(stderr, "smbcopy: %s\n", err.message);
+        if (code == CLI_EXIT_OK)
+            code = CLI_EXIT_FAILED;
+    }
+    return code;
+}
+
+typedef struct finish_view {
+    const sc_shard_report *reports;
+    const char *const *why;
+    unsigned n;
+} finish_view;
+
+static void write_shards(FILE *f, void *arg)
+{
+    const finish_view *v = arg;
+    cli_shards_json(f, v->reports, v->why, v->n);
+}
+
+/*
+ * --plan --finish: the shards' reports added up; when every shard
+ * succeeded, the finishing run (split files moved into place, straddling
+ * directories' times, --mirror deletions); the report, with the shards'
+ * worst exit status. Returns the exit code.
+ */
+static int run_finish(run_state *r)
+{
+    unsigned n = sc_plan_shards(r->plan);
+    sc_shard_report *reports = calloc(n, sizeof *reports);
+    char **why = calloc(n, sizeof *why);
+    sc_summary merged = {0};
+    if (!reports || !why) {
+        free(reports);
+        free(why);
+        return stop_run(r, CLI_EXIT_FAILED, "out of memory");
+    }
+    int worst = CLI_EXIT_OK;
+    char failed[200] = "";
+    size_t used = 0;
+    for (unsigned k = 0; k < n; k++) {
+        char path[4200], msg[600];
+        smb_error err = {0};
+        int rc = cli_shard_report_path(r->opt, r->plan, k, false, path, sizeof path, msg, sizeof msg);
+        if (rc != 0)
+            snprintf(err.message, sizeof err.message, "%.300s", msg);
+        else
+            rc = sc_shard_report_load(r->plan, k, path, &reports[k], &err);
+        int status = rc != 0 ? CLI_EXIT_FAILED : reports[k].interrupted && !reports[k].exit_code
+                                                      ? CLI_EXIT_INTERRUPTED
+                                                      : reports[k].exit_code;
+        if (rc != 0) {
+            why[k] = strdup(err.message);
+            sc_failure f = {.path = (char *)"", .message = err.message};
+            sc_summary one = {.failures = &f, .nfailures = 1};
+            sc_summary_merge(&merged, &one);
+        } else {
+            sc_summary_merge(&merged, reports[k].summary);
+        }
+        if (status != CLI_EXIT_OK && used < sizeof failed - 8)
+            used += (size_t)snprintf(failed + used, sizeof failed - used, "%s%u", used ? ", " : "", k);
+        worst = status > worst ? status : worst;
+    }
+    finish_view view = {reports, (const char *const *)why, n};
+    cli_shard_view sv = {write_shards, &view};
+    r->merged = &merged;
+    r->worst_shard = worst;
+    r->shards = &sv;
+    r->shard = SC_SHARD_FINISH;
+    snprintf(r->job_name, sizeof r->job_name, "plan %s finish", sc_plan_id(r->plan));
+    if (!r->opt->json && !r->opt->quiet) {
+        cli_shards_print(r->out, reports, (const char *const *)why, n);
+        fputc('\n', r->out);
+    }
+    int code;
+    if (worst == CLI_EXIT_OK) {
+        code = run(r);
+    } else {
+        fprintf(stderr, "smbcopy: not finishing: shard%s %s did not succeed; split files and --mirror deletions wait "
+                        "until every shard has (run %s again, then --finish)\n",
+                strchr(failed, ',') ? "s" : "", failed, strchr(failed, ',') ? "them" : "it");
+        code = report(r, false);
+    }
+    if (!r->reported && r->opt->json) { /* the finishing run could not run: the shards' report all the same */
+        int shards_code = report(r, false);
+        code = shards_code > code ? shards_code : code;
+    }
+    r->merged = NULL;
+    r->shards = NULL;
+    sc_summary_free(&merged);
+    for (unsigned k = 0; k < n; k++) {
+        sc_shard_report_free(&reports[k]);
+        free(why[k]);
+    }
+    free(reports);
+    free(why);
+    return code;
+}
+
+/*
+ * --plan PLAN: read the plan, then parse again its arguments followed by the
+ * command line's own. *plan and *pargv (the parsed strings) are the caller's.
+ */
+static int load_plan(int argc, char **argv, cli_options *opt, sc_plan **plan, char ***pargv, int *pargc,
+                     char *msg, size_t msglen)
+{
+    smb_error err = {0};
+    if (sc_plan_load(opt->plan, plan, &err) != 0) {
+        snprintf(msg, msglen, "%s", err.message);
+        return CLI_EXIT_USAGE;
+    }
+    if (cli_planned_argv(*plan, argc, argv, pargv, pargc) != 0) {
+        snprintf(msg, msglen, "plan %s: its job arguments have no \"--\" before the locations", opt->plan);
+        return CLI_EXIT_USAGE;
+    }
+    cli_options_free(opt);
+    char why[512];
+    if (cli_parse_planned_args(*pargc, *pargv, opt, why, sizeof why) != 0) {
+        snprintf(msg, msglen, "the plan's arguments with this command line's: %s", why);
+        return CLI_EXIT_USAGE;
+    }
+    return CLI_EXIT_OK;
+}
+
 /* --json among the arguments (getopt_long takes any unambiguous prefix: --js, --jso). */
 static bool json_asked(int argc, char **argv)
 {
@@ -640,8 +843,21 @@ int main(int argc, char **argv)
         cli_options_free(&opt);
         return CLI_EXIT_OK;
     }
-    run_state r = {.opt = &opt, .lock_opt = CLI_LOCK_NONE, .lock_own = CLI_LOCK_NONE, .out = stdout};
-    int code = opt.list ? run_list(&r) : run(&r);
+    run_state r = {.opt = &opt, .lock_opt = CLI_LOCK_NONE, .lock_own = CLI_LOCK_NONE, .out = stdout,
+                   .shard = SC_SHARD_NONE};
+    sc_plan *plan = NULL;
+    char **pargv = NULL;
+    int pargc = 0, code;
+    if (opt.plan && (code = load_plan(argc, argv, &opt, &plan, &pargv, &pargc, r.error, sizeof r.error)) != 0) {
+        fprintf(stderr, "smbcopy: %s\n", r.error);
+    } else {
+        r.plan = plan;
+        code = opt.list       ? run_list(&r)
+               : opt.plan_out ? run_plan(&r)
+               : !opt.plan    ? run(&r)
+               : opt.finish_plan ? run_finish(&r)
+                                 : run_shard(&r);
+    }
     if (opt.json && !r.reported) {
         /* Every exit prints its one JSON object: what the job did, if anything, and why it stopped. */
         cli_report_json(r.out, &r.summary, code == CLI_EXIT_INTERRUPTED || r.summary.interrupted, code,
@@ -652,5 +868,7 @@ int main(int argc, char **argv)
     cli_lock_release(&r.lock_own);
     cli_lock_release(&r.lock_opt);
     cli_options_free(&opt);
+    sc_plan_free(plan);
+    cli_strings_free(pargv, (size_t)pargc);
     return code;
 }

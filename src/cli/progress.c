@@ -184,6 +184,12 @@ static void print_action(cli_progress *p, const sc_event *ev, const char *action
             cli_fput_safe(f, ev->message);
         }
         break;
+    case SC_EV_RANGE_DONE:
+        if (ev->message) {
+            fputs(": ", f);
+            cli_fput_safe(f, ev->message);
+        }
+        break;
     case SC_EV_LINK_COPIED:
         if (ev->message) {
             fputs(" -> ", f);

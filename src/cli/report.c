@@ -219,7 +219,22 @@ void cli_json_string(FILE *f, const char *s)
     fputc('"', f);
 }
 
+static void report_json(FILE *f, const sc_summary *s, bool interrupted, int exit_code, const char *error,
+                        const cli_shard_view *shards);
+
 void cli_report_json(FILE *f, const sc_summary *s, bool interrupted, int exit_code, const char *error)
+{
+    report_json(f, s, interrupted, exit_code, error, NULL);
+}
+
+void cli_report_json_shards(FILE *f, const sc_summary *s, bool interrupted, int exit_code, const char *error,
+                            const cli_shard_view *shards)
+{
+    report_json(f, s, interrupted, exit_code, error, shards);
+}
+
+static void report_json(FILE *f, const sc_summary *s, bool interrupted, int exit_code, const char *error,
+                        const cli_shard_view *shards)
 {
     fprintf(f,
             "{\"files_copied\":%" PRIu64 ",\"files_skipped\":%" PRIu64 ",\"files_deleted\":%" PRIu64
@@ -261,7 +276,13 @@ void cli_report_json(FILE *f, const sc_summary *s, bool interrupted, int exit_co
             fputs("null", f);
         fputc('}', f);
     }
-    fprintf(f, "],\"metadata_cut\":%s,\"exit_code\":%d,\"error\":", s->meta_notes_cut ? "true" : "false", exit_code);
+    fprintf(f, "],\"metadata_cut\":%s,", s->meta_notes_cut ? "true" : "false");
+    if (shards) {
+        fprintf(f, "\"ranges_copied\":%" PRIu64 ",\"shards\":", s->ranges_copied);
+        shards->write(f, shards->arg);
+        fputc(',', f);
+    }
+    fprintf(f, "\"exit_code\":%d,\"error\":", exit_code);
     if (error)
         cli_json_string(f, error);
     else

@@ -34,6 +34,16 @@ void cli_report_failures(FILE *f, const sc_summary *s);
  */
 void cli_report_json(FILE *f, const sc_summary *s, bool interrupted, int exit_code, const char *error);
 
+/** A writer of the "shards" member of a finishing run's JSON report (its value, a JSON array). */
+typedef struct cli_shard_view {
+    void (*write)(FILE *f, void *arg);
+    void *arg;
+} cli_shard_view;
+
+/** cli_report_json with "ranges_copied" and "shards" (shards->write's array) before exit_code. */
+void cli_report_json_shards(FILE *f, const sc_summary *s, bool interrupted, int exit_code, const char *error,
+                            const cli_shard_view *shards);
+
 /**
  * s as a JSON string with its quotes: '"', '\\' and control characters
  * escaped, valid UTF-8 kept, each invalid sequence written as \uFFFD.

@@ -62,12 +62,44 @@ static int make(const char *path, char *msg, size_t msglen)
     return -1;
 }
 
+int cli_make_dirs(const char *path, char *msg, size_t msglen)
+{
+    char *p = strdup(path);
+    if (!p) {
+        snprintf(msg, msglen, "out of memory");
+        return -1;
+    }
+    int rc = 0;
+    for (char *c = p + 1; rc == 0 && c;) {
+        c = strchr(c, '/');
+        if (c)
+            *c = '\0';
+        struct stat st;
+        if (mkdir(p, 0700) != 0 && !(errno == EEXIST && stat(p, &st) == 0 && S_ISDIR(st.st_mode))) {
+            snprintf(msg, msglen, "cannot create the directory %s: %s", p, errno == EEXIST ? "not a directory" : strerror(errno));
+            rc = -1;
+        }
+        if (c)
+            *c++ = '/';
+    }
+    free(p);
+    return rc;
+}
+
 int cli_state_dir(char *buf, size_t len, char *msg, size_t msglen)
 {
     const char *xdg = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
     int n;
     if (xdg && xdg[0] == '/') {
         n = snprintf(buf, len, "%s", xdg);
+        /* Its parents too: a per-task directory on a shared volume (XDG_STATE_HOME=/work/state/3) is new. */
+        char parent[4096];
+        const char *slash = strrchr(xdg, '/');
+        if (slash && slash != xdg && (size_t)(slash - xdg) < sizeof parent) {
+            snprintf(parent, sizeof parent, "%.*s", (int)(slash - xdg), xdg);
+            if (cli_make_dirs(parent, msg, msglen) != 0)
+                return -1;
+        }
     } else if (home && home[0] == '/') {
         n = snprintf(buf, len, "%s/.local", home);
         if (n > 0 && (size_t)n < len && make(buf, msg, msglen) != 0)

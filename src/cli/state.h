@@ -31,6 +31,9 @@ void cli_job_id_bytes(const char hex[33], uint8_t id[16]);
  */
 int cli_state_dir(char *buf, size_t len, char *msg, size_t msglen);
 
+/** mkdir -p path (new directories mode 0700). 0, or -1 (msg says why). */
+int cli_make_dirs(const char *path, char *msg, size_t msglen);
+
 /**
  * Whether path may serve as a checkpoint journal (--checkpoint FILE): it
  * does not exist, is empty, or starts like a journal (journal.h). Anything
