@@ -179,11 +179,6 @@ static void print_action(cli_progress *p, const sc_event *ev, const char *action
     case SC_EV_RETRY:
     case SC_EV_META_NOT_KEPT:
     case SC_EV_META_UPDATED:
-        if (ev->message) {
-            fputs(": ", f);
-            cli_fput_safe(f, ev->message);
-        }
-        break;
     case SC_EV_RANGE_DONE:
         if (ev->message) {
             fputs(": ", f);

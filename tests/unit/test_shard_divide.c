@@ -30,7 +30,8 @@ static void add(tree *t, const char *path, uint64_t size)
         t->items = realloc(t->items, t->cap * sizeof *t->items);
         assert_non_null(t->items);
     }
-    t->items[t->n++] = (shard_item){.path = strdup(path), .size = size, .mtime = 1000 + t->n, .to_copy = true};
+    t->items[t->n] = (shard_item){.path = strdup(path), .size = size, .mtime = 1000 + t->n, .to_copy = true};
+    t->n++;
 }
 
 static void tree_free(tree *t)

@@ -235,7 +235,7 @@ static void write_ranges(sc_job *job, task *t)
         }
         char what[96];
         snprintf(what, sizeof what, "bytes %llu-%llu of %llu", (unsigned long long)pc->offset,
-                 (unsigned long long)(pc->offset + pc->length), (unsigned long long)sf->size);
+                 (unsigned long long)pc->offset + pc->length, (unsigned long long)sf->size);
         pthread_mutex_lock(&job->lock);
         job->sum.ranges_copied++;
         job->sum.bytes_copied += pc->length;

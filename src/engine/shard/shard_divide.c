@@ -420,8 +420,10 @@ int shard_divide(sc_plan *p, shard_item *items, size_t n, smb_error *err)
             rc = SMB_ERR_NO_MEMORY;
     }
     if (rc == 0) {
-        qsort(p->splits, p->nsplits, sizeof *p->splits, split_sort);
-        qsort(p->files, p->nfiles, sizeof *p->files, file_sort);
+        if (p->nsplits) /* qsort's base must not be NULL, even for 0 items */
+            qsort(p->splits, p->nsplits, sizeof *p->splits, split_sort);
+        if (p->nfiles)
+            qsort(p->files, p->nfiles, sizeof *p->files, file_sort);
         loads(p, items, n);
     }
     for (size_t i = 0; i < d.n; i++) {

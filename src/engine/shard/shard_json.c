@@ -230,6 +230,12 @@ static bool read_file(reader *r, sc_plan *p, const json_value *v, shard_file *sf
     return true;
 }
 
+/* True when B sorts strictly after A; a missing path never does. */
+static bool path_after(const char *a, const char *b)
+{
+    return a && b && strcmp(a, b) < 0;
+}
+
 static bool read_lists(reader *r, sc_plan *p, const json_value *root)
 {
     const json_value *dirs = json_get(root, "split_dirs"), *files = json_get(root, "split_files");
@@ -242,14 +248,14 @@ static bool read_lists(reader *r, sc_plan *p, const json_value *root)
         p->nsplits = i + 1;
         if (!read_split(r, p, &dirs->items[i], &p->splits[i]))
             return false;
-        if (i && strcmp(p->splits[i - 1].path, p->splits[i].path) >= 0)
+        if (i && !path_after(p->splits[i - 1].path, p->splits[i].path))
             return bad(r, "\"split_dirs\" is not sorted by path");
     }
     for (size_t i = 0; i < files->len; i++) {
         p->nfiles = i + 1;
         if (!read_file(r, p, &files->items[i], &p->files[i]))
             return false;
-        if (i && strcmp(p->files[i - 1].path, p->files[i].path) >= 0)
+        if (i && !path_after(p->files[i - 1].path, p->files[i].path))
             return bad(r, "\"split_files\" is not sorted by path");
     }
     if (!shard_find_split(p, ""))
