@@ -8,6 +8,7 @@
 # is only recommended by samba-ad-dc, so --no-install-recommends needs it
 # named: without it the AD DC fixture cannot provision (no AD schema files).
 # python3-impacket: a second SMB server for the tests (samba-fixture.sh).
+# python3-yaml: scripts/check-examples.py reads the Kubernetes examples.
 # Idempotent: packages already installed are left alone, and when all of them
 # are there nothing is run at all (no apt-get update). Runs apt-get as root,
 # or through sudo when not root and sudo exists. --dry-run prints what would
@@ -19,7 +20,7 @@ PACKAGES=(
     build-essential cmake pkg-config
     libssl-dev libkrb5-dev libarchive-dev libzstd-dev libcmocka-dev
     samba smbclient samba-ad-dc samba-ad-provision krb5-user
-    python3 python3-impacket
+    python3 python3-impacket python3-yaml
     iproute2 procps jq openssl
     tar zstd xz-utils bzip2 gzip
     clang libclang-rt-dev valgrind cppcheck clang-tidy
