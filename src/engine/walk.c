@@ -1145,7 +1145,9 @@ void job_walk_dir(sc_job *job, task *t)
             }
             if (listed)
                 remove_orphans(job, t, &w.dst);
-            if (job->opts.mirror && node->nsrcs && !job_stopping(job))
+            /* A shard never deletes: the finishing run makes the --mirror deletions, once every shard succeeded. */
+            bool shard_run = job->opts.plan && job->opts.shard >= 0;
+            if (job->opts.mirror && node->nsrcs && !shard_run && !job_stopping(job))
                 note_deletions(&w);
             if (w.oom)
                 job_fail(job, shown, true, "out of memory");

@@ -13,6 +13,10 @@
  * directories that straddle shards stay split, with one cut where each
  * shard's part starts, so the plan lists few paths however many files the
  * tree holds.
+ *
+ * A file bigger than a shard's share of the bytes (a big file) is not laid
+ * out in the runs: its pieces fill the shards up to equal shares once the
+ * runs are cut, so it is always split between two shards at least (assign).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +42,8 @@ typedef struct node {
     uint64_t cost;
     unsigned lo, hi;      /* shards of its units */
     bool has_units;
+    unsigned rlo;         /* the first shard of its units laid out in runs (not big files' pieces) */
+    bool has_run;
     bool split;
 } node;
 
@@ -55,6 +61,7 @@ typedef struct divider {
     unit *units;
     size_t nunits, units_cap;
     uint64_t grain;
+    uint64_t byte_share; /* the bytes to copy over the number of shards */
     bool oom;
 } divider;
 
@@ -191,6 +198,12 @@ static void add_unit(divider *d, size_t nd, uint64_t off, uint64_t len, uint64_t
     d->units[d->nunits++] = (unit){.node = nd, .off = off, .len = len, .cost = cost};
 }
 
+/* A file that must be split between shards: more bytes than a shard's share. */
+static bool is_big(const divider *d, const shard_item *it)
+{
+    return d->plan->nshards > 1 && it->to_copy && it->size > d->byte_share;
+}
+
 /* Lay out node i as units (depth-first, in name order); an explicit stack, however deep the tree. */
 static void lay_out(divider *d)
 {
@@ -216,8 +229,11 @@ static void lay_out(divider *d)
             for (size_t c = nd->first; c != SIZE_MAX; c = d->nodes[c].next)
                 stack[--at] = c;
             sp += nkids;
-        } else if (!nd->is_dir && nd->item->to_copy && nd->cost > d->grain && nd->item->size >= PIECE_MIN) {
+        } else if (!nd->is_dir && nd->item->to_copy && nd->item->size >= PIECE_MIN &&
+                   (nd->cost > d->grain || is_big(d, nd->item))) {
             uint64_t size = nd->item->size, step = d->grain < PIECE_MIN ? PIECE_MIN : d->grain;
+            if (is_big(d, nd->item) && step > size / 2)
+                step = size / 2 + 1; /* two pieces at least, to go to two shards */
             step = (step + PIECE_ALIGN - 1) / PIECE_ALIGN * PIECE_ALIGN;
             for (uint64_t off = 0; off < size && !d->oom; off += step) {
                 uint64_t len = size - off < step ? size - off : step;
@@ -230,20 +246,97 @@ static void lay_out(divider *d)
     free(stack);
 }
 
-/* Each unit to the shard its middle falls in; then every node's range of shards. */
-static void assign(divider *d, uint64_t total)
+typedef unsigned __int128 u128;
+
+/* A unit that is a piece of a big file (is_big): spread to fill the shards up, not laid out in runs. */
+static bool big_piece(const divider *d, const unit *un)
 {
-    unsigned n = d->plan->nshards;
-    uint64_t pos = 0;
+    const node *nd = &d->nodes[un->node];
+    return un->len && !nd->is_dir && is_big(d, nd->item);
+}
+
+/*
+ * Units to shards along a layout: each to the shard its middle falls in,
+ * the shards' parts of the layout being cap[0..n) (summing to the layout's
+ * weight). Only the units that want (big pieces, or the others) take part.
+ */
+static void fill(divider *d, bool want_big, const uint64_t *cap)
+{
+    unsigned n = d->plan->nshards, k = 0;
+    u128 pos = 0, edge = cap[0]; /* the end of shard k's part */
     for (size_t u = 0; u < d->nunits; u++) {
         unit *un = &d->units[u];
-        unsigned k = 0;
-        if (total) {
-            unsigned __int128 mid = (unsigned __int128)pos + un->cost / 2;
-            k = (unsigned)(mid * n / total);
-        }
-        un->shard = k < n ? k : n - 1;
+        if (big_piece(d, un) != want_big)
+            continue;
+        u128 mid2 = 2 * pos + un->cost; /* twice the middle, against twice the edges */
+        while (k + 1 < n && 2 * edge <= mid2)
+            edge += cap[++k];
+        un->shard = k;
         pos += un->cost;
+    }
+}
+
+/*
+ * Each unit to a shard. The units other than big files' pieces are laid out
+ * in runs (a directory's entries in name order, so few cuts), each shard an
+ * equal part. Then the big files' pieces, in order, fill each shard up to
+ * an equal share of the whole: a big file holds more bytes than one
+ * shard's part of them, so it goes to two shards at least; should its
+ * pieces still fall to one shard, its last piece goes to the next (or its
+ * first to the one before). Then every node's range of shards (has_units,
+ * lo, hi), and of its run (has_run, rlo).
+ */
+static void assign(divider *d)
+{
+    unsigned n = d->plan->nshards;
+    uint64_t run_total = 0, big_total = 0;
+    for (size_t u = 0; u < d->nunits; u++)
+        *(big_piece(d, &d->units[u]) ? &big_total : &run_total) += d->units[u].cost;
+    uint64_t *cap = calloc(n, sizeof *cap), *load = calloc(n, sizeof *load);
+    if (!cap || !load) {
+        free(cap);
+        free(load);
+        d->oom = true;
+        return;
+    }
+    for (unsigned k = 0; k < n; k++)
+        cap[k] = run_total / n + (k < run_total % n);
+    fill(d, false, cap);
+    if (big_total) {
+        for (size_t u = 0; u < d->nunits; u++)
+            if (!big_piece(d, &d->units[u]))
+                load[d->units[u].shard] += d->units[u].cost;
+        /* Each shard's room below an equal share of everything, scaled to sum to big_total. */
+        uint64_t share = (run_total + big_total) / n, room = 0;
+        for (unsigned k = 0; k < n; k++)
+            room += load[k] < share ? share - load[k] : 0;
+        uint64_t given = 0;
+        for (unsigned k = 0; k < n; k++) {
+            uint64_t r = load[k] < share ? share - load[k] : 0;
+            cap[k] = room ? (uint64_t)((u128)r * big_total / room) : big_total / n;
+            given += cap[k];
+        }
+        if (given < big_total) /* what the rounding down left */
+            cap[n - 1] += big_total - given;
+        fill(d, true, cap);
+        for (size_t u0 = 0, u1; u0 < d->nunits; u0 = u1) {
+            for (u1 = u0 + 1; u1 < d->nunits && d->units[u1].node == d->units[u0].node; u1++)
+                ;
+            if (n > 1 && u1 - u0 > 1 && big_piece(d, &d->units[u0]) &&
+                d->units[u0].shard == d->units[u1 - 1].shard) {
+                unsigned k = d->units[u0].shard;
+                if (k + 1 < n)
+                    d->units[u1 - 1].shard = k + 1;
+                else
+                    d->units[u0].shard = k - 1;
+            }
+        }
+    }
+    free(cap);
+    free(load);
+    for (size_t u = 0; u < d->nunits; u++) {
+        const unit *un = &d->units[u];
+        bool run = !big_piece(d, un);
         for (size_t i = un->node; i != SIZE_MAX; i = d->nodes[i].parent) {
             node *nd = &d->nodes[i];
             if (!nd->has_units) {
@@ -252,6 +345,10 @@ static void assign(divider *d, uint64_t total)
             } else {
                 nd->lo = un->shard < nd->lo ? un->shard : nd->lo;
                 nd->hi = un->shard > nd->hi ? un->shard : nd->hi;
+            }
+            if (run && !nd->has_run) {
+                nd->rlo = un->shard; /* runs ascend: the first is the lowest */
+                nd->has_run = true;
             }
         }
     }
@@ -299,13 +396,14 @@ static bool make_split(divider *d, sc_plan *p, size_t *splits_cap, size_t i)
     size_t cap = 0;
     const node *nd = &d->nodes[i];
     bool ok = (sp->path = node_path(d, i)) != NULL;
-    unsigned first = nd->has_units ? nd->lo : 0;
+    /* Cuts follow the runs: a split file's owners are its pieces', and a big file is in no run. */
+    unsigned first = nd->has_run ? nd->rlo : nd->has_units ? nd->lo : 0;
     ok = ok && add_cut(sp, &cap, "", first);
     for (size_t c = nd->first; ok && c != SIZE_MAX; c = d->nodes[c].next) {
         const node *ch = &d->nodes[c];
         const shard_cut *last = &sp->cuts[sp->ncuts - 1];
-        if (ch->has_units && ch->lo != last->shard && strcmp(ch->key, last->key) > 0)
-            ok = add_cut(sp, &cap, ch->key, ch->lo);
+        if (ch->has_run && ch->rlo != last->shard && strcmp(ch->key, last->key) > 0)
+            ok = add_cut(sp, &cap, ch->key, ch->rlo);
     }
     p->nsplits++; /* counted even when half made: sc_plan_free frees it */
     return ok;
@@ -399,11 +497,15 @@ int shard_divide(sc_plan *p, shard_item *items, size_t n, smb_error *err)
     if (rc == 0) {
         uint64_t total = sum_costs(&d);
         d.grain = total / ((uint64_t)p->nshards * GRAINS_PER_SHARD);
+        uint64_t bytes = 0;
+        for (size_t i = 0; i < n; i++)
+            bytes += items[i].to_copy ? items[i].size : 0;
+        d.byte_share = bytes / p->nshards;
         if (!d.grain)
             d.grain = 1;
         lay_out(&d);
         if (!d.oom)
-            assign(&d, total);
+            assign(&d);
         size_t splits_cap = 0, files_cap = 0;
         for (size_t i = 0; !d.oom && i < d.n; i++) {
             const node *nd = &d.nodes[i];
