@@ -19,7 +19,9 @@
 #   - each file was written by exactly one shard (the shards' logs: every
 #     "copied" file and every "range" of a split file under one shard's
 #     index only, and every file of the tree copied);
-#   - a second finish (finish.sbatch) deletes and copies nothing.
+#   - a second finish (finish.sbatch) deletes and copies nothing;
+#   - balance: plans of a skewed tree (one directory with 80% of the bytes)
+#     in 3, 4 and 8 shards: the largest at most 1.3 x the mean of bytes.
 # SMBCOPY_TEST_MIB scales the large files (default 1024) and, when set, the
 # small ones (2,000) for the sanitizer builds.
 # It prints the shards' times and the plan's size.
@@ -310,6 +312,27 @@ expect_field finish2 files_deleted 0
 expect_field finish2 dirs_deleted 0
 ! grep -qE $'\t(deleted|copied|range)\t' "$work/log/finish2.log" || fail "second finish wrote or deleted something"
 same_trees tree2 "$src" "$dst"
+
+# ---------------------------------------------------------------- balance
+# A skewed tree (sparse files: the plan reads no data): one directory holds
+# 80% of the bytes (400 files of 20 MiB), 40 others the rest (50 files of
+# 1 MiB each). For 3, 4 and 8 shards the largest holds at most 1.3 x the
+# mean of bytes.
+skew=$work/skew
+mkdir -p "$skew/hot"
+for i in $(seq -w 1 400); do truncate -s 20M "$skew/hot/h$i.bin"; done
+for d in $(seq -w 1 40); do
+    mkdir -p "$skew/cold$d"
+    for i in $(seq -w 1 50); do truncate -s 1M "$skew/cold$d/c$i.bin"; done
+done
+for n in 3 4 8; do
+    cli_run "skew$n" --json --plan-out "$work/skew$n.json" --shards "$n" "$skew" "$url/skew"
+    expect_exit "skew$n" 0
+    ratio=$(jq -r '[.loads[].bytes] as $b | ($b | max) / (($b | add) / ($b | length))' "$work/out/skew$n.out")
+    echo "skewed tree, $n shards: largest $ratio x the mean of bytes"
+    awk -v r="$ratio" 'BEGIN {exit !(r > 0 && r <= 1.3)}' || fail "skewed tree, $n shards: largest $ratio x the mean of bytes"
+done
+[ ! -e "$share/skew" ] || fail "planning made the destination"
 
 awk -v n="$nfiles" -v b="$total" -v p="$plan_bytes" -v s="$t0" -v r="$t1" -v q="$t2" -v f="$t3" 'BEGIN {
     printf "cli_shards: %d files, %.0f MiB: plan %d bytes; 4 shards (2 killed) %.1f s, reruns %.1f s, finish %.1f s\n",
