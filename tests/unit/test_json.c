@@ -1,5 +1,5 @@
 /*
- * The bounded JSON reader (common/json.c): nested documents read back with
+ * The bounded JSON reader (engine/json/json.c): nested documents read back with
  * their types, keys (in file order) and values; numbers exact up to
  * UINT64_MAX; every escape decoded; every violation of RFC 8259 refused
  * with a message naming its line and column; every truncation of a valid
@@ -18,7 +18,7 @@
 
 #include <cmocka.h>
 
-#include "common/json.h"
+#include "engine/json/json.h"
 
 /* json_parse on an exact-size heap copy of text[0..len). */
 static int parse_n(const char *text, size_t len, json_value **out, char *why, size_t why_len)

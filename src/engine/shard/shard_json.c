@@ -22,8 +22,8 @@
 #include <unistd.h>
 
 #include "common/error.h"
-#include "common/json.h"
-#include "common/json_write.h"
+#include "engine/json/json.h"
+#include "engine/json/json_write.h"
 #include "engine/shard/shard_plan.h"
 
 /* A plan is small (subtrees, not files); this bounds what a damaged one costs to read. */

@@ -20,8 +20,8 @@
 
 #include "common/array.h"
 #include "common/error.h"
-#include "common/json.h"
-#include "common/json_write.h"
+#include "engine/json/json.h"
+#include "engine/json/json_write.h"
 #include "engine/shard/shard_plan.h"
 
 /* A report holds at most this many bytes (its failures are listed, one line each). */

@@ -4,7 +4,7 @@
  * input checks the position against its length first; every allocation is
  * checked and a failure frees what was built.
  */
-#include "common/json.h"
+#include "engine/json/json.h"
 
 #include <errno.h>
 #include <fcntl.h>

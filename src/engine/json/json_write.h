@@ -1,6 +1,6 @@
 /* Writing JSON text: strings escaped so that any byte string makes valid JSON. */
-#ifndef SMBCOPY_COMMON_JSON_WRITE_H
-#define SMBCOPY_COMMON_JSON_WRITE_H
+#ifndef SMBCOPY_ENGINE_JSON_WRITE_H
+#define SMBCOPY_ENGINE_JSON_WRITE_H
 
 #include <stdio.h>
 

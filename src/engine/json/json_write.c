@@ -5,7 +5,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "common/json_write.h"
+#include "engine/json/json_write.h"
 
 /* Length of the UTF-8 sequence at p (1..4) and whether it is valid. */
 static size_t utf8_sequence(const unsigned char *p, bool *valid)

@@ -6,8 +6,8 @@
  * refusal says what is wrong and at which line and column. Reading only: no
  * writer, no editing of the tree. No global state: safe from any thread.
  */
-#ifndef SMBCOPY_COMMON_JSON_H
-#define SMBCOPY_COMMON_JSON_H
+#ifndef SMBCOPY_ENGINE_JSON_H
+#define SMBCOPY_ENGINE_JSON_H
 
 #include <stdbool.h>
 #include <stddef.h>
