@@ -317,6 +317,8 @@ static void test_help_version(void **state)
                                         "--include", "--sign", "--encrypt", "--min-protocol", "--max-protocol",
                                         "--quiet", "--verbose", "--progress", "--no-progress", "--json", "--log",
                                         "--authentication-file", "--user", "--timeout", "--help", "--version", "--list",
+                                        "--plan-out", "--shards", "--plan PLAN", "--shard K", "--finish",
+                                        "--summary-dir", "JOB_COMPLETION_INDEX", "SLURM_ARRAY_TASK_ID",
                                         "Exit status", "interrupted"};
     for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
         if (!strstr(cli_usage_text, words[i]))
