@@ -14,6 +14,8 @@
 #   - the finish (the finishing Job's command): exit 0, the merged report's
 #     totals equal the tree's (files, bytes), 4 shard rows, the extraneous
 #     entries deleted, exactly once, by the finish alone;
+#   - files made after planning (at the top, deep, in a new directory) are
+#     copied by one shard each;
 #   - the destination is identical to the source (content and times), nothing
 #     temporary left; smbclient reads a split file back identically;
 #   - each file was written by exactly one shard (the shards' logs: every
@@ -115,6 +117,16 @@ jq -e '.format == "smbcopy-plan" and .version == 1' "$plan" >/dev/null || fail "
 [ ! -s "$work/log/plan.log" ] || ! grep -qE $'\t(copied|range|deleted|mkdir)\t' "$work/log/plan.log" ||
     fail "plan: the planning run acted on the destination"
 [ -f "$dst/stale.txt" ] && [ "$(cat "$dst/big1.bin")" = 'not the source' ] || fail "plan: the destination was changed"
+
+# Entries the plan did not foresee, made after planning: each goes to the
+# shard that owns its name (at the top, in a split directory, and in a new
+# directory); the checks below count them with the tree.
+echo unforeseen >"$src/0-new-at-top.txt"
+echo unforeseen >"$src/g05/d005/new-inside.txt"
+mkdir -p "$src/zz-new-dir"
+echo unforeseen >"$src/zz-new-dir/new.txt"
+nfiles=$((nfiles + 3))
+total=$((total + 33))
 
 # ---------------------------------------------------------------- the shards
 # start_shard K TAG: shard K with the shards Job's command and the Job's
