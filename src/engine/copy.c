@@ -998,7 +998,7 @@ static bool temp_is_ours(const char *temp, const char *rel, const char *direct)
  * and still holds the last committed range (its CRC-32C as recorded, or as
  * the source's bytes when the range never passed through the client).
  */
-static bool resume_ok(sc_job *job, const task *t, const ep_stat *st, const cp_partial *p)
+bool job_resume_ok(sc_job *job, const task *t, const ep_stat *st, const cp_partial *p)
 {
     job_pair *pair = t->pair;
     if (p->size != st->size || p->mtime != st->mtime || (p->file_id && st->file_id && p->file_id != st->file_id) ||
@@ -1078,7 +1078,7 @@ static bool find_resumable(sc_job *job, task *t, file_copy *fc, cp_partial *p)
     if (!job->cp || !checkpoint_partial(job->cp, fc->rel, p))
         return false;
     if (temp_is_ours(p->temp, fc->rel, t->stage_rel)) {
-        if (!p->stale && !job->opts.checksum && resume_ok(job, t, &fc->st, p)) {
+        if (!p->stale && !job->opts.checksum && job_resume_ok(job, t, &fc->st, p)) {
             char *tmp = strdup(p->temp);
             if (tmp) {
                 free(fc->tmp);

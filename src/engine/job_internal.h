@@ -168,6 +168,12 @@ void job_copy_file(sc_job *job, task *t);
 /** Run one range of a split file. */
 void job_copy_range(sc_job *job, task *t);
 /**
+ * Whether the partial copy p (from the journal) of t's file can go on: the
+ * source is still st (size, times, id, change time) and p's temporary file
+ * holds the last committed range with its recorded CRC-32C (read back).
+ */
+bool job_resume_ok(sc_job *job, const task *t, const ep_stat *st, const cp_partial *p);
+/**
  * The destination refused a name of form `tried` (NOT_FOUND or BAD_NAME
  * creating it) in directory dir of dst: when a name of that form cannot
  * be created there (a probe), the job moves on to the next form (automatic

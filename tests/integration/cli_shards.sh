@@ -216,8 +216,8 @@ for k in $killed; do
     [ "$rc" -eq 0 ] || { show "rerun$k"; fail "shard $k rerun: exit $rc"; }
     load=$(jq -r ".loads[$k].files" "$work/out/plan.out")
     again=$(log_count "rerun$k")
-    # Resumed: what the killed run finished is not written again (a range
-    # in flight or not yet finished may be, whole).
+    # Resumed: what the killed run finished is not written again (what it
+    # had not committed of a range is).
     ((again < load)) || fail "shard $k rerun: wrote $again of its $load files and ranges again: it did not resume"
 done
 t2=$(date +%s.%N)
@@ -246,8 +246,8 @@ expect_field finish bytes_total "$total"
 expect_field finish files_failed 0
 expect_field finish files_deleted $EXTRA_FILES
 expect_field finish dirs_deleted $EXTRA_DIRS
-# A killed shard's ranges are written again whole by its rerun, so each
-# range of the plan counts once in the last reports.
+# A killed shard's rerun completes each of its ranges (going on from its
+# journal), so each range of the plan counts once in the last reports.
 expect_field finish ranges_copied "$(jq '[.split_files[].ranges | length] | add' "$plan")"
 expect_field finish 'shards | length' $SHARDS
 copied=$(field finish files_copied)

@@ -8,8 +8,10 @@
  *
  * A source that differs from the plan (size or modification time), before
  * or after a range is read, fails the file: its ranges were read from
- * different versions. A shard killed during its range writes the whole
- * range again when it runs again.
+ * different versions. What a shard has written is committed to its
+ * checkpoint journal every RANGE_COMMIT bytes (with the CRC-32C of those
+ * bytes), so a shard killed during a range goes on from its last commit when
+ * it runs again, once the temporary file is found to hold that commit.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,12 +19,15 @@
 
 #include "common/error.h"
 #include "engine/job_internal.h"
+#include "engine/resume/crc32c.h"
 #include "engine/names/temp_names.h"
 #include "engine/shard/shard_plan.h"
 
 /* Reads and writes in flight for one range, and the largest of each. */
 #define RANGE_WINDOW 8
 #define RANGE_CHUNK_MAX ((size_t)4 << 20)
+/* What a shard writes is committed to its journal at least this often. */
+#define RANGE_COMMIT ((uint64_t)16 << 20)
 
 static const char *leaf_of(const char *rel)
 {
@@ -87,6 +92,34 @@ static int open_temp(sc_job *job, const task *t, ep *dst, char **tmp, ep_file **
     return rc;
 }
 
+/* Committing a range's progress to the shard's journal (cp NULL: no journal). */
+typedef struct range_journal {
+    checkpoint *cp;
+    const char *rel, *tmp;
+    const ep_stat *st;
+    uint64_t from; /* the start of what is written and not yet committed */
+    uint32_t crc;  /* CRC-32C of [from, what is written) */
+} range_journal;
+
+/*
+ * Chunk [off, off+len) of buf is written (chunks arrive in order): add it
+ * to what is not yet committed, and commit that once it is RANGE_COMMIT
+ * bytes or this is the range's last chunk.
+ */
+static int range_written(range_journal *rj, const uint8_t *buf, uint64_t off, size_t len, bool last, smb_error *err)
+{
+    if (!rj->cp)
+        return 0;
+    rj->crc = crc32c(rj->crc, buf, len);
+    uint64_t end = off + len;
+    if (!last && end - rj->from < RANGE_COMMIT)
+        return 0;
+    int rc = checkpoint_commit(rj->cp, rj->rel, rj->tmp, rj->st, rj->from, end - rj->from, rj->crc, err);
+    rj->from = end;
+    rj->crc = 0;
+    return rc;
+}
+
 typedef struct range_slot {
     uint8_t *buf;
     ep_io *rio, *wio;
@@ -111,10 +144,11 @@ static void drain(const ep_ops *sops, const ep_ops *dops, range_slot *slots)
 /*
  * Copy [off, off+len) from s to d: chunk j is read into slot j % W; its
  * write starts when the read half a window later is under way, and the
- * slot is reused once that write is done.
+ * slot is reused once that write is done. Writes are waited for in chunk
+ * order, each then passed to rj (journal commits).
  */
 static int copy_range(sc_job *job, ep_file *s, ep_file *d, const ep_ops *sops, const ep_ops *dops, uint64_t off,
-                      uint64_t len, smb_error *err)
+                      uint64_t len, range_journal *rj, smb_error *err)
 {
     size_t chunk = sops->io_size(s);
     size_t dsz = dops->io_size(d);
@@ -135,10 +169,11 @@ static int copy_range(sc_job *job, ep_file *s, ep_file *d, const ep_ops *sops, c
         size_t n;
         if (j < nchunks) {
             range_slot *sl = &slots[j % RANGE_WINDOW];
-            if (sl->wio) {
+            if (sl->wio) { /* chunk j - W: its write done, then its bytes go to the journal */
                 ep_io *io = sl->wio;
                 sl->wio = NULL;
-                if ((rc = dops->io_wait(io, &n, err)) != 0)
+                if ((rc = dops->io_wait(io, &n, err)) != 0 || (rc = range_written(rj, sl->buf, sl->off, sl->len,
+                                                                                    false, err)) != 0)
                     break;
             }
             sl->off = off + j * chunk;
@@ -165,12 +200,14 @@ static int copy_range(sc_job *job, ep_file *s, ep_file *d, const ep_ops *sops, c
             }
         }
     }
-    for (int i = 0; rc == 0 && i < RANGE_WINDOW; i++) {
+    /* The last window's writes, in chunk order. */
+    for (uint64_t c = nchunks > RANGE_WINDOW ? nchunks - RANGE_WINDOW : 0; rc == 0 && c < nchunks; c++) {
         size_t n;
-        ep_io *io = slots[i].wio;
-        slots[i].wio = NULL;
-        if (io)
-            rc = dops->io_wait(io, &n, err);
+        range_slot *sl = &slots[c % RANGE_WINDOW];
+        ep_io *io = sl->wio;
+        sl->wio = NULL;
+        if (io && (rc = dops->io_wait(io, &n, err)) == 0)
+            rc = range_written(rj, sl->buf, sl->off, sl->len, c + 1 == nchunks, err);
     }
     drain(sops, dops, slots);
     for (int i = 0; i < RANGE_WINDOW; i++)
@@ -189,7 +226,71 @@ static int source_now(ep *src, const char *rel, ep_file *f, ep_stat *st, smb_err
 static const char *changed_msg = "the source changed since the plan was made (size or modification time): make "
                                  "the plan again";
 
-/* A shard: write this shard's ranges of the file. */
+static int extent_cmp(const void *a, const void *b)
+{
+    const cp_extent *x = a, *y = b;
+    return x->off < y->off ? -1 : x->off > y->off;
+}
+
+/*
+ * Copy what of [off, off+len) the committed extents of done (sorted by
+ * offset; none when done->n is 0) do not cover; *covered gets the rest.
+ */
+static int copy_uncommitted(sc_job *job, ep_file *in, ep_file *out, const ep_ops *sops, const ep_ops *dops,
+                            const cp_partial *done, uint64_t off, uint64_t len, range_journal *rj,
+                            uint64_t *covered, smb_error *err)
+{
+    uint64_t at = off, end = off + len;
+    int rc = 0;
+    *covered = 0;
+    for (size_t i = 0; rc == 0 && i < done->n && at < end; i++) {
+        const cp_extent *x = &done->ext[i];
+        uint64_t xend = x->off + x->len;
+        if (xend <= at || x->off >= end)
+            continue;
+        if (x->off > at) {
+            rj->from = at;
+            rj->crc = 0;
+            rc = copy_range(job, in, out, sops, dops, at, x->off - at, rj, err);
+            at = x->off;
+        }
+        uint64_t stop = xend < end ? xend : end;
+        *covered += stop - at;
+        at = stop;
+    }
+    if (rc == 0 && at < end) {
+        rj->from = at;
+        rj->crc = 0;
+        rc = copy_range(job, in, out, sops, dops, at, end - at, rj, err);
+    }
+    return rc;
+}
+
+/*
+ * What an earlier run of this shard committed to tmp, from its journal, when
+ * it can go on (the same temporary file and source, the last commit still
+ * there): *done gets it, extents sorted. Otherwise the journal starts the
+ * file over with tmp. 0, or an error of the journal.
+ */
+static int committed_before(sc_job *job, task *t, const char *tmp, cp_partial *done, smb_error *err)
+{
+    *done = (cp_partial){0};
+    if (!job->cp)
+        return 0;
+    if (checkpoint_partial(job->cp, t->rel, done)) {
+        if (!done->stale && !job->opts.checksum && strcmp(done->temp, tmp) == 0 &&
+            job_resume_ok(job, t, &t->st, done)) {
+            if (done->n > 1)
+                qsort(done->ext, done->n, sizeof *done->ext, extent_cmp);
+            return 0;
+        }
+        cp_partial_clear(done);
+        *done = (cp_partial){0};
+    }
+    return checkpoint_started(job->cp, t->rel, tmp, &t->st, err);
+}
+
+/* A shard: write this shard's ranges of the file (what an earlier run committed is not written again). */
 static void write_ranges(sc_job *job, task *t)
 {
     const shard_file *sf = t->split;
@@ -218,14 +319,24 @@ static void write_ranges(sc_job *job, task *t)
         stage = "create the temporary file";
         rc = open_temp(job, t, dst, &tmp, &out, &err);
     }
+    cp_partial done = {0};
+    if (rc == 0) {
+        stage = "record it in the journal";
+        rc = committed_before(job, t, tmp, &done, &err);
+    }
+    range_journal rj = {.cp = job->cp, .rel = t->rel, .tmp = tmp, .st = &t->st};
+    uint64_t resumed = 0;
     ep_stat now;
     for (size_t i = 0; rc == 0 && i < sf->npieces; i++) {
         const shard_piece *pc = &sf->pieces[i];
         if ((int)pc->shard != k)
             continue;
         stage = "copy";
-        if ((rc = copy_range(job, in, out, src->ops, dst->ops, pc->offset, pc->length, &err)) != 0)
+        uint64_t covered;
+        if ((rc = copy_uncommitted(job, in, out, src->ops, dst->ops, &done, pc->offset, pc->length, &rj, &covered,
+                                   &err)) != 0)
             break;
+        resumed += covered;
         stage = "check the source";
         if ((rc = source_now(src, t->rel, in, &now, &err)) != 0)
             break;
@@ -242,6 +353,13 @@ static void write_ranges(sc_job *job, task *t)
         pthread_mutex_unlock(&job->lock);
         job_event(job, SC_EV_RANGE_DONE, t->rel, pc->length, false, what);
     }
+    if (resumed) {
+        pthread_mutex_lock(&job->lock);
+        job->sum.files_resumed++;
+        job->sum.bytes_resumed += resumed;
+        pthread_mutex_unlock(&job->lock);
+    }
+    cp_partial_clear(&done);
     smb_error ce = {0};
     if (out && dst->ops->close(out, &ce) != 0 && rc == 0) {
         rc = ce.code;
