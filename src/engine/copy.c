@@ -133,6 +133,16 @@ static void keep_dest_mode(ep_stat *meta, bool dst_exists, const ep_stat *dst_st
     }
 }
 
+ep_stat job_file_meta(const job_pair *pair, const ep_stat *src_st, bool dst_exists, const ep_stat *dst_st)
+{
+    ep_stat meta = *src_st;
+    keep_dest_mode(&meta, dst_exists, dst_st);
+    if (!(pair->dst->caps & EP_CAP_CREATION_TIME) || !(pair->src->caps & EP_CAP_CREATION_TIME))
+        meta.ctime = 0;
+    meta.attributes &= SMB_ATTR_READONLY | SMB_ATTR_HIDDEN | SMB_ATTR_SYSTEM | SMB_ATTR_ARCHIVE;
+    return meta;
+}
+
 /* The source's metadata now: of the open file f when the endpoint can, else of its path. */
 static int source_now(ep *e, const char *rel, ep_file *f, ep_stat *st, smb_error *err)
 {
@@ -611,11 +621,7 @@ static void finalize(sc_job *job, file_copy *fc)
 {
     ep *dst = fc->pair->dst, *src = fc->pair->src;
     smb_error err = {0};
-    ep_stat meta = fc->st;
-    keep_dest_mode(&meta, fc->dst_exists, &fc->dst_st);
-    if (!(dst->caps & EP_CAP_CREATION_TIME) || !(src->caps & EP_CAP_CREATION_TIME))
-        meta.ctime = 0;
-    meta.attributes &= SMB_ATTR_READONLY | SMB_ATTR_HIDDEN | SMB_ATTR_SYSTEM | SMB_ATTR_ARCHIVE;
+    ep_stat meta = job_file_meta(fc->pair, &fc->st, fc->dst_exists, &fc->dst_st);
     /* Streams and descriptor go onto the temporary before finish sets the times and the rename shows it. */
     if (!fc->failed && file_meta_copy(job, fc->pair, fc->rel, fc->src, fc->dst, &err) != 0)
         fc_fail(fc, "streams and security", &err);

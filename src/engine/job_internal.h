@@ -168,6 +168,13 @@ void job_copy_file(sc_job *job, task *t);
 /** Run one range of a split file. */
 void job_copy_range(sc_job *job, task *t);
 /**
+ * The metadata a copied file is finished with (times, attributes, mode):
+ * the source's src_st, with the destination's mode kept when the source has
+ * none (dst_st, when dst_exists), no creation time unless both ends of pair
+ * keep one, and only the attributes a copy carries.
+ */
+ep_stat job_file_meta(const job_pair *pair, const ep_stat *src_st, bool dst_exists, const ep_stat *dst_st);
+/**
  * Whether the partial copy p (from the journal) of t's file can go on: the
  * source is still st (size, times, id, change time) and p's temporary file
  * holds the last committed range with its recorded CRC-32C (read back).

@@ -45,6 +45,9 @@
 #       went in one round trip with the descriptor or through open files,
 #       and the rest of the descriptor the same as the source's; from the
 #       local tree (no SACL there) nothing reported.
+#   h.  A file of 24 MiB with two streams and an added ACE, split between 2
+#       shards (--plan-out --shards 2 --acls, both shards, --finish): the
+#       finish gives it the source's streams and ACL (the same file).
 #
 # Skips (exit 77) without root, Samba's tools, python3, jq or network
 # namespaces; fails instead when CI=true. SMBCOPY_TEST_KEEP=1 keeps the
@@ -651,6 +654,30 @@ if ran_ok g3; then
     expect_field g3 sds_not_kept == 0
     take g3 yes "$h1" fidelity2 all "${files[@]}" && same_snap g3 yes src g3
     same_dir g3 "$h1" fidelity2 all yes
+fi
+
+# ---------------------------------------------------------------- h. a file split between shards
+echo "h. a file split between 2 shards, with --acls: its streams and ACL set by the finish"
+head -c $((24 * 1024 * 1024)) /dev/urandom >"$orig/split.data"
+smbc "$h1" fidelity "mkdir shsrc; put $orig/split.data shsrc/split.bin; put $orig/small shsrc/split.bin:small;
+    put $orig/big shsrc/split.bin:big; put $orig/plain.data shsrc/plain.txt" ||
+    die "setup: smbclient could not write shsrc"
+cacls "$h1" fidelity shsrc/split.bin -a 'ACL:S-1-5-32-545:ALLOWED/0x0/READ' >/dev/null ||
+    die "setup: smbcacls -a on shsrc/split.bin failed"
+take shsrc yes "$h1" fidelity shsrc split.bin plain.txt
+run h-plan --acls --plan-out "$work/shplan.json" --shards 2 "smb://$h1/fidelity/shsrc" "smb://$h1/fidelity2/shdst"
+if [ "$rc" -ne 0 ] || [ "$(jq '.split_files | length' "$work/shplan.json" 2>/dev/null)" != 1 ]; then
+    fail "h-plan: exit $rc, or split.bin is not split: $(tail -n 3 "$out/h-plan.err")"
+else
+    run h-s0 --plan "$work/shplan.json" --shard 0
+    ran_ok h-s0
+    run h-s1 --plan "$work/shplan.json" --shard 1
+    ran_ok h-s1
+    run h-finish --plan "$work/shplan.json" --finish
+    if ran_ok h-finish; then
+        expect_field h-finish streams_copied == 2
+        take h yes "$h1" fidelity2 shdst split.bin plain.txt && same_snap h yes shsrc h
+    fi
 fi
 
 echo "$((SECONDS - t0)) s"

@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "common/error.h"
+#include "engine/file_meta.h"
 #include "engine/job_internal.h"
 #include "engine/resume/crc32c.h"
 #include "engine/names/temp_names.h"
@@ -377,7 +378,11 @@ static void write_ranges(sc_job *job, task *t)
     free(tmp);
 }
 
-/* The finishing run: the temporary file the shards filled, given the source's times and moved into place. */
+/*
+ * The finishing run: the temporary file the shards filled gets the
+ * source's named streams and security descriptor (as the job copies them),
+ * then its times, and is moved into place.
+ */
 static void complete_file(sc_job *job, task *t)
 {
     const shard_file *sf = t->split;
@@ -398,8 +403,8 @@ static void complete_file(sc_job *job, task *t)
         return;
     }
     smb_error err = {0};
-    ep_file *f = NULL;
-    ep_stat meta = t->st, got = {0};
+    ep_file *f = NULL, *in = NULL;
+    ep_stat meta = job_file_meta(t->pair, &t->st, t->dst_exists, &t->dst_st), got = {0};
     const char *stage = "open the temporary file";
     int rc = st.size == sf->size ? 0
              : smb_err_set(&err, SMB_ERR_INVALID_ARG, 0, "it holds %llu bytes, not %llu", (unsigned long long)st.size,
@@ -411,11 +416,22 @@ static void complete_file(sc_job *job, task *t)
     }
     if (rc == 0)
         rc = dst->ops->open_resume(dst, tmp, sf->size, &f, &err);
+    bool meta_wanted = file_meta_streams(job, t->pair) || file_meta_sd_parts(job, t->pair);
+    if (rc == 0 && meta_wanted) {
+        stage = "open the source";
+        rc = t->pair->src->ops->open_read(t->pair->src, t->rel, &in, &err);
+        if (rc == 0) {
+            stage = "streams and security";
+            rc = file_meta_copy(job, t->pair, t->rel, in, f, &err);
+        }
+    }
     if (rc == 0) {
         stage = "set times";
         rc = dst->ops->finish(f, &meta, &got, &err);
     }
     smb_error ce = {0};
+    if (in)
+        t->pair->src->ops->close(in, &ce);
     if (f && dst->ops->close(f, &ce) != 0 && rc == 0) {
         rc = ce.code;
         err = ce;
