@@ -25,6 +25,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include <smbcopy/shard.h>
 #include <smbcopy/shares.h>
@@ -354,6 +355,14 @@ SMBCOPY_API void sc_job_cancel(sc_job *job);
 SMBCOPY_API void sc_job_free(sc_job *job);
 /** Free the failures and metadata notes of a summary. */
 SMBCOPY_API void sc_summary_free(sc_summary *summary);
+
+/**
+ * Write s to f as a JSON string, with its quotes: '"', '\\' and control
+ * characters escaped, valid UTF-8 kept, each invalid sequence written as
+ * \uFFFD (names are bytes; JSON is UTF-8). NULL writes "". The form of
+ * every string in smbcopy's JSON output and files.
+ */
+SMBCOPY_API void sc_json_write_string(FILE *f, const char *s);
 
 /* ---------------------------------------------------------------- listings */
 

@@ -22,7 +22,7 @@ static void json_tail(FILE *f, int exit_code, const char *error)
 {
     fprintf(f, "],\"exit_code\":%d,\"error\":", exit_code);
     if (error)
-        cli_json_string(f, error);
+        sc_json_write_string(f, error);
     else
         fputs("null", f);
     fputs("}\n", f);
@@ -35,10 +35,10 @@ void cli_list_print_shares(FILE *f, const smb_share_info *shares, size_t n, bool
         fputs("{\"shares\":[", f);
         for (size_t i = 0; i < n; i++) {
             fputs(i ? ",{\"name\":" : "{\"name\":", f);
-            cli_json_string(f, shares[i].name);
+            sc_json_write_string(f, shares[i].name);
             fprintf(f, ",\"type\":\"%s\",\"special\":%s,\"comment\":", share_kind(shares[i].type),
                     (shares[i].type & SMB_STYPE_SPECIAL) ? "true" : "false");
-            cli_json_string(f, shares[i].comment);
+            sc_json_write_string(f, shares[i].comment);
             fputc('}', f);
         }
         json_tail(f, exit_code, error);
@@ -137,7 +137,7 @@ void cli_list_print_entries(FILE *f, cli_list_entries *e, bool json, int exit_co
         time_text(x->mtime, json, when, sizeof when);
         if (json) {
             fputs(i ? ",{\"name\":" : "{\"name\":", f);
-            cli_json_string(f, x->name);
+            sc_json_write_string(f, x->name);
             fprintf(f, ",\"type\":\"%s\",\"size\":%llu,\"mtime\":\"%s\",\"attributes\":\"%s\"}", entry_type(x),
                     (unsigned long long)x->size, when, attrs);
         } else {

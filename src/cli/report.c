@@ -158,67 +158,6 @@ void cli_report_failures(FILE *f, const sc_summary *s)
     }
 }
 
-/* Length of the UTF-8 sequence at p (1..4) and whether it is valid. */
-static size_t utf8_sequence(const unsigned char *p, bool *valid)
-{
-    unsigned char c = p[0];
-    size_t need;
-    uint32_t cp;
-    *valid = false;
-    if (c < 0x80) {
-        *valid = true;
-        return 1;
-    } else if (c >= 0xC2 && c <= 0xDF) {
-        need = 1;
-        cp = c & 0x1F;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-        need = 2;
-        cp = c & 0x0F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        need = 3;
-        cp = c & 0x07;
-    } else {
-        return 1; /* a stray continuation byte or an impossible lead */
-    }
-    for (size_t i = 1; i <= need; i++) {
-        if ((p[i] & 0xC0) != 0x80)
-            return 1; /* cut short: only the lead byte is replaced */
-        cp = cp << 6 | (p[i] & 0x3Fu);
-    }
-    static const uint32_t min_cp[] = {0, 0x80, 0x800, 0x10000};
-    *valid = cp >= min_cp[need] && cp <= 0x10FFFF && !(cp >= 0xD800 && cp <= 0xDFFF);
-    return need + 1; /* an overlong form, a surrogate (WTF-8) or beyond U+10FFFF: one replacement */
-}
-
-void cli_json_string(FILE *f, const char *s)
-{
-    fputc('"', f);
-    const unsigned char *p = (const unsigned char *)(s ? s : "");
-    while (*p) {
-        bool valid;
-        size_t n = utf8_sequence(p, &valid);
-        if (!valid) {
-            fputs("\\uFFFD", f);
-        } else if (*p == '"' || *p == '\\') {
-            fputc('\\', f);
-            fputc(*p, f);
-        } else if (*p < 0x20 || *p == 0x7f) {
-            switch (*p) {
-            case '\b': fputs("\\b", f); break;
-            case '\f': fputs("\\f", f); break;
-            case '\n': fputs("\\n", f); break;
-            case '\r': fputs("\\r", f); break;
-            case '\t': fputs("\\t", f); break;
-            default: fprintf(f, "\\u%04x", *p); break;
-            }
-        } else {
-            fwrite(p, 1, n, f);
-        }
-        p += n;
-    }
-    fputc('"', f);
-}
-
 static void report_json(FILE *f, const sc_summary *s, bool interrupted, int exit_code, const char *error,
                         const cli_shard_view *shards);
 
@@ -257,21 +196,21 @@ static void report_json(FILE *f, const sc_summary *s, bool interrupted, int exit
             s->seconds > 0 && isfinite(s->seconds) ? s->seconds : 0.0, interrupted || s->interrupted ? "true" : "false");
     for (size_t i = 0; i < s->nfailures; i++) {
         fputs(i ? ",{\"path\":" : "{\"path\":", f);
-        cli_json_string(f, s->failures[i].path);
+        sc_json_write_string(f, s->failures[i].path);
         fputs(",\"reason\":", f);
-        cli_json_string(f, s->failures[i].message);
+        sc_json_write_string(f, s->failures[i].message);
         fputc('}', f);
     }
     fputs("],\"metadata\":[", f);
     for (size_t i = 0; i < s->nmeta_notes; i++) {
         const sc_meta_note *n = &s->meta_notes[i];
         fputs(i ? ",{\"path\":" : "{\"path\":", f);
-        cli_json_string(f, n->path);
+        sc_json_write_string(f, n->path);
         fputs(n->updated ? ",\"event\":\"updated\",\"reason\":" : ",\"event\":\"not kept\",\"reason\":", f);
-        cli_json_string(f, n->message);
+        sc_json_write_string(f, n->message);
         fputs(",\"sddl\":", f);
         if (n->sddl)
-            cli_json_string(f, n->sddl);
+            sc_json_write_string(f, n->sddl);
         else
             fputs("null", f);
         fputc('}', f);
@@ -284,7 +223,7 @@ static void report_json(FILE *f, const sc_summary *s, bool interrupted, int exit
     }
     fprintf(f, "\"exit_code\":%d,\"error\":", exit_code);
     if (error)
-        cli_json_string(f, error);
+        sc_json_write_string(f, error);
     else
         fputs("null", f);
     fputs("}\n", f);

@@ -44,11 +44,5 @@ typedef struct cli_shard_view {
 void cli_report_json_shards(FILE *f, const sc_summary *s, bool interrupted, int exit_code, const char *error,
                             const cli_shard_view *shards);
 
-/**
- * s as a JSON string with its quotes: '"', '\\' and control characters
- * escaped, valid UTF-8 kept, each invalid sequence written as \uFFFD.
- * NULL writes "".
- */
-void cli_json_string(FILE *f, const char *s);
 
 #endif

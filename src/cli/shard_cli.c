@@ -234,7 +234,7 @@ void cli_plan_print(FILE *f, const sc_plan *plan, const char *path, const sc_sum
     long long size = stat(path, &st) == 0 ? (long long)st.st_size : -1;
     if (json) {
         fputs("{\"plan\":", f);
-        cli_json_string(f, path);
+        sc_json_write_string(f, path);
         fprintf(f, ",\"id\":\"%s\",\"shards\":%u,\"plan_bytes\":%lld,\"split_dirs\":%zu,\"split_files\":%zu,"
                    "\"files_total\":%" PRIu64 ",\"bytes_total\":%" PRIu64 ",\"walk_failures\":%zu,\"loads\":[",
                 sc_plan_id(plan), n, size, dirs, files, walk->files_total, walk->bytes_total, walk->nfailures);
@@ -286,19 +286,19 @@ void cli_shards_json(FILE *f, const sc_shard_report *r, const char *const *why, 
         fprintf(f, "%s{\"shard\":%u,", k ? "," : "", k);
         if (why[k]) {
             fputs("\"report\":null,\"why\":", f);
-            cli_json_string(f, why[k]);
+            sc_json_write_string(f, why[k]);
             fputc('}', f);
             continue;
         }
         const sc_summary *s = r[k].summary;
         fprintf(f, "\"exit_code\":%d,\"host\":", r[k].exit_code);
-        cli_json_string(f, r[k].host);
+        sc_json_write_string(f, r[k].host);
         fprintf(f, ",\"files_copied\":%" PRIu64 ",\"files_failed\":%" PRIu64 ",\"bytes_transferred\":%" PRIu64
                    ",\"seconds\":%.3f,\"bytes_per_second\":%.0f,\"error\":",
                 s->files_copied, s->files_failed, s->bytes_copied, s->seconds,
                 s->seconds > 0 ? (double)s->bytes_copied / s->seconds : 0.0);
         if (r[k].error)
-            cli_json_string(f, r[k].error);
+            sc_json_write_string(f, r[k].error);
         else
             fputs("null", f);
         fputc('}', f);

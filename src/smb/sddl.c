@@ -12,6 +12,7 @@
 
 #include "common/array.h"
 #include "common/error.h"
+#include "common/hex.h"
 #include "common/wire.h"
 
 /* ---------------------------------------------------------------- tables */
@@ -277,17 +278,6 @@ int smb_sd_to_sddl(const smb_security_descriptor *sd, char **out, smb_error *err
 
 /* ---------------------------------------------------------------- reading */
 
-static int hex_value(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* The parser's place in the string. */
 typedef struct sddl_in {
     const char *s;   /* the whole string */
@@ -380,7 +370,7 @@ static int read_rights(sddl_in *in, size_t at, const char *tok, size_t n, uint32
         }
         uint64_t v = 0;
         for (; i < n; i++) {
-            int d = hex_value(tok[i]);
+            int d = hex_digit_value(tok[i]);
             if (d < 0 || (unsigned)d >= base)
                 return bad(in, at, "bad access mask", tok, n);
             v = v * base + (unsigned)d;
@@ -420,7 +410,7 @@ static int read_guid(sddl_in *in, size_t at, const char *tok, size_t n, smb_guid
             i++;
             continue;
         }
-        int hi = hex_value(tok[i]), lo = hex_value(tok[i + 1]);
+        int hi = hex_digit_value(tok[i]), lo = hex_digit_value(tok[i + 1]);
         if (hi < 0 || lo < 0)
             return bad(in, at, "bad GUID", tok, n);
         raw[k++] = (uint8_t)((hi << 4) | lo);

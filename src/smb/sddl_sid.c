@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "common/hex.h"
+
 int smb_sid_to_string(const smb_sid *sid, char *buf, size_t len)
 {
     if (!buf || !len)
@@ -50,24 +52,13 @@ static int parse_dec(const char **p, uint64_t max, uint64_t *v)
     return 0;
 }
 
-static int hex_digit(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* "0x" and 1 to 12 hex digits, at most 48 bits. */
 static int parse_hex48(const char **p, uint64_t *v)
 {
     const char *s = *p + 2;
     uint64_t x = 0;
     size_t n = 0;
-    for (int d; (d = hex_digit(*s)) >= 0; s++) {
+    for (int d; (d = hex_digit_value(*s)) >= 0; s++) {
         if (++n > 12)
             return -1;
         x = (x << 4) | (uint64_t)d;

@@ -37,7 +37,7 @@ static char *json_of(const char *s)
 {
     capture c;
     cap_open(&c);
-    cli_json_string(c.f, s);
+    sc_json_write_string(c.f, s);
     return cap_close(&c);
 }
 

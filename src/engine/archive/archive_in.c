@@ -15,6 +15,7 @@
 #include "engine/archive/archive_out.h"
 #include "engine/plan.h"
 #include "common/error.h"
+#include "common/hex.h"
 #include "common/wire.h"
 
 struct arc_in {
@@ -138,18 +139,6 @@ static bool parse_dosattrib(const char *v, uint64_t *attrs)
     return true;
 }
 
-/* The value of hex digit c, or -1. */
-static int hex_digit(uint8_t c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /*
  * When xattr name x is ARC_STREAM_XATTR_PREFIX NAME ARC_STREAM_XATTR_SUFFIX
  * and NAME, %XX decoded, is a name a stream may have (ep_stream_name_ok):
@@ -174,7 +163,7 @@ static char *stream_of_xattr(const char *x, bool *oom)
     while (!bad && smb_rd_left(&r) > 0) {
         uint8_t c = smb_rd_u8(&r);
         if (c == '%') {
-            int hi = hex_digit(smb_rd_u8(&r)), lo = hex_digit(smb_rd_u8(&r));
+            int hi = hex_digit_value(smb_rd_u8(&r)), lo = hex_digit_value(smb_rd_u8(&r));
             bad = hi < 0 || lo < 0 || !smb_rd_ok(&r); /* not %XX: not a name either form writes */
             c = bad ? 0 : (uint8_t)(hi << 4 | lo);
         }

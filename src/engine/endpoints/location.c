@@ -19,6 +19,7 @@
 #include <strings.h>
 
 #include "common/error.h"
+#include "common/hex.h"
 
 #define SMB_DEFAULT_PORT 445
 #define SHOWN_MAX 200 /* longest quoted input in a message */
@@ -27,17 +28,6 @@
 static bool is_sep(char c)
 {
     return c == '/' || c == '\\';
-}
-
-static int hex_value(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
 }
 
 /*
@@ -77,8 +67,8 @@ static char *take(const char *s, size_t n, bool decode, bool *bad)
     size_t j = 0;
     for (size_t i = 0; i < n; i++) {
         if (decode && s[i] == '%') {
-            int hi = i + 1 < n ? hex_value(s[i + 1]) : -1;
-            int lo = i + 2 < n ? hex_value(s[i + 2]) : -1;
+            int hi = i + 1 < n ? hex_digit_value(s[i + 1]) : -1;
+            int lo = i + 2 < n ? hex_digit_value(s[i + 2]) : -1;
             if (hi < 0 || lo < 0 || (hi | lo) == 0) { /* malformed, or %00 */
                 *bad = true;
                 free(out);

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "common/array.h"
+#include "common/hex.h"
 
 /* Objects with at most this many keys are checked for duplicates pair by
  * pair; larger ones by sorting (n log n whatever the keys). */
@@ -133,23 +134,12 @@ static void shrink(void **items, size_t cap, size_t n, size_t elem)
 
 /* ---------------------------------------------------------------- strings */
 
-static int hex_value(unsigned char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* The 4 hex digits at s[0..4) (the caller checked they are inside the input), or -1. */
 static long hex4(const unsigned char *s)
 {
     long v = 0;
     for (int i = 0; i < 4; i++) {
-        int d = hex_value(s[i]);
+        int d = hex_digit_value(s[i]);
         if (d < 0)
             return -1;
         v = v * 16 + d;

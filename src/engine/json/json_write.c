@@ -1,11 +1,11 @@
 /*
- * Writing JSON strings (json_write.h), for every layer that writes JSON:
- * the command's report, the engine's plans.
+ * Writing JSON strings (engine.h: sc_json_write_string), for all JSON that
+ * smbcopy writes: the command's reports, the engine's plans and shard reports.
  */
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "engine/json/json_write.h"
+#include <smbcopy/engine.h>
 
 /* Length of the UTF-8 sequence at p (1..4) and whether it is valid. */
 static size_t utf8_sequence(const unsigned char *p, bool *valid)
@@ -39,7 +39,7 @@ static size_t utf8_sequence(const unsigned char *p, bool *valid)
     return need + 1; /* an overlong form, a surrogate (WTF-8) or beyond U+10FFFF: one replacement */
 }
 
-void json_write_string(FILE *f, const char *s)
+void sc_json_write_string(FILE *f, const char *s)
 {
     fputc('"', f);
     const unsigned char *p = (const unsigned char *)(s ? s : "");

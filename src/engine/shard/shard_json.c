@@ -21,9 +21,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <smbcopy/engine.h>
+
 #include "common/error.h"
 #include "engine/json/json.h"
-#include "engine/json/json_write.h"
 #include "engine/shard/shard_plan.h"
 
 /* A plan is small (subtrees, not files); this bounds what a damaged one costs to read. */
@@ -35,11 +36,11 @@ static void write_plan(FILE *f, const sc_plan *p)
             SC_PLAN_VERSION, p->id_hex, p->nshards);
     for (size_t i = 0; i < p->nargs; i++) {
         fputs(i ? ", " : "", f);
-        json_write_string(f, p->args[i]);
+        sc_json_write_string(f, p->args[i]);
     }
     fputs("],\n \"summary_dir\": ", f);
     if (p->summary_dir)
-        json_write_string(f, p->summary_dir);
+        sc_json_write_string(f, p->summary_dir);
     else
         fputs("null", f);
     fprintf(f, ",\n \"totals\": {\"bytes\": %" PRIu64 ", \"files\": %" PRIu64 "},\n \"loads\": [", p->total_bytes,
@@ -51,11 +52,11 @@ static void write_plan(FILE *f, const sc_plan *p)
     for (size_t i = 0; i < p->nsplits; i++) {
         const shard_split *sp = &p->splits[i];
         fputs(i ? ",\n  {\"path\": " : "\n  {\"path\": ", f);
-        json_write_string(f, sp->path);
+        sc_json_write_string(f, sp->path);
         fputs(", \"cuts\": [", f);
         for (size_t j = 0; j < sp->ncuts; j++) {
             fputs(j ? ", [" : "[", f);
-            json_write_string(f, sp->cuts[j].key);
+            sc_json_write_string(f, sp->cuts[j].key);
             fprintf(f, ", %u]", sp->cuts[j].shard);
         }
         fputs("]}", f);
@@ -64,7 +65,7 @@ static void write_plan(FILE *f, const sc_plan *p)
     for (size_t i = 0; i < p->nfiles; i++) {
         const shard_file *sf = &p->files[i];
         fputs(i ? ",\n  {\"path\": " : "\n  {\"path\": ", f);
-        json_write_string(f, sf->path);
+        sc_json_write_string(f, sf->path);
         fprintf(f, ", \"size\": %" PRIu64 ", \"mtime\": %" PRIu64 ", \"ranges\": [", sf->size, sf->mtime);
         for (size_t j = 0; j < sf->npieces; j++)
             fprintf(f, "%s[%" PRIu64 ", %" PRIu64 ", %u]", j ? ", " : "", sf->pieces[j].offset, sf->pieces[j].length,

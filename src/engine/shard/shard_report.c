@@ -21,7 +21,6 @@
 #include "common/array.h"
 #include "common/error.h"
 #include "engine/json/json.h"
-#include "engine/json/json_write.h"
 #include "engine/shard/shard_plan.h"
 
 /* A report holds at most this many bytes (its failures are listed, one line each). */
@@ -109,11 +108,11 @@ static void write_report(FILE *f, const sc_plan *plan, unsigned k, const sc_summ
     gethostname(host, sizeof host - 1);
     fprintf(f, "{\"format\": \"smbcopy-shard-report\", \"version\": 1, \"plan\": \"%s\", \"shard\": %u, \"host\": ",
             plan->id_hex, k);
-    json_write_string(f, host);
+    sc_json_write_string(f, host);
     fprintf(f, ", \"started\": %" PRIu64 ", \"exit_code\": %d, \"interrupted\": %s, \"error\": ", started, exit_code,
             s->interrupted ? "true" : "false");
     if (error)
-        json_write_string(f, error);
+        sc_json_write_string(f, error);
     else
         fputs("null", f);
     fprintf(f, ", \"seconds\": %.3f,\n \"counters\": {", s->seconds);
@@ -122,9 +121,9 @@ static void write_report(FILE *f, const sc_plan *plan, unsigned k, const sc_summ
     fputs("},\n \"failures\": [", f);
     for (size_t i = 0; i < s->nfailures; i++) {
         fputs(i ? ",\n  {\"path\": " : "\n  {\"path\": ", f);
-        json_write_string(f, s->failures[i].path);
+        sc_json_write_string(f, s->failures[i].path);
         fputs(", \"message\": ", f);
-        json_write_string(f, s->failures[i].message);
+        sc_json_write_string(f, s->failures[i].message);
         fputc('}', f);
     }
     fputs("]}\n", f);
