@@ -43,16 +43,7 @@ url=smb://$SMBCOPY_TEST_HOST:$SMBCOPY_TEST_PORT/$SMBCOPY_TEST_SHARE
 dest_dir=$SMBCOPY_TEST_SHARE_DIR
 
 src=$data/src
-python3 - "$src" "$SMALL" <<'EOF'
-import os, random, sys
-root, n = sys.argv[1], int(sys.argv[2])
-rng = random.Random(22)
-for i in range(n):
-    d = os.path.join(root, "g%02d" % (i % 10), "d%03d" % (i % 100))
-    os.makedirs(d, exist_ok=True)
-    with open(os.path.join(d, "f%05d.dat" % i), "wb") as f:
-        f.write(rng.randbytes(rng.randrange(0, 12 * 1024)))
-EOF
+python3 tests/integration/lib/small_files.py "$src" "$SMALL"
 mkdir -p "$src/media/video" "$src/vm"
 for f in big1.bin media/video/big2.bin vm/big3.bin; do
     head -c $((BIG_MIB * 1024 * 1024)) /dev/urandom >"$src/$f"

@@ -49,16 +49,7 @@ mkdir -p "$src" "$dst" "$work/state" "$work/log"
 
 # The source: $small files of 0-12 KiB in 100 directories two levels deep,
 # and three large files (one at the top, two deeper).
-python3 - "$src" "$small" <<'EOF'
-import os, random, sys
-root, n = sys.argv[1], int(sys.argv[2])
-rng = random.Random(22)
-for i in range(n):
-    d = os.path.join(root, "g%02d" % (i % 10), "d%03d" % (i % 100))
-    os.makedirs(d, exist_ok=True)
-    with open(os.path.join(d, "f%05d.dat" % i), "wb") as f:
-        f.write(rng.randbytes(rng.randrange(0, 12 * 1024)))
-EOF
+python3 "$(dirname "$0")/lib/small_files.py" "$src" "$small"
 mkdir -p "$src/media/video" "$src/vm"
 for f in big1.bin media/video/big2.bin vm/big3.bin; do
     head -c $((mib * 1024 * 1024)) /dev/urandom >"$src/$f"
