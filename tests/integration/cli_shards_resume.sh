@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # A shard killed in the middle of its range of a split file goes on from its
-# journal when it runs again (local -> share, 2 shards, one file of
-# SMBCOPY_TEST_MIB MiB, default 512, split between them):
+# journal when it runs again (local -> share, and share -> local; 2 shards,
+# one file of SMBCOPY_TEST_MIB MiB, default 512, split between them):
 #   - shard 0 is killed with SIGKILL once half its range is written (its
 #     journal then holds commits of part of it);
 #   - its rerun says it resumed (files_resumed 1, bytes_resumed a positive
 #     multiple of nothing it had not committed) and writes only the rest:
 #     bytes_written + bytes_resumed = its range's bytes;
-#   - after shard 1 and the finish, the file is identical to the source
-#     (smbclient reads the same bytes);
+#   - after shard 1 and the finish, the file is identical to the source,
+#     with its modification time (on the share, smbclient reads the same
+#     bytes);
 #   - when the temporary file is gone after the kill (removed by hand), the
 #     journal's commits are not trusted: the rerun writes its whole range
 #     again into a new one.
@@ -25,12 +26,14 @@ src=$work/src
 mkdir -p "$src"
 head -c $((mib * 1024 * 1024)) /dev/urandom >"$src/big.bin"
 
-# scenario TAG REMOVE: plan, shard 0 killed after its first commit, (REMOVE:
-# the temporary file removed), rerun, shard 1, finish, compare.
+# scenario TAG REMOVE FROM TO DIR: plan the copy of big.bin in FROM (a
+# directory, local or on the share) to TO (DIR where it is on disk), shard 0
+# killed half-way through its range, (REMOVE: the temporary file removed),
+# rerun, shard 1, finish, compare.
 scenario() {
-    local tag=$1 remove=$2 plan=$work/$1/plan.json state=$work/$1/state
+    local tag=$1 remove=$2 from=$3 to=$4 dir=$5 plan=$work/$1/plan.json state=$work/$1/state
     mkdir -p "$work/$tag"
-    cli_run "$tag.plan" --json --plan-out "$plan" --shards 2 "$src" "$url/$tag"
+    cli_run "$tag.plan" --json --plan-out "$plan" --shards 2 "$from" "$to"
     expect_exit "$tag.plan" 0
     local own
     own=$(jq '[.split_files[0].ranges[] | select(.[2] == 0) | .[1]] | add' "$plan")
@@ -45,7 +48,7 @@ scenario() {
         </dev/null >"$work/out/$tag.s0.out" 2>"$work/out/$tag.s0.err" &
     bg_pid=$!
     while kill -0 "$bg_pid" 2>/dev/null; do
-        if [ -d "$share/$tag" ] && [ "$(allocated_bytes "$share/$tag" -name '.smbcopy-*')" -ge $((own / 2)) ]; then
+        if [ -d "$dir" ] && [ "$(allocated_bytes "$dir" -name '.smbcopy-*')" -ge $((own / 2)) ]; then
             kill -KILL "$bg_pid"
             break
         fi
@@ -57,9 +60,9 @@ scenario() {
     set -e
     bg_pid=
     [ "$rc" -eq 137 ] || die "$tag: shard 0 ended (exit $rc) before half its range was written: $(head -c 300 "$work/out/$tag.s0.err")"
-    [ ! -e "$share/$tag/big.bin" ] || fail "$tag: the split file is under its final name after the kill"
+    [ ! -e "$dir/big.bin" ] || fail "$tag: the split file is under its final name after the kill"
     local temp
-    temp=$(find "$share/$tag" -name '.smbcopy-*' -type f | head -n 1)
+    temp=$(find "$dir" -name '.smbcopy-*' -type f | head -n 1)
     [ -n "$temp" ] || die "$tag: no temporary file after the kill"
     [ "$remove" = no ] || rm -f -- "$temp"
 
@@ -83,13 +86,16 @@ scenario() {
     expect_exit "$tag.s1" 0
     XDG_STATE_HOME=$state/finish cli_run "$tag.finish" --json --plan "$plan" --finish
     expect_exit "$tag.finish" 0
-    cmp -s "$src/big.bin" "$share/$tag/big.bin" || fail "$tag: the finished file differs from the source"
-    smbclient -A "$auth" -p "$SMBCOPY_TEST_PORT" "//$SMBCOPY_TEST_HOST/$SMBCOPY_TEST_SHARE" \
-        -c "get $name/$tag/big.bin $work/$tag/back.bin" >"$work/out/$tag.smbclient" 2>&1 ||
-        fail "$tag: smbclient could not read the file: $(tail -n 1 "$work/out/$tag.smbclient")"
-    cmp -s "$src/big.bin" "$work/$tag/back.bin" || fail "$tag: smbclient reads other bytes than the source's"
-    rm -f "$work/$tag/back.bin"
-    no_temps "$tag" "$share/$tag"
+    cmp -s "$src/big.bin" "$dir/big.bin" || fail "$tag: the finished file differs from the source"
+    [ "$(stat -c %Y "$src/big.bin")" = "$(stat -c %Y "$dir/big.bin")" ] || fail "$tag: the finished file has another mtime"
+    if [ "$dir" = "$share/$tag" ]; then
+        smbclient -A "$auth" -p "$SMBCOPY_TEST_PORT" "//$SMBCOPY_TEST_HOST/$SMBCOPY_TEST_SHARE" \
+            -c "get $name/$tag/big.bin $work/$tag/back.bin" >"$work/out/$tag.smbclient" 2>&1 ||
+            fail "$tag: smbclient could not read the file: $(tail -n 1 "$work/out/$tag.smbclient")"
+        cmp -s "$src/big.bin" "$work/$tag/back.bin" || fail "$tag: smbclient reads other bytes than the source's"
+        rm -f "$work/$tag/back.bin"
+    fi
+    no_temps "$tag" "$dir"
 }
 
 # Both scenarios run shard 0 with its journal in $state/0 (cli_run keeps
@@ -97,8 +103,13 @@ scenario() {
 # killed run).
 export XDG_STATE_HOME
 XDG_STATE_HOME=$work/resume/state/0
-scenario resume no
+scenario resume no "$src" "$url/resume" "$share/resume"
 XDG_STATE_HOME=$work/removed/state/0
-scenario removed yes
+scenario removed yes "$src" "$url/removed" "$share/removed"
+# The other way: from the share to a local directory.
+mkdir -p "$share/dlsrc"
+cp -p "$src/big.bin" "$share/dlsrc/big.bin"
+XDG_STATE_HOME=$work/download/state/0
+scenario download no "$url/dlsrc" "$work/download/dst" "$work/download/dst"
 
-cli_test_end "cli_shards_resume: passed (a killed shard resumed its range; without its temporary file, rewrote it)"
+cli_test_end "cli_shards_resume: passed (a killed shard resumed its range, upload and download; without its temporary file, rewrote it)"
