@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "format.h"
 #include "report.h"
@@ -58,21 +59,43 @@ void cli_strings_free(char **v, size_t n)
 static const char *const temp_names[] = {"auto", "dot", "plain", "inplace"};
 static const char *const links[] = {"skip", "copy", "follow"};
 
+/*
+ * Location loc as the plan records it: never with a password (refused), and
+ * a relative local path made absolute, so that a shard run from another
+ * directory (or host) copies the same tree. -1 with msg when refused.
+ */
+static int add_location(strv *s, const char *loc, char *msg, size_t msglen)
+{
+    sc_location l;
+    smb_error err = {0};
+    bool parsed = sc_location_parse(loc, &l, &err) == 0;
+    bool pw = parsed && l.password, relative = parsed && !l.is_smb && loc[0] != '/';
+    if (parsed)
+        sc_location_free(&l);
+    if (pw) {
+        snprintf(msg, msglen, "a password in a location is not written into a plan: give it with -A FILE or "
+                              "SMB_PASSWORD when the shards run");
+        return -1;
+    }
+    if (!relative) {
+        add(s, loc);
+        return 0;
+    }
+    char cwd[4096], abs[8192];
+    if (!getcwd(cwd, sizeof cwd)) {
+        snprintf(msg, msglen, "cannot make '%s' an absolute path for the plan: %s", loc, strerror(errno));
+        return -1;
+    }
+    if ((size_t)snprintf(abs, sizeof abs, "%s/%s", strcmp(cwd, "/") == 0 ? "" : cwd, loc) >= sizeof abs) {
+        snprintf(msg, msglen, "'%s': the absolute path is too long", loc);
+        return -1;
+    }
+    add(s, abs);
+    return 0;
+}
+
 int cli_plan_job_args(const cli_options *o, char ***args, size_t *n, char *msg, size_t msglen)
 {
-    for (size_t i = 0; i <= o->nsources; i++) {
-        const char *loc = i < o->nsources ? o->sources[i] : o->dest;
-        sc_location l;
-        smb_error err = {0};
-        bool pw = sc_location_parse(loc, &l, &err) == 0 && l.password;
-        if (err.code == 0)
-            sc_location_free(&l);
-        if (pw) {
-            snprintf(msg, msglen, "a password in a location is not written into a plan: give it with -A FILE or "
-                                  "SMB_PASSWORD when the shards run");
-            return -1;
-        }
-    }
     strv s = {0};
     addf(&s, "--threads=%u", o->threads);
     addf(&s, "--connections=%u", o->connections);
@@ -121,9 +144,12 @@ int cli_plan_job_args(const cli_options *o, char ***args, size_t *n, char *msg, 
         add(&s, o->principal_host);
     }
     add(&s, "--");
-    for (size_t i = 0; i < o->nsources; i++)
-        add(&s, o->sources[i]);
-    add(&s, o->dest);
+    for (size_t i = 0; i <= o->nsources; i++) {
+        if (add_location(&s, i < o->nsources ? o->sources[i] : o->dest, msg, msglen) != 0) {
+            cli_strings_free(s.v, s.n);
+            return -1;
+        }
+    }
     if (s.oom) {
         cli_strings_free(s.v, s.n);
         snprintf(msg, msglen, "out of memory");
