@@ -21,7 +21,9 @@
 #   - each file was written by exactly one shard (the shards' logs: every
 #     "copied" file and every "range" of a split file under one shard's
 #     index only, and every file of the tree copied);
-#   - a second finish (finish.sbatch) deletes and copies nothing;
+#   - a second finish (finish.sbatch) deletes and copies nothing; a new
+#     plan finished over the old plan's reports is refused (exit 1),
+#     deleting nothing;
 #   - balance: plans of a skewed tree (one directory with 80% of the bytes)
 #     in 3, 4 and 8 shards: the largest at most 1.3 x the mean of bytes.
 # SMBCOPY_TEST_MIB scales the large files (default 1024) and, when set, the
@@ -315,6 +317,28 @@ expect_field finish2 files_deleted 0
 expect_field finish2 dirs_deleted 0
 ! grep -qE $'\t(deleted|copied|range)\t' "$work/log/finish2.log" || fail "second finish wrote or deleted something"
 same_trees tree2 "$src" "$dst"
+
+# ---------------------------------------------------------------- a new plan, old reports
+# A new plan of the same job into the same summary directory, finished
+# before any of its shards ran: the reports there are the old plan's, so
+# the finish refuses them (exit 1), completes nothing and deletes nothing.
+echo 'made after the first job' >"$dst/extraneous-later.txt"
+set +e
+timeout 300 "${plan_cmd[@]/$plan/$work/plan2.json}" --json </dev/null >"$work/out/plan2.out" 2>"$work/out/plan2.err"
+rc=$?
+set -e
+[ "$rc" -eq 0 ] || { show plan2; die "plan2: exit $rc"; }
+set +e
+XDG_STATE_HOME=$work/state/finish3 timeout 300 "${finish_cmd[@]/$plan/$work/plan2.json}" --log "$work/log/finish3.log" \
+    </dev/null >"$work/out/finish3.out" 2>"$work/out/finish3.err"
+rc=$?
+set -e
+[ "$rc" -eq 1 ] || fail "finish of a new plan over the old plan's reports: exit $rc, expected 1"
+grep -q 'another plan' "$work/out/finish3.out" "$work/out/finish3.err" ||
+    fail "finish3: nothing says the reports are another plan's: $(head -c 300 "$work/out/finish3.err")"
+[ -f "$dst/extraneous-later.txt" ] || fail "finish3: deleted an extraneous file although no shard of its plan ran"
+! grep -qE $'\t(deleted|copied)\t' "$work/log/finish3.log" || fail "finish3: copied or deleted something"
+rm -f "$dst/extraneous-later.txt"
 
 # ---------------------------------------------------------------- balance
 # A skewed tree (sparse files: the plan reads no data): one directory holds
