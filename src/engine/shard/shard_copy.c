@@ -98,7 +98,7 @@ typedef struct range_journal {
     checkpoint *cp;
     const char *rel, *tmp;
     const ep_stat *st;
-    uint64_t from; /* the start of what is written and not yet committed */
+    uint64_t from; /* the start of what is written and not yet committed (copy_range sets it) */
     uint32_t crc;  /* CRC-32C of [from, what is written) */
 } range_journal;
 
@@ -159,8 +159,10 @@ static int copy_range(sc_job *job, ep_file *s, ep_file *d, const ep_ops *sops, c
     range_slot slots[RANGE_WINDOW] = {0};
     const uint64_t lag = RANGE_WINDOW / 2;
     int rc = 0;
+    rj->from = off; /* nothing of this range is written yet */
+    rj->crc = 0;
     for (int i = 0; i < RANGE_WINDOW && rc == 0; i++)
-        if (!(slots[i].buf = malloc(chunk)))
+        if (!(slots[i].buf = bufpool_get(&job->bufs, chunk)))
             rc = smb_err_set(err, SMB_ERR_NO_MEMORY, 0, "out of memory");
     for (uint64_t j = 0; rc == 0 && j < nchunks + lag; j++) {
         if (job_stopping(job)) {
@@ -212,7 +214,7 @@ static int copy_range(sc_job *job, ep_file *s, ep_file *d, const ep_ops *sops, c
     }
     drain(sops, dops, slots);
     for (int i = 0; i < RANGE_WINDOW; i++)
-        free(slots[i].buf);
+        bufpool_put(&job->bufs, slots[i].buf, chunk);
     return rc;
 }
 
@@ -250,8 +252,6 @@ static int copy_uncommitted(sc_job *job, ep_file *in, ep_file *out, const ep_ops
         if (xend <= at || x->off >= end)
             continue;
         if (x->off > at) {
-            rj->from = at;
-            rj->crc = 0;
             rc = copy_range(job, in, out, sops, dops, at, x->off - at, rj, err);
             at = x->off;
         }
@@ -259,11 +259,8 @@ static int copy_uncommitted(sc_job *job, ep_file *in, ep_file *out, const ep_ops
         *covered += stop - at;
         at = stop;
     }
-    if (rc == 0 && at < end) {
-        rj->from = at;
-        rj->crc = 0;
+    if (rc == 0 && at < end)
         rc = copy_range(job, in, out, sops, dops, at, end - at, rj, err);
-    }
     return rc;
 }
 
