@@ -19,6 +19,7 @@
 #include <openssl/kdf.h>
 #include <openssl/params.h>
 
+#include "common/hex.h"
 #include "common/random.h"
 #include "crypto.h"
 #include <smbcopy/smb.h>
@@ -26,17 +27,6 @@
 #define MAXBUF 2048
 
 /* ------------------------------------------------------------- helpers */
-
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
 
 /* Decode hex (spaces allowed) into out; fails the test on bad input. */
 static size_t unhex(const char *s, uint8_t *out, size_t cap)
@@ -47,8 +37,8 @@ static size_t unhex(const char *s, uint8_t *out, size_t cap)
             s++;
             continue;
         }
-        int hi = hexval(s[0]);
-        int lo = hi < 0 ? -1 : hexval(s[1]);
+        int hi = hex_digit_value(s[0]);
+        int lo = hi < 0 ? -1 : hex_digit_value(s[1]);
         assert_true(hi >= 0 && lo >= 0);
         assert_true(n < cap);
         out[n++] = (uint8_t)(hi << 4 | lo);
