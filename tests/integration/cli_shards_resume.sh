@@ -12,7 +12,9 @@
 #     bytes);
 #   - when the temporary file is gone after the kill (removed by hand), the
 #     journal's commits are not trusted: the rerun writes its whole range
-#     again into a new one.
+#     again into a new one;
+#   - a finish that finds the temporary file gone fails the file (exit 1)
+#     and completes nothing; the shards run again, the finish completes it.
 set -euo pipefail
 
 # shellcheck source=lib/cli_setup.sh
@@ -111,5 +113,32 @@ mkdir -p "$share/dlsrc"
 cp -p "$src/big.bin" "$share/dlsrc/big.bin"
 XDG_STATE_HOME=$work/download/state/0
 scenario download no "$url/dlsrc" "$work/download/dst" "$work/download/dst"
+
+# The finish without the shards' temporary file (removed after both shards
+# succeeded): the file is not completed (exit 1, saying so), nothing under
+# its final name; the shards run again rewrite their ranges, and the finish
+# then completes it.
+lost=$work/lost
+mkdir -p "$lost"
+cli_run lost.plan --json --plan-out "$lost/plan.json" --shards 2 "$src" "$url/lost"
+expect_exit lost.plan 0
+for k in 0 1; do
+    XDG_STATE_HOME=$lost/state/$k cli_run "lost.s$k" --json --plan "$lost/plan.json" --shard $k
+    expect_exit "lost.s$k" 0
+done
+find "$share/lost" -name '.smbcopy-*' -type f -delete
+XDG_STATE_HOME=$lost/state/finish cli_run lost.finish --json --plan "$lost/plan.json" --finish
+expect_exit lost.finish 1
+grep -q 'temporary file is missing' "$work/out/lost.finish.out" ||
+    fail "lost.finish: no failure says the temporary file is missing: $(head -c 300 "$work/out/lost.finish.out")"
+[ ! -e "$share/lost/big.bin" ] || fail "lost.finish: big.bin is under its final name"
+for k in 0 1; do
+    XDG_STATE_HOME=$lost/state/$k cli_run "lost.again$k" --json --plan "$lost/plan.json" --shard $k
+    expect_exit "lost.again$k" 0
+done
+XDG_STATE_HOME=$lost/state/finish cli_run lost.finish2 --json --plan "$lost/plan.json" --finish
+expect_exit lost.finish2 0
+cmp -s "$src/big.bin" "$share/lost/big.bin" || fail "lost.finish2: the completed file differs from the source"
+no_temps lost "$share/lost"
 
 cli_test_end "cli_shards_resume: passed (a killed shard resumed its range, upload and download; without its temporary file, rewrote it)"
